@@ -1,0 +1,265 @@
+"""Check definitions as data: the pydantic models behind ``checks/*.yml``.
+
+Every model is strict (unknown keys are errors) and frozen. Durations accept
+``30s``, ``1m``, ``500ms`` or a number of seconds.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+
+_SLUG = r"^[a-z0-9][a-z0-9_-]*$"
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+
+
+def parse_duration(value: object) -> object:
+    """``"30s"`` -> 30.0, ``"500ms"`` -> 0.5, ``"2m"`` -> 120.0; numbers are seconds."""
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if not match:
+            raise ValueError(f"invalid duration {value!r} (use e.g. 500ms, 30s, 1m)")
+        return float(match.group(1)) * _UNITS[match.group(2)]
+    return value
+
+
+def format_duration(seconds: float) -> str:
+    """Inverse of :func:`parse_duration` for messages: 30.0 -> ``30s``, 0.5 -> ``500ms``."""
+    if seconds < 1:
+        return f"{seconds * 1000:g}ms"
+    return f"{seconds:g}s"
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]
+Slug = Annotated[str, Field(pattern=_SLUG, max_length=64)]
+
+
+def _parse_address(value: object) -> object:
+    """``"127.0.0.1:8443"`` / ``"[::1]:8443"`` / ``"127.0.0.1"`` -> (ip, port|None)."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    port: int | None = None
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        if rest:
+            if not rest.startswith(":") or not rest[1:].isdigit():
+                raise ValueError(f"invalid address {value!r} (use ip or ip:port)")
+            port = int(rest[1:])
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+        if not port_text.isdigit():
+            raise ValueError(f"invalid address {value!r} (use ip or ip:port)")
+        port = int(port_text)
+    else:
+        host = text
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(f"invalid address {value!r}: {host!r} is not an IP address") from None
+    if port is not None and not 0 < port < 65536:
+        raise ValueError(f"invalid address {value!r}: port out of range")
+    return (host, port)
+
+
+Address = Annotated[tuple[str, int | None], BeforeValidator(_parse_address)]
+"""An IP address with an optional port, written ``ip``, ``ip:port`` or ``[v6]:port``."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SecretRef(_Strict):
+    """Where a secret comes from: an environment variable or a file. Never the secret itself."""
+
+    env: str | None = None
+    file: Path | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SecretRef:
+        if (self.env is None) == (self.file is None):
+            raise ValueError("give exactly one of 'env' or 'file'")
+        return self
+
+    def reveal(self) -> SecretStr:
+        """Read the secret now. Raises ``ValueError`` naming the source when it is missing."""
+        if self.env is not None:
+            value = os.environ.get(self.env)
+            if value is None:
+                raise ValueError(f"environment variable {self.env} is not set")
+            return SecretStr(value)
+        assert self.file is not None
+        try:
+            return SecretStr(self.file.read_text(encoding="utf-8").strip())
+        except OSError as exc:
+            raise ValueError(f"cannot read secret file {self.file}: {exc.strerror}") from None
+
+
+class BasicAuth(_Strict):
+    """HTTP basic authentication; the password comes from a secret."""
+
+    username: str
+    password: SecretRef
+
+
+class Auth(_Strict):
+    """Request authentication: ``basic`` or ``bearer`` (a token from a secret)."""
+
+    basic: BasicAuth | None = None
+    bearer: SecretRef | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Auth:
+        if (self.basic is None) == (self.bearer is None):
+            raise ValueError("give exactly one of 'basic' or 'bearer'")
+        return self
+
+
+def _parse_status(value: object) -> object:
+    """``200`` -> (200, 200); ``"2xx"`` -> (200, 299); ``"200-399"`` -> (200, 399)."""
+    if isinstance(value, int):
+        return (value, value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if re.fullmatch(r"[1-5]xx", text):
+            low = int(text[0]) * 100
+            return (low, low + 99)
+        match = re.fullmatch(r"(\d{3})\s*-\s*(\d{3})", text)
+        if match:
+            return (int(match.group(1)), int(match.group(2)))
+        if re.fullmatch(r"\d{3}", text):
+            return (int(text), int(text))
+        raise ValueError(f"invalid status {value!r} (use 200, '2xx' or '200-399')")
+    return value
+
+
+StatusRange = Annotated[tuple[int, int], BeforeValidator(_parse_status)]
+
+
+def _compile(value: object) -> object:
+    if isinstance(value, str):
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"invalid regular expression {value!r}: {exc}") from None
+    return value
+
+
+Regex = Annotated[str, BeforeValidator(_compile)]
+
+
+class TlsOptions(_Strict):
+    """How a check trusts certificates. Verification is on unless switched off."""
+
+    verify: bool = True
+    ca_file: Path | None = None  # trust this CA bundle instead of the default (certifi)
+
+
+class _Check(_Strict):
+    id: Slug
+    interval: Duration = 30.0
+    timeout: Duration = 10.0
+
+    @model_validator(mode="after")
+    def _timeout_below_interval(self) -> _Check:
+        if self.timeout >= self.interval:
+            raise ValueError(
+                f"timeout must be shorter than interval "
+                f"({format_duration(self.timeout)} >= {format_duration(self.interval)})"
+            )
+        return self
+
+
+class HttpCheck(_Check):
+    """An HTTP(S) request over a fresh connection, with phase timings and expectations."""
+
+    kind: Literal["http"]
+    url: AnyHttpUrl
+    method: Literal["GET", "HEAD", "POST", "PUT", "OPTIONS"] = "GET"
+    headers: dict[str, str] = {}
+    body: str | None = None
+    auth: Auth | None = None
+    http_version: Literal["1.1", "2", "auto"] = "auto"
+    follow_redirects: bool = True
+    max_redirects: Annotated[int, Field(ge=0, le=30)] = 5
+    expect_status: list[StatusRange] = [(200, 399)]
+    body_matches: list[Regex] = []
+    body_not_matches: list[Regex] = []
+    body_contains: list[str] = []
+    body_not_contains: list[str] = []
+    max_body_bytes: Annotated[int, Field(gt=0)] = 10 * 1024 * 1024
+    tls: TlsOptions = TlsOptions()
+    resolve: dict[str, Address] = {}  # host -> ip[:port], like curl --resolve
+
+    @field_validator("url")
+    @classmethod
+    def _host_required(cls, url: AnyHttpUrl) -> AnyHttpUrl:
+        if not url.host:
+            raise ValueError("URL has no host")
+        return url
+
+
+class TlsCheck(_Check):
+    """A TLS handshake only: certificate expiry, chain, host name, protocol version."""
+
+    kind: Literal["tls"]
+    host: str
+    port: Annotated[int, Field(gt=0, lt=65536)] = 443
+    server_name: str | None = None  # SNI and name to verify; defaults to host
+    tls: TlsOptions = TlsOptions()
+    address: Address | None = None  # connect here instead of resolving host
+
+
+class DnsCheck(_Check):
+    """A DNS query: record type, rcode, latency, optionally the expected addresses."""
+
+    kind: Literal["dns"]
+    name: str
+    record_type: Literal["A", "AAAA", "CNAME", "MX", "NS", "TXT", "SOA"] = "A"
+    server: Address | None = None  # default: the system's resolvers (/etc/resolv.conf)
+    expect_rcode: Literal["NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED"] = "NOERROR"
+    expect_addresses: list[str] = []
+
+
+class TcpCheck(_Check):
+    """A TCP connect, timed."""
+
+    kind: Literal["tcp"]
+    host: str
+    port: Annotated[int, Field(gt=0, lt=65536)]
+    address: Address | None = None  # connect here instead of resolving host
+
+
+Check = Annotated[Union[HttpCheck, TlsCheck, DnsCheck, TcpCheck], Field(discriminator="kind")]
+CHECK_KINDS = ("http", "tls", "dns", "tcp")
+
+
+class Platform(_Strict):
+    """A service people complain about, with the checks that watch it."""
+
+    id: Slug
+    name: str = Field(min_length=1)  # Vietnamese display name
+    domains: list[str] = []
+    aliases: list[str] = []  # names people use for it in complaint text
+    checks: list[Check] = []
+
+    @property
+    def monitored(self) -> bool:
+        """A platform without checks (no known address yet) is listed but unmonitored."""
+        return bool(self.checks)

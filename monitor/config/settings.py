@@ -1,0 +1,53 @@
+"""Process settings (pydantic-settings): environment ``MONITOR_*`` over ``monitor.yml`` over defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+SETTINGS_FILE_ENV = "MONITOR_SETTINGS_FILE"
+
+
+class Settings(BaseSettings):
+    """Everything about how this prober runs; what it probes lives in ``checks/``.
+
+    Nested values use ``__`` in the environment. Lists are JSON:
+    ``MONITOR_CHECKS='["checks", "/etc/monitor/extra.yml"]'``.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="MONITOR_", env_nested_delimiter="__", extra="forbid", yaml_file="monitor.yml"
+    )
+
+    checks: list[Path] = [Path("checks")]  # files or directories of *.yml
+    listen_address: str = "127.0.0.1"  # metrics server; loopback unless you mean it
+    listen_port: Annotated[int, Field(ge=0, lt=65536)] = 9180
+    location: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")] = "local"
+    store: Path = Path("var/monitor.db")
+    retention_days: Annotated[int, Field(gt=0)] = 30
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    max_concurrency: Annotated[int, Field(gt=0)] = 200  # probes in flight at once
+    shutdown_grace: Annotated[float, Field(gt=0)] = 10.0  # seconds to wait for probes in flight on stop
+    loop_lag_threshold: Annotated[float, Field(gt=0)] = 0.05  # prober stall (s) that marks results unreliable
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        import os
+
+        yaml_file = os.environ.get(SETTINGS_FILE_ENV, "monitor.yml")
+        return (init_settings, env_settings, YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file))

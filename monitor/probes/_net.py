@@ -1,0 +1,111 @@
+"""Network steps shared by probes: resolve, connect, and mapping OS/TLS errors to reasons."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import ssl
+from collections.abc import Iterator
+
+from monitor.errors import ProbeFailure
+from monitor.probes.base import Observation
+from monitor.result import Reason
+
+# OpenSSL X509_V_ERR_* codes that have a reason of their own.
+_EXPIRED = {9, 10}  # CERT_NOT_YET_VALID, CERT_HAS_EXPIRED
+_HOSTNAME = {62}  # HOSTNAME_MISMATCH
+
+
+def is_ip(host: str) -> bool:
+    """True for an IPv4/IPv6 literal."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+async def resolve(host: str, port: int, obs: Observation) -> tuple[str, int]:
+    """Resolve ``host`` with the system resolver, timed as the ``resolve`` phase.
+
+    Runs in the loop's thread pool (getaddrinfo blocks). Names under ``.invalid``
+    fail at once without a query, as RFC 6761 asks of resolver libraries.
+    """
+    if is_ip(host):
+        return host, port
+    if host.rstrip(".").lower().endswith(".invalid") or host.lower() == "invalid":
+        raise ProbeFailure(Reason.DNS, f"{host}: names under .invalid never resolve (RFC 6761)")
+    loop = asyncio.get_running_loop()
+    try:
+        with obs.timing("resolve"):
+            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise ProbeFailure(Reason.DNS, f"{host}: {exc.strerror or exc}") from exc
+    if not infos:
+        raise ProbeFailure(Reason.DNS, f"{host}: no addresses")
+    address = infos[0][4]
+    return address[0], address[1]
+
+
+def peer_text(ip: str, port: int) -> str:
+    """``ip:port``, with brackets for IPv6."""
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+
+
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and everything it was raised from or during, innermost last."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def tls_failure(exc: ssl.SSLError) -> ProbeFailure:
+    """Map a TLS error to ``tls_expired``/``tls_hostname``/``tls_untrusted``/``tls_handshake``."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        code = exc.verify_code
+        reason = (
+            Reason.TLS_EXPIRED if code in _EXPIRED
+            else Reason.TLS_HOSTNAME if code in _HOSTNAME
+            else Reason.TLS_UNTRUSTED
+        )
+        return ProbeFailure(reason, f"certificate verify failed: {exc.verify_message}")
+    return ProbeFailure(Reason.TLS_HANDSHAKE, f"TLS handshake failed: {exc.reason or exc}")
+
+
+def connect_failure(exc: BaseException) -> ProbeFailure:
+    """Map a failed connect (any wrapper around an OSError) to a reason."""
+    for cause in causes(exc):
+        if isinstance(cause, ssl.SSLError):
+            return tls_failure(cause)
+        if isinstance(cause, ConnectionRefusedError):
+            return ProbeFailure(Reason.CONNECT_REFUSED, f"connection refused: {cause}")
+        if isinstance(cause, OSError) and cause.errno is not None:
+            return ProbeFailure(Reason.CONNECT_REFUSED, f"cannot connect: {cause}")
+    return ProbeFailure(Reason.OTHER, f"cannot connect: {exc!r}")
+
+
+def earliest_expiry(ssl_object: ssl.SSLObject | ssl.SSLSocket | None, verified: bool = True) -> float | None:
+    """Unix time of the earliest ``notAfter`` in the peer's chain (the leaf alone if the chain is unavailable)."""
+    if ssl_object is None:
+        return None
+    inner = getattr(ssl_object, "_sslobj", ssl_object)
+    # Python 3.13 makes these public; 3.10-3.12 have them on the private object.
+    getter = getattr(inner, "get_verified_chain" if verified else "get_unverified_chain", None)
+    times: list[float] = []
+    if getter is not None:
+        try:
+            for cert in getter() or []:
+                info = cert.get_info()
+                if "notAfter" in info:
+                    times.append(ssl.cert_time_to_seconds(info["notAfter"]))
+        except (ssl.SSLError, ValueError):
+            times = []
+    if not times:
+        peer = ssl_object.getpeercert()
+        if peer and "notAfter" in peer:
+            times.append(ssl.cert_time_to_seconds(peer["notAfter"]))
+    return min(times) if times else None

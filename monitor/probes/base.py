@@ -1,0 +1,80 @@
+"""What every probe shares: the context it runs in and the :class:`Observation` it fills in."""
+
+from __future__ import annotations
+
+import ssl
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import certifi
+
+
+class Observation:
+    """What a probe saw so far: completed phases, status, certificate, peer.
+
+    A phase is recorded only when it completes; ``phase`` names the one in
+    progress, so a deadline can be attributed to it.
+    """
+
+    def __init__(self, clock: Callable[[], float]):
+        self.clock = clock
+        self.phases: dict[str, float] = {}
+        self.phase: str | None = None
+        self.status_code: int | None = None
+        self.cert_expiry: float | None = None
+        self.peer: str | None = None
+        self.details: dict[str, Any] = {}
+        self._started: dict[str, float] = {}
+
+    def begin(self, phase: str) -> None:
+        """Mark ``phase`` as in progress from now."""
+        self.phase = phase
+        self._started[phase] = self.clock()
+
+    def end(self, phase: str) -> None:
+        """Record ``phase`` as completed now (phases repeated across redirects add up)."""
+        started = self._started.pop(phase, None)
+        if started is not None:
+            self.phases[phase] = self.phases.get(phase, 0.0) + (self.clock() - started)
+        if self.phase == phase:
+            self.phase = None
+
+    @contextmanager
+    def timing(self, phase: str) -> Iterator[None]:
+        """Time a block as ``phase``; a block that raises leaves the phase unrecorded."""
+        self.begin(phase)
+        yield
+        self.end(phase)
+
+    def expiry(self, unix_time: float | None) -> None:
+        """Keep the earliest certificate expiry seen (redirects may cross hosts)."""
+        if unix_time is not None and (self.cert_expiry is None or unix_time < self.cert_expiry):
+            self.cert_expiry = unix_time
+
+
+@dataclass
+class ProbeContext:
+    """What a probe may touch, injected so tests control it."""
+
+    location: str = "local"
+    clock: Callable[[], float] = time.perf_counter  # for durations
+    wall_clock: Callable[[], float] = time.time  # for timestamps
+    _ssl_contexts: dict[tuple, ssl.SSLContext] = field(default_factory=dict)
+
+    def ssl_context(self, verify: bool, ca_file: Path | None, alpn: tuple[str, ...] = ()) -> ssl.SSLContext:
+        """A cached client context: building one loads a CA bundle, too slow to do per probe."""
+        key = (verify, ca_file, alpn)
+        context = self._ssl_contexts.get(key)
+        if context is None:
+            context = ssl.create_default_context(cafile=str(ca_file or certifi.where()))
+            if not verify:
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            if alpn:
+                context.set_alpn_protocols(list(alpn))
+            self._ssl_contexts[key] = context
+        return context

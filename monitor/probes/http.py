@@ -1,0 +1,178 @@
+"""HTTP(S) probe: one request over a fresh connection, timed by phase.
+
+Phases: ``resolve`` and ``connect`` are timed by our network backend (DNS is
+resolved before the TCP connect, so they are separate); ``tls``, ``processing``
+(request sent -> response headers received, i.e. time to first byte) and
+``transfer`` (headers -> end of body) come from httpcore's trace events.
+Across redirects each phase is summed, like blackbox_exporter does.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any
+
+import httpcore
+import httpx
+
+from monitor import __version__
+from monitor.config.model import HttpCheck
+from monitor.errors import ProbeFailure
+from monitor.probes._net import connect_failure, earliest_expiry, peer_text, resolve
+from monitor.probes.base import Observation, ProbeContext
+from monitor.result import Reason
+
+USER_AGENT = f"party-platform-monitor/{__version__} (health check)"
+
+# httpcore trace step -> (phase that starts, phase that ends)
+_TRACE_STEPS: dict[tuple[str, str], tuple[str | None, str | None]] = {
+    ("start_tls", "started"): ("tls", None),
+    ("start_tls", "complete"): (None, "tls"),
+    ("send_request_headers", "started"): ("processing", None),
+    ("receive_response_headers", "complete"): ("transfer", "processing"),
+    ("receive_response_body", "complete"): (None, "transfer"),
+}
+
+
+class _Backend(httpcore.AsyncNetworkBackend):
+    """Resolves (timed, or from the check's ``resolve`` overrides) then connects (timed)."""
+
+    def __init__(self, obs: Observation, overrides: dict[str, tuple[str, int | None]]):
+        self._inner = httpcore.AnyIOBackend()
+        self._obs = obs
+        self._overrides = overrides
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                          local_address: str | None = None, socket_options: Any = None) -> httpcore.AsyncNetworkStream:
+        override = self._overrides.get(host)
+        ip, port = (override[0], override[1] or port) if override else await resolve(host, port, self._obs)
+        self._obs.peer = peer_text(ip, port)
+        try:
+            with self._obs.timing("connect"):
+                return await self._inner.connect_tcp(ip, port, local_address=local_address,
+                                                     socket_options=socket_options)
+        except (httpcore.ConnectError, OSError) as exc:
+            raise connect_failure(exc) from exc
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None,
+                                  socket_options: Any = None) -> httpcore.AsyncNetworkStream:
+        raise NotImplementedError("unix sockets are not probed")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class _Transport(httpx.AsyncHTTPTransport):
+    """httpx's transport over a pool that never keeps a connection alive and uses our backend."""
+
+    def __init__(self, check: HttpCheck, ctx: ProbeContext, backend: _Backend):
+        http1, http2 = {"1.1": (True, False), "2": (False, True), "auto": (True, True)}[check.http_version]
+        ssl_context = ctx.ssl_context(check.tls.verify, check.tls.ca_file, ("http/1.1", "h2") if http2 else ())
+        super().__init__(verify=ssl_context, http1=http1, http2=http2)
+        # httpx does not expose network_backend; replace its pool (httpx is pinned, tests cover this).
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context, max_keepalive_connections=0, keepalive_expiry=0,
+            http1=http1, http2=http2, network_backend=backend,
+        )
+
+
+def _tracer(obs: Observation):
+    async def trace(event: str, info: dict[str, Any]) -> None:
+        _, step, state = event.rsplit(".", 2)
+        if (step, state) == ("start_tls", "complete"):
+            ssl_object = info["return_value"].get_extra_info("ssl_object")
+            obs.expiry(earliest_expiry(ssl_object))
+            if ssl_object is not None:
+                obs.details["tls_version"] = ssl_object.version()
+        begin, end = _TRACE_STEPS.get((step, state), (None, None))
+        if end:
+            obs.end(end)
+        if begin:
+            obs.begin(begin)
+
+    return trace
+
+
+def _auth(check: HttpCheck) -> httpx.Auth | None:
+    if check.auth is None:
+        return None
+    if check.auth.basic is not None:
+        return httpx.BasicAuth(check.auth.basic.username, check.auth.basic.password.reveal().get_secret_value())
+    token = check.auth.bearer.reveal().get_secret_value()  # type: ignore[union-attr]
+    return _Bearer(token)
+
+
+class _Bearer(httpx.Auth):
+    def __init__(self, token: str):
+        self._header = f"Bearer {token}"
+
+    def auth_flow(self, request: httpx.Request):
+        request.headers["Authorization"] = self._header
+        yield request
+
+
+@functools.lru_cache(maxsize=1024)
+def _regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def body_problem(check: HttpCheck, text: str) -> str | None:
+    """The first body rule the text breaks, described; None when all hold."""
+    for needle in check.body_contains:
+        if needle not in text:
+            return f"body does not contain {needle!r}"
+    for needle in check.body_not_contains:
+        if needle in text:
+            return f"body contains {needle!r}"
+    for pattern in check.body_matches:
+        if not _regex(pattern).search(text):
+            return f"body does not match /{pattern}/"
+    for pattern in check.body_not_matches:
+        if _regex(pattern).search(text):
+            return f"body matches /{pattern}/"
+    return None
+
+
+async def _read_body(response: httpx.Response, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise ProbeFailure(Reason.BODY_TOO_LARGE, f"body exceeds {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def probe(check: HttpCheck, ctx: ProbeContext, obs: Observation) -> None:
+    """Request ``check.url`` once over a fresh connection; raise :class:`ProbeFailure` on failure."""
+    transport = _Transport(check, ctx, _Backend(obs, dict(check.resolve)))
+    headers = {"User-Agent": USER_AGENT, **check.headers}
+    try:
+        async with httpx.AsyncClient(transport=transport, follow_redirects=check.follow_redirects,
+                                     max_redirects=check.max_redirects, timeout=None, auth=_auth(check)) as client:
+            request = client.build_request(check.method, str(check.url), headers=headers, content=check.body,
+                                           extensions={"trace": _tracer(obs)})
+            response = await client.send(request, stream=True)
+            try:
+                obs.status_code = response.status_code
+                obs.details["http_version"] = response.http_version
+                obs.details["redirects"] = len(response.history)
+                body = await _read_body(response, check.max_body_bytes)
+            finally:
+                await response.aclose()
+    except ProbeFailure:
+        raise
+    except httpx.TooManyRedirects as exc:
+        raise ProbeFailure(Reason.TOO_MANY_REDIRECTS, f"more than {check.max_redirects} redirects") from exc
+    except httpx.ConnectError as exc:
+        raise connect_failure(exc) from exc
+    except (httpx.ProtocolError, httpx.ReadError, httpx.WriteError, httpx.DecodingError) as exc:
+        raise ProbeFailure(Reason.PROTOCOL, f"{type(exc).__name__}: {exc}") from exc
+
+    if not any(low <= response.status_code <= high for low, high in check.expect_status):
+        raise ProbeFailure(Reason.HTTP_STATUS, f"status {response.status_code} {response.reason_phrase}")
+    problem = body_problem(check, body.decode(response.encoding or "utf-8", errors="replace"))
+    if problem:
+        raise ProbeFailure(Reason.BODY_MISMATCH, problem)

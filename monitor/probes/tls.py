@@ -1,0 +1,80 @@
+"""TLS probe: TCP connect and handshake only; certificate expiry, chain, host name, protocol version."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+
+from monitor.config.model import TlsCheck
+from monitor.probes._net import connect_failure, earliest_expiry, peer_text, resolve, tls_failure
+from monitor.probes.base import Observation, ProbeContext
+from monitor.result import Reason
+
+_CERT_REASONS = {Reason.TLS_EXPIRED, Reason.TLS_HOSTNAME, Reason.TLS_UNTRUSTED}
+
+
+async def _connect(ip: str, port: int) -> asyncio.StreamWriter:
+    try:
+        _, writer = await asyncio.open_connection(ip, port)
+    except OSError as exc:
+        raise connect_failure(exc) from exc
+    return writer
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    writer.close()
+    try:
+        await writer.wait_closed()
+    except (OSError, ssl.SSLError):
+        pass  # the peer may drop the connection first; nothing to measure here
+
+
+async def _unverified_expiry(ip: str, port: int, name: str) -> float | None:
+    """Handshake again without verification, only to read the expiry of a rejected certificate."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        writer = await _connect(ip, port)
+        try:
+            await writer.start_tls(context, server_hostname=name)
+            return earliest_expiry(writer.get_extra_info("ssl_object"), verified=False)
+        finally:
+            await _close(writer)
+    except Exception:  # best effort: the failure reason is already known
+        return None
+
+
+async def probe(check: TlsCheck, ctx: ProbeContext, obs: Observation) -> None:
+    """Connect and complete a TLS handshake; raise ProbeFailure with the certificate problem if any."""
+    name = check.server_name or check.host
+    if check.address:
+        ip, port = check.address[0], check.address[1] or check.port
+    else:
+        ip, port = await resolve(check.host, check.port, obs)
+    obs.peer = peer_text(ip, port)
+    with obs.timing("connect"):
+        writer = await _connect(ip, port)
+    try:
+        context = ctx.ssl_context(check.tls.verify, check.tls.ca_file)
+        try:
+            with obs.timing("tls"):
+                await writer.start_tls(context, server_hostname=name)
+        except ssl.SSLError as exc:
+            failure = tls_failure(exc)
+            if failure.reason in _CERT_REASONS:
+                obs.expiry(await _unverified_expiry(ip, port, name))
+            raise failure from exc
+        except OSError as exc:
+            raise connect_failure(exc) from exc
+        ssl_object = writer.get_extra_info("ssl_object")
+        obs.expiry(earliest_expiry(ssl_object))
+        obs.details.update(
+            tls_version=ssl_object.version(),
+            chain_verified=check.tls.verify,
+            hostname_matched=check.tls.verify,
+        )
+        if obs.cert_expiry is not None:
+            obs.details["days_to_expiry"] = round((obs.cert_expiry - ctx.wall_clock()) / 86400, 2)
+    finally:
+        await _close(writer)

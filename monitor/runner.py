@@ -1,0 +1,57 @@
+"""Run one check once: deadline, timing and the resulting :class:`ProbeResult`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from monitor.config.model import Check, format_duration
+from monitor.errors import ProbeFailure
+from monitor.probes import PROBES, Observation, ProbeContext
+from monitor.result import ProbeResult, Reason
+
+log = logging.getLogger(__name__)
+
+# Which reason a deadline gets, by the phase it interrupted.
+_DEADLINE_REASONS = {
+    "resolve": Reason.DNS,
+    "connect": Reason.CONNECT_TIMEOUT,
+    "tls": Reason.READ_TIMEOUT,
+    "processing": Reason.READ_TIMEOUT,
+    "transfer": Reason.READ_TIMEOUT,
+}
+
+
+async def run_check(platform: str, check: Check, ctx: ProbeContext) -> ProbeResult:
+    """Probe ``check`` once within its total deadline. Never raises for a target's failure."""
+    obs = Observation(ctx.clock)
+    started_at = ctx.wall_clock()
+    start = ctx.clock()
+    reason: Reason | None = None
+    error: str | None = None
+    try:
+        async with asyncio.timeout(check.timeout) as deadline:
+            await PROBES[check.kind](check, ctx, obs)
+    except ProbeFailure as failure:
+        reason, error = failure.reason, failure.detail
+    except TimeoutError:
+        if not deadline.expired():
+            raise
+        reason = _DEADLINE_REASONS.get(obs.phase or "", Reason.TIMEOUT)
+        error = f"deadline of {format_duration(check.timeout)} exceeded during {obs.phase or 'probe'}"
+    except Exception as exc:  # a bug or an unmapped library error: keep the prober alive
+        log.exception("probe %s/%s raised", platform, check.id)
+        reason, error = Reason.OTHER, f"{type(exc).__name__}: {exc}"
+    duration = ctx.clock() - start
+    phases = dict(obs.phases)
+    if reason is None:
+        phases["total"] = duration
+    else:
+        log.info("probe failed platform=%s check=%s location=%s reason=%s error=%s",
+                 platform, check.id, ctx.location, reason.value, error)
+    return ProbeResult(
+        platform=platform, check=check.id, kind=check.kind, location=ctx.location,
+        started_at=started_at, success=reason is None, reason=reason, error=error,
+        duration=duration, phases=phases, status_code=obs.status_code,
+        cert_expiry=obs.cert_expiry, peer=obs.peer, details=dict(obs.details),
+    )
