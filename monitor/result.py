@@ -40,10 +40,11 @@ class ProbeResult:
     location: str
     started_at: float  # unix time (UTC)
     success: bool
-    duration: float  # seconds from start to success, failure or deadline
+    duration: float  # seconds the probe took, to success, failure or deadline (includes our own set-up)
     reason: Reason | None = None
     error: str | None = None
-    phases: dict[str, float] = field(default_factory=dict)  # seconds; completed phases only, "total" on success
+    # seconds; completed phases only; "total" (first phase start -> last phase end) on success
+    phases: dict[str, float] = field(default_factory=dict)
     status_code: int | None = None
     cert_expiry: float | None = None  # unix time of the earliest peer certificate expiry
     peer: str | None = None  # "ip:port" actually connected to

@@ -29,17 +29,23 @@ class Observation:
         self.peer: str | None = None
         self.details: dict[str, Any] = {}
         self._started: dict[str, float] = {}
+        self._first_begin: float | None = None
+        self._last_end: float | None = None
 
     def begin(self, phase: str) -> None:
         """Mark ``phase`` as in progress from now."""
         self.phase = phase
-        self._started[phase] = self.clock()
+        now = self.clock()
+        self._started[phase] = now
+        if self._first_begin is None:
+            self._first_begin = now
 
     def end(self, phase: str) -> None:
         """Record ``phase`` as completed now (phases repeated across redirects add up)."""
         started = self._started.pop(phase, None)
         if started is not None:
-            self.phases[phase] = self.phases.get(phase, 0.0) + (self.clock() - started)
+            self._last_end = self.clock()
+            self.phases[phase] = self.phases.get(phase, 0.0) + (self._last_end - started)
         if self.phase == phase:
             self.phase = None
 
@@ -49,6 +55,12 @@ class Observation:
         self.begin(phase)
         yield
         self.end(phase)
+
+    def span(self) -> float | None:
+        """From the first phase's start to the last phase's end: the target's time, without our set-up."""
+        if self._first_begin is None or self._last_end is None:
+            return None
+        return self._last_end - self._first_begin
 
     def expiry(self, unix_time: float | None) -> None:
         """Keep the earliest certificate expiry seen (redirects may cross hosts)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
 
 import dns.asyncquery
 import dns.exception
@@ -26,6 +27,14 @@ def _system_server() -> str:
         return dns.resolver.Resolver().nameservers[0]
     except (dns.resolver.NoResolverConfiguration, IndexError) as exc:
         raise ProbeFailure(Reason.DNS, "no system nameserver configured") from exc
+
+
+def _canonical(value: str) -> str:
+    """An IP address in its one canonical spelling (``2001:0DB8::1`` -> ``2001:db8::1``); other text unchanged."""
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return value
 
 
 def _is_invalid(name: str) -> bool:
@@ -59,9 +68,13 @@ async def probe(check: DnsCheck, ctx: ProbeContext, obs: Observation) -> None:
                    if dns.rdatatype.to_text(rrset.rdtype) == check.record_type]
     obs.details.update(rcode=rcode, answers=answers)
     if rcode != check.expect_rcode:
-        raise ProbeFailure(Reason.DNS, f"{check.name} {check.record_type}: rcode {rcode}, expected {check.expect_rcode}")
+        raise ProbeFailure(Reason.DNS,
+                           f"{check.name} {check.record_type}: rcode {rcode}, expected {check.expect_rcode}")
     if rcode == "NOERROR" and not answers:
         raise ProbeFailure(Reason.DNS, f"{check.name}: no {check.record_type} records")
-    missing = sorted(set(check.expect_addresses) - set(answers))
+    # Compare addresses, not spellings: config may write an IPv6 address uncompressed or in capitals.
+    got = {_canonical(answer) for answer in answers}
+    missing = sorted(expected for expected in set(check.expect_addresses) if _canonical(expected) not in got)
     if missing:
-        raise ProbeFailure(Reason.DNS, f"{check.name}: expected {', '.join(missing)}, got {', '.join(answers) or 'nothing'}")
+        raise ProbeFailure(Reason.DNS,
+                           f"{check.name}: expected {', '.join(missing)}, got {', '.join(answers) or 'nothing'}")

@@ -21,12 +21,17 @@ async def _connect(ip: str, port: int) -> asyncio.StreamWriter:
     return writer
 
 
-async def _close(writer: asyncio.StreamWriter) -> None:
+async def _close(writer: asyncio.StreamWriter, graceful: bool = True) -> None:
+    """Close without ever outliving the probe: abort on failure, bound the polite close otherwise."""
+    if not graceful:
+        writer.transport.abort()
+        return
     writer.close()
     try:
-        await writer.wait_closed()
-    except (OSError, ssl.SSLError):
-        pass  # the peer may drop the connection first; nothing to measure here
+        async with asyncio.timeout(1.0):
+            await writer.wait_closed()
+    except (OSError, ssl.SSLError, TimeoutError):
+        writer.transport.abort()  # the peer may drop or stall the close; nothing to measure here
 
 
 async def _unverified_expiry(ip: str, port: int, name: str) -> float | None:
@@ -40,7 +45,7 @@ async def _unverified_expiry(ip: str, port: int, name: str) -> float | None:
             await writer.start_tls(context, server_hostname=name)
             return earliest_expiry(writer.get_extra_info("ssl_object"), verified=False)
         finally:
-            await _close(writer)
+            await _close(writer, graceful=False)
     except Exception:  # best effort: the failure reason is already known
         return None
 
@@ -55,6 +60,7 @@ async def probe(check: TlsCheck, ctx: ProbeContext, obs: Observation) -> None:
     obs.peer = peer_text(ip, port)
     with obs.timing("connect"):
         writer = await _connect(ip, port)
+    graceful = False
     try:
         context = ctx.ssl_context(check.tls.verify, check.tls.ca_file)
         try:
@@ -76,5 +82,6 @@ async def probe(check: TlsCheck, ctx: ProbeContext, obs: Observation) -> None:
         )
         if obs.cert_expiry is not None:
             obs.details["days_to_expiry"] = round((obs.cert_expiry - ctx.wall_clock()) / 86400, 2)
+        graceful = True
     finally:
-        await _close(writer)
+        await _close(writer, graceful)

@@ -1,0 +1,246 @@
+"""The ``monitor`` command: a thin layer over the library, rich for people, ``--json`` for scripts.
+
+Exit codes: 0 success, 1 a probe failed (``check``), 2 invalid configuration or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import logging
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from monitor import __version__
+from monitor.config import Catalog, HttpCheck, Settings, load_catalog
+from monitor.errors import ConfigError, StoreError
+from monitor.localtime import format_datetime
+from monitor.probes import ProbeContext
+from monitor.result import PHASES, ProbeResult
+from monitor.runner import run_check
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class UsageError(Exception):
+    """A target or option that names nothing; exit code 2."""
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {key: value for key, value in (
+        ("checks", args.checks), ("store", getattr(args, "store", None)),
+        ("location", getattr(args, "location", None)), ("listen_port", getattr(args, "listen_port", None)),
+    ) if value is not None}
+    return Settings(**overrides)
+
+
+def _catalog(settings: Settings) -> Catalog:
+    return load_catalog(settings.checks)
+
+
+# --- run ------------------------------------------------------------------------------
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from monitor.daemon import run_daemon
+
+    settings = _settings(args)
+    catalog = _catalog(settings)
+    logging.basicConfig(level=settings.log_level, format="%(message)s",
+                        handlers=[RichHandler(console=err, show_path=False)])
+    if settings.log_level != "DEBUG":  # one line per request or job run drowns what matters
+        for noisy in ("httpx", "httpcore", "apscheduler"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+
+    def announce(address: str, jobs: list) -> None:
+        out.print(f"monitor {__version__}: location [bold]{settings.location}[/], store {settings.store}")
+        out.print(f"metrics at [bold]{address}[/]")
+        for platform in catalog.platforms:
+            checks = ", ".join(f"{c.id} ({c.kind} every {c.interval:g}s)" for c in platform.checks)
+            out.print(f"  {platform.id:<16} {platform.name}: {checks or '[dim]unmonitored: no known address[/]'}")
+        out.print(f"{len(jobs)} checks scheduled; Ctrl-C or SIGTERM stops cleanly")
+
+    return asyncio.run(run_daemon(settings, catalog, announce))
+
+
+# --- check ----------------------------------------------------------------------------
+
+def _targets(catalog: Catalog, target: str, timeout: float) -> list[tuple[str, object]]:
+    if "://" in target:
+        check = HttpCheck.model_validate({"id": "adhoc", "kind": "http", "url": target,
+                                          "timeout": timeout, "interval": timeout + 1})
+        return [("adhoc", check)]
+    platform_id, _, check_id = target.partition("/")
+    platform = catalog.platform(platform_id)
+    if platform is None:
+        known = ", ".join(p.id for p in catalog.platforms)
+        raise UsageError(f"no platform {platform_id!r} (known: {known}); or give a URL")
+    checks = [c for c in platform.checks if not check_id or c.id == check_id]
+    if not platform.checks:
+        raise UsageError(f"platform {platform_id!r} ({platform.name}) has no checks: it is unmonitored")
+    if not checks:
+        raise UsageError(f"platform {platform_id!r} has no check {check_id!r} "
+                         f"(checks: {', '.join(c.id for c in platform.checks)})")
+    return [(platform.id, c) for c in checks]
+
+
+def _ms(seconds: float | None) -> str:
+    return "—" if seconds is None else f"{seconds * 1000:.1f}"
+
+
+def result_dict(result: ProbeResult) -> dict:
+    """A result as JSON-ready data."""
+    data = dataclasses.asdict(result)
+    data["reason"] = result.reason.value if result.reason else None
+    return data
+
+
+def _result_table(results: list[ProbeResult]) -> Table:
+    table = Table(title="Probe results (times in ms)")
+    table.add_column("check")
+    table.add_column("result")
+    table.add_column("status", justify="right")
+    for phase in PHASES:
+        table.add_column(phase, justify="right")
+    table.add_column("certificate expires")
+    table.add_column("peer")
+    for r in results:
+        outcome = "[green]success[/]" if r.success else f"[red]{r.outcome}[/]"
+        expiry = format_datetime(r.cert_expiry, seconds=False) if r.cert_expiry else "—"
+        table.add_row(f"{r.platform}/{r.check}", outcome, str(r.status_code or "—"),
+                      *(_ms(r.phases.get(p)) for p in PHASES), expiry, r.peer or "—")
+    return table
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    targets = _targets(_catalog(settings), args.target, args.timeout)
+    ctx = ProbeContext(location=settings.location)
+
+    async def run_all() -> list[ProbeResult]:
+        return list(await asyncio.gather(*(run_check(p, c, ctx) for p, c in targets)))
+
+    results = asyncio.run(run_all())
+    if args.json:
+        print(json.dumps([result_dict(r) for r in results], ensure_ascii=False, indent=2))
+    else:
+        out.print(_result_table(results))
+        for r in results:
+            if not r.success:
+                out.print(f"[red]{r.platform}/{r.check}: {r.outcome}[/]: {r.error}")
+            details = ", ".join(f"{k} {v}" for k, v in r.details.items())
+            if details:
+                out.print(f"[dim]{r.platform}/{r.check}: {details}[/]")
+    return EXIT_OK if all(r.success for r in results) else EXIT_FAILED
+
+
+# --- results --------------------------------------------------------------------------
+
+def cmd_results(args: argparse.Namespace) -> int:
+    from monitor.store import open_store
+
+    settings = _settings(args)
+    if not settings.store.exists():
+        raise UsageError(f"no history at {settings.store} yet: start `monitor run` first")
+    store = open_store(settings.store)
+    try:
+        results = store.recent_results(args.n, platform=args.platform, check=args.check_id)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps([result_dict(r) for r in results], ensure_ascii=False, indent=2))
+        return EXIT_OK
+    table = Table(title=f"Last {len(results)} results (Asia/Ho_Chi_Minh)")
+    for column in ("time", "check", "location", "result", "status", "total ms", "error"):
+        table.add_column(column, justify="right" if column in ("status", "total ms") else "left")
+    for r in results:
+        outcome = "[green]success[/]" if r.success else f"[red]{r.outcome}[/]"
+        if r.unreliable:
+            outcome += " [yellow](unreliable)[/]"
+        table.add_row(format_datetime(r.started_at), f"{r.platform}/{r.check}", r.location, outcome,
+                      str(r.status_code or "—"), _ms(r.duration), r.error or "")
+    out.print(table)
+    return EXIT_OK
+
+
+# --- config check ---------------------------------------------------------------------
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    catalog = _catalog(settings)
+    monitored = [p for p in catalog.platforms if p.monitored]
+    checks = sum(len(p.checks) for p in catalog.platforms)
+    out.print(f"configuration OK: {len(catalog.platforms)} platforms ({len(monitored)} monitored), {checks} checks")
+    for platform in catalog.platforms:
+        if not platform.monitored:
+            out.print(f"  {platform.id}: {platform.name} — unmonitored (no known address)")
+    return EXIT_OK
+
+
+# --- entry point ----------------------------------------------------------------------
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser of ``monitor``."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--checks", type=Path, action="append", metavar="PATH",
+                        help="check file or directory (repeatable; default: settings / checks/)")
+    root = argparse.ArgumentParser(prog="monitor", description=__doc__.splitlines()[0])
+    root.add_argument("--version", action="version", version=f"monitor {__version__}")
+    commands = root.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", parents=[common], help="probe on schedule, serve /metrics, store results")
+    run.add_argument("--store", type=Path, help="SQLite history file")
+    run.add_argument("--location", help="name of this prober's location")
+    run.add_argument("--listen-port", type=int, help="metrics port (address from settings)")
+    run.set_defaults(func=cmd_run)
+
+    check = commands.add_parser("check", parents=[common], help="probe now: a platform, platform/check or a URL")
+    check.add_argument("target")
+    check.add_argument("--json", action="store_true", help="machine-readable output")
+    check.add_argument("--timeout", type=float, default=10.0, help="deadline for a URL target (seconds)")
+    check.set_defaults(func=cmd_check)
+
+    results = commands.add_parser("results", parents=[common], help="the last stored results")
+    results.add_argument("-n", type=int, default=20, help="how many (default 20)")
+    results.add_argument("--platform")
+    results.add_argument("--check", dest="check_id")
+    results.add_argument("--store", type=Path, help="SQLite history file")
+    results.add_argument("--json", action="store_true")
+    results.set_defaults(func=cmd_results)
+
+    config = commands.add_parser("config", help="configuration tools")
+    config_commands = config.add_subparsers(dest="config_command", required=True)
+    config_check = config_commands.add_parser("check", parents=[common], help="validate and exit")
+    config_check.set_defaults(func=cmd_config_check)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``monitor`` console script."""
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            err.print(str(problem), markup=False)
+        err.print(f"{len(exc.problems)} configuration problem(s); nothing started", markup=False)
+    except ValidationError as exc:  # settings from the environment or monitor.yml
+        for error in exc.errors():
+            field = ".".join(str(p) for p in error["loc"])
+            err.print(f"settings: {field}: {error['msg']}", markup=False)
+        err.print("invalid settings; nothing started", markup=False)
+    except (UsageError, StoreError) as exc:
+        err.print(f"monitor: {exc}", markup=False)
+    return EXIT_CONFIG
+
+
+if __name__ == "__main__":
+    sys.exit(main())

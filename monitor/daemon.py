@@ -1,0 +1,76 @@
+"""``monitor run``: the prober daemon — scheduler, metrics server and history store in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from collections.abc import Callable
+
+from monitor.config import Catalog, Settings
+from monitor.looplag import LoopLagMonitor
+from monitor.metrics import Metrics, serve
+from monitor.probes import ProbeContext
+from monitor.scheduler import Prober, spread
+from monitor.store import ResultWriter, open_store, retention_cutoff
+
+log = logging.getLogger(__name__)
+PRUNE_EVERY = 3600.0  # seconds between retention prunes
+
+
+async def _prune_forever(store, retention_days: int) -> None:
+    while True:
+        cutoff = retention_cutoff(time.time(), retention_days)
+        removed = await asyncio.to_thread(store.prune, cutoff)
+        if removed:
+            log.info("pruned %d results older than %d days", removed, retention_days)
+        await asyncio.sleep(PRUNE_EVERY)
+
+
+async def run_daemon(settings: Settings, catalog: Catalog,
+                     announce: Callable[[str, list], None] | None = None) -> int:
+    """Probe until SIGTERM/SIGINT; then stop scheduling, wait for probes in flight, flush, return 0."""
+    store = open_store(settings.store)
+    writer = ResultWriter(
+        store, on_commit=lambda n, total: log.info("stored batch of %d results (%d this run)", n, total)
+    ).start()
+    metrics = Metrics()
+    metrics.store_pending.set_function(lambda: writer.pending)
+    server, _ = serve(metrics, settings.listen_address, settings.listen_port)
+    jobs = spread((platform.id, check) for platform, check in catalog.checks())
+    loop_lag = LoopLagMonitor(settings.loop_lag_threshold, observe=metrics.loop_lag.observe)
+    prober = Prober(jobs, ProbeContext(location=settings.location), metrics, writer.submit,
+                    max_concurrency=settings.max_concurrency, loop_lag=loop_lag)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    address = f"http://{_host(settings.listen_address)}:{server.server_port}/metrics"
+    if announce:
+        announce(address, jobs)
+    log.info("serving metrics at %s; probing %d checks from location %s", address, len(jobs), settings.location)
+    prober.start()
+    pruner = loop.create_task(_prune_forever(store, settings.retention_days))
+    try:
+        await stop.wait()
+    finally:
+        log.info("stopping: waiting up to %gs for probes in flight", settings.shutdown_grace)
+        cancelled = await prober.stop(settings.shutdown_grace)
+        if cancelled:
+            log.warning("cancelled %d probes still running after %gs", cancelled, settings.shutdown_grace)
+        pruner.cancel()
+        flushed = await asyncio.to_thread(writer.close, settings.shutdown_grace)
+        if not flushed:
+            log.error("%d results could not be written before exit", writer.pending)
+        server.shutdown()
+        server.server_close()
+        store.close()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+    log.info("stopped; %d results stored this run", writer.committed)
+    return 0
+
+
+def _host(address: str) -> str:
+    return f"[{address}]" if ":" in address else address

@@ -1,0 +1,1 @@
+"""The platform lab: simulated platforms on loopback."""

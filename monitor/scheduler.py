@@ -1,0 +1,147 @@
+"""Schedule every check at this location with APScheduler and fan each result out.
+
+One job per (check, location). Start times are spread evenly across each
+interval by a stable offset per check (sorted ids, so the same config gives the
+same plan), aligned to the Unix epoch so restarts keep the plan. APScheduler
+refuses a second concurrent run of a job (``max_instances=1``) and drops runs
+later than the misfire grace; both are counted as skips.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEvent
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from monitor.config.model import Check
+from monitor.looplag import LoopLagMonitor
+from monitor.metrics import Metrics
+from monitor.probes import ProbeContext
+from monitor.result import ProbeResult
+from monitor.runner import run_check
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One scheduled (platform, check) at this prober's location."""
+
+    platform: str
+    check: Check
+    offset: float  # seconds into each interval
+
+    @property
+    def key(self) -> str:
+        return f"{self.platform}/{self.check.id}"
+
+
+def spread(pairs: Iterable[tuple[str, Check]]) -> list[Job]:
+    """Give each check an offset so checks sharing an interval start evenly spread across it."""
+    by_interval: dict[float, list[tuple[str, Check]]] = {}
+    for platform, check in pairs:
+        by_interval.setdefault(check.interval, []).append((platform, check))
+    jobs = []
+    for interval, group in by_interval.items():
+        group.sort(key=lambda pair: (pair[0], pair[1].id))
+        jobs += [Job(p, c, interval * i / len(group)) for i, (p, c) in enumerate(group)]
+    return jobs
+
+
+def first_start(job: Job, now: float) -> float:
+    """The epoch-aligned grid point of this job at or before ``now`` (APScheduler moves on from there)."""
+    interval = job.check.interval
+    return math.floor((now - job.offset) / interval) * interval + job.offset
+
+
+def planned_start(anchor: float, interval: float, now: float) -> float:
+    """The latest planned start at or before ``now`` on the grid ``anchor + k * interval``."""
+    return anchor + math.floor((now - anchor) / interval + 1e-9) * interval
+
+
+class Prober:
+    """Runs the jobs on the current event loop and hands each result to ``sink``."""
+
+    def __init__(self, jobs: list[Job], ctx: ProbeContext, metrics: Metrics, sink: Callable[[ProbeResult], None],
+                 max_concurrency: int = 200, loop_lag: LoopLagMonitor | None = None,
+                 clock: Callable[[], float] = time.time):
+        self.jobs = jobs
+        self.ctx = ctx
+        self.metrics = metrics
+        self.sink = sink
+        self.loop_lag = loop_lag
+        self.clock = clock
+        self._limit = asyncio.Semaphore(max_concurrency)  # our bound; requests never queue inside httpx
+        self._in_flight: set[asyncio.Task] = set()
+        self._scheduler: AsyncIOScheduler | None = None
+        self._lag_task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        """Add one APScheduler job per check and start; must be called with the loop running."""
+        scheduler = AsyncIOScheduler(timezone=dt.timezone.utc)
+        now = self.clock()
+        labels = {}
+        for job in self.jobs:
+            anchor = first_start(job, now)
+            interval = job.check.interval
+            job_id = f"{job.key}@{self.ctx.location}"
+            labels[job_id] = (job.platform, job.check.id, self.ctx.location)
+            self.metrics.register_check(*labels[job_id])
+            scheduler.add_job(
+                self._run, IntervalTrigger(seconds=interval, start_date=dt.datetime.fromtimestamp(anchor, dt.UTC)),
+                args=(job, anchor), id=job_id, name=job_id, max_instances=1, coalesce=True,
+                misfire_grace_time=max(1, int(interval / 2)),  # rides out a brief stall of the loop
+            )
+
+        def skipped(event: JobEvent) -> None:
+            why = "overlap" if event.code == EVENT_JOB_MAX_INSTANCES else "missed"
+            log.warning("probe %s skipped: %s", event.job_id, why)
+            self.metrics.skipped.labels(*labels[event.job_id], why).inc()
+
+        scheduler.add_listener(skipped, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
+        scheduler.start()
+        self._scheduler = scheduler
+        if self.loop_lag is not None:
+            self._lag_task = asyncio.get_running_loop().create_task(self.loop_lag.run())
+
+    async def _run(self, job: Job, anchor: float) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._in_flight.add(task)
+        try:
+            async with self._limit:
+                now = self.clock()
+                self.metrics.scheduler_lag.observe(max(0.0, now - planned_start(anchor, job.check.interval, now)))
+                result = await run_check(job.platform, job.check, self.ctx)
+            if self.loop_lag is not None and self.loop_lag.stalled(result.started_at,
+                                                                   result.started_at + result.duration):
+                result = replace(result, unreliable=True)
+            self.metrics.record(result)
+            self.sink(result)
+        finally:
+            self._in_flight.discard(task)
+
+    async def stop(self, grace: float) -> int:
+        """Stop scheduling, wait up to ``grace`` seconds for probes in flight, cancel the rest.
+
+        Returns how many probes had to be cancelled.
+        """
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+        if self._lag_task is not None:
+            self._lag_task.cancel()
+        pending = set(self._in_flight)
+        if pending:
+            _, pending = await asyncio.wait(pending, timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        return len(pending)

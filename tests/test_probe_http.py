@@ -1,0 +1,280 @@
+"""HTTP probe against real loopback servers with real TLS (trustme)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import socket
+import statistics
+import time
+
+import pytest
+
+from monitor.config.model import HttpCheck
+from monitor.probes import ProbeContext
+from monitor.result import Reason
+from monitor.runner import run_check
+
+HOST = "gqthc.dcs.vn"
+
+
+def http_check(url: str, **fields) -> HttpCheck:
+    return HttpCheck.model_validate({"id": "home", "kind": "http", "url": url, "interval": 30, **fields})
+
+
+def https_check(pki, port: int, path: str = "/ok", **fields) -> HttpCheck:
+    """A check of the real host name, pinned to the loopback server like curl --resolve."""
+    fields.setdefault("tls", {"ca_file": str(pki.ca_file)})
+    return http_check(f"https://{HOST}{path}", resolve={HOST: f"127.0.0.1:{port}"}, **fields)
+
+
+def probe(check: HttpCheck):
+    return asyncio.run(run_check("gqthc", check, ProbeContext(location="test")))
+
+
+def closed_port() -> int:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+def test_plain_http_success_records_phases_in_order(http_port):
+    result = probe(http_check(f"http://localhost:{http_port}/ok"))
+    assert result.success and result.reason is None and result.status_code == 200
+    assert {"resolve", "connect", "processing", "transfer", "total"} <= set(result.phases)
+    assert "tls" not in result.phases  # no TLS on plain HTTP: absent, not 0
+    assert result.phases["total"] >= sum(v for k, v in result.phases.items() if k != "total")
+    assert result.peer == f"127.0.0.1:{http_port}"
+    assert (result.platform, result.check, result.location, result.kind) == ("gqthc", "home", "test", "http")
+
+
+def test_https_success_records_tls_and_certificate_expiry(https_port, pki):
+    result = probe(https_check(pki, https_port))
+    assert result.success, result.error
+    assert result.phases["tls"] > 0
+    assert "resolve" not in result.phases  # pinned address: nothing was resolved
+    assert abs(result.cert_expiry - pki.not_after.timestamp()) < 2
+    assert result.details["tls_version"] in ("TLSv1.2", "TLSv1.3")
+
+
+@pytest.mark.parametrize("status", [404, 503])
+def test_unexpected_status_is_http_status_with_phases_kept(http_port, status):
+    result = probe(http_check(f"http://127.0.0.1:{http_port}/status/{status}"))
+    assert not result.success and result.reason is Reason.HTTP_STATUS
+    assert result.status_code == status
+    assert "processing" in result.phases and "total" not in result.phases
+
+
+def test_expected_status_can_be_configured(http_port):
+    result = probe(http_check(f"http://127.0.0.1:{http_port}/status/404", expect_status=[404]))
+    assert result.success
+
+
+def test_redirects_are_followed_and_phases_summed(http_port):
+    single = probe(http_check(f"http://127.0.0.1:{http_port}/ok"))
+    result = probe(http_check(f"http://127.0.0.1:{http_port}/redirect/3"))
+    assert result.success and result.status_code == 200 and result.details["redirects"] == 3
+    assert result.phases["connect"] > single.phases["connect"]  # four connections, not one
+
+
+def test_redirect_loop_is_too_many_redirects(http_port):
+    result = probe(http_check(f"http://127.0.0.1:{http_port}/loop"))
+    assert result.reason is Reason.TOO_MANY_REDIRECTS
+
+
+def test_redirect_limit_is_the_checks(http_port):
+    assert probe(http_check(f"http://127.0.0.1:{http_port}/redirect/3", max_redirects=3)).success
+    result = probe(http_check(f"http://127.0.0.1:{http_port}/redirect/3", max_redirects=2))
+    assert result.reason is Reason.TOO_MANY_REDIRECTS
+
+
+def test_redirects_not_followed_when_disabled(http_port):
+    result = probe(http_check(f"http://127.0.0.1:{http_port}/redirect/1", follow_redirects=False,
+                              expect_status=[200]))
+    assert result.reason is Reason.HTTP_STATUS and result.status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("rules", "path", "ok"),
+    [
+        ({"body_matches": ["hoạt động bình thường"]}, "/ok", True),
+        ({"body_matches": ["bảo trì"]}, "/ok", False),
+        ({"body_contains": ["Hệ thống"]}, "/ok", True),
+        ({"body_not_contains": ["error page"]}, "/status/200", False),  # a 200 with an error page
+        ({"body_not_matches": ["err.r"]}, "/ok", True),
+        ({"body_not_matches": ["err.r"]}, "/status/200", False),
+    ],
+)
+def test_body_rules(http_port, rules, path, ok):
+    result = probe(http_check(f"http://127.0.0.1:{http_port}{path}", **rules))
+    assert result.success is ok
+    if not ok:
+        assert result.reason is Reason.BODY_MISMATCH and result.status_code == 200
+
+
+def test_body_size_limit(http_port):
+    assert probe(http_check(f"http://127.0.0.1:{http_port}/big/1000", max_body_bytes=1000)).success
+    result = probe(http_check(f"http://127.0.0.1:{http_port}/big/5000", max_body_bytes=1000))
+    assert result.reason is Reason.BODY_TOO_LARGE
+
+
+def test_method_headers_and_basic_auth_from_env_secret(http_port, monkeypatch):
+    monkeypatch.setenv("PAKN_PASSWORD", "mật-khẩu")
+    expected = base64.b64encode("giamsat:mật-khẩu".encode()).decode().lower()
+    check = http_check(
+        f"http://127.0.0.1:{http_port}/echo", method="POST", body="x=1", headers={"X-Probe": "mot"},
+        auth={"basic": {"username": "giamsat", "password": {"env": "PAKN_PASSWORD"}}},
+        body_contains=["post /echo", "x-probe: mot\r\n", f"authorization: basic {expected}\r\n"],
+    )
+    result = probe(check)
+    assert result.success, result.error
+
+
+def test_bearer_token_from_secret_file(http_port, tmp_path):
+    (tmp_path / "token").write_text("s3cret\n")
+    check = http_check(f"http://127.0.0.1:{http_port}/echo", auth={"bearer": {"file": str(tmp_path / "token")}},
+                       body_contains=["authorization: bearer s3cret\r\n"])
+    assert probe(check).success
+
+
+def test_closed_port_is_connect_refused():
+    result = probe(http_check(f"http://127.0.0.1:{closed_port()}/ok"))
+    assert result.reason is Reason.CONNECT_REFUSED and "connect" not in result.phases
+
+
+def test_invalid_name_is_dns_without_a_query():
+    result = probe(http_check("https://gqthc.invalid/"))
+    assert result.reason is Reason.DNS and "RFC 6761" in result.error
+
+
+@pytest.mark.parametrize(
+    ("cert", "reason"),
+    [("expired", Reason.TLS_EXPIRED), ("wrong_host", Reason.TLS_HOSTNAME), ("untrusted", Reason.TLS_UNTRUSTED)],
+)
+def test_certificate_problems(loop_thread, pki, cert, reason):
+    from tests.servers import scripted, start_server
+
+    port = loop_thread.run(start_server(scripted, pki.server_context(getattr(pki, cert)))).port
+    result = probe(https_check(pki, port))
+    assert result.reason is reason, result.error
+    assert "tls" not in result.phases and "connect" in result.phases
+
+
+def test_tls_verification_can_be_switched_off(loop_thread, pki):
+    from tests.servers import scripted, start_server
+
+    port = loop_thread.run(start_server(scripted, pki.server_context(pki.untrusted))).port
+    assert probe(https_check(pki, port, tls={"verify": False})).success
+
+
+def test_server_that_never_answers_times_out_within_the_deadline(http_port):
+    result = probe(http_check(f"http://127.0.0.1:{http_port}/hang", timeout=1))
+    assert result.reason is Reason.READ_TIMEOUT
+    assert 1.0 <= result.duration < 1.5
+    assert "processing" not in result.phases and "connect" in result.phases
+
+
+def test_tls_server_that_never_handshakes_times_out(loop_thread, pki):
+    from tests.servers import silent, start_server
+
+    port = loop_thread.run(start_server(silent)).port
+    result = probe(https_check(pki, port, timeout=0.5))
+    assert result.reason is Reason.READ_TIMEOUT and "during tls" in result.error
+
+
+def test_hung_target_does_not_delay_other_checks(http_port):
+    async def scenario():
+        finished: list[str] = []
+
+        async def run(name, check):
+            result = await run_check("gqthc", check, ProbeContext())
+            finished.append(name)
+            return result
+
+        hung = run("hung", http_check(f"http://127.0.0.1:{http_port}/hang", timeout=2))
+        quick = [run(f"ok{i}", http_check(f"http://127.0.0.1:{http_port}/delay/50")) for i in range(5)]
+        results = await asyncio.gather(hung, *quick)
+        return finished, results
+
+    finished, results = asyncio.run(scenario())
+    assert finished[-1] == "hung"
+    assert all(r.success and r.duration < 1 for r in results[1:])
+
+
+def test_processing_phase_measures_the_servers_delay(http_port):
+    delay = 0.2
+    measured = [probe(http_check(f"http://127.0.0.1:{http_port}/delay/{int(delay * 1000)}")).phases["processing"]
+                for _ in range(3)]
+    assert statistics.median(measured) == pytest.approx(delay, abs=0.01)
+
+
+def test_each_probe_opens_a_fresh_connection(loop_thread):
+    """A server that keeps connections alive still sees one new connection per probe."""
+    from tests.servers import start_server
+
+    connections = []
+
+    async def keep_alive(reader, writer):
+        connections.append(writer)
+        while True:
+            try:
+                await reader.readuntil(b"\r\n\r\n")
+            except (asyncio.IncompleteReadError, ConnectionError):
+                return
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            await writer.drain()
+
+    port = loop_thread.run(start_server(keep_alive)).port
+
+    async def twice():
+        context = ProbeContext()
+        check = http_check(f"http://127.0.0.1:{port}/")
+        return [await run_check("gqthc", check, context) for _ in range(2)]
+
+    assert all(r.success for r in asyncio.run(twice()))
+    assert len(connections) == 2
+
+
+@pytest.mark.parametrize(("version", "expected"), [("2", "HTTP/2"), ("auto", "HTTP/2"), ("1.1", "HTTP/1.1")])
+def test_http2_and_http11(h2_port, pki, version, expected):
+    result = probe(https_check(pki, h2_port, path="/", http_version=version, body_contains=["hypercorn ok"]))
+    assert result.success, result.error
+    assert result.details["http_version"] == expected
+
+
+@pytest.fixture(scope="module")
+def h2_port(loop_thread, pki, tmp_path_factory):
+    """Hypercorn (a real HTTP/2 server) with the trusted certificate."""
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
+    directory = tmp_path_factory.mktemp("h2")
+    pki.good.private_key_pem.write_to_path(str(directory / "key.pem"))
+    pki.good.cert_chain_pems[0].write_to_path(str(directory / "cert.pem"))
+    port = closed_port()
+    config = Config()
+    config.bind = [f"127.0.0.1:{port}"]
+    config.certfile, config.keyfile = str(directory / "cert.pem"), str(directory / "key.pem")
+    config.alpn_protocols = ["h2", "http/1.1"]
+    config.accesslog = config.errorlog = None
+
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"hypercorn ok"})
+
+    stop = asyncio.Event()
+    serving = asyncio.run_coroutine_threadsafe(serve(app, config, shutdown_trigger=stop.wait), loop_thread.loop)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    yield port
+    loop_thread.loop.call_soon_threadsafe(stop.set)
+    serving.result(10)
