@@ -135,13 +135,15 @@ class Prober:
         Returns how many probes had to be cancelled.
         """
         if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
-        if self._lag_task is not None:
-            self._lag_task.cancel()
+            self._scheduler.pause()  # no new runs; shutdown() would cancel the runs in flight
         pending = set(self._in_flight)
         if pending:
             _, pending = await asyncio.wait(pending, timeout=grace)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+        if self._lag_task is not None:
+            self._lag_task.cancel()
         return len(pending)
