@@ -4,6 +4,7 @@ Paths of the scripted HTTP server:
   /ok                  200, a Vietnamese page
   /status/<code>       that status
   /redirect/<n>        n redirects, then /ok
+  /slowredirect/<n>    n redirects, each after 50 ms, then /ok
   /loop                redirects to itself forever
   /delay/<ms>          waits <ms> before sending headers
   /big/<bytes>         a body of that size
@@ -72,6 +73,10 @@ async def scripted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -
     elif parts[0] == "redirect":
         left = int(parts[1])
         data = _response(302, headers={"Location": f"/redirect/{left - 1}" if left > 1 else "/ok"})
+    elif parts[0] == "slowredirect":
+        await asyncio.sleep(0.05)
+        left = int(parts[1])
+        data = _response(302, headers={"Location": f"/slowredirect/{left - 1}" if left > 1 else "/ok"})
     elif parts[0] == "loop":
         data = _response(302, headers={"Location": "/loop"})
     elif parts[0] == "delay":

@@ -102,3 +102,13 @@ def test_promtool_accepts_the_served_exposition():
         assert f"\n{name}{{".encode() in body or f"\n{name} ".encode() in body, name
     lint = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True, timeout=30)
     assert lint.returncode == 0 and not lint.stdout.strip() and not lint.stderr.strip(), lint.stdout + lint.stderr
+
+
+def test_shipped_prometheus_scrape_config_is_valid():
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool missing: run the README test command"
+    from pathlib import Path
+
+    config = Path(__file__).resolve().parent.parent / "deploy" / "prometheus.yml"
+    check = subprocess.run([promtool, "check", "config", str(config)], capture_output=True, text=True, timeout=30)
+    assert check.returncode == 0, check.stdout + check.stderr

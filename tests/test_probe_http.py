@@ -72,11 +72,20 @@ def test_expected_status_can_be_configured(http_port):
     assert result.success
 
 
-def test_redirects_are_followed_and_phases_summed(http_port):
-    single = probe(http_check(f"http://127.0.0.1:{http_port}/ok"))
-    result = probe(http_check(f"http://127.0.0.1:{http_port}/redirect/3"))
+def test_redirects_are_followed_and_phases_summed(loop_thread):
+    from tests.servers import scripted, start_server
+
+    connections = []
+
+    async def counting(reader, writer):
+        connections.append(1)
+        await scripted(reader, writer)
+
+    port = loop_thread.run(start_server(counting)).port
+    result = probe(http_check(f"http://127.0.0.1:{port}/slowredirect/3"))
     assert result.success and result.status_code == 200 and result.details["redirects"] == 3
-    assert result.phases["connect"] > single.phases["connect"]  # four connections, not one
+    assert len(connections) == 4  # a fresh connection for every hop
+    assert result.phases["processing"] >= 0.15  # three hops of 50 ms each, summed
 
 
 def test_redirect_loop_is_too_many_redirects(http_port):

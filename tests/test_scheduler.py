@@ -58,12 +58,12 @@ def test_checks_run_the_expected_number_of_times_at_spread_offsets(http_port):
     offsets = {job.check.id: job.offset for job in jobs}
     for result in results:  # each run starts on its own grid point, not at random
         phase = result.started_at % 1.0
-        assert min(abs(phase - offsets[result.check]), 1 - abs(phase - offsets[result.check])) < 0.1
+        assert min(abs(phase - offsets[result.check]), 1 - abs(phase - offsets[result.check])) < 0.25
     assert metrics.registry.get_sample_value(
         "probe_results_total", {"platform": "gqthc", "check": "c0", "location": "hanoi", "result": "success"}
     ) == runs["c0"]
     assert metrics.registry.get_sample_value("monitor_scheduler_lag_seconds_count") == len(results)
-    assert metrics.registry.get_sample_value("monitor_scheduler_lag_seconds_bucket", {"le": "0.1"}) == len(results)
+    assert metrics.registry.get_sample_value("monitor_scheduler_lag_seconds_bucket", {"le": "0.25"}) == len(results)
 
 
 def test_hung_check_does_not_delay_the_others(http_port):
@@ -77,7 +77,7 @@ def test_hung_check_does_not_delay_the_others(http_port):
     offsets = {job.check.id: job.offset for job in jobs}
     for result in healthy:
         lag = (result.started_at - offsets[result.check]) % 1.0
-        assert lag < 0.1, (result.check, lag)
+        assert lag < 0.25, (result.check, lag)
 
 
 def test_overlapping_runs_are_skipped_and_counted(http_port):

@@ -1,0 +1,82 @@
+"""History store: where probe results are kept, behind one interface.
+
+:class:`Store` is the contract; :class:`SQLiteStore` is the default (one file,
+WAL) and a PostgreSQL store for a fleet of probers will implement the same
+protocol. :class:`ResultWriter` batches results off the event loop into any
+store. Times are unix seconds, UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from monitor.result import ProbeResult
+from monitor.store.sqlite import SQLiteStore
+from monitor.store.writer import ResultWriter
+
+__all__ = ["ResultWriter", "SQLiteStore", "Store", "open_store", "retention_cutoff"]
+
+_DAY = 86400.0
+
+
+@runtime_checkable
+class Store(Protocol):
+    """What the monitor needs from a history store.
+
+    Write errors caused by the environment (disk full, locked too long,
+    connection lost) are raised as :class:`monitor.errors.StoreError`: the
+    caller may retry them. A result that can never be stored (a field of the
+    wrong type) is raised as ``TypeError`` or ``ValueError``.
+    """
+
+    def add_results(self, results: Sequence[ProbeResult]) -> None:
+        """Store ``results`` in one transaction: all of them or none."""
+        ...
+
+    def recent_results(
+        self,
+        limit: int = 20,
+        platform: str | None = None,
+        check: str | None = None,
+        location: str | None = None,
+    ) -> list[ProbeResult]:
+        """The ``limit`` newest results matching the given filters, newest first."""
+        ...
+
+    def results_between(self, start: float, end: float, platform: str | None = None) -> list[ProbeResult]:
+        """Results with ``start <= started_at < end``, oldest first."""
+        ...
+
+    def count_results(self) -> int:
+        """How many results are stored."""
+        ...
+
+    def prune(self, older_than: float) -> int:
+        """Delete results with ``started_at < older_than``; return how many were deleted."""
+        ...
+
+    def schema_version(self) -> int:
+        """The schema version of the underlying database."""
+        ...
+
+    def close(self) -> None:
+        """Release the store's connections; the store cannot be used afterwards."""
+        ...
+
+
+def open_store(path: Path) -> SQLiteStore:
+    """Open (creating and migrating as needed) the SQLite history store at ``path``."""
+    return SQLiteStore(path)
+
+
+def retention_cutoff(now: float, retention_days: int) -> float:
+    """The unix time before which raw results are pruned when keeping ``retention_days`` days.
+
+    Raises ``ValueError`` for fewer than one day: keeping nothing is never what
+    an operator means, and pruning everything would erase the evidence.
+    """
+    if retention_days < 1:
+        raise ValueError(f"retention_days must be at least 1, got {retention_days}")
+    return now - retention_days * _DAY

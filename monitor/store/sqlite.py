@@ -1,0 +1,323 @@
+"""The default history store: one SQLite file in WAL mode, migrated forward on open."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from monitor.errors import StoreError
+from monitor.result import PHASES, ProbeResult, Reason
+
+_MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+_PRUNE_CHUNK = 10_000  # rows per prune transaction, so the writer is never locked out for long
+
+_COLUMNS = (
+    "platform", "check_id", "kind", "location", "started_at", "success", "reason", "error", "duration",
+    *(f"{phase}_s" for phase in PHASES),
+    "status_code", "cert_expiry", "peer", "details", "unreliable",
+)
+_INSERT = f"INSERT INTO results ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
+_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM results"
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One forward schema step: after ``sql`` runs, the database is at ``version``."""
+
+    version: int
+    name: str
+    sql: str
+
+
+def packaged_migrations() -> list[Migration]:
+    """The migrations shipped in ``monitor/store/migrations/NNN_name.sql``, in order.
+
+    Raises :class:`StoreError` if the numbers are not exactly 1..N: a gap or a
+    duplicate would make two installs disagree about what a version means.
+    """
+    found: list[Migration] = []
+    for entry in resources.files("monitor.store").joinpath("migrations").iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append(Migration(int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort(key=lambda m: m.version)
+    if [m.version for m in found] != list(range(1, len(found) + 1)):
+        names = ", ".join(m.name for m in found)
+        raise StoreError(f"store migrations must be numbered 001, 002, ... without gaps: {names}")
+    return found
+
+
+class SQLiteStore:
+    """History store in one SQLite file (see :class:`monitor.store.Store` for the contract).
+
+    Opening creates the parent directory and the file, switches to WAL and
+    applies pending migrations; opening an up-to-date database changes nothing.
+
+    Threads: each thread gets its own connection (``threading.local``). In WAL
+    mode readers on their own connections never wait for the writer thread, and
+    the writer never waits for readers; a shared connection behind a lock would
+    serialise reads behind every batch commit. Connections are created with
+    ``check_same_thread=False`` only so that :meth:`close` can close all of
+    them from whichever thread calls it; each is otherwise used by one thread.
+    """
+
+    def __init__(self, path: Path | str, *, busy_timeout: float = 5.0, migrations: Sequence[Migration] | None = None):
+        """Open the store at ``path``.
+
+        ``busy_timeout`` is how long (seconds) a statement waits for another
+        connection's write lock before failing. ``migrations`` defaults to the
+        packaged ones; tools and tests may pass their own.
+        """
+        self.path = Path(path)
+        self._busy_timeout = busy_timeout
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()  # guards _connections and _closed
+        self._closed = False
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._migrations = list(packaged_migrations() if migrations is None else migrations)
+            self._migrate(self._connection())
+        except (sqlite3.Error, OSError) as exc:
+            self.close()
+            raise StoreError(f"cannot open history store {self.path}: {exc}") from exc
+        except StoreError:
+            self.close()
+            raise
+
+    # --- connections and transactions -------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None and not self._closed:
+            return conn
+        with self._lock:
+            if self._closed:
+                raise StoreError(f"history store {self.path} is closed")
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction
+            # is exactly one public call and never left open by the sqlite3 module.
+            conn = sqlite3.connect(
+                self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
+            )
+            self._connections.append(conn)
+        # busy_timeout and synchronous are per connection; journal_mode is stored in the file.
+        conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode.lower() != "wal":
+            raise StoreError(f"history store {self.path}: cannot switch to WAL journal mode (got {mode!r})")
+        # NORMAL in WAL mode: a commit survives a crash of this process (the WAL is
+        # in the OS cache); only a power loss can drop the last commits.
+        conn.execute("PRAGMA synchronous = NORMAL")
+        self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        conn = self._connection()
+        # IMMEDIATE takes the write lock up front, so a concurrent writer waits
+        # (busy_timeout) instead of failing half-way through the transaction.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException:
+            # SQLite rolls back by itself on some errors (e.g. disk full); a failed
+            # COMMIT leaves the transaction open. Either way the connection must
+            # leave here outside a transaction, or the next BEGIN would fail.
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    @contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
+        """Map sqlite3 errors to StoreError at the boundary, naming the file."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise StoreError(f"history store {self.path}: cannot {doing}: {exc}") from exc
+
+    # --- schema -----------------------------------------------------------------------
+
+    def _read_version(self, conn: sqlite3.Connection) -> int:
+        row = conn.execute("SELECT version FROM schema_version").fetchone()
+        return int(row[0]) if row else 0
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        exists = "SELECT 1 FROM sqlite_master WHERE name = 'schema_version'"
+        if not conn.execute(exists).fetchone():  # checked first so that a plain open takes no write lock
+            with self._transaction() as tx:  # the table is born with its one row, so UPDATE always hits it
+                if not tx.execute(exists).fetchone():
+                    tx.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+                    tx.execute("INSERT INTO schema_version (version) VALUES (0)")
+        latest = self._migrations[-1].version if self._migrations else 0
+        current = self._read_version(conn)
+        if current > latest:
+            raise StoreError(
+                f"history store {self.path} has schema version {current}, newer than this monitor knows "
+                f"({latest}); upgrade the monitor or point it at another database"
+            )
+        for migration in self._migrations:
+            if migration.version <= current:
+                continue
+            try:
+                with self._transaction() as tx:
+                    # Re-read inside the write lock: another process may have migrated meanwhile.
+                    if self._read_version(tx) >= migration.version:
+                        continue
+                    for statement in _statements(migration.sql):
+                        tx.execute(statement)
+                    tx.execute("UPDATE schema_version SET version = ?", (migration.version,))
+            except sqlite3.Error as exc:
+                raise StoreError(f"history store {self.path}: migration {migration.name} failed: {exc}") from exc
+
+    def schema_version(self) -> int:
+        """The schema version recorded in the database."""
+        with self._errors("read the schema version"):
+            return self._read_version(self._connection())
+
+    # --- results ----------------------------------------------------------------------
+
+    def add_results(self, results: Sequence[ProbeResult]) -> None:
+        """Store ``results`` in one transaction.
+
+        Rows are built before the transaction opens, so a result with a field
+        of the wrong type raises ``TypeError``/``ValueError`` and nothing is written.
+        """
+        rows = [_to_row(result) for result in results]
+        if not rows:
+            return
+        with self._errors(f"write {len(rows)} results"), self._transaction() as tx:
+            tx.executemany(_INSERT, rows)
+
+    def recent_results(
+        self, limit: int = 20, platform: str | None = None, check: str | None = None, location: str | None = None
+    ) -> list[ProbeResult]:
+        """The ``limit`` newest results matching the filters, newest first."""
+        where, params = _filters(platform=platform, check_id=check, location=location)
+        sql = f"{_SELECT}{where} ORDER BY started_at DESC, id DESC LIMIT ?"
+        with self._errors("read recent results"):
+            rows = self._connection().execute(sql, (*params, limit)).fetchall()
+        return [_from_row(row) for row in rows]
+
+    def results_between(self, start: float, end: float, platform: str | None = None) -> list[ProbeResult]:
+        """Results with ``start <= started_at < end``, oldest first (half-open, so ranges tile)."""
+        where, params = _filters(platform=platform)
+        where = f"{where} AND" if where else " WHERE"
+        sql = f"{_SELECT}{where} started_at >= ? AND started_at < ? ORDER BY started_at, id"
+        with self._errors("read results"):
+            rows = self._connection().execute(sql, (*params, start, end)).fetchall()
+        return [_from_row(row) for row in rows]
+
+    def count_results(self) -> int:
+        """How many results are stored."""
+        with self._errors("count results"):
+            return int(self._connection().execute("SELECT count(*) FROM results").fetchone()[0])
+
+    def prune(self, older_than: float) -> int:
+        """Delete results with ``started_at < older_than``; return how many were deleted.
+
+        Deletes in chunks of a few thousand rows, each its own transaction, so a
+        large first prune never holds the write lock long enough to stall the writer.
+        """
+        deleted = 0
+        sql = ("DELETE FROM results WHERE id IN "
+               "(SELECT id FROM results WHERE started_at < ? ORDER BY started_at LIMIT ?)")
+        with self._errors("prune results"):
+            while True:
+                with self._transaction() as tx:
+                    count = tx.execute(sql, (older_than, _PRUNE_CHUNK)).rowcount
+                deleted += count
+                if count < _PRUNE_CHUNK:
+                    return deleted
+
+    def close(self) -> None:
+        """Close every connection opened by any thread; later calls raise StoreError."""
+        with self._lock:
+            self._closed = True
+            connections, self._connections = self._connections, []
+        for conn in connections:
+            conn.close()
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a migration script into single statements (sqlite3.execute takes one).
+
+    executescript() would be simpler but commits any open transaction first,
+    which would split a migration from its version bump.
+    """
+    buffer = ""
+    for piece in script.split(";"):
+        buffer += piece + ";"
+        # complete_statement understands strings, comments and CREATE TRIGGER ... END;
+        if sqlite3.complete_statement(buffer):
+            if _has_sql(buffer):
+                yield buffer.strip()
+            buffer = ""
+    if _has_sql(buffer[:-1]):
+        raise StoreError(f"migration has an unterminated statement: {buffer[:-1].strip()[:80]!r}")
+
+
+def _has_sql(text: str) -> bool:
+    lines = (line.split("--", 1)[0] for line in text.splitlines())
+    return any(line.strip(" \t;") for line in lines)
+
+
+def _filters(**columns: str | None) -> tuple[str, list[str]]:
+    pairs = [(name, value) for name, value in columns.items() if value is not None]
+    if not pairs:
+        return "", []
+    return " WHERE " + " AND ".join(f"{name} = ?" for name, _ in pairs), [value for _, value in pairs]
+
+
+def _text(value: object, name: str) -> str:
+    if isinstance(value, str):
+        return value
+    raise TypeError(f"ProbeResult.{name} must be a str, got {type(value).__name__}")
+
+
+def _optional_float(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]
+
+
+def _to_row(result: ProbeResult) -> tuple[Any, ...]:
+    """Flatten a result into the column order of ``_COLUMNS``; raise on values we could not read back."""
+    unknown = set(result.phases) - set(PHASES)
+    if unknown:
+        raise ValueError(f"unknown probe phases {sorted(unknown)}; known: {', '.join(PHASES)}")
+    return (
+        *(_text(getattr(result, name), name) for name in ("platform", "check", "kind", "location")),
+        float(result.started_at),
+        int(bool(result.success)),
+        None if result.reason is None else Reason(result.reason).value,
+        None if result.error is None else str(result.error),
+        float(result.duration),
+        # A phase that did not complete stays NULL: 0 would read as "instant".
+        *(_optional_float(result.phases.get(phase)) for phase in PHASES),
+        None if result.status_code is None else int(result.status_code),
+        _optional_float(result.cert_expiry),
+        None if result.peer is None else str(result.peer),
+        # default=str: an odd detail value (bytes, datetime) is kept as text rather
+        # than making the whole result unstorable.
+        json.dumps(result.details, ensure_ascii=False, sort_keys=True, default=str),
+        int(bool(result.unreliable)),
+    )
+
+
+def _from_row(row: Sequence[Any]) -> ProbeResult:
+    (platform, check, kind, location, started_at, success, reason, error, duration, *rest) = row
+    phase_values, (status_code, cert_expiry, peer, details, unreliable) = rest[: len(PHASES)], rest[len(PHASES):]
+    return ProbeResult(
+        platform=platform, check=check, kind=kind, location=location, started_at=started_at,
+        success=bool(success), duration=duration, reason=None if reason is None else Reason(reason), error=error,
+        phases={phase: value for phase, value in zip(PHASES, phase_values, strict=True) if value is not None},
+        status_code=status_code, cert_expiry=cert_expiry, peer=peer, details=json.loads(details),
+        unreliable=bool(unreliable),
+    )
