@@ -34,13 +34,6 @@ def dnsd(_responder: DnsResponder) -> DnsResponder:
     return _responder
 
 
-@pytest.fixture(autouse=True)
-def _no_system_resolver(monkeypatch):
-    def refuse() -> str:
-        raise AssertionError("a test reached for the system resolver")
-    monkeypatch.setattr(dns_probe, "_system_server", refuse)
-
-
 def dns_check(name: str = NAME, port: int | None = None, **fields) -> DnsCheck:
     data = {"id": "dns", "kind": "dns", "name": name, "interval": 30, "timeout": 2, **fields}
     if port is not None:

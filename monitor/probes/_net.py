@@ -48,6 +48,13 @@ async def resolve(host: str, port: int, obs: Observation) -> tuple[str, int]:
     return address[0], address[1]
 
 
+async def locate(host: str, port: int, address: tuple[str, int | None] | None, obs: Observation) -> tuple[str, int]:
+    """Where to connect: the configured address override (no lookup), else ``host`` resolved (timed)."""
+    if address is not None:
+        return address[0], address[1] or port
+    return await resolve(host, port, obs)
+
+
 def peer_text(ip: str, port: int) -> str:
     """``ip:port``, with brackets for IPv6."""
     return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
@@ -109,3 +116,25 @@ def earliest_expiry(ssl_object: ssl.SSLObject | ssl.SSLSocket | None, verified: 
         if peer and "notAfter" in peer:
             times.append(ssl.cert_time_to_seconds(peer["notAfter"]))
     return min(times) if times else None
+
+
+async def open_stream(ip: str, port: int) -> asyncio.StreamWriter:
+    """Open a TCP connection; a failure becomes the matching ProbeFailure."""
+    try:
+        _, writer = await asyncio.open_connection(ip, port)
+    except OSError as exc:
+        raise connect_failure(exc) from exc
+    return writer
+
+
+async def close_stream(writer: asyncio.StreamWriter, graceful: bool = True) -> None:
+    """Close without ever outliving the probe: abort on failure, bound the polite close otherwise."""
+    if not graceful:
+        writer.transport.abort()
+        return
+    writer.close()
+    try:
+        async with asyncio.timeout(1.0):
+            await writer.wait_closed()
+    except (OSError, ssl.SSLError, TimeoutError):
+        writer.transport.abort()  # the peer may drop or stall the close; nothing to measure here

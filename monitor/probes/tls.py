@@ -6,32 +6,19 @@ import asyncio
 import ssl
 
 from monitor.config.model import TlsCheck
-from monitor.probes._net import connect_failure, earliest_expiry, peer_text, resolve, tls_failure
+from monitor.probes._net import (
+    close_stream,
+    connect_failure,
+    earliest_expiry,
+    locate,
+    open_stream,
+    peer_text,
+    tls_failure,
+)
 from monitor.probes.base import Observation, ProbeContext
 from monitor.result import Reason
 
 _CERT_REASONS = {Reason.TLS_EXPIRED, Reason.TLS_HOSTNAME, Reason.TLS_UNTRUSTED}
-
-
-async def _connect(ip: str, port: int) -> asyncio.StreamWriter:
-    try:
-        _, writer = await asyncio.open_connection(ip, port)
-    except OSError as exc:
-        raise connect_failure(exc) from exc
-    return writer
-
-
-async def _close(writer: asyncio.StreamWriter, graceful: bool = True) -> None:
-    """Close without ever outliving the probe: abort on failure, bound the polite close otherwise."""
-    if not graceful:
-        writer.transport.abort()
-        return
-    writer.close()
-    try:
-        async with asyncio.timeout(1.0):
-            await writer.wait_closed()
-    except (OSError, ssl.SSLError, TimeoutError):
-        writer.transport.abort()  # the peer may drop or stall the close; nothing to measure here
 
 
 async def _unverified_expiry(ip: str, port: int, name: str) -> float | None:
@@ -40,12 +27,12 @@ async def _unverified_expiry(ip: str, port: int, name: str) -> float | None:
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     try:
-        writer = await _connect(ip, port)
+        writer = await open_stream(ip, port)
         try:
             await writer.start_tls(context, server_hostname=name)
             return earliest_expiry(writer.get_extra_info("ssl_object"), verified=False)
         finally:
-            await _close(writer, graceful=False)
+            await close_stream(writer, graceful=False)
     except Exception:  # best effort: the failure reason is already known
         return None
 
@@ -53,13 +40,10 @@ async def _unverified_expiry(ip: str, port: int, name: str) -> float | None:
 async def probe(check: TlsCheck, ctx: ProbeContext, obs: Observation) -> None:
     """Connect and complete a TLS handshake; raise ProbeFailure with the certificate problem if any."""
     name = check.server_name or check.host
-    if check.address:
-        ip, port = check.address[0], check.address[1] or check.port
-    else:
-        ip, port = await resolve(check.host, check.port, obs)
+    ip, port = await locate(check.host, check.port, check.address, obs)
     obs.peer = peer_text(ip, port)
     with obs.timing("connect"):
-        writer = await _connect(ip, port)
+        writer = await open_stream(ip, port)
     graceful = False
     try:
         context = ctx.ssl_context(check.tls.verify, check.tls.ca_file)
@@ -84,4 +68,4 @@ async def probe(check: TlsCheck, ctx: ProbeContext, obs: Observation) -> None:
             obs.details["days_to_expiry"] = round((obs.cert_expiry - ctx.wall_clock()) / 86400, 2)
         graceful = True
     finally:
-        await _close(writer, graceful)
+        await close_stream(writer, graceful)
