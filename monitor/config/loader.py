@@ -1,19 +1,30 @@
-"""Load ``checks/*.yml`` strictly, reporting every problem with file, line, platform, check and field."""
+"""Load ``checks/*.yml`` strictly, reporting every problem with file, line, platform, check and field.
+
+Nothing is half-loaded: :func:`load_catalog` either returns the whole catalog or
+raises :class:`ConfigError` listing every problem in every file, each as
+``file:line: platform 'x', check 'y': field: message``.
+"""
 
 from __future__ import annotations
 
+import difflib
+import re
+import typing
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from monitor.config.model import CHECK_KINDS, Check, Platform
+from monitor.config.model import CHECK_KINDS, CHECK_MODELS, Check, HttpCheck, Platform, SecretRef
 from monitor.errors import ConfigError, ConfigProblem
 
 _PLATFORM = TypeAdapter(Platform)
-_TOP_KEYS = {"platforms"}
+_CHECK = TypeAdapter(Check)
+_TOP_KEYS = ("platforms",)
+_MAPPING_FIELDS = {"headers", "resolve"}  # their keys are data (header names, hosts), shown as field[key]
+_KINDS = ", ".join(sorted(CHECK_KINDS))
 
 
 @dataclass(frozen=True)
@@ -45,152 +56,352 @@ def expand(paths: Sequence[Path]) -> list[Path]:
 
 
 def load_catalog(paths: Sequence[Path]) -> Catalog:
-    """Load and validate every file. Raises :class:`ConfigError` with all problems at once."""
+    """Load and validate every file, then read every secret. Raises :class:`ConfigError` with all problems."""
     problems: list[ConfigProblem] = []
     platforms: list[Platform] = []
     first_seen: dict[str, str] = {}  # platform id -> "file:line"
     files = expand(paths)
     if not files:
-        problems.append(ConfigProblem(", ".join(map(str, paths)), None, "", "", "no check files found"))
+        problems.append(ConfigProblem(", ".join(map(str, paths)), None, "", "",
+                                      "no check files found (*.yml or *.yaml)"))
     for file in files:
-        for platform, raw_id, line in _load_file(file, problems):
-            if raw_id in first_seen:
-                problems.append(
-                    ConfigProblem(str(file), line, f"platform '{raw_id}'", "id",
-                                  f"duplicate platform id (first defined at {first_seen[raw_id]})")
-                )
-                continue
-            first_seen[raw_id] = f"{file}:{line}"
+        source = _Source(str(file))
+        for index, platform in source.load(file):
+            raw_id = source.platform_id(index)
+            if raw_id is not None and raw_id in first_seen:
+                source.report(("platforms", index, "id"),
+                              f"duplicate platform id (first defined at {first_seen[raw_id]})")
+            elif raw_id is not None:
+                first_seen[raw_id] = f"{file}:{source.line(('platforms', index, 'id'))}"
             if platform is not None:
                 platforms.append(platform)
+        # Stable sort: problems on one line keep the order they were found in.
+        problems.extend(sorted(source.problems, key=lambda p: p.line or 0))
     if problems:
         raise ConfigError(problems)
     return Catalog(tuple(platforms))
 
 
-def _load_file(file: Path, problems: list[ConfigProblem]) -> Iterator[tuple[Platform | None, str, int]]:
-    """Yield (validated platform or None, raw id, line) per platform entry; collect problems."""
-    name = str(file)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        problems.append(ConfigProblem(name, None, "", "", f"cannot read: {exc.strerror}"))
-        return
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else None
-        problems.append(ConfigProblem(name, line, "", "", f"invalid YAML: {getattr(exc, 'problem', exc)}"))
-        return
-    lines = _lines(node)
-    if not isinstance(data, dict) or not isinstance(data.get("platforms"), list):
-        problems.append(ConfigProblem(name, 1, "", "platforms", "expected a top-level list 'platforms'"))
-        return
-    for key in sorted(set(data) - _TOP_KEYS):
-        problems.append(ConfigProblem(name, lines.get((key,)), "", key, "unknown key"))
-    for index, raw in enumerate(data["platforms"]):
-        base = ("platforms", index)
-        raw_id = str(raw.get("id")) if isinstance(raw, dict) else f"#{index + 1}"
-        line = lines.get(base, 1)
-        ok = True
-        if isinstance(raw, dict):
-            ok = _check_duplicate_check_ids(name, raw, raw_id, base, lines, problems)
+class _Source:
+    """One file being loaded: its data, the line of every data path, and the problems found so far."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.data: object = None
+        self.lines: dict[tuple, int] = {}
+        self.problems: list[ConfigProblem] = []
+        self._duplicate_keys: list[tuple[tuple, str]] = []  # found while walking, reported once data exists
+
+    def load(self, file: Path) -> Iterator[tuple[int, Platform | None]]:
+        """Yield (index, validated platform or None) per platform entry, collecting problems."""
         try:
-            platform = _PLATFORM.validate_python(raw)
-        except ValidationError as exc:
-            for error in exc.errors():
-                problems.append(_problem(name, raw, raw_id, base, error, lines))
-            platform = None
-        yield (platform if ok else None), raw_id, line
+            text = file.read_text(encoding="utf-8")
+        except OSError as exc:
+            self.problems.append(ConfigProblem(self.name, None, "", "", f"cannot read: {exc.strerror}"))
+            return
+        except UnicodeDecodeError:
+            self.problems.append(ConfigProblem(self.name, None, "", "", "cannot read: not UTF-8 text"))
+            return
+        if not self._parse(text):
+            return
+        for path, message in self._duplicate_keys:
+            self.report(path, message)
+        if not self._check_top():
+            return
+        for index, raw in enumerate(self.data["platforms"]):  # type: ignore[index]
+            self._check_duplicate_check_ids(index, raw)
+            try:
+                platform = _PLATFORM.validate_python(raw)
+            except ValidationError as exc:
+                for error in exc.errors():
+                    self._report_error(index, raw, error)
+                platform = None
+            self._check_secrets(index, raw)
+            yield index, platform
+
+    def platform_id(self, index: int) -> str | None:
+        """The id written for platform ``index``, when it is a string."""
+        raw = self.data["platforms"][index]  # type: ignore[index]
+        value = raw.get("id") if isinstance(raw, dict) else None
+        return value if isinstance(value, str) else None
+
+    def line(self, path: tuple) -> int | None:
+        """The line of ``path``, or of its nearest ancestor written in the file."""
+        return next((self.lines[path[:n]] for n in range(len(path), 0, -1) if path[:n] in self.lines), None)
+
+    def report(self, path: tuple, message: str) -> None:
+        """Record a problem at a data path (keys and list indexes from the top of the file)."""
+        where, rest = _locate(self.data, path)
+        self.problems.append(ConfigProblem(self.name, self.line(path), where, _field(rest), message))
+
+    def _parse(self, text: str) -> bool:
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is not None:
+                self._walk(loader, node, ())  # before constructing: merge keys rewrite the node tree
+                self.data = loader.construct_document(node)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            self.problems.append(ConfigProblem(self.name, mark.line + 1 if mark else None, "", "", _yaml_message(exc)))
+            return False
+        finally:
+            loader.dispose()
+        return True
+
+    def _walk(self, loader: yaml.SafeLoader, node: yaml.Node, path: tuple, depth: int = 0) -> None:
+        """Record the line of every key and list item; report keys written twice in one mapping."""
+        if depth > 50:  # recursive anchors
+            return
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[object, int] = {}  # per mapping: a repeated parent must not flag its children
+            for key_node, value in node.value:
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = loader.construct_object(key_node)
+                child = path + (key,)
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    # YAML keeps the last value silently; a reviewer would read the first.
+                    self._duplicate_keys.append((child, f"duplicate key (first defined at line {seen[key]})"))
+                seen[key] = self.lines[child] = line
+                self._walk(loader, value, child, depth + 1)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                child = path + (index,)
+                self.lines[child] = item.start_mark.line + 1
+                self._walk(loader, item, child, depth + 1)
+
+    def _check_top(self) -> bool:
+        data = self.data
+        if not isinstance(data, dict):
+            what = "the file is empty" if data is None else f"found {_describe(data)}"
+            message = f"expected a top-level key 'platforms' with a list of platforms; {what}"
+            self.problems.append(ConfigProblem(self.name, None, "", "", message))
+            return False
+        for key in data:
+            if key not in _TOP_KEYS:
+                self.report((key,), _unknown_key(key, _TOP_KEYS))
+        if "platforms" not in data:
+            self.problems.append(ConfigProblem(self.name, None, "", "platforms", "required top-level key is missing"))
+            return False
+        if not isinstance(data["platforms"], list):
+            self.report(("platforms",), f"expected a list of platforms, found {_describe(data['platforms'])}")
+            return False
+        return True
+
+    def _check_duplicate_check_ids(self, index: int, raw: object) -> None:
+        checks = raw.get("checks") if isinstance(raw, dict) else None
+        seen: dict[str, tuple] = {}
+        for position, check in enumerate(checks if isinstance(checks, list) else []):
+            check_id = check.get("id") if isinstance(check, dict) else None
+            if not isinstance(check_id, str):
+                continue
+            path = ("platforms", index, "checks", position, "id")
+            if check_id in seen:
+                self.report(path, f"duplicate check id (first defined at line {self.line(seen[check_id])})")
+            else:
+                seen[check_id] = path
+
+    def _report_error(self, index: int, raw: object, error: dict) -> None:
+        """Turn one pydantic error into a problem with line, platform/check and field."""
+        loc = _data_loc(raw, error["loc"])
+        if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            loc += ("kind",)
+        message = _message(error)
+        if error["type"] == "extra_forbidden":
+            model = _model_at(raw, loc[:-1])
+            fields = tuple(model.model_fields) if model is not None else ()
+            message = _unknown_key(loc[-1], fields)
+        self.report(("platforms", index) + loc, message)
+
+    def _check_secrets(self, index: int, raw: object) -> None:
+        """Read the secrets of every valid check now, so a missing one stops startup, not every probe."""
+        checks = raw.get("checks") if isinstance(raw, dict) else None
+        for position, raw_check in enumerate(checks if isinstance(checks, list) else []):
+            try:  # check by check: one invalid sibling must not hide a missing secret
+                check = _CHECK.validate_python(raw_check)
+            except ValidationError:
+                continue  # already reported with the platform
+            if not isinstance(check, HttpCheck) or check.auth is None:
+                continue
+            refs: list[tuple[tuple, SecretRef]] = []
+            if check.auth.basic is not None:
+                refs.append((("auth", "basic", "password"), check.auth.basic.password))
+            if check.auth.bearer is not None:
+                refs.append((("auth", "bearer"), check.auth.bearer))
+            for field, ref in refs:
+                path = ("platforms", index, "checks", position) + field
+                try:
+                    secret = ref.reveal()
+                except ValueError as exc:  # names the variable or file, never the value
+                    self.report(path, str(exc))
+                    continue
+                if not secret.get_secret_value():
+                    source = f"environment variable {ref.env}" if ref.env is not None else f"secret file {ref.file}"
+                    self.report(path, f"{source} is empty")
 
 
-def _check_duplicate_check_ids(name, raw, raw_id, base, lines, problems) -> bool:
-    seen: dict[str, int] = {}
-    ok = True
-    checks = raw.get("checks") or []
-    for index, check in enumerate(checks if isinstance(checks, list) else []):
-        cid = check.get("id") if isinstance(check, dict) else None
-        if cid is None:
-            continue
-        path = base + ("checks", index)
-        if cid in seen:
-            ok = False
-            problems.append(
-                ConfigProblem(name, lines.get(path + ("id",), lines.get(path)),
-                              f"platform '{raw_id}', check '{cid}'", "id",
-                              f"duplicate check id (first defined at line {seen[cid]})")
-            )
+def _locate(data: object, path: tuple) -> tuple[str, tuple]:
+    """Split a data path into ``platform 'x', check 'y'`` and the field path inside them."""
+    platforms = data.get("platforms") if isinstance(data, dict) else None
+    if len(path) < 2 or path[0] != "platforms" or not isinstance(path[1], int) or not isinstance(platforms, list):
+        return "", path
+    raw = platforms[path[1]]
+    where = _name("platform", raw, path[1])
+    rest = path[2:]
+    checks = raw.get("checks") if isinstance(raw, dict) else None
+    if len(rest) >= 2 and rest[0] == "checks" and isinstance(rest[1], int) and isinstance(checks, list):
+        where += ", " + _name("check", checks[rest[1]], rest[1])
+        rest = rest[2:]
+    return where, rest
+
+
+def _name(what: str, raw: object, index: int) -> str:
+    value = raw.get("id") if isinstance(raw, dict) else None
+    return f"{what} '{value}'" if isinstance(value, str) and value else f"{what} #{index + 1}"
+
+
+def _field(parts: tuple) -> str:
+    """``("auth", "basic", "password")`` -> ``auth.basic.password``; ``("resolve", "a.vn")`` -> ``resolve[a.vn]``."""
+    text = ""
+    previous: object = None
+    for part in parts:
+        if isinstance(part, int) or previous in _MAPPING_FIELDS:
+            text += f"[{part}]"
         else:
-            seen[cid] = lines.get(path + ("id",), lines.get(path, 0))
-    return ok
+            text += f".{part}" if text else str(part)
+        previous = part
+    return text
 
 
-def _problem(name: str, raw: dict, raw_id: str, base: tuple, error: dict, lines: dict) -> ConfigProblem:
-    """Turn one pydantic error into a problem with file, line, platform/check and field."""
-    loc = _data_path(raw, error["loc"])
-    path = base + loc
-    line = next((lines[path[:n]] for n in range(len(path), 0, -1) if path[:n] in lines), None)
-    where = f"platform '{raw_id}'"
-    field_parts = [str(p) for p in loc]
-    if len(loc) >= 2 and loc[0] == "checks" and isinstance(loc[1], int):
-        check = raw["checks"][loc[1]]
-        cid = check.get("id", f"#{loc[1] + 1}") if isinstance(check, dict) else f"#{loc[1] + 1}"
-        where += f", check '{cid}'"
-        field_parts = field_parts[2:]
-    return ConfigProblem(name, line, where, ".".join(field_parts), _message(error))
+def _data_loc(raw: object, loc: tuple) -> tuple:
+    """Keep the parts of a pydantic ``loc`` that are keys or indexes in the data (or a missing field's name).
 
-
-def _data_path(raw: object, loc: tuple) -> tuple:
-    """Drop the discriminator tags and validator names pydantic adds to ``loc``."""
+    Drops the check-kind tag pydantic inserts after ``checks[i]`` and internal names such as
+    ``function-after[...]``. The tag is dropped by position: ``tls`` is also a field name.
+    """
     path: list = []
     node = raw
-    for part in loc:
+    for position, part in enumerate(loc):
+        if position == 2 and loc[0] == "checks" and part in CHECK_KINDS:
+            continue
         if isinstance(node, dict) and part in node:
             node = node[part]
-            path.append(part)
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
             node = node[part]
-            path.append(part)
-        elif isinstance(node, dict) and isinstance(part, str) and part not in CHECK_KINDS and "[" not in part:
-            path.append(part)  # a missing or unknown key: name it
-            node = None
+        elif isinstance(part, str) and part.isidentifier():
+            node = None  # a missing field: name it
+        else:
+            continue
+        path.append(part)
     return tuple(path)
 
 
+def _model_at(raw: object, path: tuple) -> type[BaseModel] | None:
+    """The model whose fields are expected at ``path`` inside a platform entry, if known."""
+    model: type[BaseModel] | None = Platform
+    node = raw
+    position = 0
+    while position < len(path) and model is not None:
+        part = path[position]
+        if model is Platform and part == "checks" and position + 1 < len(path):
+            checks = node.get("checks") if isinstance(node, dict) else None
+            node = checks[path[position + 1]] if isinstance(checks, list) else None
+            kind = node.get("kind") if isinstance(node, dict) else None
+            model = CHECK_MODELS.get(kind) if isinstance(kind, str) else None
+            position += 2
+            continue
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        model = _model_in(field.annotation) if field is not None else None
+        node = node.get(part) if isinstance(node, dict) else None
+        position += 1
+    return model
+
+
+def _model_in(annotation: object) -> type[BaseModel] | None:
+    """``Auth | None`` -> ``Auth``; ``str`` -> None."""
+    for candidate in (annotation, *typing.get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
+
+def _unknown_key(key: object, allowed: Sequence[str]) -> str:
+    close = difflib.get_close_matches(str(key), list(allowed), n=1, cutoff=0.6)
+    return f"unknown key (did you mean '{close[0]}'?)" if close else "unknown key"
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "text"
+
+
 def _message(error: dict) -> str:
+    """Pydantic's message, reworded for someone editing YAML."""
     kind = error["type"]
-    if kind == "extra_forbidden":
-        return "unknown key"
+    ctx = error.get("ctx") or {}
+    value = error.get("input")
     if kind == "missing":
         return "required field is missing"
     if kind == "union_tag_invalid":
-        return f"unknown check kind {error['ctx']['tag']!r} (expected one of: {', '.join(sorted(CHECK_KINDS))})"
+        return f"unknown check kind {ctx['tag']!r} (expected one of: {_KINDS})"
     if kind == "union_tag_not_found":
-        return f"check kind is missing (expected one of: {', '.join(sorted(CHECK_KINDS))})"
+        return f"required field is missing (one of: {_KINDS})"
     if kind.startswith("url_"):
-        return f"invalid URL {error['input']!r}: {error['msg'].removeprefix('Input should be a valid URL, ')}"
-    message = error["msg"]
-    return message.removeprefix("Value error, ")
+        shown = re.sub(r"//[^/@]*@", "//***@", value) if isinstance(value, str) else value  # hide userinfo
+        reason = error["msg"].removeprefix("Input should be a valid URL, ")
+        if reason == "relative URL without a base":
+            reason += " (start it with https://)"
+        return f"invalid URL {shown!r}: {reason}"
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        words = {"gt": "greater than", "ge": "at least", "lt": "less than", "le": "at most"}
+        return " and ".join(f"must be {words[k]} {v}" for k, v in ctx.items() if k in words)
+    if kind == "string_too_short" and ctx.get("min_length") == 1:
+        return "must not be empty"
+    if kind == "string_too_long":
+        return f"must be at most {ctx['max_length']} characters long"
+    if kind == "literal_error":
+        return f"expected {ctx['expected']}, found {value!r}"
+    if kind in ("bool_type", "bool_parsing"):
+        return f"expected true or false, found {value!r}"
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return f"expected a whole number, found {_describe(value)}"
+    if kind in ("float_type", "float_parsing"):
+        return f"expected a number, found {_describe(value)}"
+    if kind == "finite_number":
+        return "must be a finite number"
+    if kind == "string_type":  # never echo the value: it may be a header carrying a token
+        hint = "; put it in quotes" if isinstance(value, (int, float)) else ""  # bool is an int too
+        return f"expected a string, found {_describe(value)}{hint}"
+    if kind in ("list_type", "tuple_type"):
+        return f"expected a list, found {_describe(value)}"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return f"expected a mapping (key: value), found {_describe(value)}"
+    return error["msg"].removeprefix("Value error, ")
 
 
-def _lines(node: yaml.Node | None) -> dict[tuple, int]:
-    """Map each data path (keys and list indexes) to its 1-based line in the file."""
-    lines: dict[tuple, int] = {}
-
-    def walk(current: yaml.Node, path: tuple) -> None:
-        if isinstance(current, yaml.MappingNode):
-            for key, value in current.value:
-                child = path + (key.value,)
-                lines[child] = key.start_mark.line + 1
-                walk(value, child)
-        elif isinstance(current, yaml.SequenceNode):
-            for index, item in enumerate(current.value):
-                child = path + (index,)
-                lines[child] = item.start_mark.line + 1
-                walk(item, child)
-
-    if node is not None:
-        walk(node, ())
-    return lines
+def _yaml_message(exc: yaml.YAMLError) -> str:
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    context_mark = getattr(exc, "context_mark", None)
+    problem_mark = getattr(exc, "problem_mark", None)
+    message = f"invalid YAML: {problem}"
+    if context and not context.startswith("while"):  # e.g. "expected a single document in the stream"
+        message = f"invalid YAML: {context}, {problem}"
+    elif context and context_mark is not None and (problem_mark is None or context_mark.line != problem_mark.line):
+        message += f" ({context} at line {context_mark.line + 1})"
+    elif context:
+        message += f" ({context})"
+    if "'\\t'" in problem:
+        message += "; indent with spaces, not tabs"
+    return message

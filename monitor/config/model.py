@@ -13,23 +13,27 @@ from pathlib import Path
 from typing import Annotated, Literal, Union
 
 from pydantic import (
+    AfterValidator,
     AnyHttpUrl,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-_SLUG = r"^[a-z0-9][a-z0-9_-]*$"
+_SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 
 
 def parse_duration(value: object) -> object:
     """``"30s"`` -> 30.0, ``"500ms"`` -> 0.5, ``"2m"`` -> 120.0; numbers are seconds."""
+    if isinstance(value, bool):  # YAML `yes`/`true` would otherwise pass as 1 second
+        raise ValueError("invalid duration: found true/false (use e.g. 500ms, 30s, 1m)")
     if isinstance(value, str):
         match = _DURATION.match(value)
         if not match:
@@ -45,8 +49,16 @@ def format_duration(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
-Duration = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]
-Slug = Annotated[str, Field(pattern=_SLUG, max_length=64)]
+def _slug(value: str) -> str:
+    if not _SLUG.fullmatch(value):  # not match(): `$` would accept a trailing newline
+        raise ValueError(f"invalid id {value!r} (use lowercase letters, digits, '-' and '_', "
+                         f"starting with a letter or digit)")
+    return value
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration), Field(gt=0, allow_inf_nan=False)]
+Slug = Annotated[str, Field(max_length=64), AfterValidator(_slug)]
+"""An id used in metrics, the store and URLs: ``gqthc``, ``quantri-gqthc``."""
 
 
 def _parse_address(value: object) -> object:
@@ -109,6 +121,9 @@ class SecretRef(_Strict):
             return SecretStr(self.file.read_text(encoding="utf-8").strip())
         except OSError as exc:
             raise ValueError(f"cannot read secret file {self.file}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            # Not the codec's message: it quotes the offending byte, which is part of the secret.
+            raise ValueError(f"secret file {self.file} is not UTF-8 text") from None
 
 
 class BasicAuth(_Strict):
@@ -131,25 +146,33 @@ class Auth(_Strict):
         return self
 
 
-def _parse_status(value: object) -> object:
-    """``200`` -> (200, 200); ``"2xx"`` -> (200, 299); ``"200-399"`` -> (200, 399)."""
-    if isinstance(value, int):
-        return (value, value)
-    if isinstance(value, str):
+def parse_status(value: object) -> tuple[int, int]:
+    """``200`` -> (200, 200); ``"2xx"`` -> (200, 299); ``"200-399"`` -> (200, 399).
+
+    Codes must lie in 100..599 and a range must not run backwards.
+    """
+    low = high = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        low = high = value
+    elif isinstance(value, str):
         text = value.strip().lower()
         if re.fullmatch(r"[1-5]xx", text):
             low = int(text[0]) * 100
-            return (low, low + 99)
-        match = re.fullmatch(r"(\d{3})\s*-\s*(\d{3})", text)
-        if match:
-            return (int(match.group(1)), int(match.group(2)))
-        if re.fullmatch(r"\d{3}", text):
-            return (int(text), int(text))
+            high = low + 99
+        elif match := re.fullmatch(r"(\d{3})\s*-\s*(\d{3})", text):
+            low, high = int(match.group(1)), int(match.group(2))
+        elif re.fullmatch(r"\d{3}", text):
+            low = high = int(text)
+    if low is None or high is None:
         raise ValueError(f"invalid status {value!r} (use 200, '2xx' or '200-399')")
-    return value
+    if not (100 <= low <= 599 and 100 <= high <= 599):
+        raise ValueError(f"invalid status {value!r} (HTTP status codes run from 100 to 599)")
+    if low > high:
+        raise ValueError(f"invalid status range {value!r} (the lower code comes first)")
+    return (low, high)
 
 
-StatusRange = Annotated[tuple[int, int], BeforeValidator(_parse_status)]
+StatusRange = Annotated[tuple[int, int], BeforeValidator(parse_status)]
 
 
 def _compile(value: object) -> object:
@@ -174,16 +197,19 @@ class TlsOptions(_Strict):
 class _Check(_Strict):
     id: Slug
     interval: Duration = 30.0
-    timeout: Duration = 10.0
+    # Validated even when defaulted, so `interval: 5s` alone is caught against the 10s default.
+    timeout: Annotated[Duration, Field(validate_default=True)] = 10.0
 
-    @model_validator(mode="after")
-    def _timeout_below_interval(self) -> _Check:
-        if self.timeout >= self.interval:
+    # A field validator (not a model validator) so the error is located at `timeout`.
+    @field_validator("timeout")
+    @classmethod
+    def _timeout_below_interval(cls, timeout: float, info: ValidationInfo) -> float:
+        interval = info.data.get("interval")  # absent when the interval itself is invalid
+        if interval is not None and timeout >= interval:
             raise ValueError(
-                f"timeout must be shorter than interval "
-                f"({format_duration(self.timeout)} >= {format_duration(self.interval)})"
+                f"must be shorter than interval ({format_duration(timeout)} >= {format_duration(interval)})"
             )
-        return self
+        return timeout
 
 
 class HttpCheck(_Check):
@@ -212,6 +238,9 @@ class HttpCheck(_Check):
     def _host_required(cls, url: AnyHttpUrl) -> AnyHttpUrl:
         if not url.host:
             raise ValueError("URL has no host")
+        # The URL shows up in logs, metrics labels and reprs; a password must come from a SecretRef.
+        if url.username or url.password:
+            raise ValueError("credentials in the URL are not allowed (use auth.basic with a password from env or file)")
         return url
 
 
@@ -247,7 +276,8 @@ class TcpCheck(_Check):
 
 
 Check = Annotated[Union[HttpCheck, TlsCheck, DnsCheck, TcpCheck], Field(discriminator="kind")]
-CHECK_KINDS = ("http", "tls", "dns", "tcp")
+CHECK_MODELS: dict[str, type[_Check]] = {"http": HttpCheck, "tls": TlsCheck, "dns": DnsCheck, "tcp": TcpCheck}
+CHECK_KINDS = tuple(CHECK_MODELS)
 
 
 class Platform(_Strict):

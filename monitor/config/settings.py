@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -13,14 +14,19 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from monitor.errors import ConfigError, ConfigProblem
+
 SETTINGS_FILE_ENV = "MONITOR_SETTINGS_FILE"
 
 
 class Settings(BaseSettings):
     """Everything about how this prober runs; what it probes lives in ``checks/``.
 
+    Sources, highest first: arguments, ``MONITOR_*`` environment variables, the YAML
+    file named by ``MONITOR_SETTINGS_FILE`` (default ``monitor.yml``, optional), defaults.
     Nested values use ``__`` in the environment. Lists are JSON:
     ``MONITOR_CHECKS='["checks", "/etc/monitor/extra.yml"]'``.
+    Raises :class:`ConfigError` when ``MONITOR_SETTINGS_FILE`` names a file that does not exist.
     """
 
     model_config = SettingsConfigDict(
@@ -47,7 +53,11 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        import os
-
-        yaml_file = os.environ.get(SETTINGS_FILE_ENV, "monitor.yml")
+        named = os.environ.get(SETTINGS_FILE_ENV)
+        # The default file is optional; a file someone named on purpose must exist, or a typo
+        # in the path would silently run on defaults.
+        if named is not None and not Path(named).is_file():
+            problem = ConfigProblem(named, None, "", "", f"settings file not found (named by {SETTINGS_FILE_ENV})")
+            raise ConfigError([problem])
+        yaml_file = named if named is not None else "monitor.yml"
         return (init_settings, env_settings, YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file))
