@@ -35,6 +35,17 @@ INVALID: dict[str, list[str]] = {
         "tests/fixtures/invalid-url.yml:8: platform 'gqthc', check 'search': "
         "url: invalid URL 'gqthc.dcs.vn/tra-cuu': relative URL without a base (start it with https://)",
     ],
+    "header": [
+        "tests/fixtures/invalid-header.yml:8: platform 'gqthc', check 'home': headers: invalid header name 'X-Đơn-vị'",
+    ],
+    "header-value": [
+        "tests/fixtures/invalid-header-value.yml:8: platform 'gqthc', check 'home': "
+        "headers: header 'X-Don-Vi': value must be ASCII on one line (HTTP sends bytes)",
+    ],
+    "dns-name": [
+        "tests/fixtures/invalid-dns-name.yml:5: platform 'dichvucong', check 'dns': "
+        "name: invalid DNS name 'dichvucong..dcs.vn': A DNS label is empty.",
+    ],
     "url-credentials": [
         "tests/fixtures/invalid-url-credentials.yml:6: platform 'quantri-gqthc', check 'home': "
         "url: credentials in the URL are not allowed (use auth.basic with a password from env or file)",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import shutil
 import signal
 import sqlite3
+import subprocess
 import time
 import urllib.request
 
@@ -37,6 +39,9 @@ def test_run_serves_metrics_stores_results_and_stops_cleanly_on_sigterm(http_por
     daemon.wait_for(r"stored batch of \d+ results", stream="stderr")
     body = urllib.request.urlopen(url, timeout=5).read().decode()
     assert re.search(r'probe_success\{check="c0",location="local",platform="sotaydangvien"\} 1\.0', body)
+    lint = subprocess.run([shutil.which("promtool") or "promtool", "check", "metrics"], input=body.encode(),
+                          capture_output=True, timeout=30)
+    assert lint.returncode == 0 and not (lint.stdout + lint.stderr).strip(), lint.stdout + lint.stderr
     daemon.process.send_signal(signal.SIGTERM)
     assert daemon.process.wait(15) == 0
     stopped = daemon.wait_for(r"stopped; (\d+) results stored this run", stream="stderr")

@@ -12,6 +12,9 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
+import dns.exception
+import dns.name
+
 from pydantic import (
     AfterValidator,
     AnyHttpUrl,
@@ -25,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 9110 token
 _SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
@@ -233,12 +237,22 @@ class HttpCheck(_Check):
     tls: TlsOptions = TlsOptions()
     resolve: dict[str, Address] = {}  # host -> ip[:port], like curl --resolve
 
+    @field_validator("headers")
+    @classmethod
+    def _headers_are_ascii(cls, headers: dict[str, str]) -> dict[str, str]:
+        for name, value in headers.items():
+            if not _HEADER_NAME.fullmatch(name):
+                raise ValueError(f"invalid header name {name!r}")
+            if not value.isascii() or any(ch in value for ch in "\r\n"):
+                raise ValueError(f"header {name!r}: value must be ASCII on one line (HTTP sends bytes)")
+        return headers
+
     @field_validator("url")
     @classmethod
     def _host_required(cls, url: AnyHttpUrl) -> AnyHttpUrl:
         if not url.host:
             raise ValueError("URL has no host")
-        # The URL shows up in logs, metrics labels and reprs; a password must come from a SecretRef.
+        # The URL shows up in logs and reprs; a password must come from a SecretRef.
         if url.username or url.password:
             raise ValueError("credentials in the URL are not allowed (use auth.basic with a password from env or file)")
         return url
@@ -260,6 +274,15 @@ class DnsCheck(_Check):
 
     kind: Literal["dns"]
     name: str
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, name: str) -> str:
+        try:
+            dns.name.from_text(name)
+        except dns.exception.DNSException as exc:
+            raise ValueError(f"invalid DNS name {name!r}: {exc}") from None
+        return name
     record_type: Literal["A", "AAAA", "CNAME", "MX", "NS", "TXT", "SOA"] = "A"
     server: Address | None = None  # default: the system's resolvers (/etc/resolv.conf)
     expect_rcode: Literal["NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED"] = "NOERROR"

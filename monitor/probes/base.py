@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 import time
 from collections.abc import Callable, Iterator
@@ -77,16 +78,21 @@ class ProbeContext:
     wall_clock: Callable[[], float] = time.time  # for timestamps
     _ssl_contexts: dict[tuple, ssl.SSLContext] = field(default_factory=dict)
 
-    def ssl_context(self, verify: bool, ca_file: Path | None, alpn: tuple[str, ...] = ()) -> ssl.SSLContext:
-        """A cached client context: building one loads a CA bundle, too slow to do per probe."""
+    async def ssl_context(self, verify: bool, ca_file: Path | None, alpn: tuple[str, ...] = ()) -> ssl.SSLContext:
+        """A cached client context. Building one reads a CA bundle from disk: done off the event loop, once."""
         key = (verify, ca_file, alpn)
         context = self._ssl_contexts.get(key)
         if context is None:
-            context = ssl.create_default_context(cafile=str(ca_file or certifi.where()))
-            if not verify:
-                context.check_hostname = False
-                context.verify_mode = ssl.CERT_NONE
-            if alpn:
-                context.set_alpn_protocols(list(alpn))
+            context = await asyncio.to_thread(_client_context, verify, ca_file, alpn)
             self._ssl_contexts[key] = context
         return context
+
+
+def _client_context(verify: bool, ca_file: Path | None, alpn: tuple[str, ...]) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=str(ca_file or certifi.where()))
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if alpn:
+        context.set_alpn_protocols(list(alpn))
+    return context

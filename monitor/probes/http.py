@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+import ssl
 from typing import Any
 
 import httpcore
@@ -33,6 +34,9 @@ _TRACE_STEPS: dict[tuple[str, str], tuple[str | None, str | None]] = {
     ("receive_response_headers", "complete"): ("transfer", "processing"),
     ("receive_response_body", "complete"): (None, "transfer"),
 }
+
+
+_VERSIONS = {"1.1": (True, False), "2": (False, True), "auto": (True, True)}  # -> (http1, http2)
 
 
 class _Backend(httpcore.AsyncNetworkBackend):
@@ -66,9 +70,8 @@ class _Backend(httpcore.AsyncNetworkBackend):
 class _Transport(httpx.AsyncHTTPTransport):
     """httpx's transport over a pool that never keeps a connection alive and uses our backend."""
 
-    def __init__(self, check: HttpCheck, ctx: ProbeContext, backend: _Backend):
-        http1, http2 = {"1.1": (True, False), "2": (False, True), "auto": (True, True)}[check.http_version]
-        ssl_context = ctx.ssl_context(check.tls.verify, check.tls.ca_file, ("http/1.1", "h2") if http2 else ())
+    def __init__(self, check: HttpCheck, ssl_context: ssl.SSLContext, backend: _Backend):
+        http1, http2 = _VERSIONS[check.http_version]
         super().__init__(verify=ssl_context, http1=http1, http2=http2)
         # httpx does not expose network_backend; replace its pool (httpx is pinned, tests cover this).
         self._pool = httpcore.AsyncConnectionPool(
@@ -147,7 +150,9 @@ async def _read_body(response: httpx.Response, limit: int) -> bytes:
 
 async def probe(check: HttpCheck, ctx: ProbeContext, obs: Observation) -> None:
     """Request ``check.url`` once over a fresh connection; raise :class:`ProbeFailure` on failure."""
-    transport = _Transport(check, ctx, _Backend(obs, dict(check.resolve)))
+    alpn = ("http/1.1", "h2") if _VERSIONS[check.http_version][1] else ()
+    ssl_context = await ctx.ssl_context(check.tls.verify, check.tls.ca_file, alpn)
+    transport = _Transport(check, ssl_context, _Backend(obs, dict(check.resolve)))
     headers = {"User-Agent": USER_AGENT, **check.headers}
     try:
         async with httpx.AsyncClient(transport=transport, follow_redirects=check.follow_redirects,

@@ -21,12 +21,10 @@ from monitor.result import Reason
 _CERT_REASONS = {Reason.TLS_EXPIRED, Reason.TLS_HOSTNAME, Reason.TLS_UNTRUSTED}
 
 
-async def _unverified_expiry(ip: str, port: int, name: str) -> float | None:
+async def _unverified_expiry(ctx: ProbeContext, ip: str, port: int, name: str) -> float | None:
     """Handshake again without verification, only to read the expiry of a rejected certificate."""
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
     try:
+        context = await ctx.ssl_context(verify=False, ca_file=None)
         writer = await open_stream(ip, port)
         try:
             await writer.start_tls(context, server_hostname=name)
@@ -40,20 +38,20 @@ async def _unverified_expiry(ip: str, port: int, name: str) -> float | None:
 async def probe(check: TlsCheck, ctx: ProbeContext, obs: Observation) -> None:
     """Connect and complete a TLS handshake; raise ProbeFailure with the certificate problem if any."""
     name = check.server_name or check.host
+    context = await ctx.ssl_context(check.tls.verify, check.tls.ca_file)
     ip, port = await locate(check.host, check.port, check.address, obs)
     obs.peer = peer_text(ip, port)
     with obs.timing("connect"):
         writer = await open_stream(ip, port)
     graceful = False
     try:
-        context = ctx.ssl_context(check.tls.verify, check.tls.ca_file)
         try:
             with obs.timing("tls"):
                 await writer.start_tls(context, server_hostname=name)
         except ssl.SSLError as exc:
             failure = tls_failure(exc)
             if failure.reason in _CERT_REASONS:
-                obs.expiry(await _unverified_expiry(ip, port, name))
+                obs.expiry(await _unverified_expiry(ctx, ip, port, name))
             raise failure from exc
         except OSError as exc:
             raise connect_failure(exc) from exc
