@@ -118,10 +118,10 @@ def earliest_expiry(ssl_object: ssl.SSLObject | ssl.SSLSocket | None, verified: 
     return min(times) if times else None
 
 
-async def open_stream(ip: str, port: int) -> asyncio.StreamWriter:
-    """Open a TCP connection; a failure becomes the matching ProbeFailure."""
+async def open_stream(ip: str, port: int, source: str | None = None) -> asyncio.StreamWriter:
+    """Open a TCP connection (from ``source`` if given); a failure becomes the matching ProbeFailure."""
     try:
-        _, writer = await asyncio.open_connection(ip, port)
+        _, writer = await asyncio.open_connection(ip, port, local_addr=(source, 0) if source else None)
     except OSError as exc:
         raise connect_failure(exc) from exc
     return writer

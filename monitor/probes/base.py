@@ -74,6 +74,7 @@ class ProbeContext:
     """What a probe may touch, injected so tests control it."""
 
     location: str = "local"
+    source_address: str | None = None  # local IP to connect from (None: the system's choice)
     clock: Callable[[], float] = time.perf_counter  # for durations
     wall_clock: Callable[[], float] = time.time  # for timestamps
     _ssl_contexts: dict[tuple, ssl.SSLContext] = field(default_factory=dict)

@@ -42,12 +42,12 @@ def _is_invalid(name: str) -> bool:
     return name == "invalid" or name.endswith(".invalid")
 
 
-async def _query(check: DnsCheck, ip: str, port: int) -> dns.message.Message:
+async def _query(check: DnsCheck, ip: str, port: int, source: str | None) -> dns.message.Message:
     query = dns.message.make_query(check.name, check.record_type)
     try:
-        response = await dns.asyncquery.udp(query, ip, port=port)
+        response = await dns.asyncquery.udp(query, ip, port=port, source=source)
         if response.flags & dns.flags.TC:
-            response = await dns.asyncquery.tcp(query, ip, port=port)
+            response = await dns.asyncquery.tcp(query, ip, port=port, source=source)
     except (dns.exception.DNSException, OSError) as exc:
         raise ProbeFailure(Reason.DNS, f"query to {peer_text(ip, port)} failed: {exc}") from exc
     return response
@@ -62,7 +62,7 @@ async def probe(check: DnsCheck, ctx: ProbeContext, obs: Observation) -> None:
         port = port or 53
         obs.peer = peer_text(ip, port)
         with obs.timing("resolve"):
-            response = await _query(check, ip, port)
+            response = await _query(check, ip, port, ctx.source_address)
         rcode = dns.rcode.to_text(response.rcode())
         answers = [item.to_text() for rrset in response.answer for item in rrset
                    if dns.rdatatype.to_text(rrset.rdtype) == check.record_type]

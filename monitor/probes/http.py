@@ -42,10 +42,11 @@ _VERSIONS = {"1.1": (True, False), "2": (False, True), "auto": (True, True)}  # 
 class _Backend(httpcore.AsyncNetworkBackend):
     """Resolves (timed, or from the check's ``resolve`` overrides) then connects (timed)."""
 
-    def __init__(self, obs: Observation, overrides: dict[str, tuple[str, int | None]]):
+    def __init__(self, obs: Observation, overrides: dict[str, tuple[str, int | None]], source: str | None):
         self._inner = httpcore.AnyIOBackend()
         self._obs = obs
         self._overrides = overrides
+        self._source = source
 
     async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                           local_address: str | None = None, socket_options: Any = None) -> httpcore.AsyncNetworkStream:
@@ -54,7 +55,7 @@ class _Backend(httpcore.AsyncNetworkBackend):
         self._obs.peer = peer_text(ip, port)
         try:
             with self._obs.timing("connect"):
-                return await self._inner.connect_tcp(ip, port, local_address=local_address,
+                return await self._inner.connect_tcp(ip, port, local_address=self._source or local_address,
                                                      socket_options=socket_options)
         except (httpcore.ConnectError, OSError) as exc:
             raise connect_failure(exc) from exc
@@ -152,7 +153,7 @@ async def probe(check: HttpCheck, ctx: ProbeContext, obs: Observation) -> None:
     """Request ``check.url`` once over a fresh connection; raise :class:`ProbeFailure` on failure."""
     alpn = ("http/1.1", "h2") if _VERSIONS[check.http_version][1] else ()
     ssl_context = await ctx.ssl_context(check.tls.verify, check.tls.ca_file, alpn)
-    transport = _Transport(check, ssl_context, _Backend(obs, dict(check.resolve)))
+    transport = _Transport(check, ssl_context, _Backend(obs, dict(check.resolve), ctx.source_address))
     headers = {"User-Agent": USER_AGENT, **check.headers}
     try:
         async with httpx.AsyncClient(transport=transport, follow_redirects=check.follow_redirects,

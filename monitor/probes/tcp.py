@@ -12,5 +12,5 @@ async def probe(check: TcpCheck, ctx: ProbeContext, obs: Observation) -> None:
     ip, port = await locate(check.host, check.port, check.address, obs)
     obs.peer = peer_text(ip, port)
     with obs.timing("connect"):
-        writer = await open_stream(ip, port)
+        writer = await open_stream(ip, port, ctx.source_address)
     await close_stream(writer)

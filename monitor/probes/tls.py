@@ -25,7 +25,7 @@ async def _unverified_expiry(ctx: ProbeContext, ip: str, port: int, name: str) -
     """Handshake again without verification, only to read the expiry of a rejected certificate."""
     try:
         context = await ctx.ssl_context(verify=False, ca_file=None)
-        writer = await open_stream(ip, port)
+        writer = await open_stream(ip, port, ctx.source_address)
         try:
             await writer.start_tls(context, server_hostname=name)
             return earliest_expiry(writer.get_extra_info("ssl_object"), verified=False)
@@ -42,7 +42,7 @@ async def probe(check: TlsCheck, ctx: ProbeContext, obs: Observation) -> None:
     ip, port = await locate(check.host, check.port, check.address, obs)
     obs.peer = peer_text(ip, port)
     with obs.timing("connect"):
-        writer = await open_stream(ip, port)
+        writer = await open_stream(ip, port, ctx.source_address)
     graceful = False
     try:
         try:
