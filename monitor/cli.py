@@ -185,6 +185,55 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- lab ------------------------------------------------------------------------------
+
+def _this_week() -> str:
+    """This ISO week as ``2026-W22``, the default bulletin week of ``monitor lab``."""
+    import datetime as dt
+
+    year, week, _ = dt.date.today().isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    from monitor.lab.lab import run_lab
+
+    settings = _settings(args)
+    return asyncio.run(run_lab(args.scenario, args.week, args.dir, args.speed, settings.checks))
+
+
+# --- simulate and demo -----------------------------------------------------------------
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from monitor.config.model import parse_duration
+    from monitor.lab.week import platform_lines, simulate_week
+
+    settings = _settings(args)
+    load_catalog(settings.checks)  # fail early, with file and line, before starting anything
+    directory = args.dir or Path(f"var/sim-{args.week}")
+    store = args.store or directory / "monitor.db"
+    interval = parse_duration(args.interval) if args.interval else None
+    summary = asyncio.run(simulate_week(args.scenario, args.week, directory, store, settings.checks,
+                                        days=args.days, interval=interval, concurrency=args.concurrency,
+                                        seed=args.seed, console=out))
+    table = Table(title=f"Tuần {args.week}: {summary.results} results in {summary.seconds:.0f} s (store {store})")
+    for column in ("platform", "results", "available", "p50 ms", "p95 ms", "top failures"):
+        table.add_column(column, justify="right" if column in ("results", "available", "p50 ms", "p95 ms") else "left")
+    for row in platform_lines(summary):
+        table.add_row(*(str(cell) for cell in row))
+    out.print(table)
+    out.print(f"ground truth: {summary.truth}\nPAKN export: {summary.export}\ncomplaint truth: {summary.complaint_truth}")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from monitor.lab.demo import run_demo
+
+    settings = _settings(args)
+    code, _ = asyncio.run(run_demo(args.dir, settings.checks, args.duration, speed=args.speed, console=out))
+    return code
+
+
 # --- entry point ----------------------------------------------------------------------
 
 def parser() -> argparse.ArgumentParser:
@@ -215,6 +264,30 @@ def parser() -> argparse.ArgumentParser:
     results.add_argument("--store", type=Path, help="SQLite history file")
     results.add_argument("--json", action="store_true")
     results.set_defaults(func=cmd_results)
+
+    lab = commands.add_parser("lab", parents=[common], help="simulated platforms on loopback, for tests and demos")
+    lab.add_argument("--scenario", default="peak-week", help="behaviour scenario (default peak-week)")
+    lab.add_argument("--week", default=_this_week(), help="bulletin week, e.g. 2026-W22 (default: this week)")
+    lab.add_argument("--dir", type=Path, default=Path("var/lab"), help="where ca.pem, checks.yml, truth.jsonl go")
+    lab.add_argument("--speed", type=float, default=60.0, help="simulated seconds per real second (default 60)")
+    lab.set_defaults(func=cmd_lab)
+
+    simulate = commands.add_parser("simulate", parents=[common], help="a bulletin week against the lab, in minutes")
+    simulate.add_argument("--scenario", default="peak-week", help="behaviour scenario (default peak-week)")
+    simulate.add_argument("--week", default=_this_week(), help="bulletin week, e.g. 2026-W23 (default: this week)")
+    simulate.add_argument("--days", type=float, help="only the first N days of the week")
+    simulate.add_argument("--interval", help="run every check at this interval instead (e.g. 10m)")
+    simulate.add_argument("--concurrency", type=int, default=200, help="probes in flight (default 200)")
+    simulate.add_argument("--seed", type=int, default=0, help="seed of the synthetic complaints")
+    simulate.add_argument("--dir", type=Path, help="lab, truth and export directory (default var/sim-WEEK)")
+    simulate.add_argument("--store", type=Path, help="SQLite history file (default DIR/monitor.db)")
+    simulate.set_defaults(func=cmd_simulate)
+
+    demo = commands.add_parser("demo", parents=[common], help="try it without network: lab + live monitor")
+    demo.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
+    demo.add_argument("--speed", type=float, default=600.0, help="simulated seconds per real second (default 600)")
+    demo.add_argument("--dir", type=Path, default=Path("var/demo"), help="lab and store directory")
+    demo.set_defaults(func=cmd_demo)
 
     config = commands.add_parser("config", help="configuration tools")
     config_commands = config.add_subparsers(dest="config_command", required=True)

@@ -4,6 +4,9 @@ It answers only from its own table of records and never forwards a query
 anywhere. UDP and TCP listen on the same port. Behaviours can be switched per
 name at run time to play a sick DNS service: SERVFAIL, REFUSED, NXDOMAIN,
 silence, slowness, or a truncated UDP answer that forces a retry over TCP.
+A ``decide`` hook may instead choose the behaviour per query from the name and
+the client's address (the platform lab asks its World, with the simulated time
+the address carries).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import asyncio
 import enum
 import struct
 import threading
-from collections.abc import Coroutine, Iterable, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -49,17 +52,24 @@ class Query:
     transport: str  # "udp" or "tcp"
     name: str  # without the final dot
     rtype: str
+    peer: str = ""  # the client's IP address (in the lab it carries the simulated time)
+
+
+Decide = Callable[[str, str], "tuple[Behaviour, float] | None"]
+"""``decide(name, peer_ip)`` -> (behaviour, delay) for this query, or None for the table's behaviour."""
 
 
 class DnsResponder:
     """An authoritative responder answering from a mutable table.
 
     ``set_records``/``set_behaviour`` may be called from another thread while
-    it runs (single dict assignments, atomic under the GIL).
+    it runs (single dict assignments, atomic under the GIL). ``decide``, when
+    given, is asked first for every query and overrides ``set_behaviour``.
     """
 
-    def __init__(self, ttl: int = 60) -> None:
+    def __init__(self, ttl: int = 60, decide: Decide | None = None) -> None:
         self.ttl = ttl
+        self.decide = decide
         self.port: int | None = None
         self.queries: list[Query] = []
         self._records: dict[tuple[dns.name.Name, int], list[str]] = {}
@@ -128,8 +138,8 @@ class DnsResponder:
     def _rrset(self, name: dns.name.Name, rdtype: int, values: list[str]) -> dns.rrset.RRset:
         return dns.rrset.from_text_list(name, self.ttl, dns.rdataclass.IN, rdtype, values)
 
-    async def answer(self, wire: bytes, transport: str) -> bytes | None:
-        """The wire answer to one query in wire form, or None to stay silent."""
+    async def answer(self, wire: bytes, transport: str, peer: str = "") -> bytes | None:
+        """The wire answer to one query in wire form from ``peer`` (an IP), or None to stay silent."""
         try:
             query = dns.message.from_wire(wire)
         except dns.exception.DNSException:
@@ -139,9 +149,10 @@ class DnsResponder:
             response.set_rcode(dns.rcode.FORMERR)
             return response.to_wire()
         question = query.question[0]
-        self.queries.append(Query(transport, question.name.to_text(omit_final_dot=True),
-                                  dns.rdatatype.to_text(question.rdtype)))
-        behaviour, delay = self._behaviours.get(question.name, (Behaviour.NORMAL, 0.0))
+        name = question.name.to_text(omit_final_dot=True)
+        self.queries.append(Query(transport, name, dns.rdatatype.to_text(question.rdtype), peer))
+        decided = self.decide(name, peer) if self.decide is not None else None
+        behaviour, delay = decided or self._behaviours.get(question.name, (Behaviour.NORMAL, 0.0))
         if behaviour is Behaviour.DROP:
             return None
         if delay > 0:
@@ -186,10 +197,12 @@ class DnsResponder:
         task = asyncio.current_task()
         if task is not None:  # track it so stop() can end connections that wait forever (drop)
             self._tasks.add(task)
+        peername = writer.get_extra_info("peername")
+        peer = peername[0] if peername else ""
         try:
             while True:
                 (length,) = struct.unpack("!H", await reader.readexactly(2))
-                wire = await self.answer(await reader.readexactly(length), "tcp")
+                wire = await self.answer(await reader.readexactly(length), "tcp", peer)
                 if wire is not None:
                     writer.write(struct.pack("!H", len(wire)) + wire)
                     await writer.drain()
@@ -213,7 +226,7 @@ class _UdpProtocol(asyncio.DatagramProtocol):
         self.responder._spawn(self._reply(data, addr))
 
     async def _reply(self, data: bytes, addr: tuple[str, int]) -> None:
-        wire = await self.responder.answer(data, "udp")
+        wire = await self.responder.answer(data, "udp", addr[0])
         if wire is not None and self.transport is not None and not self.transport.is_closing():
             self.transport.sendto(wire, addr)
 

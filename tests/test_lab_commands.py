@@ -1,0 +1,68 @@
+"""``monitor simulate`` and ``monitor demo`` as an operator runs them, against the real lab."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from monitor.calendar import bulletin_week
+from monitor.store import open_store
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO.parent / "shared" / "data" / "pakn-sample.csv"
+MONITORED = {"gqthc", "quantri-gqthc", "dichvucong", "sotaydangvien", "pakn"}
+
+
+def monitor(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "monitor.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=REPO, env=env)
+
+
+def test_simulate_one_day_stores_simulated_results_truth_and_a_readable_export(tmp_path):
+    done = monitor("simulate", "--week", "2026-W23", "--days", "1", "--interval", "10m", "--dir", str(tmp_path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    start, _ = bulletin_week("2026-W23")
+    history = open_store(tmp_path / "monitor.db")
+    try:
+        results = history.results_between(0, 4e9)
+    finally:
+        history.close()
+    assert len(results) == 13 * 144  # 13 checks, every 10 minutes for one day
+    assert all(start <= r.started_at < start + 86400 for r in results)  # stamped in simulated time
+    assert {r.platform for r in results} == MONITORED
+    morning = dt.datetime(2026, 5, 29, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=7))).timestamp()
+    assert any(abs(r.started_at - morning) < 1 for r in results)
+
+    truth = [json.loads(line) for line in (tmp_path / "truth.jsonl").read_text().splitlines()]
+    assert truth and all(start <= event["start"] < start + 86400 for event in truth)
+    assert any(event["kind"] == "congestion" and event["platform"] == "sotaydangvien" for event in truth)
+
+    with (tmp_path / "pakn-2026-W23.csv").open(encoding="utf-8-sig", newline="") as export:
+        rows = list(csv.DictReader(export))
+    if SAMPLE.exists():
+        with SAMPLE.open(encoding="utf-8-sig", newline="") as sample:
+            assert list(csv.DictReader(sample).fieldnames) == list(rows[0].keys())
+    assert rows and all(dt.datetime.strptime(row["Thời gian tiếp nhận"], "%d/%m/%Y %H:%M") for row in rows)
+    belongs = [json.loads(line) for line in (tmp_path / "complaints-truth.jsonl").read_text().splitlines()]
+    assert {c["id"] for c in belongs} == {row["Mã PAKN"] for row in rows}
+    assert {c["event_id"] for c in belongs if c["event_id"]} <= {event["id"] for event in truth}
+    assert "Tuần 2026-W23: 1872 results" in done.stdout
+
+
+def test_demo_runs_for_its_duration_and_probes_every_monitored_platform(tmp_path):
+    done = monitor("demo", "--duration", "20", "--dir", str(tmp_path), timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "metrics at http://127.0.0.1:" in done.stdout
+    history = open_store(tmp_path / "demo.db")
+    try:
+        results = history.results_between(0, 4e9)
+    finally:
+        history.close()
+    assert {r.platform for r in results} == MONITORED
+    assert all(r.location == "demo" for r in results)
