@@ -47,3 +47,29 @@ def test_peak_hours_measurably_raise_latency(tmp_path):
     peak, night = asyncio.run(measure())
     assert len(peak) >= 10 and len(night) >= 25  # some peak requests fail (503, timeouts): that is the point
     assert statistics.median(peak) > 3 * statistics.median(night)
+
+
+def test_peak_week_has_a_certificate_about_to_expire(tmp_path):
+    """dichvucong's certificate expires in 12 days: a warning for on-call, not downtime."""
+    from monitor.lab.lab import certificate_days
+    from monitor.runner import run_check
+
+    start, end = bulletin_week("2026-W23")
+    catalog = load_catalog([REPO / "checks"])
+    world = ScenarioWorld(load_scenario("peak-week"), start, end, [p.id for p in catalog.platforms])
+
+    async def probe_certificates():
+        lab = Lab(catalog, world, tmp_path, epoch=start, live_clock=lambda: start + 3 * 86400 + 2 * 3600,
+                  certificate_days=certificate_days(world.scenario, catalog))
+        await lab.start()
+        try:
+            lab_catalog = load_catalog([tmp_path / "checks.yml"])
+            checks = {p.id: next(c for c in p.checks if c.kind == "tls") for p in lab_catalog.platforms if p.checks}
+            return {pid: await run_check(pid, check, ProbeContext()) for pid, check in checks.items()}
+        finally:
+            await lab.stop()
+
+    results = asyncio.run(probe_certificates())
+    assert all(r.success for r in results.values()), [r.error for r in results.values()]
+    assert 11.9 < results["dichvucong"].details["days_to_expiry"] <= 12
+    assert all(r.details["days_to_expiry"] > 300 for pid, r in results.items() if pid != "dichvucong")

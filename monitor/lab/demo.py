@@ -100,7 +100,7 @@ async def run_demo(directory: Path, checks: list[Path], duration: float | None, 
                    speed: float = 600.0, console: Console | None = None) -> tuple[int, dict[str, int]]:
     """Run until ``duration`` real seconds pass or SIGINT/SIGTERM; return (exit code, results per platform)."""
     from monitor.calendar import bulletin_week
-    from monitor.lab.lab import Lab
+    from monitor.lab.lab import Lab, certificate_days
     from monitor.lab.scenario import ScenarioWorld, load_scenario
 
     console = console or Console()
@@ -114,7 +114,8 @@ async def run_demo(directory: Path, checks: list[Path], duration: float | None, 
 
     source = load_catalog(checks)
     world = ScenarioWorld(load_scenario(scenario), week_start, week_end, [p.id for p in source.platforms])
-    lab = Lab(source, world, directory, epoch=week_start, live_clock=clock)
+    lab = Lab(source, world, directory, epoch=week_start, live_clock=clock,
+              certificate_days=certificate_days(world.scenario, source))
     await lab.start()
     catalog = coarsen(load_catalog([directory / "checks.yml"]), DEMO_INTERVAL)
     history = open_store(directory / "demo.db")

@@ -252,7 +252,8 @@ async def run_lab(scenario: str, week: str, directory: Path, speed: float, check
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    lab = Lab(catalog, world, directory, epoch=week_start, live_clock=live_clock)
+    lab = Lab(catalog, world, directory, epoch=week_start, live_clock=live_clock,
+              certificate_days=certificate_days(world.scenario, catalog))
     try:
         await lab.start()
         try:
@@ -264,6 +265,11 @@ async def run_lab(scenario: str, week: str, directory: Path, speed: float, check
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
     return 0
+
+
+def certificate_days(scenario, catalog: Catalog) -> dict[str, float]:
+    """Validity of each platform's normal certificate, from the scenario's profiles."""
+    return {p.id: scenario.profile(p.id).certificate_days for p in catalog.platforms}
 
 
 def _print_lines(lines: Iterable[str]) -> None:

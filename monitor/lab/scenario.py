@@ -152,6 +152,8 @@ class Profile(_Strict):
     transfer_rate: Annotated[float, BeforeValidator(_strict_number), Field(gt=0, allow_inf_nan=False)] | None = None
     load: Load = Load()
     under_load: UnderLoad = UnderLoad()
+    # Days the platform's normal certificate stays valid from the lab's start (OpenSSL checks the real clock).
+    certificate_days: Annotated[float, Field(gt=0, le=3650)] = 365.0
 
     @model_validator(mode="after")
     def _one_transfer(self) -> Profile:
