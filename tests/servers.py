@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import socket
 import ssl
 import threading
 from collections.abc import Awaitable, Callable
@@ -113,6 +114,15 @@ class Server:
 async def start_server(handler: Callable, ssl_context: ssl.SSLContext | None = None) -> Server:
     server = await asyncio.start_server(handler, "127.0.0.1", 0, ssl=ssl_context)
     return Server(server.sockets[0].getsockname()[1], server)
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
 
 
 class Pki:

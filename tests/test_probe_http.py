@@ -14,6 +14,7 @@ from monitor.config.model import HttpCheck
 from monitor.probes import ProbeContext
 from monitor.result import Reason
 from monitor.runner import run_check
+from tests.servers import closed_port
 
 HOST = "gqthc.dcs.vn"
 
@@ -30,14 +31,6 @@ def https_check(pki, port: int, path: str = "/ok", **fields) -> HttpCheck:
 
 def probe(check: HttpCheck):
     return asyncio.run(run_check("gqthc", check, ProbeContext(location="test")))
-
-
-def closed_port() -> int:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
 
 
 def test_plain_http_success_records_phases_in_order(http_port):
@@ -287,3 +280,4 @@ def h2_port(loop_thread, pki, tmp_path_factory):
     yield port
     loop_thread.loop.call_soon_threadsafe(stop.set)
     serving.result(10)
+

@@ -12,6 +12,7 @@ from monitor.config.model import TcpCheck
 from monitor.probes import ProbeContext
 from monitor.result import ProbeResult, Reason
 from monitor.runner import run_check
+from tests.servers import closed_port
 
 
 @pytest.fixture
@@ -21,14 +22,6 @@ def listening_port():
     sock.listen(16)
     yield sock.getsockname()[1]
     sock.close()
-
-
-def closed_port() -> int:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
 
 
 def tcp_check(host: str, port: int, **fields) -> TcpCheck:

@@ -110,6 +110,17 @@ def reset(writer: asyncio.StreamWriter) -> None:
     writer.transport.abort()
 
 
+async def _fault(action: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+    """Carry out a "reset" or "hang" plan; True when it ended the exchange."""
+    if action == "reset":
+        reset(writer)
+        return True
+    if action == "hang":
+        await _until_eof(reader)
+        return True
+    return False
+
+
 async def _until_eof(reader: asyncio.StreamReader) -> None:
     """Say nothing until the client leaves (or the task is cancelled when the lab stops)."""
     while await reader.read(65536):
@@ -181,11 +192,7 @@ class PlatformServer:
             at = clock()
             plan = self.world.connection(self.platform, at)
             self.applied.record(plan.event, at)
-            if plan.action == "reset":
-                reset(writer)
-                return
-            if plan.action == "hang":
-                await _until_eof(reader)
+            if await _fault(plan.action, reader, writer):
                 return
             # CPython 3.11 marks the stream as TLS only after start_tls returns; a client that closes
             # right after the handshake (a tls check) lands in between and asyncio logs a warning.
@@ -225,11 +232,7 @@ class PlatformServer:
             await reader.readexactly(length)  # a request body (POST checks): read, unused
         at = clock()
         plan = self.response_plan(at, path)
-        if plan.action == "reset":
-            reset(writer)
-            return
-        if plan.action == "hang":
-            await _until_eof(reader)
+        if await _fault(plan.action, reader, writer):
             return
         await asyncio.sleep(plan.delay)
         body = self.body(plan)

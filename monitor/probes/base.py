@@ -89,11 +89,25 @@ class ProbeContext:
         return context
 
 
+class _ProbeSSLContext(ssl.SSLContext):
+    """A client context whose ALPN offer is the check's own.
+
+    httpcore sets ALPN on the context at every connect and offers ``http/1.1`` even
+    when only HTTP/2 is enabled, so a check requiring HTTP/2 would accept a server
+    that chose HTTP/1.1 and then fail with a protocol error. Here httpcore's call
+    is ignored: the offer is fixed when the context is built.
+    """
+
+    def set_alpn_protocols(self, alpn_protocols: object) -> None:
+        pass
+
+
 def _client_context(verify: bool, ca_file: Path | None, alpn: tuple[str, ...]) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=str(ca_file or certifi.where()))
+    context = _ProbeSSLContext(ssl.PROTOCOL_TLS_CLIENT)  # what ssl.create_default_context builds
+    context.load_verify_locations(cafile=str(ca_file or certifi.where()))
     if not verify:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     if alpn:
-        context.set_alpn_protocols(list(alpn))
+        ssl.SSLContext.set_alpn_protocols(context, list(alpn))
     return context

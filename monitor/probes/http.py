@@ -36,7 +36,8 @@ _TRACE_STEPS: dict[tuple[str, str], tuple[str | None, str | None]] = {
 }
 
 
-_VERSIONS = {"1.1": (True, False), "2": (False, True), "auto": (True, True)}  # -> (http1, http2)
+# http_version -> (http1, http2, the ALPN protocols offered in the TLS handshake)
+_VERSIONS = {"1.1": (True, False, ("http/1.1",)), "2": (False, True, ("h2",)), "auto": (True, True, ("h2", "http/1.1"))}
 
 
 class _Backend(httpcore.AsyncNetworkBackend):
@@ -72,7 +73,7 @@ class _Transport(httpx.AsyncHTTPTransport):
     """httpx's transport over a pool that never keeps a connection alive and uses our backend."""
 
     def __init__(self, check: HttpCheck, ssl_context: ssl.SSLContext, backend: _Backend):
-        http1, http2 = _VERSIONS[check.http_version]
+        http1, http2, _ = _VERSIONS[check.http_version]
         super().__init__(verify=ssl_context, http1=http1, http2=http2)
         # httpx does not expose network_backend; replace its pool (httpx is pinned, tests cover this).
         self._pool = httpcore.AsyncConnectionPool(
@@ -151,8 +152,7 @@ async def _read_body(response: httpx.Response, limit: int) -> bytes:
 
 async def probe(check: HttpCheck, ctx: ProbeContext, obs: Observation) -> None:
     """Request ``check.url`` once over a fresh connection; raise :class:`ProbeFailure` on failure."""
-    alpn = ("http/1.1", "h2") if _VERSIONS[check.http_version][1] else ()
-    ssl_context = await ctx.ssl_context(check.tls.verify, check.tls.ca_file, alpn)
+    ssl_context = await ctx.ssl_context(check.tls.verify, check.tls.ca_file, _VERSIONS[check.http_version][2])
     transport = _Transport(check, ssl_context, _Backend(obs, dict(check.resolve), ctx.source_address))
     headers = {"User-Agent": USER_AGENT, **check.headers}
     try:
