@@ -216,7 +216,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     summary = asyncio.run(simulate_week(args.scenario, args.week, directory, store, settings.checks,
                                         days=args.days, interval=interval, concurrency=args.concurrency,
                                         seed=args.seed, console=out))
-    table = Table(title=f"Tuần {args.week}: {summary.results} results in {summary.seconds:.0f} s (store {store})")
+    table = Table(title=f"Tuần {args.week}: {summary.results} results in {summary.seconds:.0f} s "
+                        f"({summary.unreliable} unreliable; store {store})")
     for column in ("platform", "results", "available", "p50 ms", "p95 ms", "top failures"):
         table.add_column(column, justify="right" if column in ("results", "available", "p50 ms", "p95 ms") else "left")
     for row in platform_lines(summary):

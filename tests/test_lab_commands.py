@@ -66,3 +66,24 @@ def test_demo_runs_for_its_duration_and_probes_every_monitored_platform(tmp_path
         history.close()
     assert {r.platform for r in results} == MONITORED
     assert all(r.location == "demo" for r in results)
+
+
+def test_demo_stops_cleanly_on_ctrl_c(tmp_path):
+    import signal
+    import time
+
+    process = subprocess.Popen([sys.executable, "-m", "monitor.cli", "demo", "--dir", str(tmp_path)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+                               env={**os.environ, "COLUMNS": "200"})
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()  # "lab: ...; metrics at ..." once everything runs
+        assert "metrics at http://127.0.0.1:" in first
+        time.sleep(3)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    assert "results stored in" in out and "Traceback" not in err

@@ -65,3 +65,31 @@ def test_drive_stamps_results_with_simulated_time_and_the_server_sees_it(loop_th
     assert sorted(seen) == [float(int(at)) for at in planned]  # and the server saw the same instants
     assert all(r.success and r.location == "sim" for r in results)
     assert 1 < in_flight[1] <= 4  # concurrent, but bounded
+
+
+def test_throttle_backs_off_on_loop_lag_and_grows_only_when_saturated():
+    from monitor.lab.simulate import Throttle
+
+    async def scenario():
+        throttle = Throttle(ceiling=40, floor=8)
+        assert throttle.limit == 32
+        throttle.observe(0.001)
+        assert throttle.limit == 32  # not saturated: no reason to admit more
+        for _ in range(32):
+            await throttle.acquire()
+        throttle.observe(0.001)
+        assert throttle.limit == 34  # saturated and the loop keeps up: one step more
+        throttle.observe(0.2)
+        assert throttle.limit == 23  # the loop lags: back off multiplicatively
+        blocked = asyncio.ensure_future(throttle.acquire())
+        await asyncio.sleep(0.01)
+        assert not blocked.done()  # 32 in flight, limit 23
+        for _ in range(10):
+            throttle.release()
+        await asyncio.wait_for(blocked, 1)
+        assert throttle.in_flight == 23
+        for _ in range(20):
+            throttle.observe(0.5)
+        assert throttle.limit == 8  # never below the floor
+
+    asyncio.run(scenario())

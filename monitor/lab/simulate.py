@@ -14,9 +14,11 @@ import asyncio
 import dataclasses
 import heapq
 import math
+import time
 from collections.abc import Callable, Iterable, Iterator
 
 from monitor.lab.simclock import source_for
+from monitor.looplag import LoopLagMonitor
 from monitor.probes import ProbeContext
 from monitor.result import ProbeResult
 from monitor.runner import run_check
@@ -51,34 +53,73 @@ def count_runs(jobs: Iterable[Job], start: float, end: float) -> int:
     return total
 
 
+class Throttle:
+    """Admits probes only while the event loop keeps up (additive increase, multiplicative decrease).
+
+    A saturated prober measures its own queueing as platform latency. Probes that wait on
+    a slow lab cost no CPU, so the right number in flight changes with the simulated hour:
+    it is steered by the loop's lag instead of fixed.
+    """
+
+    def __init__(self, ceiling: int, floor: int = 8, low: float = 0.01, high: float = 0.05):
+        self.limit = min(32, ceiling)
+        self.ceiling, self.floor, self.low, self.high = ceiling, floor, low, high
+        self.in_flight = 0
+        self._changed = asyncio.Event()
+
+    def observe(self, lag: float) -> None:
+        """One loop-lag sample (seconds)."""
+        if lag > self.high:
+            self.limit = max(self.floor, int(self.limit * 0.7))
+        elif lag < self.low and self.in_flight >= self.limit and self.limit < self.ceiling:
+            self.limit += 2
+            self._changed.set()
+
+    async def acquire(self) -> None:
+        while self.in_flight >= self.limit:
+            self._changed.clear()
+            await self._changed.wait()
+        self.in_flight += 1
+
+    def release(self) -> None:
+        self.in_flight -= 1
+        self._changed.set()
+
+
 async def drive(jobs: list[Job], start: float, end: float, epoch: float, sink: Callable[[ProbeResult], None],
-                base: ProbeContext, concurrency: int = 200,
-                progress: Callable[[ProbeResult], None] | None = None) -> int:
-    """Probe every planned run in [start, end) at most ``concurrency`` at a time; return how many ran.
+                base: ProbeContext, concurrency: int = 200, lag_threshold: float = 0.05) -> int:
+    """Probe every planned run in [start, end) with at most ``concurrency`` in flight; return how many ran.
 
     Each probe gets a context whose source address encodes its instant and whose wall clock
-    returns that instant, so results are stamped in simulated time.
+    returns that instant, so results are stamped in simulated time. Results measured while
+    the loop stalled beyond ``lag_threshold`` are marked unreliable, as the daemon does.
     """
-    slots = asyncio.Semaphore(concurrency)
+    throttle = Throttle(concurrency)
+    loop_lag = LoopLagMonitor(lag_threshold, interval=0.05, observe=throttle.observe)
+    lag_task = asyncio.get_running_loop().create_task(loop_lag.run())
     running: set[asyncio.Task] = set()
     ran = 0
 
     async def one(at: float, job: Job) -> None:
         ctx = dataclasses.replace(base, source_address=source_for(at, epoch), wall_clock=lambda: at)
+        began = time.time()
         try:
             result = await run_check(job.platform, job.check, ctx)
+            if loop_lag.stalled(began, began + result.duration):
+                result = dataclasses.replace(result, unreliable=True)
             sink(result)
-            if progress:
-                progress(result)
         finally:
-            slots.release()
+            throttle.release()
 
-    for at, job in planned_runs(jobs, start, end):
-        await slots.acquire()
-        task = asyncio.get_running_loop().create_task(one(at, job))
-        running.add(task)
-        task.add_done_callback(running.discard)
-        ran += 1
-    if running:
-        await asyncio.gather(*running)
+    try:
+        for at, job in planned_runs(jobs, start, end):
+            await throttle.acquire()
+            task = asyncio.get_running_loop().create_task(one(at, job))
+            running.add(task)
+            task.add_done_callback(running.discard)
+            ran += 1
+        if running:
+            await asyncio.gather(*running)
+    finally:
+        lag_task.cancel()
     return ran

@@ -37,6 +37,7 @@ class WeekSummary:
     """What a simulated week produced."""
 
     results: int = 0
+    unreliable: int = 0  # measured while the prober itself was stalled; excluded from figures
     seconds: float = 0.0
     by_platform: dict[str, list[ProbeResult]] = field(default_factory=dict)
     truth: Path | None = None
@@ -141,6 +142,7 @@ async def simulate_week(scenario: str, week: str, directory: Path, store: Path, 
 
             summary.results = await drive(jobs, start, end, start, collect, ProbeContext(location=location),
                                           concurrency=concurrency)
+        summary.unreliable = sum(r.unreliable for rs in summary.by_platform.values() for r in rs)
         summary.seconds = time.monotonic() - began
         await asyncio.to_thread(writer.close, 60)
         history.close()
@@ -159,6 +161,7 @@ def platform_lines(summary: WeekSummary) -> list[tuple[str, int, str, str, str, 
     """Per platform: results, availability, p50/p95 of successful totals (ms), top failure reasons."""
     rows = []
     for platform, results in sorted(summary.by_platform.items()):
+        results = [r for r in results if not r.unreliable]
         ok = [r.phases["total"] for r in results if r.success and "total" in r.phases]
         reasons: dict[str, int] = {}
         for r in results:
