@@ -231,8 +231,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from monitor.lab.demo import run_demo
 
     settings = _settings(args)
-    code, _ = asyncio.run(run_demo(args.dir, settings.checks, args.duration, speed=args.speed, console=out))
-    return code
+    return asyncio.run(run_demo(args.dir, settings.checks, args.duration, speed=args.speed, console=out))
 
 
 # --- entry point ----------------------------------------------------------------------

@@ -22,9 +22,13 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from monitor.calendar import bulletin_week
 from monitor.config import Catalog, load_catalog
+from monitor.lab.behaviour import ScenarioWorld
+from monitor.lab.lab import Lab, certificate_days
+from monitor.lab.scenario import load_scenario
 from monitor.lab.week import coarsen
-from monitor.localtime import format_datetime
+from monitor.localtime import VIETNAM, format_datetime
 from monitor.looplag import LoopLagMonitor
 from monitor.metrics import Metrics, serve
 from monitor.probes import ProbeContext
@@ -89,20 +93,14 @@ class DemoView:
 
 def monday_morning(week_start: float) -> float:
     """Monday 08:00 local of the bulletin week starting at ``week_start`` (a local midnight)."""
-    from monitor.localtime import VIETNAM
-
     day = dt.datetime.fromtimestamp(week_start, VIETNAM)
     days_to_monday = (7 - day.weekday()) % 7
     return (day + dt.timedelta(days=days_to_monday)).replace(hour=8).timestamp()
 
 
 async def run_demo(directory: Path, checks: list[Path], duration: float | None, scenario: str = "demo",
-                   speed: float = 600.0, console: Console | None = None) -> tuple[int, dict[str, int]]:
-    """Run until ``duration`` real seconds pass or SIGINT/SIGTERM; return (exit code, results per platform)."""
-    from monitor.calendar import bulletin_week
-    from monitor.lab.lab import Lab, certificate_days
-    from monitor.lab.scenario import ScenarioWorld, load_scenario
-
+                   speed: float = 600.0, console: Console | None = None) -> int:
+    """Run until ``duration`` real seconds pass or SIGINT/SIGTERM; return the exit code."""
     console = console or Console()
     year, number, _ = dt.date.today().isocalendar()
     week = f"{year}-W{number:02d}"
@@ -156,4 +154,4 @@ async def run_demo(directory: Path, checks: list[Path], duration: float | None, 
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
     console.print(f"\n{writer.committed} results stored in {directory / 'demo.db'}; truth in {directory / 'truth.jsonl'}")
-    return 0, dict(view.counts)
+    return 0

@@ -207,6 +207,8 @@ class PlatformServer:
                 await self._http1(reader, writer, clock)
         except _ABORTS:
             pass  # the client left, rejected our certificate, or spoke nonsense: nothing to answer
+        except asyncio.CancelledError:
+            pass  # the lab is stopping; Python 3.11's stream callback would log a cancelled handler as an error
         except Exception:  # a World bug must not take the listener down
             log.exception("lab platform %s: connection from %s failed", self.platform, peer)
         finally:

@@ -61,7 +61,7 @@ class Throttle:
     it is steered by the loop's lag instead of fixed.
     """
 
-    def __init__(self, ceiling: int, floor: int = 8, low: float = 0.01, high: float = 0.05):
+    def __init__(self, ceiling: int, floor: int = 8, low: float = 0.01, high: float = 0.03):
         self.limit = min(32, ceiling)
         self.ceiling, self.floor, self.low, self.high = ceiling, floor, low, high
         self.in_flight = 0

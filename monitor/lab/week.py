@@ -21,7 +21,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from monitor.calendar import bulletin_week
 from monitor.config import Catalog, load_catalog
+from monitor.lab.complaints import synthesize, write_export, write_truth
 from monitor.lab.simulate import count_runs, drive
 from monitor.lab.world import TruthEvent
 from monitor.probes import ProbeContext
@@ -112,9 +114,6 @@ async def simulate_week(scenario: str, week: str, directory: Path, store: Path, 
                         location: str = "sim", days: float | None = None, interval: float | None = None,
                         concurrency: int = 200, seed: int = 0, console: Console | None = None) -> WeekSummary:
     """Run the week (or its first ``days``) against a fresh lab; store results; write truth and complaints."""
-    from monitor.calendar import bulletin_week
-    from monitor.lab.complaints import synthesize, write_export, write_truth
-
     console = console or Console()
     start, end = bulletin_week(week)
     if days is not None:
