@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+
+from monitor.result import ProbeResult
 
 
 class LoopLagMonitor:
@@ -37,6 +40,18 @@ class LoopLagMonitor:
             if lag > self.threshold:
                 end = self._wall_clock()
                 self._stalls.append((end - self.interval - lag, end))
+
+    async def watch(self, probe: Awaitable[ProbeResult]) -> ProbeResult:
+        """Await ``probe``; its result is marked unreliable if a stall overlapped the run.
+
+        The run is timed on this monitor's own wall clock, not by the result's timestamp,
+        which may be simulated (the demo and the simulated week stamp results in lab time).
+        """
+        began = self._wall_clock()
+        result = await probe
+        if self.stalled(began, self._wall_clock()):
+            result = replace(result, unreliable=True)
+        return result
 
     def stalled(self, start: float, end: float) -> bool:
         """Whether a stall above the threshold overlapped the wall-clock window [start, end].

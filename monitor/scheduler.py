@@ -15,7 +15,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -120,10 +120,8 @@ class Prober:
             async with self._limit:
                 now = self.clock()
                 self.metrics.scheduler_lag.observe(max(0.0, now - planned_start(anchor, job.check.interval, now)))
-                result = await run_check(job.platform, job.check, self.ctx)
-            if self.loop_lag is not None and self.loop_lag.stalled(result.started_at,
-                                                                   result.started_at + result.duration):
-                result = replace(result, unreliable=True)
+                probe = run_check(job.platform, job.check, self.ctx)
+                result = await (self.loop_lag.watch(probe) if self.loop_lag is not None else probe)
             self.metrics.record(result)
             self.sink(result)
         finally:

@@ -92,8 +92,10 @@ def test_overlapping_runs_are_skipped_and_counted(http_port):
     assert metrics.registry.get_sample_value("monitor_scheduler_lag_seconds_bucket", {"le": "0.5"}) < len(results)
 
 
-def test_results_measured_during_a_prober_stall_are_marked_unreliable(loop_thread):
-    """A loop blocked while a probe waits must not be reported as the platform's latency."""
+@pytest.mark.parametrize("compressed", [False, True], ids=["real-time", "compressed-clock"])
+def test_results_measured_during_a_prober_stall_are_marked_unreliable(loop_thread, compressed):
+    """A loop blocked while a probe waits must not be reported as the platform's latency,
+    also when results are stamped by a simulated clock (the demo's) rather than real time."""
     from tests.servers import start_server
 
     prober_loop: list[asyncio.AbstractEventLoop] = []
@@ -117,7 +119,8 @@ def test_results_measured_during_a_prober_stall_are_marked_unreliable(loop_threa
         prober_loop.append(asyncio.get_running_loop())
         lag = LoopLagMonitor(threshold=0.05, interval=0.02, observe=metrics.loop_lag.observe)
         prober = Prober(spread([("gqthc", check("home", f"http://127.0.0.1:{port}/"))]),
-                        ProbeContext(), metrics, results.append, loop_lag=lag)
+                        ProbeContext(wall_clock=(lambda: time.time() * 600 - 1e12) if compressed else time.time),
+                        metrics, results.append, loop_lag=lag)
         prober.start()
         await asyncio.sleep(2.5)
         await prober.stop(grace=2)

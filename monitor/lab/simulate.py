@@ -14,7 +14,6 @@ import asyncio
 import dataclasses
 import heapq
 import math
-import time
 from collections.abc import Callable, Iterable, Iterator
 
 from monitor.lab.simclock import source_for
@@ -102,12 +101,8 @@ async def drive(jobs: list[Job], start: float, end: float, epoch: float, sink: C
 
     async def one(at: float, job: Job) -> None:
         ctx = dataclasses.replace(base, source_address=source_for(at, epoch), wall_clock=lambda: at)
-        began = time.time()
         try:
-            result = await run_check(job.platform, job.check, ctx)
-            if loop_lag.stalled(began, began + result.duration):
-                result = dataclasses.replace(result, unreliable=True)
-            sink(result)
+            sink(await loop_lag.watch(run_check(job.platform, job.check, ctx)))
         finally:
             throttle.release()
 
