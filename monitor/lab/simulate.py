@@ -24,12 +24,17 @@ from monitor.runner import run_check
 from monitor.scheduler import Job
 
 
+def _first_run(job: Job, start: float) -> float:
+    """The job's first planned run at or after ``start``, on the live scheduler's epoch-aligned grid."""
+    interval = job.check.interval
+    return math.ceil((start - job.offset) / interval) * interval + job.offset
+
+
 def planned_runs(jobs: Iterable[Job], start: float, end: float) -> Iterator[tuple[float, Job]]:
     """Every planned run in [start, end) of every job, in time order (ties by job key)."""
     heap: list[tuple[float, str, int, Job]] = []
     for index, job in enumerate(jobs):
-        interval = job.check.interval
-        first = math.ceil((start - job.offset) / interval) * interval + job.offset  # epoch-aligned, >= start
+        first = _first_run(job, start)
         if first < end:
             heap.append((first, job.key, index, job))
     heapq.heapify(heap)
@@ -45,10 +50,9 @@ def count_runs(jobs: Iterable[Job], start: float, end: float) -> int:
     """How many runs :func:`planned_runs` yields, without walking them."""
     total = 0
     for job in jobs:
-        interval = job.check.interval
-        first = math.ceil((start - job.offset) / interval) * interval + job.offset
+        first = _first_run(job, start)
         if first < end:
-            total += math.ceil((end - first) / interval)
+            total += math.ceil((end - first) / job.check.interval)
     return total
 
 
