@@ -23,11 +23,14 @@ from typing import Any
 
 import yaml
 
+from monitor.calendar import bulletin_week
 from monitor.config import Catalog, Check, DnsCheck, HttpCheck, Platform, TcpCheck, TlsCheck, load_catalog
 from monitor.config.model import format_duration
 from monitor.lab import simclock
+from monitor.lab.behaviour import ScenarioWorld
 from monitor.lab.dnsd import Behaviour, DnsResponder
 from monitor.lab.pki import LabPki
+from monitor.lab.scenario import load_scenario
 from monitor.lab.servers import MARKER, AppliedEvents, PlatformServer
 from monitor.lab.world import World
 
@@ -235,10 +238,6 @@ def _write_atomically(path: Path, text: str) -> None:
 
 async def run_lab(scenario: str, week: str, directory: Path, speed: float, checks: list[Path]) -> int:
     """``monitor lab``: serve the scenario's week until SIGTERM/SIGINT, then write the truth; return 0."""
-    # Imported here: they belong to the scenario model, which this module must not need to import.
-    from monitor.calendar import bulletin_week
-    from monitor.lab.scenario import ScenarioWorld, load_scenario
-
     week_start, week_end = bulletin_week(week)
     catalog = load_catalog(checks)
     world = ScenarioWorld(load_scenario(scenario), week_start, week_end, [p.id for p in catalog.platforms],

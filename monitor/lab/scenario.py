@@ -450,12 +450,3 @@ def _problem(label: str, source: _Source, path: tuple, message: str) -> ConfigPr
     elif path[:1] == ("profiles",) and len(path) > 1:
         where, rest = f"profile {path[1]!r}", path[2:]
     return ConfigProblem(label, source.line(path), where, _field(rest), message)
-
-
-def __getattr__(name: str) -> object:
-    # ScenarioWorld lives in behaviour.py (which imports this module); re-exported lazily.
-    if name == "ScenarioWorld":
-        from monitor.lab.behaviour import ScenarioWorld
-
-        return ScenarioWorld
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
