@@ -11,7 +11,6 @@ import asyncio
 import datetime as dt
 import json
 import signal
-import ssl
 import subprocess
 import sys
 from pathlib import Path

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import signal
-import statistics
 import time
 from collections import deque
 from collections.abc import Callable
@@ -27,7 +26,7 @@ from monitor.config import Catalog, load_catalog
 from monitor.lab.behaviour import ScenarioWorld
 from monitor.lab.lab import Lab, certificate_days
 from monitor.lab.scenario import load_scenario
-from monitor.lab.week import coarsen
+from monitor.lab.week import coarsen, p50_p95_ms
 from monitor.localtime import VIETNAM, format_datetime
 from monitor.looplag import LoopLagMonitor
 from monitor.metrics import Metrics, serve
@@ -83,8 +82,7 @@ class DemoView:
                 continue
             totals = [r.phases["total"] for r in self.recent[platform.id]  # page loads, not handshakes
                       if r.kind == "http" and r.success and "total" in r.phases]
-            p50 = f"{statistics.median(totals) * 1000:.0f}" if totals else "—"
-            p95 = f"{statistics.quantiles(totals, n=20)[-1] * 1000:.0f}" if len(totals) >= 2 else "—"
+            p50, p95 = p50_p95_ms(totals)
             failure = self.last_failure.get(platform.id)
             last = f"{failure.outcome} lúc {format_datetime(failure.started_at, seconds=False)}" if failure else "—"
             table.add_row(platform.name, self.status(platform.id), p50, p95, last, str(self.counts[platform.id]))

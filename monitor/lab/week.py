@@ -156,6 +156,13 @@ async def simulate_week(scenario: str, week: str, directory: Path, store: Path, 
     return summary
 
 
+def p50_p95_ms(seconds: list[float]) -> tuple[str, str]:
+    """Median and 95th percentile in whole milliseconds, "—" where there are too few values."""
+    p50 = f"{statistics.median(seconds) * 1000:.0f}" if seconds else "—"
+    p95 = f"{statistics.quantiles(seconds, n=20)[-1] * 1000:.0f}" if len(seconds) >= 2 else "—"
+    return p50, p95
+
+
 def platform_lines(summary: WeekSummary) -> list[tuple[str, int, str, str, str, str]]:
     """Per platform: results, availability, p50/p95 of successful totals (ms), top failure reasons."""
     rows = []
@@ -167,7 +174,6 @@ def platform_lines(summary: WeekSummary) -> list[tuple[str, int, str, str, str, 
             if not r.success:
                 reasons[r.outcome] = reasons.get(r.outcome, 0) + 1
         top = ", ".join(f"{k} {v}" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1])[:3])
-        p50 = f"{statistics.median(ok) * 1000:.0f}" if ok else "—"
-        p95 = f"{statistics.quantiles(ok, n=20)[-1] * 1000:.0f}" if len(ok) >= 2 else "—"
+        p50, p95 = p50_p95_ms(ok)
         rows.append((platform, len(results), f"{100 * len(ok) / len(results):.2f} %", p50, p95, top or "—"))
     return rows
