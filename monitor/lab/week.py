@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import selectors
 import signal
 import statistics
 import subprocess
@@ -67,7 +68,8 @@ class LabProcess:
         for path in checks:
             command += ["--checks", str(path)]
         self.log = (directory / "lab.log").open("w", encoding="utf-8")
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self.log, text=True)
+        # Unbuffered bytes: wait_ready selects on the pipe, and a buffer would hide lines already read.
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self.log, bufsize=0)
         self.directory = directory
 
     def wait_ready(self, timeout: float = LAB_READY_TIMEOUT) -> list[str]:
@@ -75,13 +77,15 @@ class LabProcess:
         lines: list[str] = []
         deadline = time.monotonic() + timeout
         assert self.process.stdout is not None
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
-                break
-            lines.append(line.rstrip())
-            if line.strip() == "lab ready":
-                return lines
+        with selectors.DefaultSelector() as waiting:  # a silent lab must not block us past the deadline
+            waiting.register(self.process.stdout, selectors.EVENT_READ)
+            while (left := deadline - time.monotonic()) > 0 and waiting.select(left):
+                raw = self.process.stdout.readline()  # the lab prints whole, flushed lines
+                if not raw:
+                    break
+                lines.append(raw.decode("utf-8").rstrip())
+                if lines[-1] == "lab ready":
+                    return lines
         self.stop()
         log = (self.directory / "lab.log").read_text(encoding="utf-8")
         raise RuntimeError(f"the lab did not start: {' | '.join(lines)} {log[-2000:]}")

@@ -9,6 +9,7 @@ Across redirects each phase is summed, like blackbox_exporter does.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import re
 import ssl
@@ -153,11 +154,13 @@ async def _read_body(response: httpx.Response, limit: int) -> bytes:
 async def probe(check: HttpCheck, ctx: ProbeContext, obs: Observation) -> None:
     """Request ``check.url`` once over a fresh connection; raise :class:`ProbeFailure` on failure."""
     ssl_context = await ctx.ssl_context(check.tls.verify, check.tls.ca_file, _VERSIONS[check.http_version][2])
+    # Secrets are read per probe (rotation needs no restart); a secret file is disk I/O, so off the loop.
+    auth = await asyncio.to_thread(_auth, check) if check.auth is not None else None
     transport = _Transport(check, ssl_context, _Backend(obs, dict(check.resolve), ctx.source_address))
     headers = {"User-Agent": USER_AGENT, **check.headers}
     try:
         async with httpx.AsyncClient(transport=transport, follow_redirects=check.follow_redirects,
-                                     max_redirects=check.max_redirects, timeout=None, auth=_auth(check)) as client:
+                                     max_redirects=check.max_redirects, timeout=None, auth=auth) as client:
             request = client.build_request(check.method, str(check.url), headers=headers, content=check.body,
                                            extensions={"trace": _tracer(obs)})
             response = await client.send(request, stream=True)
