@@ -15,17 +15,22 @@ class LoopLagMonitor:
     """Wakes every ``interval`` seconds and records how late it woke.
 
     Stalls longer than ``threshold`` are remembered (wall-clock windows) so a
-    result measured during one can be marked unreliable.
+    result measured during them can be marked unreliable: when the stalls add up to more
+    than ``tolerance`` of the probe's run. A stall delays each timestamp by at most its
+    length, so 60 ms in a 5 s probe changes nothing a reader would notice, while 60 ms
+    in a 100 ms probe is most of what was measured.
     """
 
     def __init__(self, threshold: float, interval: float = 0.1, observe: Callable[[float], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic, wall_clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.monotonic, wall_clock: Callable[[], float] = time.time,
+                 tolerance: float = 0.05):
         self.threshold = threshold
+        self.tolerance = tolerance
         self.interval = interval
         self._observe = observe
         self._clock = clock
         self._wall_clock = wall_clock
-        self._stalls: deque[tuple[float, float]] = deque(maxlen=1000)  # (wall start, wall end)
+        self._stalls: deque[tuple[float, float, float]] = deque(maxlen=1000)  # (wall start, wall end, lag)
         self._due: float | None = None  # when the measuring sleep should end (monotonic)
 
     async def run(self) -> None:
@@ -39,25 +44,26 @@ class LoopLagMonitor:
                 self._observe(lag)
             if lag > self.threshold:
                 end = self._wall_clock()
-                self._stalls.append((end - self.interval - lag, end))
+                self._stalls.append((end - self.interval - lag, end, lag))
 
     async def watch(self, probe: Awaitable[ProbeResult]) -> ProbeResult:
-        """Await ``probe``; its result is marked unreliable if a stall overlapped the run.
+        """Await ``probe``; its result is marked unreliable if stalls took too much of the run.
 
         The run is timed on this monitor's own wall clock, not by the result's timestamp,
         which may be simulated (the demo and the simulated week stamp results in lab time).
         """
         began = self._wall_clock()
         result = await probe
-        if self.stalled(began, self._wall_clock()):
+        ended = self._wall_clock()
+        if self.stalled(began, ended) > self.tolerance * (ended - began):
             result = replace(result, unreliable=True)
         return result
 
-    def stalled(self, start: float, end: float) -> bool:
-        """Whether a stall above the threshold overlapped the wall-clock window [start, end].
+    def stalled(self, start: float, end: float) -> float:
+        """Seconds of stalls above the threshold that overlapped the wall-clock window [start, end].
 
         Includes a stall still in progress: the loop may run the caller before the monitor wakes.
         """
-        if self._due is not None and self._clock() - self._due > self.threshold:
-            return True
-        return any(s <= end and e >= start for s, e in self._stalls)
+        in_progress = self._clock() - self._due if self._due is not None else 0.0
+        stalled = in_progress if in_progress > self.threshold else 0.0
+        return stalled + sum(lag for s, e, lag in self._stalls if s <= end and e >= start)

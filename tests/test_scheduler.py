@@ -134,3 +134,27 @@ def test_results_measured_during_a_prober_stall_are_marked_unreliable(loop_threa
                                              {**labels, "phase": "total"}) == len(results) - 1
     assert metrics.registry.get_sample_value("monitor_event_loop_lag_seconds_bucket", {"le": "0.1"}) < \
         metrics.registry.get_sample_value("monitor_event_loop_lag_seconds_count")
+
+
+def test_a_short_stall_in_a_long_probe_leaves_it_reliable_but_not_in_a_short_one():
+    """Stalls delay timestamps by at most their length: 0.1 s in 4 s is noise, 0.2 s in 0.3 s is not."""
+    from monitor.result import ProbeResult
+
+    async def probe(seconds: float, stall: float) -> ProbeResult:
+        await asyncio.sleep(seconds / 2)
+        time.sleep(stall)  # the prober's own loop blocked, as by a slow callback
+        await asyncio.sleep(seconds / 2)
+        return ProbeResult("gqthc", "home", "http", "local", time.time(), True, seconds)
+
+    async def scenario() -> tuple[ProbeResult, ProbeResult]:
+        lag = LoopLagMonitor(threshold=0.05, interval=0.02)
+        task = asyncio.create_task(lag.run())
+        await asyncio.sleep(0.1)
+        long = await lag.watch(probe(4.0, 0.1))
+        short = await lag.watch(probe(0.1, 0.2))
+        task.cancel()
+        return long, short
+
+    long, short = asyncio.run(scenario())
+    assert not long.unreliable
+    assert short.unreliable
