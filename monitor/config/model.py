@@ -310,6 +310,7 @@ class Platform(_Strict):
     name: str = Field(min_length=1)  # Vietnamese display name
     domains: list[str] = []
     aliases: list[str] = []  # names people use for it in complaint text
+    slow_after: Duration = 2.5  # an HTTP probe slower than this (total) counts as slow (chậm)
     checks: list[Check] = []
 
     @property

@@ -15,6 +15,8 @@ from pydantic_settings import (
 )
 
 from monitor.errors import ConfigError, ConfigProblem
+from monitor.incidents import IncidentPolicy
+from monitor.matching import MatchPolicy
 
 SETTINGS_FILE_ENV = "MONITOR_SETTINGS_FILE"
 
@@ -43,6 +45,13 @@ class Settings(BaseSettings):
     max_concurrency: Annotated[int, Field(gt=0)] = 200  # probes in flight at once
     shutdown_grace: Annotated[float, Field(gt=0)] = 10.0  # seconds to wait for probes in flight on stop
     loop_lag_threshold: Annotated[float, Field(gt=0)] = 0.05  # prober stall (s) that marks results unreliable
+    incidents: IncidentPolicy = IncidentPolicy()  # confirmation, hysteresis, locations (monitor.incidents)
+    matching: MatchPolicy = MatchPolicy()  # how far around a complaint to look for its incident
+    peak_hours: list[str] = ["07:30-11:00", "13:30-16:30"]  # giờ cao điểm, local time, working days
+    week_start: Annotated[int, Field(ge=0, le=6)] = 4  # bulletin week starts on (0 = Monday … 4 = Friday)
+    reports: Path = Path("var/reports")  # where `monitor report` writes
+    # PAKN export columns: our field -> extra header names accepted (besides the built-in ones)
+    complaint_columns: dict[Literal["id", "received_at", "unit", "province", "text"], list[str]] = {}
 
     @classmethod
     def settings_customise_sources(

@@ -191,6 +191,7 @@ def lab_checks_yaml(catalog: Catalog, ports: Mapping[str, int], dns_port: int, c
             data["domains"] = list(platform.domains)
         if platform.aliases:
             data["aliases"] = list(platform.aliases)
+        data["slow_after"] = format_duration(platform.slow_after)
         data["checks"] = [_lab_check(check, f"{host}:{ports[platform.id]}", f"{host}:{dns_port}", ca_file, host)
                           for check in platform.checks]
         platforms.append(data)

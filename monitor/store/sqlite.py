@@ -15,6 +15,7 @@ from typing import Any
 
 from monitor.errors import StoreError
 from monitor.result import PHASES, ProbeResult, Reason
+from monitor.store.evidence import EvidenceTables
 
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 _PRUNE_CHUNK = 10_000  # rows per prune transaction, so the writer is never locked out for long
@@ -55,7 +56,7 @@ def packaged_migrations() -> list[Migration]:
     return found
 
 
-class SQLiteStore:
+class SQLiteStore(EvidenceTables):
     """History store in one SQLite file (see :class:`monitor.store.Store` for the contract).
 
     Opening creates the parent directory and the file, switches to WAL and

@@ -1,0 +1,139 @@
+"""Complaints matched to measured incidents: a pure function, tested with tables.
+
+For each platform a complaint names, in this order:
+
+- ``not_measurable``: the symptom is not one probes see (data, feature, local, other), or
+  the complaint names no platform (platform None);
+- ``unmonitored``: the platform has no checks;
+- ``corroborated``: a platform-wide incident of a compatible kind overlaps the complaint's
+  window. The window is what the text says ("từ 10h sáng", "từ tối qua") widened by
+  ``margin``, else the ``before`` hours before receipt (complaints arrive after the pain)
+  and ``after`` minutes past it (the pain may start between two probes);
+- ``location_only``: only an incident of some locations overlaps (their network, not the platform);
+- ``not_measured``: the platform was measured in the window, up and fast from every
+  location: likely the commune's connection, an account or data problem;
+- ``no_data``: nothing measured the platform in the window, so nothing can be said.
+
+Kinds: ``tls`` complaints need an incident whose probes failed on the certificate; slow,
+unavailable and login complaints take any incident (congestion also refuses logins).
+"""
+
+from __future__ import annotations
+
+import bisect
+import enum
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+
+from monitor.complaints.model import Classification, Complaint
+from monitor.incidents import Incident
+
+
+class MatchStatus(enum.StrEnum):
+    """What the measurements say about one complaint about one platform."""
+
+    CORROBORATED = "corroborated"  # an incident of that platform, of a compatible kind, explains it
+    LOCATION_ONLY = "location_only"  # only some locations saw a problem then
+    NOT_MEASURED = "not_measured"  # the platform was up and fast from every location then
+    NO_DATA = "no_data"  # no reliable measurement of that platform in the window
+    UNMONITORED = "unmonitored"  # the platform has no checks
+    NOT_MEASURABLE = "not_measurable"  # data, feature, local or other: not something probes see
+
+
+@dataclass(frozen=True)
+class Match:
+    """The verdict for one (complaint, platform) pair; ``platform`` is None when none was named."""
+
+    complaint_id: str
+    platform: str | None
+    status: MatchStatus
+    incident_id: str | None = None
+
+
+@dataclass(frozen=True)
+class MatchPolicy:
+    """How far around a complaint to look for its incident, in seconds."""
+
+    before: float = 3 * 3600.0
+    after: float = 600.0
+    margin: float = 1800.0  # around a time the text states
+
+
+DEFAULT_MATCH_POLICY = MatchPolicy()
+_TLS_REASONS = frozenset({"tls_expired", "tls_hostname", "tls_untrusted", "tls_handshake"})
+
+
+def window(complaint: Complaint, classification: Classification, policy: MatchPolicy = DEFAULT_MATCH_POLICY
+           ) -> tuple[float, float]:
+    """[start, end] in which an incident would explain the complaint."""
+    if classification.pain_from is not None:
+        end = classification.pain_to if classification.pain_to is not None else complaint.received_at
+        return classification.pain_from - policy.margin, min(end + policy.margin, complaint.received_at + policy.after)
+    return complaint.received_at - policy.before, complaint.received_at + policy.after
+
+
+def _compatible(symptom: str, incident: Incident) -> bool:
+    if symptom == "tls":
+        return any(reason in _TLS_REASONS for reason in incident.reasons)
+    return True
+
+
+def _overlapping(incidents: Sequence[Incident], platform: str, start: float, end: float) -> list[Incident]:
+    return [i for i in incidents if i.platform == platform and i.start <= end
+            and (i.end is None or i.end >= start)]
+
+
+def _closest(candidates: list[Incident], classification: Classification, received_at: float) -> Incident:
+    """The incident the complaint most likely means: nearest the stated time, else the latest before receipt."""
+    if classification.pain_from is not None:
+        def distance(i: Incident) -> float:
+            end = i.end if i.end is not None else received_at
+            return max(0.0, i.start - classification.pain_from, classification.pain_from - end)
+        return min(candidates, key=lambda i: (distance(i), i.start, i.id))
+    return max(candidates, key=lambda i: (i.start, i.id))
+
+
+def match(complaints: Sequence[tuple[Complaint, Classification]], incidents: Sequence[Incident],
+          monitored: Collection[str], measured_at: Mapping[str, Sequence[float]],
+          policy: MatchPolicy = DEFAULT_MATCH_POLICY) -> list[Match]:
+    """One :class:`Match` per (complaint, named platform), or one with platform None when none is named.
+
+    ``measured_at`` maps each platform to the sorted times of its reliable results, to tell
+    "measured and fine" from "not measured at all".
+    """
+    out: list[Match] = []
+    for complaint, classification in complaints:
+        if not classification.platforms:
+            out.append(Match(complaint.id, None, MatchStatus.NOT_MEASURABLE))  # nothing to measure against
+            continue
+        start, end = window(complaint, classification, policy)
+        for platform in classification.platforms:
+            out.append(_verdict(complaint, classification, platform, start, end, incidents, monitored, measured_at))
+    return out
+
+
+def _verdict(complaint: Complaint, classification: Classification, platform: str, start: float, end: float,
+             incidents: Sequence[Incident], monitored: Collection[str],
+             measured_at: Mapping[str, Sequence[float]]) -> Match:
+    if not classification.measurable:
+        return Match(complaint.id, platform, MatchStatus.NOT_MEASURABLE)
+    if platform not in monitored:
+        return Match(complaint.id, platform, MatchStatus.UNMONITORED)
+    near = _overlapping(incidents, platform, start, end)
+    wide = [i for i in near if i.scope == "platform" and _compatible(classification.symptom, i)]
+    if wide:
+        chosen = _closest(wide, classification, complaint.received_at)
+        return Match(complaint.id, platform, MatchStatus.CORROBORATED, chosen.id)
+    local = [i for i in near if i.scope == "location" and _compatible(classification.symptom, i)]
+    if local:
+        chosen = _closest(local, classification, complaint.received_at)
+        return Match(complaint.id, platform, MatchStatus.LOCATION_ONLY, chosen.id)
+    times = measured_at.get(platform, ())
+    seen = bisect.bisect_right(times, end) > bisect.bisect_left(times, start)
+    return Match(complaint.id, platform, MatchStatus.NOT_MEASURED if seen else MatchStatus.NO_DATA)
+
+
+def unexplained(incidents: Sequence[Incident], matches: Sequence[Match]) -> list[Incident]:
+    """Incidents no complaint was matched to (people may not have noticed, or not written)."""
+    explained = {m.incident_id for m in matches if m.status is MatchStatus.CORROBORATED}
+    return [i for i in incidents if i.scope == "platform" and i.id not in explained]

@@ -1,0 +1,94 @@
+"""The evidence tables of the SQLite store: incidents, complaints and their matches.
+
+A mixin of :class:`~monitor.store.sqlite.SQLiteStore`, kept apart so each file has one job.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from monitor.complaints.model import Classification, Complaint
+from monitor.incidents import Incident
+from monitor.matching import Match, MatchStatus
+
+_INCIDENT_COLUMNS = ("id", "platform", "kind", "scope", "started_at", "ended_at", "locations", "reasons",
+                     "worst_latency", "probes", "failed")
+_COMPLAINT_COLUMNS = ("id", "received_at", "unit", "province", "text", "source_row", "platforms",
+                      "platform_phrases", "symptom", "symptom_phrase", "peak", "pain_from", "pain_to", "time_phrase")
+
+
+class EvidenceTables:
+    """Incidents, complaints and matches; uses the store's connection and transaction helpers."""
+
+    def save_incidents(self, incidents: Sequence[Incident], now: float,
+                       replacing: tuple[float, float] | None = None) -> None:
+        """Insert or update ``incidents`` by id (a recomputed incident replaces its earlier row).
+
+        ``replacing=(start, end)``: the incidents are a fresh computation of that period, so
+        stored ones starting in it that the computation no longer finds are deleted.
+        """
+        rows = [(i.id, i.platform, i.kind, i.scope, i.start, i.end, json.dumps(list(i.locations)),
+                 json.dumps(i.reasons), i.worst_latency, i.probes, i.failed, now) for i in incidents]
+        columns = (*_INCIDENT_COLUMNS, "updated_at")
+        sql = (f"INSERT OR REPLACE INTO incidents ({', '.join(columns)}) "
+               f"VALUES ({', '.join('?' for _ in columns)})")
+        with self._errors(f"write {len(rows)} incidents"), self._transaction() as tx:
+            if replacing is not None:
+                tx.execute("DELETE FROM incidents WHERE started_at >= ? AND started_at < ?", replacing)
+            tx.executemany(sql, rows)
+
+    def incidents_between(self, start: float, end: float) -> list[Incident]:
+        """Stored incidents overlapping [start, end), by start."""
+        sql = (f"SELECT {', '.join(_INCIDENT_COLUMNS)} FROM incidents WHERE started_at < ? "
+               "AND (ended_at IS NULL OR ended_at > ?) ORDER BY started_at, id")
+        with self._errors("read incidents"):
+            rows = self._connection().execute(sql, (end, start)).fetchall()
+        return [Incident(id=r[0], platform=r[1], kind=r[2], scope=r[3], start=r[4], end=r[5],
+                         locations=tuple(json.loads(r[6])), reasons=json.loads(r[7]), worst_latency=r[8],
+                         probes=r[9], failed=r[10]) for r in rows]
+
+    def add_complaints(self, complaints: Sequence[tuple[Complaint, Classification]], source: str,
+                       now: float) -> int:
+        """Store complaints not stored yet (by id); return how many were new."""
+        rows = [(c.id, c.received_at, c.unit, c.province, c.text, c.source_row, json.dumps(list(k.platforms)),
+                 json.dumps(list(k.platform_phrases), ensure_ascii=False), k.symptom, k.symptom_phrase,
+                 int(k.peak), k.pain_from, k.pain_to, k.time_phrase) for c, k in complaints]
+        columns = (*_COMPLAINT_COLUMNS, "source", "imported_at")
+        sql = (f"INSERT OR IGNORE INTO complaints ({', '.join(columns)}) "
+               f"VALUES ({', '.join('?' for _ in columns)})")
+        with self._errors(f"write {len(rows)} complaints"), self._transaction() as tx:
+            before = tx.total_changes
+            tx.executemany(sql, [(*row, source, now) for row in rows])
+            return tx.total_changes - before
+
+    def complaints_between(self, start: float, end: float) -> list[tuple[Complaint, Classification]]:
+        """Complaints received in [start, end), by time then id."""
+        sql = (f"SELECT {', '.join(_COMPLAINT_COLUMNS)} FROM complaints WHERE received_at >= ? AND received_at < ? "
+               "ORDER BY received_at, id")
+        with self._errors("read complaints"):
+            rows = self._connection().execute(sql, (start, end)).fetchall()
+        return [(Complaint(id=r[0], received_at=r[1], unit=r[2], province=r[3], text=r[4], source_row=r[5]),
+                 Classification(platforms=tuple(json.loads(r[6])), platform_phrases=tuple(json.loads(r[7])),
+                                symptom=r[8], symptom_phrase=r[9], peak=bool(r[10]), pain_from=r[11],
+                                pain_to=r[12], time_phrase=r[13])) for r in rows]
+
+    def save_matches(self, matches: Sequence[Match], now: float) -> None:
+        """Insert or replace the verdict of each (complaint, platform) pair."""
+        rows = [(m.complaint_id, m.platform or "", m.status.value, m.incident_id, now) for m in matches]
+        sql = ("INSERT OR REPLACE INTO complaint_matches (complaint_id, platform, status, incident_id, computed_at) "
+               "VALUES (?, ?, ?, ?, ?)")
+        with self._errors(f"write {len(rows)} matches"), self._transaction() as tx:
+            tx.executemany(sql, rows)
+
+    def matches_for(self, complaint_ids: Sequence[str]) -> list[Match]:
+        """Stored verdicts of these complaints."""
+        found: list[Match] = []
+        with self._errors("read matches"):
+            conn = self._connection()
+            for i in range(0, len(complaint_ids), 500):
+                chunk = complaint_ids[i:i + 500]
+                sql = ("SELECT complaint_id, platform, status, incident_id FROM complaint_matches "
+                       f"WHERE complaint_id IN ({', '.join('?' for _ in chunk)}) ORDER BY complaint_id, platform")
+                found += [Match(r[0], r[1] or None, MatchStatus(r[2]), r[3]) for r in conn.execute(sql, chunk)]
+        return found

@@ -1,0 +1,132 @@
+"""Complaints matched to incidents: tables for each verdict, properties for what must never happen."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from monitor.complaints.model import Classification, Complaint
+from monitor.incidents import Incident
+from monitor.matching import Match, MatchStatus, match, unexplained, window
+
+T0 = 1_780_290_000.0  # 01/06/2026 12:00 in Vietnam
+HOUR = 3600.0
+MONITORED = {"stdv", "dvc"}
+
+
+def complaint(at: float, symptom: str = "slow", platforms: tuple[str, ...] = ("stdv",), cid: str = "C1",
+              pain: tuple[float, float] | None = None) -> tuple[Complaint, Classification]:
+    return (Complaint(cid, at, "Đảng ủy xã", "Hà Nội", "…"),
+            Classification(platforms, platforms, symptom, None, False,
+                           pain_from=pain[0] if pain else None, pain_to=pain[1] if pain else None))
+
+
+def incident(start: float, end: float | None, platform: str = "stdv", kind: str = "degraded",
+             scope: str = "platform", reasons: dict | None = None, iid: str | None = None) -> Incident:
+    return Incident(iid or f"{platform}-{start:.0f}", platform, kind, scope, start, end, ("hanoi",),
+                    reasons or {"slow": 10})
+
+
+def measured(start: float = T0 - 24 * HOUR, end: float = T0 + 24 * HOUR) -> dict[str, list[float]]:
+    times = [start + i * 60 for i in range(int((end - start) / 60))]
+    return {"stdv": times, "dvc": times}
+
+
+def verdict(c, incidents, seen=None) -> Match:
+    (m,) = match([c], incidents, MONITORED, measured() if seen is None else seen)
+    return m
+
+
+def test_a_complaint_after_an_incident_is_corroborated_by_it():
+    m = verdict(complaint(T0 + 0.5 * HOUR), [incident(T0 - HOUR, T0)])
+    assert m.status is MatchStatus.CORROBORATED and m.incident_id == f"stdv-{T0 - HOUR:.0f}"
+
+
+def test_a_complaint_long_after_the_incident_is_not_corroborated_but_not_measured():
+    m = verdict(complaint(T0 + 5 * HOUR), [incident(T0 - HOUR, T0)])
+    assert m.status is MatchStatus.NOT_MEASURED and m.incident_id is None
+
+
+def test_another_platforms_incident_does_not_corroborate():
+    assert verdict(complaint(T0), [incident(T0 - HOUR, T0, platform="dvc")]).status is MatchStatus.NOT_MEASURED
+
+
+def test_no_measurements_in_the_window_is_no_data_not_a_clean_bill():
+    seen = measured(T0 + 10 * HOUR, T0 + 20 * HOUR)
+    assert verdict(complaint(T0), [], seen).status is MatchStatus.NO_DATA
+
+
+def test_unmonitored_and_not_measurable_complaints():
+    assert verdict(complaint(T0, platforms=("hdh",)), []).status is MatchStatus.UNMONITORED
+    for symptom in ("data", "feature", "local", "other"):
+        assert verdict(complaint(T0, symptom), [incident(T0 - HOUR, T0)]).status is MatchStatus.NOT_MEASURABLE
+    (m,) = match([complaint(T0, platforms=())], [], MONITORED, measured())
+    assert m.platform is None and m.status is MatchStatus.NOT_MEASURABLE
+
+
+def test_a_tls_complaint_needs_a_certificate_failure():
+    slow = incident(T0 - HOUR, T0)
+    expired = incident(T0 - HOUR, T0, kind="down", reasons={"tls_expired": 30}, iid="cert")
+    assert verdict(complaint(T0, "tls"), [slow]).status is MatchStatus.NOT_MEASURED
+    assert verdict(complaint(T0, "tls"), [slow, expired]).incident_id == "cert"
+
+
+def test_an_incident_seen_from_one_location_only_is_reported_as_such():
+    m = verdict(complaint(T0), [incident(T0 - HOUR, T0, scope="location")])
+    assert m.status is MatchStatus.LOCATION_ONLY
+
+
+def test_a_stated_time_picks_the_incident_it_names_over_a_later_one():
+    # Received next morning during the morning's congestion, about last evening's outage.
+    evening = incident(T0 + 7 * HOUR, T0 + 8 * HOUR, kind="down", iid="evening")
+    morning = incident(T0 + 19 * HOUR, T0 + 23 * HOUR, iid="morning")
+    received = T0 + 20.5 * HOUR
+    assert verdict(complaint(received), [evening, morning]).incident_id == "morning"
+    stated = complaint(received, pain=(T0 + 6 * HOUR, T0 + 12 * HOUR))
+    assert verdict(stated, [evening, morning]).incident_id == "evening"
+
+
+def test_each_named_platform_gets_its_own_verdict():
+    matches = match([complaint(T0, platforms=("stdv", "dvc", "hdh"))], [incident(T0 - HOUR, T0)], MONITORED,
+                    measured())
+    assert [(m.platform, m.status) for m in matches] == [
+        ("stdv", MatchStatus.CORROBORATED), ("dvc", MatchStatus.NOT_MEASURED), ("hdh", MatchStatus.UNMONITORED)]
+
+
+def test_incidents_nobody_complained_about_are_listed():
+    quiet, noticed = incident(T0 - 10 * HOUR, T0 - 9 * HOUR, iid="quiet"), incident(T0 - HOUR, T0, iid="noticed")
+    matches = match([complaint(T0)], [quiet, noticed], MONITORED, measured())
+    assert [i.id for i in unexplained([quiet, noticed], matches)] == ["quiet"]
+
+
+_spans = st.tuples(st.floats(-48, 48), st.floats(0.1, 12)).map(lambda p: (T0 + p[0] * HOUR, T0 + (p[0] + p[1]) * HOUR))
+
+
+@settings(max_examples=200, deadline=None)
+@given(incidents=st.lists(_spans, min_size=0, max_size=6), distance=st.floats(4, 200),
+       symptom=st.sampled_from(["slow", "unavailable", "login"]))
+def test_a_complaint_far_from_every_incident_is_never_corroborated(incidents, distance, symptom):
+    found = [incident(s, e, iid=f"i{n}") for n, (s, e) in enumerate(incidents)]
+    latest_end = max((e for _, e in incidents), default=T0)
+    earliest = min((s for s, _ in incidents), default=T0)
+    for at in (latest_end + distance * HOUR, earliest - distance * HOUR):
+        seen = measured(at - 300 * HOUR, at + 300 * HOUR)
+        assert verdict(complaint(at, symptom), found, seen).status is not MatchStatus.CORROBORATED
+
+
+@settings(max_examples=200, deadline=None)
+@given(incidents=st.lists(_spans, min_size=0, max_size=5), at=st.floats(-24, 24),
+       extra=st.tuples(st.floats(-100, 100), st.floats(0.1, 12), st.sampled_from(["stdv", "dvc"])),
+       pain=st.one_of(st.none(), st.tuples(st.floats(-30, 0), st.floats(0, 6))))
+def test_adding_an_unrelated_incident_never_changes_an_existing_match(incidents, at, extra, pain):
+    received = T0 + at * HOUR
+    stated = None if pain is None else (received + pain[0] * HOUR, min(received, received + (pain[0] + pain[1]) * HOUR))
+    c = complaint(received, pain=stated)
+    found = [incident(s, e, iid=f"i{n}") for n, (s, e) in enumerate(incidents)]
+    before = verdict(c, found)
+    start, length, platform = extra
+    other = incident(T0 + start * HOUR, T0 + (start + length) * HOUR, platform=platform, iid="extra")
+    low, high = window(*c)
+    related = platform == "stdv" and other.start <= high and other.end >= low
+    if not related:
+        assert verdict(c, [*found, other]) == before
