@@ -1,0 +1,254 @@
+"""The week's figures: a pure function of :class:`ReportInput`, one pass over the results.
+
+Fast by construction (millions of results): local day and hour come from integer arithmetic
+on the fixed UTC+7 offset (Vietnam has no DST), peak hours from a per-minute table built once
+per period, and everything is bucketed in plain lists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from monitor.calendar import is_working_day
+from monitor.incidents import CertificateWarning, Incident
+from monitor.matching import MatchStatus
+from monitor.report.findings import findings, recommendations
+from monitor.report.model import Concentration, PlatformFigures, Report, ReportInput
+
+OFFSET = 7 * 3600  # Asia/Ho_Chi_Minh, no daylight saving time
+DAY = 86400
+SLOT = 1800  # concentration is reported to the half hour
+SPAN_SHARE = 0.5  # the busiest run of half hours must hold more than this share of the incident time
+MAX_SPAN = 6 * 3600  # a wider span is no concentration
+
+
+def quantile(ordered: list[float], q: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default) of a sorted, non-empty list."""
+    position = (len(ordered) - 1) * q
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _p50_p95(values: list[float]) -> tuple[float, float] | None:
+    if not values:
+        return None
+    values.sort()
+    return quantile(values, 0.5), quantile(values, 0.95)
+
+
+class _Calendar:
+    """Local days and a per-minute peak table for one period."""
+
+    def __init__(self, start: float, end: float, peak) -> None:
+        self.first_day = (int(start) + OFFSET) // DAY
+        last_day = (int(end - 1) + OFFSET) // DAY if end > start else self.first_day
+        self.ndays = last_day - self.first_day + 1
+        self.base_minute = self.first_day * 1440
+        self.working = []
+        self.peak = bytearray(self.ndays * 1440)  # minute of the period's local days -> in peak hours
+        windows = peak.seconds()
+        for index in range(self.ndays):
+            day = dt.date.fromordinal(dt.date(1970, 1, 1).toordinal() + self.first_day + index)
+            working = is_working_day(day)
+            self.working.append(working)
+            if working:
+                for begin, finish in windows:
+                    lo, hi = index * 1440 + begin // 60, index * 1440 + -(-finish // 60)
+                    self.peak[lo:hi] = b"\x01" * (hi - lo)
+        self.day_starts = tuple(max(float(start), float((self.first_day + i) * DAY - OFFSET))
+                                for i in range(self.ndays))
+
+
+class _Acc:
+    __slots__ = ("n", "ok", "day_n", "day_ok", "peak", "off", "hours")
+
+    def __init__(self, ndays: int) -> None:
+        self.n = self.ok = 0
+        self.day_n = [0] * ndays
+        self.day_ok = [0] * ndays
+        self.peak: list[float] = []
+        self.off: list[float] = []
+        self.hours: list[list[float]] = [[] for _ in range(24)]
+
+
+def _scan(data: ReportInput, cal: _Calendar, ids: set[str]) -> dict[str, _Acc]:
+    """The one pass over the results (hot loop: locals only, the platform's buckets cached across runs)."""
+    accs = {pid: _Acc(cal.ndays) for pid in ids}
+    start, end, first_day, base_minute, peak = data.start, data.end, cal.first_day, cal.base_minute, cal.peak
+    buckets = {pid: (acc.day_n, acc.day_ok, acc.peak, acc.off, acc.hours) for pid, acc in accs.items()}
+    current, bucket = None, None
+    for r in data.results:
+        if r.unreliable:
+            continue
+        t = r.started_at
+        if not start <= t < end:
+            continue
+        if r.platform is not current:  # identity: results of one platform usually share the string
+            current = r.platform
+            bucket = buckets.get(current)
+        if bucket is None:
+            continue
+        day_n, day_ok, peak_l, off_l, hours = bucket
+        ts = int(t) + OFFSET
+        d = ts // DAY - first_day
+        day_n[d] += 1
+        if r.success:
+            day_ok[d] += 1
+            if r.kind == "http":
+                total = r.phases.get("total")
+                if total is not None:
+                    (peak_l if peak[ts // 60 - base_minute] else off_l).append(total)
+                    hours[ts // 3600 % 24].append(total)
+    for acc in accs.values():
+        acc.n, acc.ok = sum(acc.day_n), sum(acc.day_ok)
+    return accs
+
+
+def _clip(incident: Incident, start: float, end: float) -> tuple[float, float]:
+    finish = incident.end if incident.end is not None else end
+    return max(incident.start, start), min(finish, end)
+
+
+def _overlaps(incident: Incident, start: float, end: float) -> bool:
+    lo, hi = _clip(incident, start, end)
+    return hi > lo
+
+
+def _merged_seconds(spans: list[tuple[float, float]]) -> float:
+    total, current_start, current_end = 0.0, None, None
+    for lo, hi in sorted(s for s in spans if s[1] > s[0]):
+        if current_end is None or lo > current_end:
+            if current_end is not None:
+                total += current_end - current_start
+            current_start, current_end = lo, hi
+        else:
+            current_end = max(current_end, hi)
+    if current_end is not None:
+        total += current_end - current_start
+    return total
+
+
+def _concentration(spans: list[tuple[float, float]], cal: _Calendar) -> Concentration | None:
+    """The busiest run of local half hours (no wrap at midnight) if it holds most of the incident time."""
+    slots = [0.0] * (DAY // SLOT)
+    working = peak = total = 0.0
+    for lo, hi in spans:
+        t = lo
+        while t < hi:  # minute by minute: incidents are few and a week has 10,080 minutes
+            local_t = int(t) + OFFSET
+            step = min(hi, (local_t // 60 + 1) * 60 - OFFSET) - t
+            minute = local_t // 60 - cal.base_minute
+            day = minute // 1440
+            slots[(local_t % DAY) // SLOT] += step
+            total += step
+            if 0 <= day < cal.ndays:
+                working += step if cal.working[day] else 0.0
+                peak += step if cal.peak[minute] else 0.0
+            t += step
+    if total <= 0:
+        return None
+    runs: list[tuple[int, int, float]] = []  # contiguous half hours with incident time: (first, width, time)
+    for index, value in enumerate(slots):
+        if value <= 0:
+            continue
+        if runs and runs[-1][0] + runs[-1][1] == index:
+            first, width, time_ = runs[-1]
+            runs[-1] = (first, width + 1, time_ + value)
+        else:
+            runs.append((index, 1, value))
+    first, width, busiest = max(runs, key=lambda run: run[2])
+    share = busiest / total
+    if share <= SPAN_SHARE or width * SLOT > MAX_SPAN:
+        return Concentration(None, 0.0, working / total > 0.5, peak / total)
+    return Concentration((first * SLOT, (first + width) * SLOT), share, working / total > 0.5, peak / total)
+
+
+def _precise_concentration(spans, cal):
+    """Tighten the span's edges to the minute where incidents start and end inside it."""
+    found = _concentration(spans, cal)
+    if found is None or found.span is None:
+        return found
+    span_lo, span_hi = found.span
+    starts = [(int(lo) + OFFSET) % DAY for lo, hi in spans]
+    ends = [(int(hi) + OFFSET - 1) % DAY + 1 for lo, hi in spans]
+    lo = min((s for s in starts if span_lo <= s < span_hi), default=span_lo) // 60 * 60
+    hi = -(-max((e for e in ends if span_lo < e <= span_hi), default=span_hi) // 60) * 60
+    return Concentration((lo, hi), found.share, found.working_days, found.peak_share) if lo < hi else found
+
+
+def _certificates(warnings) -> tuple[CertificateWarning, ...]:
+    earliest: dict[tuple[str, str], CertificateWarning] = {}
+    for warning in warnings:
+        key = (warning.platform, warning.check)
+        if key not in earliest or warning.expires_at < earliest[key].expires_at:
+            earliest[key] = warning
+    return tuple(sorted(earliest.values(), key=lambda w: (w.expires_at, w.platform, w.check)))
+
+
+def build_report(data: ReportInput) -> Report:
+    """Compute every figure, finding and recommendation of the week. Pure: no I/O, no clock."""
+    cal = _Calendar(data.start, data.end, data.peak)
+    ids = {p.id for p in data.platforms}
+    accs = _scan(data, cal, ids)
+
+    overlapping = (i for i in data.incidents if i.platform in ids and _overlaps(i, data.start, data.end))
+    incidents = tuple(sorted(overlapping, key=lambda i: (i.start, i.platform, i.id)))
+    complaints = [(c, k) for c, k in data.complaints if data.start <= c.received_at < data.end]
+    kept = {c.id for c, _ in complaints}
+    status = {(m.complaint_id, m.platform): m.status for m in data.matches if m.complaint_id in kept}
+
+    hourly_all = [0] * 24
+    symptoms: dict[str, int] = {}
+    per_platform: dict[str, list] = {pid: [0, 0, 0, 0, 0, [0] * 24] for pid in ids}
+    for complaint, cls in complaints:
+        hour = (int(complaint.received_at) + OFFSET) // 3600 % 24
+        hourly_all[hour] += 1
+        symptoms[cls.symptom] = symptoms.get(cls.symptom, 0) + 1
+        for pid in dict.fromkeys(cls.platforms):
+            counts = per_platform.get(pid)
+            if counts is None:
+                continue
+            counts[0] += 1
+            counts[5][hour] += 1
+            if cls.measurable:
+                counts[1] += 1
+                verdict = status.get((complaint.id, pid))
+                counts[2] += verdict == MatchStatus.CORROBORATED
+                counts[3] += verdict == MatchStatus.NOT_MEASURED
+                counts[4] += verdict == MatchStatus.NO_DATA
+
+    figures = []
+    for platform in data.platforms:
+        acc = accs[platform.id]
+        own = [i for i in incidents if i.platform == platform.id and i.scope == "platform"]
+        down = [_clip(i, data.start, data.end) for i in own if i.kind == "down"]
+        slow = [_clip(i, data.start, data.end) for i in own if i.kind == "degraded"]
+        counts = per_platform[platform.id]
+        hours = [_p50_p95(values) for values in acc.hours]
+        figures.append(PlatformFigures(
+            id=platform.id, name=platform.name, monitored=platform.monitored,
+            probes=acc.n, successes=acc.ok,
+            availability=100.0 * acc.ok / acc.n if acc.n else None,
+            downtime=_merged_seconds(down),
+            incidents_down=len(down), incidents_degraded=len(slow),
+            incidents_location=sum(1 for i in incidents if i.platform == platform.id and i.scope == "location"),
+            latency_peak=_p50_p95(acc.peak), latency_offpeak=_p50_p95(acc.off),
+            complaints=counts[0], measurable=counts[1], corroborated=counts[2],
+            not_measured=counts[3], no_data=counts[4],
+            daily_availability=tuple(100.0 * ok / n if n else None for ok, n in zip(acc.day_ok, acc.day_n)),
+            hourly_latency=tuple(pair[1] if pair else None for pair in hours),
+            hourly_complaints=tuple(counts[5]),
+            down_concentration=_precise_concentration(down, cal),
+            degraded_concentration=_precise_concentration(slow, cal),
+        ))
+    figures_t = tuple(figures)
+    certificates = _certificates(w for w in data.certificate_warnings if w.platform in ids)
+    names = {p.id: p.name for p in data.platforms}
+    return Report(
+        start=data.start, end=data.end, generated_at=data.generated_at, days=cal.day_starts,
+        platforms=figures_t, incidents=incidents, certificate_warnings=certificates,
+        complaints_total=len(complaints), symptoms=symptoms, hourly_complaints=tuple(hourly_all),
+        findings=findings(figures_t, incidents, certificates, complaints, names),
+        recommendations=recommendations(figures_t, incidents, certificates, complaints, names),
+    )

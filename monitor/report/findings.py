@@ -1,0 +1,147 @@
+"""Findings (nhận định) and recommendations (đề nghị), written FROM the figures in the bulletin's voice.
+
+Every sentence states a measured number; a recommendation appears only when the evidence
+for it exists (e.g. capacity only for slowdowns concentrated in peak hours).
+"""
+
+from __future__ import annotations
+
+import re
+
+from monitor.complaints.model import MEASURABLE
+from monitor.report import text
+from monitor.report.model import Concentration, PlatformFigures
+
+PEAK_SHARE = 0.5  # more than half of the slowdown time in peak hours -> a capacity problem
+_DOMAIN = re.compile(r"\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.dcs\.vn\b", re.IGNORECASE)
+
+
+def _where(found: Concentration | None, count: int) -> str:
+    """``, tập trung 7h30–9h00 các ngày làm việc``; nothing for a single incident (the table shows it)."""
+    if found is None or found.span is None or count < 2:
+        return ""
+    days = " các ngày làm việc" if found.working_days else ""
+    return f", tập trung {text.clock(found.span[0])}–{text.clock(found.span[1])}{days}"
+
+
+def _symptom_words(complaints, platform_id: str) -> str:
+    seen = dict.fromkeys(cls.symptom for _, cls in complaints if platform_id in cls.platforms and cls.measurable)
+    return ", ".join(text.SYMPTOM[s] for s in seen)
+
+
+def _platform_sentence(p: PlatformFigures, complaints) -> str | None:
+    parts = []
+    if p.incidents_down:
+        where = _where(p.down_concentration, p.incidents_down)
+        parts.append(f"{p.incidents_down} sự cố gián đoạn (tổng {text.duration(p.downtime)}){where}")
+    if p.incidents_degraded:
+        where = _where(p.degraded_concentration, p.incidents_degraded)
+        parts.append(f"{p.incidents_degraded} sự cố chậm, nghẽn{where}")
+    if not parts:
+        return None
+    sentence = f"{p.name} ghi nhận {' và '.join(parts)}"
+    if p.measurable:
+        sentence += (f"; {p.corroborated}/{p.measurable} phản ánh về tình trạng {_symptom_words(complaints, p.id)}"
+                     " trùng với sự cố đo được")
+    return sentence + "."
+
+
+def _domain_complaints(complaints) -> tuple[int, list[str]]:
+    count, domains = 0, {}
+    for complaint, cls in complaints:
+        if cls.symptom != "other":
+            continue
+        found = [d.lower() for d in _DOMAIN.findall(complaint.text)]
+        if len(set(found)) >= 2 or "tên miền" in complaint.text.lower():
+            count += 1
+            domains.update(dict.fromkeys(found))
+    return count, list(domains)
+
+
+def findings(platforms, incidents, certificates, complaints, names) -> tuple[str, ...]:
+    out: list[str] = []
+    monitored = [p for p in platforms if p.monitored]
+    measured = [p for p in monitored if p.has_data]
+    if not measured:
+        out.append("Không có số liệu đo trong tuần: hệ thống giám sát chưa ghi nhận kết quả đo tin cậy nào, "
+                   "chưa thể đánh giá tình trạng hoạt động của các nền tảng.")
+    for p in measured:
+        sentence = _platform_sentence(p, complaints)
+        if sentence:
+            out.append(sentence)
+    stable = [p for p in measured if not p.incidents_down and not p.incidents_degraded]
+    if stable and len(stable) < len(measured):
+        out.append(f"{text.names([p.name for p in stable])} hoạt động ổn định theo số liệu đo, "
+                   "không ghi nhận sự cố gián đoạn, chậm, nghẽn.")
+    for p in monitored:
+        if p.not_measured:
+            out.append(f"{p.not_measured} phản ánh về {p.name} không trùng với sự cố đo được: nền tảng vẫn hoạt động "
+                       "bình thường từ mọi điểm đo, khả năng do đường truyền tại cơ sở, tài khoản hoặc dữ liệu.")
+        if p.no_data:
+            out.append(f"{p.no_data} phản ánh về {p.name} rơi vào thời gian không có số liệu đo, chưa đối chiếu được.")
+    missing = [p.name for p in monitored if not p.has_data]
+    if measured and missing:
+        out.append(f"{text.names(missing)}: {text.NO_DATA} trong tuần, chưa đánh giá được.")
+    local = [i for i in incidents if i.scope == "location"]
+    if local:
+        places = text.names(sorted({loc for i in local for loc in i.locations}))
+        which = text.names(list(dict.fromkeys(names[i.platform] for i in local)))
+        out.append(f"{len(local)} sự cố chỉ ghi nhận tại điểm đo {places} ({which}), các điểm đo khác vẫn truy cập "
+                   "bình thường: nguyên nhân nhiều khả năng ở đường truyền của điểm đo, không phải ở nền tảng.")
+    other = {}
+    for _, cls in complaints:
+        if cls.symptom not in MEASURABLE:
+            other[cls.symptom] = other.get(cls.symptom, 0) + 1
+    if other:
+        parts = ", ".join(f"{n} về {text.SYMPTOM[s]}" for s, n in sorted(other.items(), key=lambda kv: (-kv[1], kv[0])))
+        out.append(f"{sum(other.values())} phản ánh về nội dung giám sát từ xa không đo được: {parts}.")
+    for p in platforms:
+        if not p.monitored and p.complaints:
+            out.append(f"{p.complaints} phản ánh nêu {p.name}, nền tảng chưa có địa chỉ để giám sát "
+                       "nên chưa đối chiếu được với số liệu đo.")
+    for w in certificates:
+        days = int(w.days_left)
+        state = f"còn {days} ngày" if w.days_left >= 0 else "đã hết hạn"
+        out.append(f"Chứng chỉ số của {names[w.platform]} hết hạn ngày {text.date(w.expires_at)}, {state}.")
+    if measured and not complaints and not any(i.scope == "platform" for i in incidents):
+        out.append("Theo số liệu đo, các nền tảng được giám sát hoạt động ổn định trong tuần: không ghi nhận "
+                   "sự cố gián đoạn, chậm, nghẽn và không tiếp nhận phản ánh.")
+    return tuple(text.nfc(s) for s in out)
+
+
+def recommendations(platforms, incidents, certificates, complaints, names) -> tuple[str, ...]:
+    out: list[str] = []
+    monitored = [p for p in platforms if p.monitored]
+    if monitored and not any(p.has_data for p in monitored):
+        out.append("Đề nghị kiểm tra hoạt động của hệ thống giám sát: không có số liệu đo trong tuần.")
+    for p in monitored:
+        found = p.degraded_concentration
+        if p.incidents_degraded and found is not None and found.peak_share > PEAK_SHARE:
+            out.append(f"Đề nghị nâng cấp, tối ưu hóa năng lực xử lý của {p.name} nhằm khắc phục tình trạng chậm, "
+                       f"nghẽn trong giờ cao điểm: số liệu đo ghi nhận {p.incidents_degraded} sự cố chậm, nghẽn"
+                       f"{_where(found, p.incidents_degraded)}.")
+    for p in monitored:
+        if p.incidents_down:
+            out.append(f"Đề nghị đơn vị vận hành {p.name} làm rõ nguyên nhân, có biện pháp bảo đảm hoạt động liên tục: "
+                       f"số liệu đo ghi nhận {p.incidents_down} sự cố gián đoạn, tổng {text.duration(p.downtime)}.")
+    for w in certificates:
+        left = f" (còn {int(w.days_left)} ngày)" if w.days_left >= 0 else " (đã hết hạn)"
+        out.append(f"Đề nghị gia hạn chứng chỉ số của {names[w.platform]} trước ngày {text.date(w.expires_at)}{left}.")
+    unmonitored = [p for p in platforms if not p.monitored and p.complaints]
+    if unmonitored:
+        count = sum(p.complaints for p in unmonitored)
+        out.append(f"Đề nghị cung cấp địa chỉ truy cập của {text.names([p.name for p in unmonitored])} để đưa vào "
+                   f"giám sát, đối chiếu với {count} phản ánh trong tuần.")
+    missing = [p.name for p in monitored if not p.has_data]
+    if missing and len(missing) < len(monitored):
+        out.append(f"Đề nghị kiểm tra việc đo {text.names(missing)}: {text.NO_DATA} trong tuần.")
+    local = sum(1 for _, cls in complaints if cls.symptom == "local")
+    if local:
+        out.append(f"Đề nghị hỗ trợ nâng cấp đường truyền, thiết bị tại cơ sở cấp xã: {local} phản ánh trong tuần "
+                   "về đường truyền, thiết bị tại cơ sở.")
+    count, domains = _domain_complaints(complaints)
+    if count:
+        listed = f" ({', '.join(domains)})" if domains else ""
+        out.append(f"Đề nghị nghiên cứu quy hoạch, tích hợp các địa chỉ truy cập{listed} về một cổng điều hành tập "
+                   f"trung, thống nhất: {count} phản ánh trong tuần về việc sử dụng nhiều tên miền.")
+    return tuple(text.nfc(s) for s in out)

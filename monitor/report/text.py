@@ -1,0 +1,122 @@
+"""Vietnamese wording shared by the findings and every renderer: numbers, durations, dates, reasons."""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+
+from monitor.localtime import format_datetime, local
+
+NO_DATA = "không có số liệu đo"
+UNMONITORED = "chưa được giám sát"
+
+KIND = {"down": "gián đoạn", "degraded": "chậm, nghẽn"}
+
+REASON = {
+    "dns": "lỗi phân giải tên miền (DNS)",
+    "connect_refused": "máy chủ từ chối kết nối",
+    "connect_timeout": "quá thời gian chờ kết nối",
+    "tls_handshake": "lỗi thiết lập kết nối bảo mật (TLS)",
+    "tls_expired": "chứng chỉ số hết hạn",
+    "tls_hostname": "chứng chỉ số không đúng tên miền",
+    "tls_untrusted": "chứng chỉ số không được tin cậy",
+    "http_status": "máy chủ trả về mã lỗi",
+    "body_mismatch": "nội dung trang không đúng",
+    "body_too_large": "nội dung trang quá lớn",
+    "too_many_redirects": "chuyển hướng quá nhiều lần",
+    "read_timeout": "quá thời gian chờ phản hồi",
+    "timeout": "quá thời gian chờ",
+    "protocol": "kết nối bị ngắt hoặc phản hồi sai giao thức",
+    "other": "lỗi khác",
+    "slow": "phản hồi chậm",
+}
+
+SYMPTOM = {
+    "slow": "chậm",
+    "unavailable": "không truy cập được",
+    "login": "lỗi đăng nhập",
+    "tls": "lỗi chứng chỉ",
+    "data": "dữ liệu",
+    "feature": "chức năng, giao diện",
+    "local": "đường truyền, thiết bị tại cơ sở",
+    "other": "nội dung khác",
+}
+
+
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def number(value: float, decimals: int) -> str:
+    """``99.5`` -> ``99,50`` (Vietnamese decimal comma)."""
+    return f"{value:.{decimals}f}".replace(".", ",")
+
+
+def percent(value: float | None) -> str:
+    """Availability as the bulletin writes it: ``99,55%``; exactly 100 only when nothing failed.
+
+    Never rounds up to 100: 99.999 % is shown as ``99,99%``. ``None`` (no data) is ``không có số liệu đo``.
+    """
+    if value is None:
+        return NO_DATA
+    if value >= 100:
+        return "100%"
+    return number(math.floor(round(value * 100, 6)) / 100, 2) + "%"  # round(): 99.99 * 100 is 9998.999…
+
+
+def seconds(value: float) -> str:
+    """A latency in seconds: ``0,21``; below 0,01 s shown as ``<0,01``."""
+    return "<0,01" if value < 0.005 else number(value, 2)
+
+
+def latency(pair: tuple[float, float] | None) -> str:
+    """``0,21 / 1,85 giây`` (p50 / p95)."""
+    if pair is None:
+        return NO_DATA
+    return f"{seconds(pair[0])} / {seconds(pair[1])} giây"
+
+
+def duration(value: float) -> str:
+    """``45 phút``, ``1 giờ 05 phút``, ``26 giờ 00 phút``; under a minute but not zero: ``dưới 1 phút``."""
+    if value <= 0:
+        return "0 phút"
+    minutes = int(value // 60 + (1 if value % 60 >= 30 else 0))
+    if minutes == 0:
+        return "dưới 1 phút"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} giờ {minutes:02d} phút" if hours else f"{minutes} phút"
+
+
+def clock(second_of_day: int) -> str:
+    """``27000`` -> ``7h30``; ``86400`` -> ``24h00``."""
+    hours, rest = divmod(int(second_of_day), 3600)
+    return f"{hours}h{rest // 60:02d}"
+
+
+def date(unix_time: float) -> str:
+    """``02/06/2026``."""
+    return local(unix_time).strftime("%d/%m/%Y")
+
+
+def moment(unix_time: float) -> str:
+    """``02/06/2026 14:00``."""
+    return format_datetime(unix_time, seconds=False)
+
+
+def week_heading(start: float, end: float) -> str:
+    """``TUẦN TỪ 29/5/2026 - 04/6/2026``, copying the bulletin's style; the end is the last day included."""
+    first, last = local(start).date(), local(end - 1).date()
+    return f"TUẦN TỪ {first.day}/{first.month}/{first.year} - {last.day:02d}/{last.month}/{last.year}"
+
+
+def reasons(counts: dict[str, int]) -> str:
+    """``máy chủ từ chối kết nối (18 lần đo), phản hồi chậm (3 lần đo)``, most frequent first."""
+    items = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return ", ".join(f"{REASON.get(code, code)} ({count} lần đo)" for code, count in items) or "—"
+
+
+def names(items: list[str]) -> str:
+    """``A``, ``A và B``, ``A, B và C``."""
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " và " + items[-1]

@@ -1,0 +1,42 @@
+"""Writing the report's files: the only I/O in the package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from monitor.report.chart import render_chart
+from monitor.report.html import render_html
+from monitor.report.markdown import render_markdown
+from monitor.report.model import Report
+from monitor.report.word import render_docx
+
+FORMATS = ("md", "docx", "html")
+
+
+def write_report(report: Report, directory: Path, formats=("md", "docx", "html"),
+                 stem: str = "bao-cao-2026-W23") -> list[Path]:
+    """Write ``<stem>.<format>`` for each format (plus ``<stem>.png``, Markdown's chart) and return the paths."""
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise ValueError(f"unknown report format(s) {', '.join(unknown)} (use {', '.join(FORMATS)})")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    chart = render_chart(report) if formats else None
+    written: list[Path] = []
+
+    def put(name: str, data: bytes) -> None:
+        path = directory / name
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+        written.append(path)
+
+    for fmt in dict.fromkeys(formats):
+        if fmt == "md":
+            put(f"{stem}.png", chart)
+            put(f"{stem}.md", render_markdown(report, chart_name=f"{stem}.png").encode("utf-8"))
+        elif fmt == "html":
+            put(f"{stem}.html", render_html(report, chart).encode("utf-8"))
+        else:
+            put(f"{stem}.docx", render_docx(report, chart))
+    return written
