@@ -20,6 +20,7 @@ from rich.table import Table
 
 from monitor import __version__
 from monitor.config import Catalog, HttpCheck, Settings, load_catalog
+from monitor.cli_evidence import PeriodError
 from monitor.errors import ConfigError, StoreError
 from monitor.localtime import format_datetime
 from monitor.probes import ProbeContext
@@ -37,7 +38,7 @@ class UsageError(Exception):
 
 def _settings(args: argparse.Namespace) -> Settings:
     overrides = {key: value for key, value in (
-        ("checks", args.checks), ("store", getattr(args, "store", None)),
+        ("checks", getattr(args, "checks", None)), ("store", getattr(args, "store", None)),
         ("location", getattr(args, "location", None)), ("listen_port", getattr(args, "listen_port", None)),
     ) if value is not None}
     return Settings(**overrides)
@@ -234,10 +235,60 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return asyncio.run(run_demo(args.dir, settings.checks, args.duration, speed=args.speed, console=out))
 
 
+# --- incidents, complaints, report -------------------------------------------------------
+
+def cmd_incidents(args: argparse.Namespace) -> int:
+    from monitor import cli_evidence as ev
+
+    settings = _settings(args)
+    catalog = _catalog(settings)
+    evidence, _ = ev.gather_period(args, settings, catalog)
+    ev.show_incidents(evidence, catalog, out, args.json)
+    return EXIT_OK
+
+
+def cmd_complaints_import(args: argparse.Namespace) -> int:
+    import time
+
+    from monitor import cli_evidence as ev
+
+    settings = _settings(args)
+    catalog = _catalog(settings)
+    try:
+        summary = ev.import_complaints(args.file, settings, catalog, time.time())
+    except (OSError, ValueError) as exc:  # unreadable file, no usable header: nothing imported
+        raise UsageError(f"{args.file}: {exc}" if str(args.file) not in str(exc) else str(exc)) from None
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+    else:
+        ev.show_import(summary, out)
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    import time
+
+    from monitor import cli_evidence as ev
+    from monitor.report import render_rich, write_report
+
+    settings = _settings(args)
+    catalog = _catalog(settings)
+    formats = ev.parse_formats(args.format)
+    evidence, name = ev.gather_period(args, settings, catalog)
+    report = ev.build_weekly_report(evidence, catalog, settings, time.time())
+    if not args.quiet:
+        render_rich(report, out)
+    written = write_report(report, args.out or settings.reports, formats, stem=f"bao-cao-{name}")
+    out.print("đã ghi: " + ", ".join(str(p) for p in written), markup=False)
+    return EXIT_OK
+
+
 # --- entry point ----------------------------------------------------------------------
 
 def parser() -> argparse.ArgumentParser:
     """The argument parser of ``monitor``."""
+    from monitor import cli_evidence as ev
+
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--checks", type=Path, action="append", metavar="PATH",
                         help="check file or directory (repeatable; default: settings / checks/)")
@@ -289,6 +340,27 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--dir", type=Path, default=Path("var/demo"), help="lab and store directory")
     demo.set_defaults(func=cmd_demo)
 
+    incidents = commands.add_parser("incidents", parents=[common], help="incidents of a period, from the results")
+    ev.add_period_arguments(incidents)
+    incidents.add_argument("--json", action="store_true", help="machine-readable output")
+    incidents.set_defaults(func=cmd_incidents)
+
+    complaints = commands.add_parser("complaints", help="PAKN complaints")
+    complaint_commands = complaints.add_subparsers(dest="complaints_command", required=True)
+    complaints_import = complaint_commands.add_parser(
+        "import", parents=[common], help="import a PAKN export (CSV, JSON, XLSX): scrub, classify, store")
+    complaints_import.add_argument("file", type=Path)
+    complaints_import.add_argument("--store", type=Path, help="SQLite history file")
+    complaints_import.add_argument("--json", action="store_true", help="machine-readable summary")
+    complaints_import.set_defaults(func=cmd_complaints_import)
+
+    report = commands.add_parser("report", parents=[common], help="the week's evidence for the bulletin, in Vietnamese")
+    ev.add_period_arguments(report)
+    report.add_argument("--format", default="md,docx,html", help="md, docx, html, comma-separated (default: all)")
+    report.add_argument("--out", type=Path, help="directory for the files (default: settings reports, var/reports)")
+    report.add_argument("--quiet", action="store_true", help="write the files without showing the report")
+    report.set_defaults(func=cmd_report)
+
     config = commands.add_parser("config", help="configuration tools")
     config_commands = config.add_subparsers(dest="config_command", required=True)
     config_check = config_commands.add_parser("check", parents=[common], help="validate and exit")
@@ -310,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
             field = ".".join(str(p) for p in error["loc"])
             err.print(f"settings: {field}: {error['msg']}", markup=False)
         err.print("invalid settings; nothing started", markup=False)
-    except (UsageError, StoreError) as exc:
+    except (UsageError, StoreError, PeriodError, FileNotFoundError) as exc:
         err.print(f"monitor: {exc}", markup=False)
     return EXIT_CONFIG
 

@@ -1,0 +1,199 @@
+"""``monitor incidents``, ``monitor complaints import`` and ``monitor report``: the evidence commands."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import time
+from collections import Counter
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from monitor.calendar import PeakHours, bulletin_week
+from monitor.config import Catalog, Settings, load_catalog
+from monitor.localtime import VIETNAM, format_datetime
+
+_DATE_FORMATS = ("%d/%m/%Y %H:%M", "%d/%m/%Y")
+KIND_VI = {"down": "gián đoạn", "degraded": "chậm, nghẽn"}
+
+
+class PeriodError(ValueError):
+    """A period on the command line that names no time."""
+
+
+def parse_moment(text: str, end_of_day: bool = False) -> float:
+    """``dd/mm/yyyy`` (local; the whole day when ``end_of_day``), ``dd/mm/yyyy HH:MM`` or ISO 8601."""
+    for fmt in _DATE_FORMATS:
+        try:
+            moment = dt.datetime.strptime(text.strip(), fmt).replace(tzinfo=VIETNAM)
+        except ValueError:
+            continue
+        if end_of_day and fmt == "%d/%m/%Y":
+            moment += dt.timedelta(days=1)
+        return moment.timestamp()
+    try:
+        moment = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise PeriodError(f"invalid time {text!r} (use dd/mm/yyyy, dd/mm/yyyy HH:MM or ISO 8601)") from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=VIETNAM)).timestamp()
+
+
+def period(args: argparse.Namespace, settings: Settings, now: float) -> tuple[float, float, str]:
+    """[start, end) and a name for files: ``--week``, ``--from/--to`` (dates inclusive) or the last bulletin week."""
+    if args.week and (args.from_ or args.to):
+        raise PeriodError("give --week or --from/--to, not both")
+    if args.from_ or args.to:
+        if not (args.from_ and args.to):
+            raise PeriodError("--from and --to go together")
+        start, end = parse_moment(args.from_), parse_moment(args.to, end_of_day=True)
+        if end <= start:
+            raise PeriodError("--to must come after --from")
+        return start, end, f"{dt.datetime.fromtimestamp(start, VIETNAM):%Y%m%d}-" \
+                           f"{dt.datetime.fromtimestamp(end - 1, VIETNAM):%Y%m%d}"
+    week = args.week or _last_complete_week(now, settings.week_start)
+    start, end = bulletin_week(week, settings.week_start)
+    return start, end, week
+
+
+def _last_complete_week(now: float, week_start: int) -> str:
+    """The ISO name of the latest bulletin week that has ended by ``now``."""
+    day = dt.datetime.fromtimestamp(now, VIETNAM).date() - dt.timedelta(days=7)
+    while True:
+        year, number, _ = day.isocalendar()
+        name = f"{year}-W{number:02d}"
+        if bulletin_week(name, week_start)[1] <= now:
+            return name
+        day -= dt.timedelta(days=7)
+
+
+def add_period_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--week", help="bulletin week, e.g. 2026-W23 (default: the last complete one)")
+    parser.add_argument("--from", dest="from_", metavar="DATE", help="first day, dd/mm/yyyy (or a time)")
+    parser.add_argument("--to", metavar="DATE", help="last day, included, dd/mm/yyyy (or a time)")
+    parser.add_argument("--store", type=Path, help="SQLite history file")
+
+
+def gather_period(args: argparse.Namespace, settings: Settings, catalog: Catalog):
+    from monitor.evidence import gather
+    from monitor.store import open_store
+
+    now = time.time()
+    start, end, name = period(args, settings, now)
+    if not settings.store.exists():
+        raise FileNotFoundError(f"no history at {settings.store}: run `monitor run` or `monitor simulate` first")
+    store = open_store(settings.store)
+    try:
+        return gather(store, catalog, start, end, now, settings.incidents, settings.matching), name
+    finally:
+        store.close()
+
+
+def incident_dict(incident) -> dict:
+    return {"id": incident.id, "platform": incident.platform, "kind": incident.kind, "scope": incident.scope,
+            "start": format_datetime(incident.start), "end": format_datetime(incident.end) if incident.end else None,
+            "start_unix": incident.start, "end_unix": incident.end, "locations": list(incident.locations),
+            "reasons": incident.reasons, "worst_latency": incident.worst_latency, "probes": incident.probes,
+            "failed": incident.failed}
+
+
+def show_incidents(evidence, catalog: Catalog, console: Console, as_json: bool) -> None:
+    if as_json:
+        console.print_json(json.dumps([incident_dict(i) for i in evidence.incidents], ensure_ascii=False))
+        return
+    names = {p.id: p.name for p in catalog.platforms}
+    table = Table(title=f"Sự cố {format_datetime(evidence.start, seconds=False)} – "
+                        f"{format_datetime(evidence.end, seconds=False)} (giờ Việt Nam)")
+    for column in ("bắt đầu", "kết thúc", "thời lượng", "nền tảng", "loại", "phạm vi", "điểm đo", "nguyên nhân"):
+        table.add_column(column)
+    for i in evidence.incidents:
+        minutes = round(i.duration(time.time()) / 60)
+        table.add_row(format_datetime(i.start, seconds=False),
+                      format_datetime(i.end, seconds=False) if i.end else "[red]đang diễn ra[/]",
+                      f"{minutes // 60} giờ {minutes % 60:02d} phút" if minutes >= 60 else f"{minutes} phút",
+                      names.get(i.platform, i.platform), KIND_VI[i.kind],
+                      "nền tảng" if i.scope == "platform" else "một điểm đo", ", ".join(i.locations),
+                      ", ".join(f"{k} {v}" for k, v in list(i.reasons.items())[:3]))
+    console.print(table)
+    if not evidence.incidents:
+        console.print("Không có sự cố nào trong khoảng thời gian này." if evidence.results
+                      else "Không có số liệu đo trong khoảng thời gian này.")
+    for warning in evidence.certificate_warnings:
+        console.print(f"[yellow]Cảnh báo:[/] chứng chỉ {names.get(warning.platform, warning.platform)} "
+                      f"({warning.check}) hết hạn {format_datetime(warning.expires_at, seconds=False)}, "
+                      f"còn {warning.days_left:.0f} ngày")
+
+
+def peak_hours(settings: Settings) -> PeakHours:
+    return PeakHours.parse(settings.peak_hours)
+
+
+def load(settings: Settings) -> Catalog:
+    return load_catalog(settings.checks)
+
+
+# --- complaints import ---------------------------------------------------------------------
+
+def import_complaints(path: Path, settings: Settings, catalog: Catalog, now: float) -> dict:
+    """Read, scrub, classify and store one PAKN export; write its rejects file. Returns the summary."""
+    from monitor.complaints.classify import classify
+    from monitor.complaints.importer import read_export, rejects_path, write_rejects
+    from monitor.store import open_store
+
+    batch = read_export(path, settings.complaint_columns or None)
+    peak = peak_hours(settings)
+    classified = [(c, classify(c, catalog.platforms, peak)) for c in batch.accepted]
+    rejects = None
+    if batch.rejected or batch.duplicates:
+        rejects = rejects_path(path)
+        write_rejects(batch, rejects)
+    settings.store.parent.mkdir(parents=True, exist_ok=True)
+    store = open_store(settings.store)
+    try:
+        new = store.add_complaints(classified, source=path.name, now=now)
+    finally:
+        store.close()
+    return {"file": str(path), "rows": batch.total_rows, "accepted": len(batch.accepted), "new": new,
+            "already_stored": len(batch.accepted) - new, "rejected": len(batch.rejected),
+            "duplicates": len(batch.duplicates), "rejects_file": str(rejects) if rejects else None,
+            "problems": [{"row": r.row, "reason": r.reason, "detail": r.detail}
+                         for r in sorted((*batch.rejected, *batch.duplicates), key=lambda r: r.row)],
+            "symptoms": dict(Counter(k.symptom for _, k in classified).most_common()),
+            "platforms": dict(Counter(p for _, k in classified for p in k.platforms).most_common())}
+
+
+def show_import(summary: dict, console: Console) -> None:
+    console.print(f"{summary['file']}: {summary['rows']} dòng; nhập mới {summary['new']}, "
+                  f"đã có từ trước {summary['already_stored']}, bị loại {summary['rejected']}, "
+                  f"trùng mã {summary['duplicates']}")
+    for problem in summary["problems"]:
+        console.print(f"  dòng {problem['row']}: {problem['reason']}: {problem['detail']}", markup=False)
+    if summary["rejects_file"]:
+        console.print(f"các dòng bị loại được lưu tại {summary['rejects_file']}", markup=False)
+    if summary["symptoms"]:
+        console.print("biểu hiện: " + ", ".join(f"{k} {v}" for k, v in summary["symptoms"].items()))
+        console.print("nền tảng: " + ", ".join(f"{k} {v}" for k, v in summary["platforms"].items()))
+
+
+# --- report -------------------------------------------------------------------------------
+
+def build_weekly_report(evidence, catalog: Catalog, settings: Settings, now: float):
+    """The report of ``evidence`` (see :mod:`monitor.report`)."""
+    from monitor.report import ReportInput, build_report
+
+    return build_report(ReportInput(
+        start=evidence.start, end=evidence.end, platforms=catalog.platforms, results=evidence.results,
+        incidents=evidence.incidents, certificate_warnings=evidence.certificate_warnings,
+        complaints=evidence.complaints, matches=evidence.matches, peak=peak_hours(settings), generated_at=now))
+
+
+def parse_formats(text: str) -> tuple[str, ...]:
+    from monitor.report.write import FORMATS
+
+    formats = tuple(dict.fromkeys(f.strip().lower() for f in text.split(",") if f.strip()))
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise PeriodError(f"unknown report format {', '.join(unknown) or text!r} (use {', '.join(FORMATS)})")
+    return formats
