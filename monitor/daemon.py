@@ -9,14 +9,17 @@ import time
 from collections.abc import Callable
 
 from monitor.config import Catalog, Settings
+from monitor.live import LiveIncidents
 from monitor.looplag import LoopLagMonitor
 from monitor.metrics import Metrics, serve
 from monitor.probes import ProbeContext
+from monitor.result import ProbeResult
 from monitor.scheduler import Prober, spread
 from monitor.store import ResultWriter, open_store, retention_cutoff
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY = 3600.0  # seconds between retention prunes
+INCIDENTS_EVERY = 15.0  # seconds between recomputations of open incidents (or the shortest interval)
 
 
 async def _prune_forever(store, retention_days: int) -> None:
@@ -28,6 +31,13 @@ async def _prune_forever(store, retention_days: int) -> None:
         await asyncio.sleep(PRUNE_EVERY)
 
 
+async def _track_incidents(live: LiveIncidents, metrics: Metrics, platforms: list[str], every: float) -> None:
+    while True:
+        await asyncio.sleep(every)
+        incidents = await asyncio.to_thread(live.open)
+        metrics.set_open_incidents(platforms, incidents)
+
+
 async def run_daemon(settings: Settings, catalog: Catalog,
                      announce: Callable[[str, list], None] | None = None) -> int:
     """Probe until SIGTERM/SIGINT; then stop scheduling, wait for probes in flight, flush, return 0."""
@@ -37,10 +47,19 @@ async def run_daemon(settings: Settings, catalog: Catalog,
     ).start()
     metrics = Metrics()
     metrics.store_pending.set_function(lambda: writer.pending)
+    monitored = [p.id for p in catalog.platforms if p.monitored]
+    for platform in monitored:
+        metrics.register_platform(platform)
     server, _ = serve(metrics, settings.listen_address, settings.listen_port)
     jobs = spread((platform.id, check) for platform, check in catalog.checks())
     loop_lag = LoopLagMonitor(settings.loop_lag_threshold, observe=metrics.loop_lag.observe)
-    prober = Prober(jobs, ProbeContext(location=settings.location), metrics, writer.submit,
+    live = LiveIncidents(catalog, settings.incidents)
+
+    def sink(result: ProbeResult) -> None:
+        writer.submit(result)
+        live.add(result)
+
+    prober = Prober(jobs, ProbeContext(location=settings.location), metrics, sink,
                     max_concurrency=settings.max_concurrency, loop_lag=loop_lag)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -52,6 +71,8 @@ async def run_daemon(settings: Settings, catalog: Catalog,
     log.info("serving metrics at %s; probing %d checks from location %s", address, len(jobs), settings.location)
     prober.start()
     pruner = loop.create_task(_prune_forever(store, settings.retention_days))
+    every = min([INCIDENTS_EVERY, *(job.check.interval for job in jobs)])
+    tracker = loop.create_task(_track_incidents(live, metrics, monitored, every))
     try:
         await stop.wait()
     finally:
@@ -60,6 +81,7 @@ async def run_daemon(settings: Settings, catalog: Catalog,
         if cancelled:
             log.warning("cancelled %d probes still running after %gs", cancelled, settings.shutdown_grace)
         pruner.cancel()
+        tracker.cancel()
         flushed = await asyncio.to_thread(writer.close, settings.shutdown_grace)
         if not flushed:
             log.error("%d results could not be written before exit", writer.pending)

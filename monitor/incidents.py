@@ -20,8 +20,8 @@ How a stretch of bad measurements becomes an incident, in four steps:
    of the locations reporting the platform were in one, and at least two of them (unless
    only one location reports it). A location's stretch no platform incident overlaps is an
    incident of scope ``location``: a problem of that location's network, not an outage.
-4. **Kind**: ``down`` when probes were down (by the streak rule, at enough locations) for at
-   least ``down_share`` of the incident, else ``degraded``.
+4. **Kind**: ``down`` when at least ``down_share`` of some check's probes inside the incident
+   failed (the page was unreachable more often than not), else ``degraded``.
 
 Ids are the platform, the start and (for location scope) the location, so recomputing
 a period finds the same ids. A certificate about to expire is a :class:`CertificateWarning`,
@@ -55,7 +55,7 @@ class IncidentPolicy:
     bad_share: float = 0.3  # share of slow or failed probes in the window that makes it bad
     merge_within: float = 600.0  # stretches closer than this are one incident
     location_share: float = 0.5  # share of reporting locations that makes it the platform's incident
-    down_share: float = 0.5  # share of the incident's time that was down for it to be "down"
+    down_share: float = 0.5  # share of a check's probes that failed for the incident to be "down"
     cert_warning_days: float = 21.0
 
     def __post_init__(self) -> None:
@@ -208,11 +208,6 @@ def at_least(span_sets: Sequence[list[Span]], count: int) -> list[Span]:
     return out
 
 
-def covered(spans: Sequence[Span], start: float, end: float) -> float:
-    """Seconds of [start, end) that ``spans`` (disjoint) cover."""
-    return sum(max(0.0, min(e, end) - max(s, start)) for s, e in spans)
-
-
 def _overlaps(span: Span, other: Span) -> bool:
     return span[0] < other[1] and other[0] < span[1]
 
@@ -222,7 +217,6 @@ def _overlaps(span: Span, other: Span) -> bool:
 @dataclass
 class _Location:
     bad: list[Span] = field(default_factory=list)  # merged bad stretches
-    down: list[Span] = field(default_factory=list)
     probes: list[ProbeResult] = field(default_factory=list)
 
 
@@ -246,16 +240,13 @@ def detect(results: Iterable[ProbeResult], slow_after: Mapping[str, float],
     for (platform, location, _check), probes in streams.items():
         probes.sort(key=lambda r: r.started_at)
         threshold = slow_after.get(platform, default_slow_after)
-        down = down_spans(probes, policy)
         place = by_platform[platform][location]
-        place.down += down
-        place.bad += down + degraded_spans(probes, threshold, policy)
+        place.bad += down_spans(probes, policy) + degraded_spans(probes, threshold, policy)
         place.probes += probes
     incidents: list[Incident] = []
     for platform, locations in by_platform.items():
         for place in locations.values():
             place.bad = union(place.bad, policy.merge_within)
-            place.down = union(place.down)
         incidents += _platform_incidents(platform, locations, slow_after.get(platform, default_slow_after), policy)
     return sorted(incidents, key=lambda i: (i.start, i.platform, i.scope, i.locations))
 
@@ -265,39 +256,38 @@ def _platform_incidents(platform: str, locations: Mapping[str, _Location], thres
     names = sorted(locations)
     need = required_locations(len(names), policy.location_share)
     stretches = union(at_least([locations[n].bad for n in names], need), policy.merge_within)
-    down = at_least([locations[n].down for n in names], need)
     out = []
     for span in stretches:
         involved = [n for n in names if any(_overlaps(span, s) for s in locations[n].bad)]
-        out.append(_incident(platform, "platform", span, involved, locations, down, threshold, policy))
+        out.append(_incident(platform, "platform", span, involved, locations, threshold, policy))
     for name in names:
         for span in locations[name].bad:
             if not any(_overlaps(span, s) for s in stretches):
-                out.append(_incident(platform, "location", span, [name], locations, locations[name].down,
-                                     threshold, policy))
+                out.append(_incident(platform, "location", span, [name], locations, threshold, policy))
     return out
 
 
 def _incident(platform: str, scope: Scope, span: Span, involved: list[str], locations: Mapping[str, _Location],
-              down: list[Span], threshold: float, policy: IncidentPolicy) -> Incident:
+              threshold: float, policy: IncidentPolicy) -> Incident:
     start, end = span
-    last = max((p.started_at for n in involved for p in locations[n].probes), default=start)
-    until = end if end != OPEN else last + 1e-6
-    is_down = covered(down, start, until) >= policy.down_share * max(until - start, 1e-9)
     reasons: Counter[str] = Counter()
+    per_check: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # check -> [probes, failed]
     worst = None
     probes = failed = 0
     for name in involved:
         for p in locations[name].probes:
-            if start <= p.started_at < until:
+            if start <= p.started_at < end:
                 probes += 1
+                per_check[p.check][0] += 1
                 if not p.success:
                     failed += 1
+                    per_check[p.check][1] += 1
                     reasons[p.outcome] += 1
                 elif _is_slow(p, threshold):
                     reasons["slow"] += 1
                 if p.success and "total" in p.phases and p.kind == "http":
                     worst = max(worst or 0.0, p.phases["total"])
+    is_down = any(bad >= policy.down_share * count for count, bad in per_check.values())
     suffix = "" if scope == "platform" else f"-{involved[0]}"
     return Incident(
         id=f"{platform}-{local(start):%Y%m%dT%H%M%S}{suffix}", platform=platform,

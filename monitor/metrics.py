@@ -20,6 +20,7 @@ PROBE_LABELS = ("platform", "check", "location")
 PHASE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 SKIP_REASONS = ("overlap", "missed")
+INCIDENT_KINDS = ("down", "degraded")
 
 # The *_created series double the series count and nothing here reads them (blackbox_exporter has none).
 disable_created_metrics()
@@ -55,6 +56,8 @@ class Metrics:
                                "going, or missed beyond the grace time.", (*PROBE_LABELS, "why"), registry=r)
         self.store_pending = Gauge("monitor_store_pending_results", "Results waiting to be written to the store.",
                                    registry=r)
+        self.incident_open = Gauge("platform_incident_open", "1 while a platform-wide incident of this kind is "
+                                   "open (monitor/incidents.py).", ("platform", "kind"), registry=r)
         self.build_info = Gauge("monitor_build_info", "Build information; always 1.", ("version",), registry=r)
         self.build_info.labels(__version__).set(1)
 
@@ -63,6 +66,18 @@ class Metrics:
         self.results.labels(platform, check, location, "success")
         for why in SKIP_REASONS:
             self.skipped.labels(platform, check, location, why)
+
+    def register_platform(self, platform: str) -> None:
+        """Start the platform's incident gauges at 0, so "no incident" is a value, not an absence."""
+        for kind in INCIDENT_KINDS:
+            self.incident_open.labels(platform, kind).set(0)
+
+    def set_open_incidents(self, platforms: list[str], incidents: list) -> None:
+        """Export which platforms have a platform-wide incident open, by kind."""
+        open_now = {(i.platform, i.kind) for i in incidents if i.scope == "platform"}
+        for platform in platforms:
+            for kind in INCIDENT_KINDS:
+                self.incident_open.labels(platform, kind).set(1 if (platform, kind) in open_now else 0)
 
     def record(self, result: ProbeResult) -> None:
         """Account for one result."""

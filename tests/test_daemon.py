@@ -123,3 +123,22 @@ def test_invalid_config_starts_nothing(tmp_path, daemon_factory):
     daemon.wait_for(re.escape(f"{checks}:4: platform 'gqthc': colour: unknown key"), stream="stderr")
     assert not (tmp_path / "never.db").exists()
     assert not daemon.stdout  # no metrics address: nothing was served
+
+
+def test_an_outage_shows_as_an_open_incident_in_the_metrics(tmp_path, daemon_factory):
+    from tests.servers import closed_port
+
+    daemon = daemon_factory(write_checks(tmp_path, closed_port(), count=1), tmp_path / "history.db")
+    url = daemon.metrics_url()
+    series = 'platform_incident_open{kind="%s",platform="sotaydangvien"} %s'
+    first = urllib.request.urlopen(url, timeout=5).read().decode()
+    assert series % ("down", "0.0") in first  # "no incident" is a value from the start
+    deadline = time.monotonic() + 20  # three failures at 1 s, then the next recomputation
+    while time.monotonic() < deadline:
+        body = urllib.request.urlopen(url, timeout=5).read().decode()
+        if series % ("down", "1.0") in body:
+            break
+        time.sleep(0.5)
+    else:
+        raise AssertionError(f"no open incident in {body}")
+    assert series % ("degraded", "0.0") in body

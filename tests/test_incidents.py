@@ -132,3 +132,11 @@ def test_a_certificate_about_to_expire_is_a_warning_not_downtime():
     assert warning.platform == "dvc" and 11.9 < warning.days_left < 12.0
     far = [ProbeResult("dvc", "cert", "tls", "hanoi", T0, True, 0.05, cert_expiry=T0 + 90 * day)]
     assert certificate_warnings(far) == []
+
+
+def test_a_page_failing_more_often_than_not_is_down_even_when_other_checks_pass():
+    # 502 for most requests (not all in a row) while the DNS check keeps answering.
+    page = series("." * 10 + "x.xxxx.xx.xxx.xxx.xx" + "." * 10)
+    dns = [ProbeResult("stdv", "dns", "dns", "hanoi", T0 + i * STEP, True, 0.01) for i in range(40)]
+    (incident,) = detect(page + dns, {})
+    assert incident.kind == "down" and incident.reasons == {"connect_refused": 15}
