@@ -15,9 +15,10 @@ from rich.table import Table
 from monitor.calendar import PeakHours, bulletin_week
 from monitor.config import Catalog, Settings, load_catalog
 from monitor.localtime import VIETNAM, format_datetime
+from monitor.matching import MatchStatus, unexplained
+from monitor.report import text
 
 _DATE_FORMATS = ("%d/%m/%Y %H:%M", "%d/%m/%Y")
-KIND_VI = {"down": "gián đoạn", "degraded": "chậm, nghẽn"}
 
 
 class PeriodError(ValueError):
@@ -54,7 +55,10 @@ def period(args: argparse.Namespace, settings: Settings, now: float) -> tuple[fl
         return start, end, f"{dt.datetime.fromtimestamp(start, VIETNAM):%Y%m%d}-" \
                            f"{dt.datetime.fromtimestamp(end - 1, VIETNAM):%Y%m%d}"
     week = args.week or _last_complete_week(now, settings.week_start)
-    start, end = bulletin_week(week, settings.week_start)
+    try:
+        start, end = bulletin_week(week, settings.week_start)
+    except ValueError as exc:
+        raise PeriodError(str(exc)) from None
     return start, end, week
 
 
@@ -106,17 +110,21 @@ def show_incidents(evidence, catalog: Catalog, console: Console, as_json: bool) 
     names = {p.id: p.name for p in catalog.platforms}
     table = Table(title=f"Sự cố {format_datetime(evidence.start, seconds=False)} – "
                         f"{format_datetime(evidence.end, seconds=False)} (giờ Việt Nam)")
-    for column in ("bắt đầu", "kết thúc", "thời lượng", "nền tảng", "loại", "phạm vi", "điểm đo", "nguyên nhân"):
-        table.add_column(column)
+    for column in ("bắt đầu", "kết thúc", "thời lượng", "nền tảng", "loại", "phạm vi", "điểm đo", "nguyên nhân",
+                   "phản ánh trùng"):
+        table.add_column(column, overflow="fold")
+    explained = Counter(m.incident_id for m in evidence.matches if m.status is MatchStatus.CORROBORATED)
     for i in evidence.incidents:
-        minutes = round(i.duration(time.time()) / 60)
         table.add_row(format_datetime(i.start, seconds=False),
                       format_datetime(i.end, seconds=False) if i.end else "[red]đang diễn ra[/]",
-                      f"{minutes // 60} giờ {minutes % 60:02d} phút" if minutes >= 60 else f"{minutes} phút",
-                      names.get(i.platform, i.platform), KIND_VI[i.kind],
+                      text.duration(i.duration(time.time())), i.platform, text.KIND[i.kind],
                       "nền tảng" if i.scope == "platform" else "một điểm đo", ", ".join(i.locations),
-                      ", ".join(f"{k} {v}" for k, v in list(i.reasons.items())[:3]))
+                      ", ".join(f"{k} {v}" for k, v in list(i.reasons.items())[:3]), str(explained[i.id]))
     console.print(table)
+    quiet = unexplained(evidence.incidents, evidence.matches)
+    if quiet:
+        console.print(f"{len(quiet)}/{sum(i.scope == 'platform' for i in evidence.incidents)} sự cố của nền tảng "
+                      "không có phản ánh nào trùng khớp.")
     if not evidence.incidents:
         console.print("Không có sự cố nào trong khoảng thời gian này." if evidence.results
                       else "Không có số liệu đo trong khoảng thời gian này.")

@@ -66,6 +66,11 @@ def test_demo_runs_for_its_duration_and_probes_every_monitored_platform(tmp_path
         history.close()
     assert {r.platform for r in results} == MONITORED
     assert all(r.location == "demo" for r in results)
+    # it ends by writing the report of the simulated morning (20 s at 600x: Monday 08:00 to about 11:20)
+    report = (tmp_path / "reports" / "bao-cao-demo.md").read_text(encoding="utf-8")
+    assert "báo cáo: " in done.stdout and "## 2. Sự cố trong tuần" in report
+    assert "Sổ tay đảng viên điện tử" in report
+    assert (tmp_path / "reports" / "bao-cao-demo.docx").stat().st_size > 10_000
 
 
 def test_demo_stops_cleanly_on_ctrl_c(tmp_path):

@@ -91,10 +91,12 @@ def complaint(cid: str, t: float, text: str, platforms: tuple[str, ...], symptom
 def complaints() -> tuple[list, list[Match]]:
     pairs, matches = [], []
 
+    explains = {"s1": "slow-0", "s2": "slow-1", "s3": "slow-2", "g1": "down-1"}  # the incident each one matched
+
     def add(cid, t, text, platforms, symptom, *statuses):
         pairs.append(complaint(cid, t, text, platforms, symptom))
         for pid, status in zip(platforms or (None,), statuses):
-            matches.append(Match(cid, pid, status))
+            matches.append(Match(cid, pid, status, explains.get(cid) if status is MatchStatus.CORROBORATED else None))
 
     c, nm = MatchStatus.CORROBORATED, MatchStatus.NOT_MEASURED
     add("s1", at(SLOW_DAYS[0], 8), "Sổ tay đảng viên chậm", ("sotaydangvien",), "slow", c)

@@ -52,10 +52,11 @@ def test_markdown_reads_like_the_bulletin(report):
     assert lines[0] == "# SỐ LIỆU GIÁM SÁT CÁC NỀN TẢNG SỐ CỦA ĐẢNG"
     assert lines[2] == f"**{HEADING}**"
     assert ("| Hệ thống giải quyết thủ tục hành chính của Đảng | gián đoạn | 02/06/2026 14:00 | 02/06/2026 14:45 | "
-            "45 phút | hanoi, caobang | máy chủ từ chối kết nối (18 lần đo) |") in lines
+            "45 phút | hanoi, caobang | máy chủ từ chối kết nối (18 lần đo) | 1 |") in lines
     assert ("| Hệ thống giải quyết thủ tục hành chính của Đảng | gián đoạn (chỉ tại điểm đo) | 04/06/2026 20:00 | "
-            "04/06/2026 20:20 | 20 phút | caobang | quá thời gian chờ kết nối (4 lần đo) |") in lines
-    assert sum(1 for line in lines if "| chậm, nghẽn |" in line) == 4
+            "04/06/2026 20:20 | 20 phút | caobang | quá thời gian chờ kết nối (4 lần đo) | 0 |") in lines
+    slow = [line for line in lines if "| chậm, nghẽn |" in line]
+    assert len(slow) == 4 and [line.endswith("| 1 |") for line in slow] == [True, True, True, False]
     assert "![Biểu đồ tuần](bao-cao-2026-W23.png)" in lines
     assert "- Đề nghị nâng cấp, tối ưu hóa năng lực xử lý của Sổ tay đảng viên điện tử" in md
     assert md == unicodedata.normalize("NFC", md)

@@ -25,12 +25,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from monitor.complaints.model import SYMPTOMS, Complaint
+from monitor.complaints.scrub import scrub
 from monitor.config import Platform
 from monitor.lab.world import TruthEvent
 from monitor.localtime import VIETNAM, format_datetime, local
 
 HEADERS = ("Mã PAKN", "Thời gian tiếp nhận", "Đơn vị gửi", "Tỉnh/Thành phố", "Nội dung")  # the sample's, in order
-SYMPTOMS = ("slow", "unavailable", "login", "tls", "data", "feature", "local", "other")
 MAX_REPORT_DELAY = 28 * 3600.0  # latest receipt after the moment a member met the fault (next morning)
 
 
@@ -327,6 +328,12 @@ def write_export(path: Path, complaints: Sequence[SyntheticComplaint]) -> None:
         for c in sorted(complaints, key=lambda c: c.received_at):
             when = "" if c.defect == "missing_time" else format_datetime(c.received_at, seconds=False)
             writer.writerow((c.id, when, c.unit, c.province, c.text))
+
+
+def as_complaints(rows: Sequence[SyntheticComplaint]) -> list[Complaint]:
+    """The rows as the importer would give them (no defects expected; text scrubbed like an import)."""
+    return [Complaint(c.id, c.received_at, c.unit, c.province, scrub(unicodedata.normalize("NFC", c.text)))
+            for c in rows if c.defect is None]
 
 
 def write_truth(path: Path, complaints: Sequence[SyntheticComplaint]) -> None:

@@ -23,14 +23,18 @@ from rich.text import Text
 
 from monitor.calendar import bulletin_week
 from monitor.config import Catalog, load_catalog
+from monitor.incidents import IncidentPolicy
 from monitor.lab.behaviour import ScenarioWorld
+from monitor.lab.complaints import as_complaints
 from monitor.lab.lab import Lab, certificate_days
 from monitor.lab.scenario import load_scenario
 from monitor.lab.week import coarsen, p50_p95_ms
 from monitor.localtime import VIETNAM, format_datetime
+from monitor.live import LiveIncidents
 from monitor.looplag import LoopLagMonitor
 from monitor.metrics import Metrics, serve
 from monitor.probes import ProbeContext
+from monitor.report.text import KIND
 from monitor.result import ProbeResult
 from monitor.scheduler import Prober, spread
 from monitor.store import ResultWriter, open_store
@@ -44,6 +48,7 @@ class DemoView:
 
     def __init__(self, catalog: Catalog, clock: Callable[[], float], metrics_url: str):
         self.catalog = catalog
+        self.live = LiveIncidents(catalog, IncidentPolicy())
         self.clock = clock
         self.metrics_url = metrics_url
         self.recent: dict[str, deque[ProbeResult]] = {p.id: deque(maxlen=RECENT) for p in catalog.platforms}
@@ -53,6 +58,7 @@ class DemoView:
     def add(self, result: ProbeResult) -> None:
         """Account for one result."""
         self.recent[result.platform].append(result)
+        self.live.add(result)
         self.counts[result.platform] += 1
         if not result.success:
             self.last_failure[result.platform] = result
@@ -86,7 +92,10 @@ class DemoView:
             failure = self.last_failure.get(platform.id)
             last = f"{failure.outcome} lúc {format_datetime(failure.started_at, seconds=False)}" if failure else "—"
             table.add_row(platform.name, self.status(platform.id), p50, p95, last, str(self.counts[platform.id]))
-        return Group(table, Text(f"metrics: {self.metrics_url}   (Ctrl-C để dừng)", style="dim"))
+        names = {p.id: p.name for p in self.catalog.platforms}
+        incidents = [Text(f"Sự cố đang diễn ra: {names.get(i.platform, i.platform)} — {KIND[i.kind]} từ "
+                          f"{format_datetime(i.start, seconds=False)}", style="bold red") for i in self.live.open()]
+        return Group(table, *incidents, Text(f"metrics: {self.metrics_url}   (Ctrl-C để dừng)", style="dim"))
 
 
 def monday_morning(week_start: float) -> float:
@@ -152,4 +161,28 @@ async def run_demo(directory: Path, checks: list[Path], duration: float | None, 
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
     console.print(f"\n{writer.committed} results stored in {directory / 'demo.db'}; truth in {directory / 'truth.jsonl'}")
+    for path in write_demo_report(directory, source, origin, clock()):
+        console.print(f"báo cáo: {path}")
     return 0
+
+
+def write_demo_report(directory: Path, catalog: Catalog, start: float, end: float) -> list[Path]:
+    """Complaints the lab's faults would have caused, imported; then the report of the simulated span."""
+    from monitor.cli_evidence import build_weekly_report
+    from monitor.complaints.classify import classify
+    from monitor.config import Settings
+    from monitor.evidence import gather
+    from monitor.lab.complaints import synthesize
+    from monitor.lab.week import read_truth
+    from monitor.report import write_report
+
+    settings = Settings(store=directory / "demo.db")
+    complaints = synthesize(read_truth(directory / "truth.jsonl"), catalog.platforms, start, end)
+    store = open_store(settings.store)
+    try:
+        store.add_complaints([(c, classify(c, catalog.platforms)) for c in as_complaints(complaints)], "demo", end)
+        evidence = gather(store, catalog, start, end, end, settings.incidents, settings.matching)
+    finally:
+        store.close()
+    report = build_weekly_report(evidence, catalog, settings, end)
+    return write_report(report, directory / "reports", ("md", "docx", "html"), stem="bao-cao-demo")

@@ -15,7 +15,8 @@ PLATFORM_HEADERS = (
     "Nền tảng", "Tỷ lệ truy cập thành công", "Thời gian gián đoạn", "Sự cố gián đoạn", "Sự cố chậm, nghẽn",
     "p50/p95 giờ cao điểm", "p50/p95 ngoài giờ cao điểm", "Phản ánh: tiếp nhận / đo được / trùng sự cố",
 )
-INCIDENT_HEADERS = ("Nền tảng", "Loại", "Bắt đầu", "Kết thúc", "Thời lượng", "Điểm đo", "Nguyên nhân")
+INCIDENT_HEADERS = ("Nền tảng", "Loại", "Bắt đầu", "Kết thúc", "Thời lượng", "Điểm đo", "Nguyên nhân",
+                    "Phản ánh trùng")
 CHART_CAPTION = "Biểu đồ: độ trễ p95 theo giờ trong ngày, số phản ánh theo giờ và tỷ lệ truy cập thành công theo ngày"
 
 
@@ -61,7 +62,8 @@ def _incident_rows(report: Report) -> tuple[tuple[str, ...], ...]:
         kind = text.KIND[i.kind] + ("" if i.scope == "platform" else " (chỉ tại điểm đo)")
         end = text.moment(i.end) if i.end is not None else "chưa kết thúc"
         rows.append((names[i.platform], kind, text.moment(i.start), end, text.duration(i.duration(report.end)),
-                     ", ".join(i.locations) or "—", text.reasons(i.reasons)))
+                     ", ".join(i.locations) or "—", text.reasons(i.reasons),
+                     str(report.complaints_by_incident.get(i.id, 0))))
     return tuple(rows)
 
 

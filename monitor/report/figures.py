@@ -8,6 +8,7 @@ per period, and everything is bucketed in plain lists.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
 from monitor.calendar import is_working_day
 from monitor.incidents import CertificateWarning, Incident
@@ -248,6 +249,8 @@ def build_report(data: ReportInput) -> Report:
     return Report(
         start=data.start, end=data.end, generated_at=data.generated_at, days=cal.day_starts,
         platforms=figures_t, incidents=incidents, certificate_warnings=certificates,
+        complaints_by_incident=dict(Counter(m.incident_id for m in data.matches
+                                            if m.status is MatchStatus.CORROBORATED and m.incident_id)),
         complaints_total=len(complaints), symptoms=symptoms, hourly_complaints=tuple(hourly_all),
         findings=findings(figures_t, incidents, certificates, complaints, names),
         recommendations=recommendations(figures_t, incidents, certificates, complaints, names),

@@ -89,6 +89,7 @@ class Report:
     days: tuple[float, ...]  # unix time of each local midnight (or the period start) covered
     platforms: tuple[PlatformFigures, ...]  # catalog order
     incidents: tuple[Incident, ...]  # overlapping the period, both scopes, by start
+    complaints_by_incident: dict[str, int]  # corroborated complaints per incident id (absent: none)
     certificate_warnings: tuple[CertificateWarning, ...]  # earliest expiry per (platform, check)
     complaints_total: int
     symptoms: dict[str, int]  # complaints per symptom

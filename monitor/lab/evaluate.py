@@ -1,0 +1,130 @@
+"""How well detection and matching agree with the lab's ground truth (pure functions).
+
+Truth events of one platform that touch or follow each other within ``merge_within`` are
+one *truth window* (the 504s before an outage, the outage and the 504s after it are one
+stretch of pain, as the detector also sees it). A window is *expected* when it lasts longer
+than the confirmation time. Detection is scored per window (found, start and end error)
+and per incident (does any truth window explain it); matching per complaint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from monitor.incidents import Incident, union
+from monitor.lab.world import TruthEvent
+from monitor.matching import Match, MatchStatus
+
+MEASURABLE = frozenset({"slow", "unavailable", "login", "tls"})
+
+
+@dataclass(frozen=True)
+class TruthWindow:
+    platform: str
+    start: float
+    end: float
+    events: tuple[TruthEvent, ...]
+
+    @property
+    def load_induced(self) -> bool:
+        """Only congestion: its edges are a load level, not a moment anything changed."""
+        return all(e.kind == "congestion" for e in self.events)
+
+
+@dataclass(frozen=True)
+class WindowScore:
+    window: TruthWindow
+    incident: Incident | None  # the platform incident overlapping it most
+    start_error: float | None  # detected − true, seconds
+    end_error: float | None
+
+
+@dataclass(frozen=True)
+class DetectionScore:
+    windows: tuple[WindowScore, ...]  # expected windows only
+    unexplained: tuple[Incident, ...]  # platform incidents no truth window overlaps
+
+    @property
+    def missed(self) -> list[WindowScore]:
+        return [w for w in self.windows if w.incident is None]
+
+
+@dataclass(frozen=True)
+class MatchingScore:
+    expected: int  # complaints the truth ties to an event, with a measurable symptom
+    corroborated: int  # complaints the matcher corroborated
+    correct: int  # corroborated with an incident that overlaps the complaint's true event
+
+    @property
+    def precision(self) -> float:
+        return self.correct / self.corroborated if self.corroborated else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.correct / self.expected if self.expected else 1.0
+
+
+def truth_windows(events: Sequence[TruthEvent], merge_within: float) -> list[TruthWindow]:
+    """Events per platform joined into windows (see the module docstring), by start."""
+    out = []
+    for platform in sorted({e.platform for e in events}):
+        mine = [e for e in events if e.platform == platform]
+        for start, end in union(((e.start, e.end) for e in mine), merge_within):
+            inside = tuple(e for e in mine if start <= e.start and e.end <= end)
+            out.append(TruthWindow(platform, start, end, inside))
+    return sorted(out, key=lambda w: (w.start, w.platform))
+
+
+def _overlap(a_start: float, a_end: float, b_start: float, b_end: float) -> float:
+    return max(0.0, min(a_end, b_end) - max(a_start, b_start))
+
+
+def score_detection(incidents: Sequence[Incident], events: Sequence[TruthEvent], confirmation: float,
+                    merge_within: float, data_end: float) -> DetectionScore:
+    """Each truth window longer than ``confirmation``: found or not, and by how much its edges are off."""
+    windows = truth_windows(events, merge_within)
+    wide = [i for i in incidents if i.scope == "platform"]
+    scores = []
+    for window in windows:
+        if window.end - window.start <= confirmation:
+            continue
+        overlapping = [(i, _overlap(window.start, window.end, i.start, i.end or data_end)) for i in wide
+                       if i.platform == window.platform]
+        best = max((pair for pair in overlapping if pair[1] > 0), key=lambda pair: pair[1], default=None)
+        if best is None:
+            scores.append(WindowScore(window, None, None, None))
+            continue
+        incident = best[0]
+        end = incident.end if incident.end is not None else data_end
+        scores.append(WindowScore(window, incident, incident.start - window.start, end - window.end))
+    unexplained = tuple(i for i in wide if not any(
+        w.platform == i.platform and _overlap(w.start, w.end, i.start, i.end or data_end) > 0 for w in windows))
+    return DetectionScore(tuple(scores), unexplained)
+
+
+def score_matching(truth: Sequence[Mapping], matches: Sequence[Match], incidents: Sequence[Incident],
+                   events: Sequence[TruthEvent], data_end: float) -> MatchingScore:
+    """Precision and recall of ``corroborated`` against the complaint truth (rows of complaints-truth.jsonl)."""
+    by_event = {e.id: e for e in events}
+    by_incident = {i.id: i for i in incidents}
+    verdicts = {(m.complaint_id, m.platform): m for m in matches}
+    expected = corroborated = correct = 0
+    for row in truth:
+        if row.get("defect"):
+            continue
+        event = by_event.get(row.get("event_id") or "")
+        is_expected = event is not None and row["symptom"] in MEASURABLE
+        expected += is_expected
+        found = [m for (cid, _), m in verdicts.items() if cid == row["id"] and m.status is MatchStatus.CORROBORATED]
+        corroborated += bool(found)
+        if is_expected and any(m.platform == event.platform and _explains(by_incident.get(m.incident_id), event,
+                                                                             data_end) for m in found):
+            correct += 1
+    return MatchingScore(expected, corroborated, correct)
+
+
+def _explains(incident: Incident | None, event: TruthEvent, data_end: float) -> bool:
+    if incident is None:
+        return False
+    return _overlap(incident.start, incident.end or data_end, event.start, event.end) > 0
