@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from monitor.calendar import PeakHours, bulletin_week
-from monitor.config import Catalog, Settings, load_catalog
+from monitor.config import Catalog, Settings
 from monitor.localtime import VIETNAM, format_datetime
 from monitor.matching import MatchStatus, unexplained
 from monitor.report import text
@@ -136,10 +136,6 @@ def show_incidents(evidence, catalog: Catalog, console: Console, as_json: bool) 
 
 def peak_hours(settings: Settings) -> PeakHours:
     return PeakHours.parse(settings.peak_hours)
-
-
-def load(settings: Settings) -> Catalog:
-    return load_catalog(settings.checks)
 
 
 # --- complaints import ---------------------------------------------------------------------

@@ -30,7 +30,7 @@ class LoopLagMonitor:
         self._observe = observe
         self._clock = clock
         self._wall_clock = wall_clock
-        self._stalls: deque[tuple[float, float, float]] = deque(maxlen=1000)  # (wall start, wall end, lag)
+        self._stalls: deque[tuple[float, float]] = deque(maxlen=1000)  # (wall time the loop woke, lag)
         self._due: float | None = None  # when the measuring sleep should end (monotonic)
 
     async def run(self) -> None:
@@ -44,7 +44,7 @@ class LoopLagMonitor:
                 self._observe(lag)
             if lag > self.threshold:
                 end = self._wall_clock()
-                self._stalls.append((end - self.interval - lag, end, lag))
+                self._stalls.append((end, lag))
 
     async def watch(self, probe: Awaitable[ProbeResult]) -> ProbeResult:
         """Await ``probe``; its result is marked unreliable if stalls took too much of the run.
@@ -60,10 +60,10 @@ class LoopLagMonitor:
         return result
 
     def stalled(self, start: float, end: float) -> float:
-        """Seconds of stalls above the threshold that overlapped the wall-clock window [start, end].
+        """Seconds of stalls above the threshold inside the wall-clock window [start, end].
 
         Includes a stall still in progress: the loop may run the caller before the monitor wakes.
         """
         in_progress = self._clock() - self._due if self._due is not None else 0.0
         stalled = in_progress if in_progress > self.threshold else 0.0
-        return stalled + sum(lag for s, e, lag in self._stalls if s <= end and e >= start)
+        return stalled + sum(max(0.0, min(woke, end) - max(woke - lag, start)) for woke, lag in self._stalls)

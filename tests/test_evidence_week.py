@@ -33,7 +33,9 @@ ROOT = Path(__file__).resolve().parents[1]
 WEEK = "2026-W23"
 INTERVAL = 60.0
 SLACK = 2 * INTERVAL  # the bound: start and end within two probe intervals
-CONGESTION_SLACK = 15 * 60.0  # congestion edges are a load level (0.6) no probe can see exactly
+# Congestion edges are a load level (0.6) that no probe sees: latency rises and falls gradually
+# around them, and a quiet spell inside a long congestion may split it in two.
+CONGESTION_SLACK = 25 * 60.0
 
 
 def monitor(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -86,19 +88,20 @@ def test_detected_incidents_match_the_labs_ground_truth(week, incidents):
     truth = read_truth(week / "truth.jsonl")
     score = score_detection(incidents, truth, DEFAULT_POLICY.failures_to_open * INTERVAL,
                             DEFAULT_POLICY.merge_within, end)
-    print(f"\n{'truth window':60} {'detected':36} start±s end±s")
+    print(f"\n{'truth window':60} {'detected':36} start±s end±s pieces")
     for w in score.windows:
         kinds = "+".join(dict.fromkeys(e.kind for e in w.window.events))
         label = f"{w.window.platform} {kinds} {format_datetime(w.window.start, False)}–" \
                 f"{format_datetime(w.window.end, False)[-5:]}"
         found = f"{w.incident.kind} {format_datetime(w.incident.start, False)}" if w.incident else "MISSED"
-        errors = "" if w.incident is None else f"{w.start_error:+6.0f} {w.end_error:+6.0f}"
+        errors = "" if w.incident is None else f"{w.start_error:+6.0f} {w.end_error:+6.0f} {w.pieces}"
         print(f"{label:60} {found:36} {errors}")
     assert not score.missed, score.missed
     assert not score.unexplained, [(i.platform, format_datetime(i.start)) for i in score.unexplained]
     for w in score.windows:
         bound = CONGESTION_SLACK if w.window.load_induced else SLACK
         assert abs(w.start_error) <= bound and abs(w.end_error) <= bound, w
+        assert w.pieces <= (2 if w.window.load_induced else 1), w
     scripted = [w for w in score.windows if not w.window.load_induced]
     assert {e.kind for w in scripted for e in w.window.events} >= {"outage_refused", "gateway_502", "slow", "dns_failure",
                                                            "cert_expired", "wrong_content"}

@@ -403,3 +403,35 @@ def test_results_reported_committed_survive_kill_9(db_path):
         assert store.count_results() >= reported
     finally:
         store.close()
+
+
+def test_evidence_tables_keep_incidents_complaints_and_matches(tmp_path):
+    from monitor.complaints.model import Classification, Complaint
+    from monitor.incidents import Incident
+    from monitor.matching import Match, MatchStatus
+
+    store = open_store(tmp_path / "evidence.db")
+    try:
+        t = 1_780_290_000.0
+        first = Incident("gqthc-a", "gqthc", "down", "platform", t, t + 600, ("hanoi",), {"dns": 3}, None, 20, 3)
+        moved = Incident("gqthc-b", "gqthc", "degraded", "platform", t + 60, None, ("hanoi", "hcm"), {"slow": 9},
+                         4.5, 40, 0)
+        store.save_incidents([first], now=t)
+        store.save_incidents([moved], now=t + 1, replacing=(t - 3600, t + 3600))  # a recomputation of that hour
+        assert store.incidents_between(t - 86400, t + 86400) == [moved]  # the stale one is gone, the open one kept
+
+        complaint = Complaint("PAKN-1", t + 900, "Đảng ủy xã", "Cao Bằng", "Sổ tay đảng viên chậm", 2)
+        classified = Classification(("sotaydangvien",), ("Sổ tay đảng viên",), "slow", "chậm", True,
+                                    t, t + 900, "từ 8h")
+        assert store.add_complaints([(complaint, classified)], "pakn.csv", now=t) == 1
+        assert store.add_complaints([(complaint, classified)], "pakn.csv", now=t) == 0  # idempotent by id
+        assert store.complaints_between(t, t + 3600) == [(complaint, classified)]
+
+        verdicts = [Match("PAKN-1", "sotaydangvien", MatchStatus.CORROBORATED, "gqthc-b"),
+                    Match("PAKN-1", None, MatchStatus.NOT_MEASURABLE)]
+        store.save_matches(verdicts, now=t)
+        store.save_matches(verdicts[:1], now=t + 5)  # recomputed: replaced, not duplicated
+        assert sorted(store.matches_for(["PAKN-1"]), key=lambda m: m.platform or "") == \
+            sorted(verdicts, key=lambda m: m.platform or "")
+    finally:
+        store.close()

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from monitor.complaints.model import MEASURABLE
 from monitor.incidents import Incident, union
 from monitor.lab.world import TruthEvent
 from monitor.matching import Match, MatchStatus
 
-MEASURABLE = frozenset({"slow", "unavailable", "login", "tls"})
 
 
 @dataclass(frozen=True)
@@ -36,8 +36,9 @@ class TruthWindow:
 class WindowScore:
     window: TruthWindow
     incident: Incident | None  # the platform incident overlapping it most
-    start_error: float | None  # detected − true, seconds
-    end_error: float | None
+    start_error: float | None  # first overlapping incident's start − true start, seconds
+    end_error: float | None  # last overlapping incident's end − true end
+    pieces: int = 0  # platform incidents overlapping it (more than one: detection split it)
 
 
 @dataclass(frozen=True)
@@ -89,15 +90,15 @@ def score_detection(incidents: Sequence[Incident], events: Sequence[TruthEvent],
     for window in windows:
         if window.end - window.start <= confirmation:
             continue
-        overlapping = [(i, _overlap(window.start, window.end, i.start, i.end or data_end)) for i in wide
-                       if i.platform == window.platform]
-        best = max((pair for pair in overlapping if pair[1] > 0), key=lambda pair: pair[1], default=None)
-        if best is None:
+        overlapping = [(i, share) for i in wide if i.platform == window.platform
+                       and (share := _overlap(window.start, window.end, i.start, i.end or data_end)) > 0]
+        if not overlapping:
             scores.append(WindowScore(window, None, None, None))
             continue
-        incident = best[0]
-        end = incident.end if incident.end is not None else data_end
-        scores.append(WindowScore(window, incident, incident.start - window.start, end - window.end))
+        best = max(overlapping, key=lambda pair: pair[1])[0]
+        first = min(i.start for i, _ in overlapping)
+        last = max(i.end or data_end for i, _ in overlapping)
+        scores.append(WindowScore(window, best, first - window.start, last - window.end, len(overlapping)))
     unexplained = tuple(i for i in wide if not any(
         w.platform == i.platform and _overlap(w.start, w.end, i.start, i.end or data_end) > 0 for w in windows))
     return DetectionScore(tuple(scores), unexplained)
@@ -108,7 +109,10 @@ def score_matching(truth: Sequence[Mapping], matches: Sequence[Match], incidents
     """Precision and recall of ``corroborated`` against the complaint truth (rows of complaints-truth.jsonl)."""
     by_event = {e.id: e for e in events}
     by_incident = {i.id: i for i in incidents}
-    verdicts = {(m.complaint_id, m.platform): m for m in matches}
+    corroborating: dict[str, list[Match]] = {}
+    for m in matches:
+        if m.status is MatchStatus.CORROBORATED:
+            corroborating.setdefault(m.complaint_id, []).append(m)
     expected = corroborated = correct = 0
     for row in truth:
         if row.get("defect"):
@@ -116,7 +120,7 @@ def score_matching(truth: Sequence[Mapping], matches: Sequence[Match], incidents
         event = by_event.get(row.get("event_id") or "")
         is_expected = event is not None and row["symptom"] in MEASURABLE
         expected += is_expected
-        found = [m for (cid, _), m in verdicts.items() if cid == row["id"] and m.status is MatchStatus.CORROBORATED]
+        found = corroborating.get(row["id"], [])
         corroborated += bool(found)
         if is_expected and any(m.platform == event.platform and _explains(by_incident.get(m.incident_id), event,
                                                                              data_end) for m in found):

@@ -12,6 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from monitor.complaints.model import Classification, Complaint
+from monitor.incidents import Incident
+from monitor.matching import Match
 from monitor.result import ProbeResult
 from monitor.store.sqlite import SQLiteStore
 from monitor.store.writer import ResultWriter
@@ -55,6 +58,33 @@ class Store(Protocol):
 
     def prune(self, older_than: float) -> int:
         """Delete results with ``started_at < older_than``; return how many were deleted."""
+        ...
+
+    # Evidence (see monitor/store/evidence.py for the SQLite implementation).
+
+    def save_incidents(self, incidents: Sequence[Incident], now: float,
+                       replacing: tuple[float, float] | None = None) -> None:
+        """Insert or update incidents by id; with ``replacing``, drop stored ones of that period not in ``incidents``."""
+        ...
+
+    def incidents_between(self, start: float, end: float) -> list[Incident]:
+        """Stored incidents overlapping [start, end), by start."""
+        ...
+
+    def add_complaints(self, complaints: Sequence[tuple[Complaint, Classification]], source: str, now: float) -> int:
+        """Store complaints not stored yet (by id); return how many were new."""
+        ...
+
+    def complaints_between(self, start: float, end: float) -> list[tuple[Complaint, Classification]]:
+        """Complaints received in [start, end), by time."""
+        ...
+
+    def save_matches(self, matches: Sequence[Match], now: float) -> None:
+        """Insert or replace the verdict of each (complaint, platform) pair."""
+        ...
+
+    def matches_for(self, complaint_ids: Sequence[str]) -> list[Match]:
+        """Stored verdicts of these complaints."""
         ...
 
     def schema_version(self) -> int:
