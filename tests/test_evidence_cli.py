@@ -17,8 +17,8 @@ SAMPLE = ROOT.parent / "shared" / "data" / "pakn-sample.csv"
 T0 = 1_780_290_000.0  # Monday 01/06/2026 12:00 in Vietnam, inside bulletin week 2026-W23
 
 
-def monitor(*args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")} | {"COLUMNS": "200"}
+def monitor(*args: str, **settings: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")} | {"COLUMNS": "200"} | settings
     return subprocess.run([sys.executable, "-m", "monitor.cli", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=120, env=env)
 
@@ -59,6 +59,19 @@ def test_an_export_without_the_needed_columns_is_refused_with_what_was_found(tmp
     run = monitor("complaints", "import", str(export), "--store", str(tmp_path / "monitor.db"))
     assert run.returncode == 2
     assert "wrong.csv" in run.stderr and "text" in run.stderr
+
+
+def test_export_columns_are_mapped_by_configurable_aliases(tmp_path):
+    export = tmp_path / "khac.csv"
+    export.write_text("Số phiếu;Ngày nhận;Nội dung kiến nghị\nK-1;01/06/2026 08:03;STĐV chậm quá\n", encoding="utf-8")
+    store = str(tmp_path / "monitor.db")
+    refused = monitor("complaints", "import", str(export), "--store", store)
+    assert refused.returncode == 2  # "Số phiếu" and "Nội dung kiến nghị" are not built-in names
+    aliases = '{"id": ["Số phiếu"], "received_at": ["Ngày nhận"], "text": ["Nội dung kiến nghị"]}'
+    run = monitor("complaints", "import", str(export), "--store", store, "--json", MONITOR_COMPLAINT_COLUMNS=aliases)
+    assert run.returncode == 0, run.stderr
+    summary = json.loads(run.stdout)
+    assert summary["new"] == 1 and summary["platforms"] == {"sotaydangvien": 1} and summary["symptoms"] == {"slow": 1}
 
 
 def _outage(store_path: Path) -> None:
