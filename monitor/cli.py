@@ -365,6 +365,10 @@ def parser() -> argparse.ArgumentParser:
     config_commands = config.add_subparsers(dest="config_command", required=True)
     config_check = config_commands.add_parser("check", parents=[common], help="validate and exit")
     config_check.set_defaults(func=cmd_config_check)
+
+    from monitor.grafana.cli import add_parser as add_grafana_parser
+
+    add_grafana_parser(commands, common)
     return root
 
 

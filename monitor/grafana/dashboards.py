@@ -1,0 +1,169 @@
+"""The Grafana dashboards as code: :func:`build` them, :func:`write` them to ``dashboards/*.json``.
+
+- ``platform-overview``: one row per platform (repeated over the ``platform`` variable): status
+  now, availability over the range against the SLO, p95 latency, open incidents.
+- ``platform-detail``: one platform (``platform`` variable): availability, results by outcome,
+  latency by phase, percentiles, a heatmap, the peak-hour grid (hour of day × weekday),
+  certificates and the locations side by side.
+
+Both show the incidents and complaints pushed by ``monitor grafana annotate`` on every time
+series panel (dashboard annotations on tags, see :func:`monitor.grafana.panels.annotations`).
+The JSON is deterministic (sorted keys, explicit ids and positions) so the committed files are
+checked against a fresh build.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from grafana_foundation_sdk.builders import dashboard as db
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models import dashboard as dm
+
+from monitor.grafana import panels as p
+from monitor.grafana import promql as q
+
+OVERVIEW_UID = "platform-overview"
+DETAIL_UID = "platform-detail"
+TAG = "party-platform-monitor"  # on both dashboards; their links find each other by it
+TIMEZONE = "Asia/Ho_Chi_Minh"
+PLATFORMS = 'label_values(probe_success{job="monitor"}, platform)'  # monitored platforms (unmonitored have no series)
+# What the live test puts for each variable so an expression becomes plain PromQL; longest first.
+SUBSTITUTIONS = (("${location:regex}", ".*"), ("$__rate_interval", "1m"), ("$__interval", "30s"),
+                 ("$__range", "1h"), ("$location", ".*"))
+
+
+def _dashboard(uid: str, title: str, description: str) -> db.Dashboard:
+    return (db.Dashboard(title).uid(uid).description(description).tags([TAG]).timezone(TIMEZONE)
+            .time("now-24h", "now").refresh("1m").tooltip(dm.DashboardCursorSync.CROSSHAIR).editable()
+            .link(db.DashboardLink("Nền tảng").type(dm.DashboardLinkType.DASHBOARDS).tags([TAG])
+                  .as_dropdown(True).include_vars(True).keep_time(True)))
+
+
+def overview() -> db.Dashboard:
+    """Every platform at a glance: one repeated row per platform."""
+    dashboard = (_dashboard(OVERVIEW_UID, "Nền tảng số của Đảng — Tổng quan",
+                            "Trạng thái, độ khả dụng so với SLO 99,5 %, độ trễ p95 và sự cố đang mở của từng nền tảng.")
+                 .with_variable(p.datasource_variable())
+                 .with_variable(p.label_variable("platform", "Nền tảng", PLATFORMS, multi=True))
+                 .with_variable(p.label_variable("location", "Điểm đo",
+                                                 'label_values(probe_success{job="monitor"}, location)', multi=True))
+                 .annotations(p.annotations()))  # all platforms: a multi-value tag would need every value at once
+    dashboard = dashboard.with_row(db.Row("$platform").id(1).repeat("platform").collapsed(False)
+                                   .grid_pos(dm.GridPos(h=1, w=24, x=0, y=0)))
+    cells = [
+        (p.status_stat("Trạng thái hiện tại", q.status_now()), 4),
+        (p.availability_stat("Khả dụng trong khoảng (SLO 99,5 %)", q.availability()), 4),
+        (p.incidents_stat("Sự cố đang mở", {"down": q.incident_open("down"),
+                                            "degraded": q.incident_open("degraded")}), 4),
+        (p.with_threshold_line(p.series("Độ trễ p95 (tổng thời gian)",
+                                        [p.query(q.latency_quantile(0.95), legend="p95")], "s"),
+                               p.LATENCY_THRESHOLD, "orange"), 12),
+    ]
+    x = 0
+    for panel_id, (panel, width) in enumerate(cells, start=2):
+        dashboard = dashboard.with_panel(p.place(panel, panel_id, x, 1, width, 6))
+        x += width
+    return dashboard
+
+
+def detail() -> db.Dashboard:
+    """One platform in depth: where the time goes, when it is slow, why it fails, from where."""
+    dashboard = (_dashboard(DETAIL_UID, "Nền tảng số của Đảng — Chi tiết nền tảng",
+                            "Một nền tảng: độ trễ theo giai đoạn, phân vị, giờ cao điểm, nguyên nhân lỗi, "
+                            "chứng chỉ số và so sánh các điểm đo.")
+                 .with_variable(p.datasource_variable())
+                 .with_variable(p.label_variable("platform", "Nền tảng", PLATFORMS, multi=False))
+                 .with_variable(p.label_variable(
+                     "location", "Điểm đo",
+                     'label_values(probe_success{job="monitor", platform="$platform"}, location)',
+                     multi=True))
+                 .annotations(p.annotations("$platform")))
+    percentiles = [p.query(q.latency_quantile(quantile), ref, legend=name)
+                   for ref, (quantile, name) in zip("ABC", ((0.5, "p50"), (0.9, "p90"), (0.99, "p99")))]
+    layout = [  # (panel, x, y, w, h)
+        (p.status_stat("Trạng thái hiện tại", q.status_now()), 0, 0, 4, 5),
+        (p.availability_stat("Khả dụng trong khoảng (SLO 99,5 %)", q.availability()), 4, 0, 4, 5),
+        (p.latency_stat("Độ trễ p95 trong khoảng", q.latency_quantile(0.95, window="$__range")), 8, 0, 4, 5),
+        (p.incidents_stat("Sự cố đang mở", {"down": q.incident_open("down"),
+                                            "degraded": q.incident_open("degraded")}), 12, 0, 4, 5),
+        (p.certificate_gauge("Chứng chỉ số còn hạn (ngày)", q.certificate_days_left()), 16, 0, 8, 5),
+        (p.with_threshold_line(p.series("Khả dụng theo thời gian", [p.query(q.availability_rate(), legend="khả dụng")],
+                                        "percentunit").max(1), p.SLO), 0, 5, 12, 8),
+        (p.outcomes("Kết quả đo: thành công và nguyên nhân lỗi", q.results_by_outcome()), 12, 5, 12, 8),
+        (p.stacked_phases("Thời gian theo giai đoạn (trung bình, xếp chồng)", q.phase_mean()), 0, 13, 12, 8),
+        (p.with_threshold_line(p.series("Phân vị tổng thời gian: p50, p90, p99", percentiles, "s"),
+                               p.LATENCY_THRESHOLD, "orange"), 12, 13, 12, 8),
+        (p.latency_heatmap("Phân bố tổng thời gian", q.latency_buckets()), 0, 21, 12, 10),
+        (p.peak_grid("Giờ cao điểm: p95 theo giờ trong ngày × thứ (7 ngày, giờ Việt Nam)",
+                     q.latency_quantile(0.95), q.local_hour(), q.local_weekday()), 12, 21, 12, 10),
+        (p.series("Độ trễ p95 theo điểm đo", [p.query(q.latency_quantile(0.95, by="location"), legend="{{location}}")],
+                  "s"), 0, 31, 12, 8),
+        (p.availability_gauge("Khả dụng theo điểm đo trong khoảng", q.availability(by="location"), "{{location}}"),
+         12, 31, 12, 8),
+    ]
+    for panel_id, (panel, x, y, w, h) in enumerate(layout, start=1):
+        dashboard = dashboard.with_panel(p.place(panel, panel_id, x, y, w, h))
+    return dashboard
+
+
+def build() -> dict[str, dict]:
+    """Every dashboard as Grafana JSON (a dict), by uid."""
+    built = {}
+    for dashboard in (overview(), detail()):
+        model = json.loads(JSONEncoder(sort_keys=True).encode(dashboard.build()))
+        built[model["uid"]] = model
+    return built
+
+
+def render(dashboard: Mapping) -> str:
+    """The committed form: sorted keys, indent 2, UTF-8 text (Vietnamese unescaped), trailing newline."""
+    return json.dumps(dashboard, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def write(directory: Path, dashboards: Mapping[str, dict] | None = None) -> list[Path]:
+    """Write ``<uid>.json`` for every dashboard into ``directory``; returns the paths written."""
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for uid, dashboard in sorted((dashboards if dashboards is not None else build()).items()):
+        path = directory / f"{uid}.json"
+        path.write_text(render(dashboard), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def stale(directory: Path, dashboards: Mapping[str, dict] | None = None) -> list[Path]:
+    """The files in ``directory`` that are missing or differ from a fresh build (empty: up to date)."""
+    out = []
+    for uid, dashboard in sorted((dashboards if dashboards is not None else build()).items()):
+        path = directory / f"{uid}.json"
+        if not path.is_file() or path.read_text(encoding="utf-8") != render(dashboard):
+            out.append(path)
+    return out
+
+
+def all_panels(dashboard: Mapping) -> Iterator[dict]:
+    """Every panel, including those nested in collapsed rows."""
+    for panel in dashboard.get("panels", []):
+        yield panel
+        yield from panel.get("panels", [])
+
+
+def substitute(expr: str, platform: str) -> str:
+    """``expr`` with the dashboard variables replaced as the live test does."""
+    for variable, value in (*SUBSTITUTIONS, ("$platform", platform)):
+        expr = expr.replace(variable, value)
+    return expr
+
+
+def queries(dashboards: Mapping[str, dict], platform: str = "sotaydangvien") -> list[tuple[str, str, str]]:
+    """(dashboard uid, panel title, expr) for every PromQL target, variables substituted (:data:`SUBSTITUTIONS`)."""
+    out = []
+    for uid, dashboard in sorted(dashboards.items()):
+        for panel in all_panels(dashboard):
+            for target in panel.get("targets", []):
+                if "expr" in target:
+                    out.append((uid, panel["title"], substitute(target["expr"], platform)))
+    return out

@@ -1,0 +1,96 @@
+"""The PromQL of the dashboards, as plain strings built from the metric contract (README, "Metrics").
+
+Raw metrics rather than the recording rules of ``alerts/rules/``: a dashboard then works on
+any Prometheus that scrapes the monitor, rules loaded or not, and every expression can be run
+against a bare Prometheus in tests. Every probe selector carries ``job="monitor"`` as the rules
+do (blackbox_exporter exports the same names).
+
+Grafana variables used, and what the live test substitutes for them (see
+:func:`monitor.grafana.dashboards.queries`): ``$platform`` (one platform id), ``$location``
+(multi-value, so always ``=~``; All is ``.*``), ``$__rate_interval``, ``$__interval``, ``$__range``.
+"""
+
+from __future__ import annotations
+
+JOB = 'job="monitor"'
+PLATFORM = 'platform="$platform"'
+LOCATION = 'location=~"$location"'
+PROBER = 'prober=~"$location"'  # series without probe labels: the scrape target label is the location
+VIETNAM_OFFSET = 7 * 3600  # Asia/Ho_Chi_Minh, UTC+7, no DST (as in alerts/rules/00-settings.yml)
+
+
+def selector(metric: str, *matchers: str) -> str:
+    """``metric{job="monitor", <matchers>}``."""
+    return f"{metric}{{{', '.join((JOB, *matchers))}}}"
+
+
+def probe(metric: str, *matchers: str) -> str:
+    """A probe series of the selected platform at the selected locations."""
+    return selector(metric, PLATFORM, LOCATION, *matchers)
+
+
+def status_now() -> str:
+    """1 when the last result of every check at every selected location succeeded, else 0."""
+    return f"min({probe('probe_success')})"
+
+
+def availability(window: str = "$__range", by: str = "") -> str:
+    """Share of successful results over ``window`` (every check and location of the platform)."""
+    grouping = f" by ({by})" if by else ""
+    ok = probe("probe_results_total", 'result="success"')
+    every = probe("probe_results_total")
+    return f"sum{grouping} (increase({ok}[{window}])) / sum{grouping} (increase({every}[{window}]))"
+
+
+def availability_rate() -> str:
+    """Share of successful results, as a time series."""
+    ok = probe("probe_results_total", 'result="success"')
+    every = probe("probe_results_total")
+    return f"sum (rate({ok}[$__rate_interval])) / sum (rate({every}[$__rate_interval]))"
+
+
+def latency_quantile(q: float, by: str = "", window: str = "$__rate_interval") -> str:
+    """The ``q`` quantile of the total duration of successful probes (``total`` is observed only then)."""
+    labels = ", ".join(filter(None, (by, "le")))
+    buckets = probe("probe_phase_duration_seconds_bucket", 'phase="total"')
+    return f"histogram_quantile({q:g}, sum by ({labels}) (rate({buckets}[{window}])))"
+
+
+def latency_buckets() -> str:
+    """Observations of the total duration per bucket and interval, for a heatmap."""
+    buckets = probe("probe_phase_duration_seconds_bucket", 'phase="total"')
+    return f"sum by (le) (increase({buckets}[$__rate_interval]))"
+
+
+def phase_mean() -> str:
+    """Mean duration of each phase (resolve … transfer); stacked they approximate a request's timeline."""
+    total = probe("probe_phase_duration_seconds_sum", 'phase!="total"')
+    count = probe("probe_phase_duration_seconds_count", 'phase!="total"')
+    return (f"sum by (phase) (rate({total}[$__rate_interval]))"
+            f" / sum by (phase) (rate({count}[$__rate_interval]))")
+
+
+def results_by_outcome() -> str:
+    """Results per interval by ``result``: ``success`` or a failure reason (closed set)."""
+    return f"sum by (result) (increase({probe('probe_results_total')}[$__rate_interval]))"
+
+
+def certificate_days_left() -> str:
+    """Days until the earliest certificate expiry any selected location saw, per check."""
+    return f"(min by (check) ({probe('probe_ssl_earliest_cert_expiry')}) - time()) / 86400"
+
+
+def incident_open(kind: str) -> str:
+    """1 while a platform-wide incident of ``kind`` is open at any selected prober."""
+    series = selector("platform_incident_open", PLATFORM, f'kind="{kind}"', PROBER)
+    return f"max({series})"
+
+
+def local_hour() -> str:
+    """The local hour of day (0-23) at each evaluation step: the row of the peak-hour grid."""
+    return f"hour(vector(time() + {VIETNAM_OFFSET}))"
+
+
+def local_weekday() -> str:
+    """The local day of week (0 = Sunday … 6 = Saturday) at each step: the column of the peak-hour grid."""
+    return f"day_of_week(vector(time() + {VIETNAM_OFFSET}))"
