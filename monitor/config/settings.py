@@ -15,6 +15,7 @@ from pydantic_settings import (
 )
 
 from monitor.errors import ConfigError, ConfigProblem
+from monitor.grafana.settings import GrafanaSettings
 from monitor.incidents import IncidentPolicy
 from monitor.matching import MatchPolicy
 
@@ -51,6 +52,7 @@ class Settings(BaseSettings):
     week_start: Annotated[int, Field(ge=0, le=6)] = 4  # bulletin week starts on (0 = Monday … 4 = Friday)
     reports: Path = Path("var/reports")  # where `monitor report` writes
     # PAKN export columns: our field -> extra header names accepted (besides the built-in ones)
+    grafana: GrafanaSettings | None = None  # url, token or token_file (secret), folder: monitor grafana ...
     complaint_columns: dict[Literal["id", "received_at", "unit", "province", "text"], list[str]] = {}
 
     @classmethod

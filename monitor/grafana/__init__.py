@@ -5,14 +5,6 @@
 - :mod:`monitor.grafana.sync`: ``push_dashboards()`` and ``annotate()`` (idempotent);
 - :mod:`monitor.grafana.settings`: ``GrafanaSettings`` (URL, token as a secret) and ``connect()``;
 - :mod:`monitor.grafana.cli`: ``monitor grafana build | push | annotate``.
+
+Nothing is imported here, so the settings and the CLI parser do not load the HTTP client.
 """
-
-from monitor.grafana.annotations import Annotation, desired
-from monitor.grafana.dashboards import build, queries, write
-from monitor.grafana.settings import GrafanaError, GrafanaSettings, GrafanaSettingsError, connect
-from monitor.grafana.sync import AnnotateCounts, Pushed, annotate, push_dashboards
-
-__all__ = [
-    "AnnotateCounts", "Annotation", "GrafanaError", "GrafanaSettings", "GrafanaSettingsError", "Pushed",
-    "annotate", "build", "connect", "desired", "push_dashboards", "queries", "write",
-]

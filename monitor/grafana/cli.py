@@ -20,9 +20,11 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _client():
+    """Grafana from settings (``MONITOR_GRAFANA__URL``, ``__TOKEN`` or ``__TOKEN_FILE``), else ``GRAFANA_*``."""
+    from monitor.config import Settings
     from monitor.grafana.settings import GrafanaSettings, connect
 
-    settings = GrafanaSettings.from_env()
+    settings = Settings().grafana or GrafanaSettings.from_env()
     return connect(settings), settings
 
 

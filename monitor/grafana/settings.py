@@ -1,19 +1,24 @@
 """Where Grafana is and how to authenticate: :class:`GrafanaSettings` and :func:`connect`.
 
-Read from the environment for now (``GRAFANA_URL``, ``GRAFANA_TOKEN`` or ``GRAFANA_TOKEN_FILE``,
-``GRAFANA_FOLDER``); meant to move into :class:`monitor.config.Settings` as ``grafana``. The token
-is a :class:`~pydantic.SecretStr`: it is never printed, logged or put in an error message.
+Part of :class:`monitor.config.Settings` as ``grafana`` (``MONITOR_GRAFANA__URL``, ``__TOKEN``,
+``__TOKEN_FILE``, ``__FOLDER``); without it, the conventional ``GRAFANA_URL``, ``GRAFANA_TOKEN`` or
+``GRAFANA_TOKEN_FILE`` and ``GRAFANA_FOLDER`` are read. The token is a :class:`~pydantic.SecretStr`:
+it is never printed, logged or put in an error message.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from grafana_client import GrafanaApi
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
+
+if TYPE_CHECKING:
+    from grafana_client import GrafanaApi
 
 DEFAULT_FOLDER = "Nền tảng số của Đảng"
 TIMEOUT = 10.0
@@ -80,6 +85,8 @@ class GrafanaSettings(BaseModel):
 
 def connect(settings: GrafanaSettings, timeout: float = TIMEOUT) -> GrafanaApi:
     """A grafana-client API object for ``settings`` (Bearer token); makes no request."""
+    from grafana_client import GrafanaApi  # here: configuration must not load the HTTP stack
+
     parts = urlsplit(settings.url)
     prefix = parts.path.strip("/")
     return GrafanaApi(settings.secret().get_secret_value(), host=parts.hostname, port=parts.port,
