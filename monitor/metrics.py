@@ -62,8 +62,9 @@ class Metrics:
         self.build_info.labels(__version__).set(1)
 
     def register_check(self, platform: str, check: str, location: str) -> None:
-        """Start a check's counters at 0 so ``rate()`` and ``increase()`` see its first failure."""
+        """Start a check's counters at 0 so ``rate()`` and ``increase()`` see its first failure (or stall)."""
         self.results.labels(platform, check, location, "success")
+        self.unreliable.labels(platform, check, location)
         for why in SKIP_REASONS:
             self.skipped.labels(platform, check, location, why)
 

@@ -1,0 +1,390 @@
+"""deploy/: every variant checked with the tools that exist here (no Docker daemon, no cluster).
+
+* every YAML file parses;
+* Prometheus configs (deploy/prometheus.yml, compose, systemd, local) pass ``promtool check config``
+  with the repository's rules resolved where the variant mounts or installs them, and keep the
+  scrape contract (job "monitor", target label ``prober``);
+* every Alertmanager config shipped or rendered passes ``amtool check-config``; the local render
+  keeps alerts/alertmanager.yml's routes and inhibitions unchanged;
+* compose: every local path it references exists; ports on loopback only;
+* kubernetes: render.py output (PrometheusRule groups = alerts/rules, ConfigMap = checks/), and
+  ``kubectl kustomize`` of the whole tree when kubectl is installed;
+* systemd units parse as INI with the keys systemd needs; install.sh into a DESTDIR.
+"""
+
+from __future__ import annotations
+
+import configparser
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+DEPLOY = REPO / "deploy"
+COMPOSE = DEPLOY / "compose"
+K8S = DEPLOY / "kubernetes"
+SYSTEMD = DEPLOY / "systemd"
+LOCAL = DEPLOY / "local"
+RULES = REPO / "alerts" / "rules"
+AM_SOURCE = REPO / "alerts" / "alertmanager.yml"
+PACKAGES = {"promtool": "prometheus", "amtool": "prometheus-alertmanager"}
+
+
+def tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} is not installed: apt-get install {PACKAGES[name]} (scripts/test does this)")
+    return path
+
+
+def run(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    done = subprocess.run(args, capture_output=True, text=True, timeout=120, **kwargs)
+    assert done.returncode == 0, f"{' '.join(map(str, args))} failed:\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+def load(path: Path):
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def yaml_files() -> list[Path]:
+    return sorted(p for p in DEPLOY.rglob("*") if p.suffix in (".yml", ".yaml") and "generated" not in p.parts)
+
+
+# --- every YAML ---------------------------------------------------------------------------------
+
+
+def test_every_yaml_file_under_deploy_parses():
+    files = yaml_files()
+    assert len(files) >= 15, files
+    for path in files:
+        documents = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+        assert documents and all(isinstance(d, dict) for d in documents), path
+
+
+def test_scripts_are_valid_bash_and_executable():
+    for script in [*DEPLOY.rglob("*.sh")]:
+        run("bash", "-n", str(script))
+        assert script.stat().st_mode & 0o111 or script.name == "alertmanager-entrypoint.sh", f"{script} not executable"
+    if shutil.which("shellcheck"):
+        run("shellcheck", "-S", "warning", *map(str, DEPLOY.rglob("*.sh")))
+
+
+# --- Prometheus ---------------------------------------------------------------------------------
+
+
+def check_prometheus(config: dict, directory: Path, rules_expected: bool = True) -> None:
+    """promtool check config on ``config`` (written into ``directory``), plus the scrape contract."""
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert "monitor" in jobs, "the rules read job=\"monitor\""
+    for static in jobs["monitor"]["static_configs"]:
+        assert static.get("labels", {}).get("prober"), f"target {static['targets']} without label prober"
+        assert "location" not in static.get("labels", {}), "a target label `location` clashes with the series'"
+    path = directory / "prometheus.yml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    out = run(tool("promtool"), "check", "config", str(path)).stdout
+    if rules_expected:
+        assert f"SUCCESS: {len(list(RULES.glob('*.yml')))} rule files found" in out, out
+
+
+def test_shipped_scrape_config_passes_promtool(tmp_path):
+    check_prometheus(load(DEPLOY / "prometheus.yml"), tmp_path, rules_expected=False)
+
+
+def test_compose_prometheus_config_passes_promtool_with_the_mounted_rules(tmp_path):
+    config = load(COMPOSE / "prometheus.yml")
+    mounts = volume_mounts(compose()["services"]["prometheus"])
+    rewritten = []
+    for pattern in config["rule_files"]:
+        container_dir = str(Path(pattern).parent)
+        assert container_dir in mounts, f"rule_files {pattern}: {container_dir} is not mounted"
+        assert mounts[container_dir].resolve() == RULES
+        rewritten.append(str(mounts[container_dir] / Path(pattern).name))
+    config["rule_files"] = rewritten
+    assert config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == ["alertmanager:9093"]
+    assert {t for s in config["scrape_configs"] if s["job_name"] == "monitor" for c in s["static_configs"]
+            for t in c["targets"]} == {"monitor:9180"}
+    check_prometheus(config, tmp_path)
+
+
+def install_systemd(destdir: Path) -> None:
+    token = destdir / "telegram_bot_token"
+    destdir.mkdir(parents=True, exist_ok=True)
+    token.write_text("123456:TEST-not-a-token", encoding="utf-8")
+    run("bash", str(SYSTEMD / "install.sh"), env={"PATH": "/usr/bin:/bin", "DESTDIR": str(destdir),
+                                                  "TELEGRAM_TOKEN_FILE": str(token)})
+
+
+def test_systemd_install_writes_configs_that_pass_promtool_and_amtool(tmp_path):
+    dest = tmp_path / "root"
+    install_systemd(dest)
+    etc = dest / "etc" / "prometheus"
+    assert sorted(p.name for p in (etc / "rules" / "monitor").iterdir()) == sorted(p.name for p in RULES.glob("*.yml"))
+    config = load(etc / "prometheus.yml")
+    assert config == load(SYSTEMD / "prometheus.yml")
+    config["rule_files"] = [str(dest) + pattern for pattern in config["rule_files"]]
+    check_prometheus(config, tmp_path)
+    rendered = (etc / "alertmanager.yml").read_text(encoding="utf-8")
+    assert "__TELEGRAM_BOT_TOKEN__" not in rendered and "123456:TEST-not-a-token" in rendered
+    assert (etc / "alertmanager.yml").stat().st_mode & 0o007 == 0, "the config holds the token: not world-readable"
+    assert yaml.safe_load(rendered) == load(AM_SOURCE) | {"receivers": yaml.safe_load(rendered)["receivers"]}
+    run(tool("amtool"), "check-config", str(etc / "alertmanager.yml"))  # templates/ next to it
+    for unit in ("monitor@.service", "prometheus.service.d/monitor.conf",
+                 "prometheus-alertmanager.service.d/monitor.conf"):
+        assert (dest / "etc" / "systemd" / "system" / unit).read_text() == (SYSTEMD / unit).read_text()
+    assert sorted(p.name for p in (dest / "etc" / "monitor" / "checks").iterdir()) == \
+        sorted(p.name for p in (REPO / "checks").glob("*.yml"))
+
+
+def test_local_start_dry_run_writes_valid_configs_for_every_target(tmp_path):
+    done = run("bash", str(LOCAL / "start.sh"), "--dry-run", "--data-dir", str(tmp_path),
+               "--target", "127.0.0.1:9180=hanoi", "--target", "127.0.0.1:9181=caobang",
+               "--webhook", "http://127.0.0.1:9/hook", "--group-wait", "5s",
+               env={"PATH": "/usr/bin:/bin", "PYTHON": sys.executable})
+    assert f"prometheus-config {tmp_path}/prometheus.yml" in done.stdout
+    config = load(tmp_path / "prometheus.yml")
+    assert config["rule_files"] == [f"{RULES}/*.yml"]
+    assert [c["labels"]["prober"] for c in config["scrape_configs"][0]["static_configs"]] == ["hanoi", "caobang"]
+    (tmp_path / "check").mkdir()
+    check_prometheus(config, tmp_path / "check")
+    assert not list(tmp_path.glob("prometheus/*")), "--dry-run started Prometheus"
+
+
+# --- Alertmanager -------------------------------------------------------------------------------
+
+
+def render_local(*args: str) -> dict:
+    done = run(sys.executable, str(LOCAL / "render_alertmanager.py"), *args)
+    return yaml.safe_load(done.stdout)
+
+
+def test_local_render_keeps_routing_and_inhibition_and_sends_only_to_the_webhook(tmp_path):
+    source = load(AM_SOURCE)
+    rendered = render_local("--webhook", "http://127.0.0.1:9/hook")
+    assert rendered["route"] == source["route"] and rendered["inhibit_rules"] == source["inhibit_rules"]
+    assert [r["name"] for r in rendered["receivers"]] == [r["name"] for r in source["receivers"]]
+    assert all(r == {"name": r["name"], "webhook_configs": [{"url": "http://127.0.0.1:9/hook", "send_resolved": True}]}
+               for r in rendered["receivers"])
+    assert all(Path(t).is_absolute() for t in rendered["templates"])
+    silent = render_local()
+    assert all(set(r) == {"name"} for r in silent["receivers"]), "without --webhook nothing may be sent"
+    timed = render_local("--group-wait", "5s", "--group-interval", "10s", "--repeat-interval", "1h")
+    routes = [timed["route"], *timed["route"]["routes"]]
+    assert all(r["group_wait"] == "5s" and r["group_interval"] == "10s" and r["repeat_interval"] == "1h" for r in routes)
+    assert [r["matchers"] for r in timed["route"]["routes"]] == [r["matchers"] for r in source["route"]["routes"]]
+    for name, config in (("webhook", rendered), ("silent", silent), ("timed", timed)):
+        path = tmp_path / f"{name}.yml"
+        path.write_text(yaml.safe_dump(config), encoding="utf-8")
+        run(tool("amtool"), "check-config", str(path))
+        # routing is the shipped one: a page goes to oncall-page, anything else to ops-ticket
+        out = run(tool("amtool"), "config", "routes", "test", f"--config.file={path}", "severity=page",
+                  "platform=gqthc").stdout
+        assert out.strip() == "oncall-page", out
+
+
+def test_compose_alertmanager_config_is_the_shipped_one_with_the_token(tmp_path):
+    # what deploy/compose/alertmanager-entrypoint.sh does: sed the token, templates/ next to it
+    entrypoint = (COMPOSE / "alertmanager-entrypoint.sh").read_text()
+    assert 's|__TELEGRAM_BOT_TOKEN__|$token|g' in entrypoint and "--cluster.listen-address=" in entrypoint
+    text = AM_SOURCE.read_text(encoding="utf-8").replace("__TELEGRAM_BOT_TOKEN__", "123456:TEST")
+    (tmp_path / "alertmanager.yml").write_text(text, encoding="utf-8")
+    (tmp_path / "templates").symlink_to(REPO / "alerts" / "templates")
+    run(tool("amtool"), "check-config", str(tmp_path / "alertmanager.yml"))
+
+
+# --- compose ------------------------------------------------------------------------------------
+
+
+def compose() -> dict:
+    return load(COMPOSE / "docker-compose.yml")
+
+
+def volume_mounts(service: dict) -> dict[str, Path]:
+    """Container path -> host path of every bind mount of a compose service."""
+    mounts = {}
+    for volume in service.get("volumes", []):
+        host, container = volume.split(":")[:2]
+        if host.startswith((".", "/")):
+            mounts[container] = (COMPOSE / host).resolve()
+    return mounts
+
+
+def test_compose_references_only_files_that_exist():
+    spec = compose()
+    named = set(spec.get("volumes", {}))
+    secrets_readme = (COMPOSE / "secrets" / "README.md").read_text(encoding="utf-8")
+    for name, service in spec["services"].items():
+        build = service.get("build")
+        if build:
+            context = (COMPOSE / build["context"]).resolve()
+            assert context.is_dir() and (context / build["dockerfile"]).is_file(), name
+        for volume in service.get("volumes", []):
+            host = volume.split(":")[0]
+            if host.startswith((".", "/")):
+                assert (COMPOSE / host).exists(), f"{name}: bind mount {host} does not exist"
+            else:
+                assert host in named, f"{name}: volume {host} is not declared"
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), f"{name}: port {port} published beyond loopback"
+        for secret in service.get("secrets", []):
+            assert secret in spec["secrets"], f"{name}: secret {secret} not declared"
+    for name, secret in spec.get("secrets", {}).items():
+        path = (COMPOSE / secret["file"]).resolve()
+        assert path.parent == COMPOSE / "secrets" and f"`{path.name}`" in secrets_readme, \
+            f"secret {name}: {secret['file']} must be a documented file in secrets/"
+    # the alertmanager entrypoint's secret and every secret the shipped config reads are documented
+    for needed in ("telegram_bot_token", "smtp_password", "paging_webhook_token"):
+        assert f"`{needed}`" in secrets_readme and needed in AM_SOURCE.read_text() + (
+            COMPOSE / "alertmanager-entrypoint.sh").read_text()
+    ignored = (COMPOSE / "secrets" / ".gitignore").read_text().split()
+    assert ignored[0] == "*", "secrets/ must ignore everything but its README"
+
+
+def test_compose_grafana_provisioning_points_at_the_dashboards_and_prometheus():
+    grafana = volume_mounts(compose()["services"]["grafana"])
+    providers = [p for f in (COMPOSE / "grafana/provisioning/dashboards").glob("*.yml") for p in load(f)["providers"]]
+    assert providers
+    for provider in providers:
+        assert grafana[provider["options"]["path"]] == REPO / "dashboards"
+    sources = [d for f in (COMPOSE / "grafana/provisioning/datasources").glob("*.yml") for d in load(f)["datasources"]]
+    assert [s["url"] for s in sources if s["type"] == "prometheus"] == ["http://prometheus:9090"]
+    for directory in ("datasources", "dashboards"):
+        assert grafana[f"/etc/grafana/provisioning/{directory}"] == COMPOSE / "grafana" / "provisioning" / directory
+
+
+def test_dockerfile_copies_only_what_exists_and_the_build_context_keeps():
+    dockerfile = (COMPOSE / "Dockerfile").read_text(encoding="utf-8")
+    sources = []
+    for line in dockerfile.splitlines():
+        if line.startswith("COPY "):
+            sources += line.split()[1:-1]
+    assert sources, "no COPY"
+    ignore = (COMPOSE / "Dockerfile.dockerignore").read_text().split()
+    for source in sources:
+        assert (REPO / source).exists(), source
+        assert f"!{source.rstrip('/')}" in [i.rstrip("/") for i in ignore], f"{source} excluded by the dockerignore"
+    assert "MONITOR_LISTEN_ADDRESS=0.0.0.0" in dockerfile  # else Prometheus cannot scrape the container
+
+
+# --- kubernetes ---------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def k8s_tree(tmp_path):
+    """A copy of deploy/kubernetes with render.py's output in it."""
+    tree = tmp_path / "kubernetes"
+    shutil.copytree(K8S, tree, ignore=shutil.ignore_patterns("generated"))
+    run(sys.executable, str(tree / "render.py"), "--out", str(tree / "common" / "generated"),
+        "--rules", str(RULES), "--checks", str(REPO / "checks"))
+    return tree
+
+
+def rule_groups() -> list[dict]:
+    return [group for path in sorted(RULES.glob("*.yml")) for group in load(path)["groups"]]
+
+
+def test_rendered_prometheus_rule_is_alerts_rules_and_configmap_is_checks(k8s_tree):
+    generated = k8s_tree / "common" / "generated"
+    rule = load(generated / "prometheusrule.yaml")
+    assert rule["kind"] == "PrometheusRule" and rule["apiVersion"] == "monitoring.coreos.com/v1"
+    assert rule["spec"]["groups"] == rule_groups()
+    names = [g["name"] for g in rule_groups()]
+    assert len(names) == len(set(names)), f"group names must be unique in one PrometheusRule: {names}"
+    kustomization = load(generated / "kustomization.yaml")
+    files = kustomization["configMapGenerator"][0]["files"]
+    assert [Path(f).name for f in files] == sorted(p.name for p in (REPO / "checks").glob("*.yml"))
+    for file in files:
+        assert (generated / file).read_bytes() == (REPO / "checks" / Path(file).name).read_bytes()
+
+
+def test_kubernetes_manifests_have_the_expected_kinds_and_references(k8s_tree):
+    kinds = {}
+    for path in sorted(k8s_tree.rglob("*.yaml")):
+        for document in yaml.safe_load_all(path.read_text()):
+            kinds.setdefault(document["kind"], []).append(path)
+            if document["kind"] == "Kustomization":
+                for entry in document.get("resources", []):
+                    assert (path.parent / entry).exists(), f"{path}: resource {entry} missing"
+                for generator in document.get("configMapGenerator", []):
+                    for file in generator.get("files", []):
+                        assert (path.parent / file.split("=")[-1]).exists(), f"{path}: {file} missing"
+    assert {"Deployment", "Service", "PersistentVolumeClaim", "ServiceMonitor", "PrometheusRule", "Namespace",
+            "Kustomization"} <= set(kinds)
+    monitor = load(k8s_tree / "common" / "servicemonitor.yaml")["spec"]
+    assert monitor["jobLabel"] == "app.kubernetes.io/name" and monitor["targetLabels"] == ["prober"]
+    locations = sorted(p.name for p in (k8s_tree / "locations").iterdir())
+    listed = load(k8s_tree / "kustomization.yaml")["resources"]
+    assert [f"locations/{name}" for name in locations] == sorted(r for r in listed if r.startswith("locations/"))
+
+
+def test_kustomize_build_output(k8s_tree):
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl (with its built-in kustomize) is not installed; the static checks above still ran")
+    documents = list(yaml.safe_load_all(run(kubectl, "kustomize", str(k8s_tree)).stdout))
+    by_kind: dict[str, list[dict]] = {}
+    for document in documents:
+        by_kind.setdefault(document["kind"], []).append(document)
+        assert document["kind"] == "Namespace" or document["metadata"]["namespace"] == "party-platform-monitor"
+    locations = sorted(p.name for p in (K8S / "locations").iterdir())
+    assert sorted(d["metadata"]["labels"]["prober"] for d in by_kind["Deployment"]) == locations
+    assert sorted(s["metadata"]["labels"]["prober"] for s in by_kind["Service"]) == locations
+    [configmap] = by_kind["ConfigMap"]
+    assert configmap["metadata"]["name"] == "monitor-checks"
+    assert sorted(configmap["data"]) == sorted(p.name for p in (REPO / "checks").glob("*.yml"))
+    for deployment in by_kind["Deployment"]:
+        location = deployment["metadata"]["labels"]["prober"]
+        spec = deployment["spec"]["template"]["spec"]
+        env = {e["name"]: e["value"] for e in spec["containers"][0]["env"]}
+        assert env["MONITOR_LOCATION"] == location and env["MONITOR_LISTEN_ADDRESS"] == "0.0.0.0"
+        volumes = {v["name"]: v for v in spec["volumes"]}
+        assert volumes["checks"]["configMap"]["name"] == "monitor-checks"
+        assert volumes["data"]["persistentVolumeClaim"]["claimName"] == f"monitor-data-{location}"
+        assert deployment["spec"]["selector"]["matchLabels"]["prober"] == location
+    for service in by_kind["Service"]:
+        assert service["metadata"]["labels"]["app.kubernetes.io/name"] == "monitor"  # -> job="monitor"
+        assert service["spec"]["selector"]["prober"] == service["metadata"]["labels"]["prober"]
+    [rule] = by_kind["PrometheusRule"]
+    assert rule["spec"]["groups"] == rule_groups()
+    assert len(by_kind["ServiceMonitor"]) == 1
+
+
+# --- systemd ------------------------------------------------------------------------------------
+
+
+def unit(path: Path) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(strict=False, interpolation=None, delimiters=("=",))
+    parser.optionxform = str  # keys are case-sensitive
+    parser.read_string(path.read_text(encoding="utf-8"), source=str(path))
+    return parser
+
+
+@pytest.mark.parametrize("name", ["monitor@.service", "../monitor.service"])
+def test_monitor_units_parse_with_the_required_keys(name):
+    parsed = unit(SYSTEMD / name)
+    assert parsed["Unit"]["Description"] and parsed["Install"]["WantedBy"] == "multi-user.target"
+    service = parsed["Service"]
+    assert service["ExecStart"].endswith("monitor run") and service["User"] == "monitor"
+    assert service["KillSignal"] == "SIGTERM" and service["StateDirectory"].startswith("monitor")
+    environment = (SYSTEMD / name).read_text()
+    assert "MONITOR_LISTEN_ADDRESS=127.0.0.1" in environment
+    if "@" in name:
+        assert "Environment=MONITOR_LOCATION=%i" in environment and "%i" in service["StateDirectory"]
+
+
+@pytest.mark.parametrize("dropin", sorted(p.relative_to(SYSTEMD).as_posix() for p in SYSTEMD.glob("*.service.d/*.conf")))
+def test_debian_package_dropins_reset_and_replace_execstart(dropin):
+    lines = [line for line in (SYSTEMD / dropin).read_text().splitlines() if line.startswith("ExecStart=")]
+    assert lines[0] == "ExecStart=" and len(lines) == 2, "a drop-in must reset ExecStart= before replacing it"
+    unit(SYSTEMD / dropin)  # parses
+    command = lines[1]
+    package_binary = {"prometheus.service.d": "/usr/bin/prometheus ",
+                      "prometheus-alertmanager.service.d": "/usr/bin/prometheus-alertmanager "}[dropin.split("/")[0]]
+    assert command.removeprefix("ExecStart=").startswith(package_binary)
+    assert "--web.listen-address=127.0.0.1:" in command and command.endswith("$ARGS")
+    if "alertmanager" in dropin:
+        assert "--cluster.listen-address= " in command
