@@ -2,9 +2,12 @@
 
 How a stretch of bad measurements becomes an incident, in four steps:
 
-1. **Per stream** (one check at one location), each reliable probe is ``ok``, ``slow``
-   (an HTTP probe that succeeded slower than the platform's ``slow_after``) or ``failed``.
-   Unreliable results (the prober itself stalled) are skipped.
+1. **Per stream** (one check at one location), each probe is ``ok``, ``slow`` (an HTTP probe
+   that succeeded slower than the platform's ``slow_after``) or ``failed``. A result measured
+   while the prober stalled (``unreliable``, with the seconds ``stalled``) counts only for what
+   the stall cannot explain (:func:`usable`): a stall makes a probe look slower, never faster,
+   and never invents an answer. Dropping all of them would favour fast answers, because a slow
+   probe overlaps more stalls than a fast one.
 
    - *down*: ``failures_to_open`` consecutive failed probes open it (at the first of them),
      ``successes_to_close`` consecutive probes that did not fail close it (at the first of
@@ -115,6 +118,27 @@ class CertificateWarning:
 
 def _is_slow(result: ProbeResult, slow_after: float) -> bool:
     return result.success and result.kind == "http" and result.phases.get("total", 0.0) > slow_after
+
+
+_DEADLINES = frozenset({"connect_timeout", "read_timeout", "timeout", "dns"})  # dns: may be a timeout
+
+
+def usable(result: ProbeResult, slow_after: float) -> bool:
+    """Whether ``result`` is evidence: reliable, or unreliable in a way its stall cannot explain.
+
+    An unreliable success counts when it was fast anyway, or slow even without the stalled
+    seconds; a failure that is an answer (status, reset, certificate, content) counts; a
+    deadline counts when the platform was slow even without the stalled seconds.
+    """
+    if not result.unreliable:
+        return True
+    stalled = float(result.details.get("stalled", math.inf))
+    if result.success:
+        total = result.phases.get("total", result.duration)
+        return result.kind != "http" or total <= slow_after or total - stalled > slow_after
+    if result.outcome in _DEADLINES:
+        return result.duration - stalled > slow_after
+    return True
 
 
 def down_spans(probes: Sequence[ProbeResult], policy: IncidentPolicy) -> list[Span]:
@@ -234,7 +258,7 @@ def detect(results: Iterable[ProbeResult], slow_after: Mapping[str, float],
     """
     streams: dict[tuple[str, str, str], list[ProbeResult]] = defaultdict(list)
     for result in results:
-        if not result.unreliable:
+        if usable(result, slow_after.get(result.platform, default_slow_after)):
             streams[(result.platform, result.location, result.check)].append(result)
     by_platform: dict[str, dict[str, _Location]] = defaultdict(lambda: defaultdict(_Location))
     for (platform, location, _check), probes in streams.items():
@@ -285,7 +309,7 @@ def _incident(platform: str, scope: Scope, span: Span, involved: list[str], loca
                     reasons[p.outcome] += 1
                 elif _is_slow(p, threshold):
                     reasons["slow"] += 1
-                if p.success and "total" in p.phases and p.kind == "http":
+                if p.success and "total" in p.phases and p.kind == "http" and not p.unreliable:
                     worst = max(worst or 0.0, p.phases["total"])
     is_down = any(bad >= policy.down_share * count for count, bad in per_check.values())
     suffix = "" if scope == "platform" else f"-{involved[0]}"

@@ -47,7 +47,8 @@ class LoopLagMonitor:
                 self._stalls.append((end, lag))
 
     async def watch(self, probe: Awaitable[ProbeResult]) -> ProbeResult:
-        """Await ``probe``; its result is marked unreliable if stalls took too much of the run.
+        """Await ``probe``; its result is marked unreliable, with ``details["stalled"]`` (seconds), if
+        stalls took too much of the run.
 
         The run is timed on this monitor's own wall clock, not by the result's timestamp,
         which may be simulated (the demo and the simulated week stamp results in lab time).
@@ -55,8 +56,9 @@ class LoopLagMonitor:
         began = self._wall_clock()
         result = await probe
         ended = self._wall_clock()
-        if self.stalled(began, ended) > self.tolerance * (ended - began):
-            result = replace(result, unreliable=True)
+        stalled = self.stalled(began, ended)
+        if stalled > self.tolerance * (ended - began):  # kept: what a stall cannot explain is still evidence
+            result = replace(result, unreliable=True, details={**result.details, "stalled": round(stalled, 4)})
         return result
 
     def stalled(self, start: float, end: float) -> float:

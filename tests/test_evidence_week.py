@@ -35,7 +35,7 @@ INTERVAL = 60.0
 SLACK = 2 * INTERVAL  # the bound: start and end within two probe intervals
 # Congestion edges are a load level (0.6) that no probe sees: latency rises and falls gradually
 # around them, and a quiet spell inside a long congestion may split it in two.
-CONGESTION_SLACK = 25 * 60.0
+CONGESTION_SLACK = 20 * 60.0
 
 
 def monitor(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:

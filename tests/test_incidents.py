@@ -70,6 +70,23 @@ def test_congestion_with_some_failures_is_degraded_not_a_string_of_outages():
     assert 30 <= start <= 32 and 30 + 6 * 19 - 6 <= end <= 30 + 6 * 19
 
 
+def test_an_unreliable_result_counts_only_for_what_its_stall_cannot_explain():
+    from monitor.incidents import usable
+
+    def stalled(result: ProbeResult, seconds: float) -> ProbeResult:
+        return ProbeResult(**{**result.__dict__, "unreliable": True, "details": {"stalled": seconds}})
+
+    assert usable(stalled(probe(0, "."), 0.3), 2.5)  # fast even with the stall: ok
+    assert usable(stalled(probe(0, "s"), 0.3), 2.5)  # 5 s - 0.3 s is still slow
+    assert not usable(stalled(probe(0, "s"), 3.0), 2.5)  # 5 s - 3 s might not be: unknown
+    assert usable(stalled(probe(0, "x"), 3.0), 2.5)  # a refused connection is an answer, not timing
+    timeout = ProbeResult("stdv", "home", "http", "hanoi", T0, False, 10.0, reason=Reason.READ_TIMEOUT)
+    assert usable(stalled(timeout, 1.0), 2.5) and not usable(stalled(timeout, 9.0), 2.5)
+    # Slow probes overlap more stalls: dropping every unreliable one would hide congestion.
+    congested = [stalled(r, 0.4) if r.phases.get("total", 0) > 2.5 else r for r in series("." * 20 + "s" * 30 + "." * 20)]
+    assert spans(detect(congested, {"stdv": 2.5})) == [(20, 50, "degraded", "platform")]
+
+
 def test_unreliable_results_are_ignored():
     results = series("." * 10) + [probe(10 + i, "s", unreliable=True) for i in range(30)] + series(" " * 40 + "." * 10)
     assert detect(results, {"stdv": 2.5}) == []

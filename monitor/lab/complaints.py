@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from monitor.complaints.model import SYMPTOMS, Complaint
+from monitor.complaints.model import Complaint
 from monitor.complaints.scrub import scrub
 from monitor.config import Platform
 from monitor.lab.world import TruthEvent
