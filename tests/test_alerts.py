@@ -8,12 +8,13 @@ with the package to install (scripts/test installs both).
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.tools import tool
 
 ROOT = Path(__file__).resolve().parent.parent
 ALERTS = ROOT / "alerts"
@@ -25,14 +26,7 @@ RUNBOOKS = ROOT / "docs" / "runbooks"
 RUNBOOK_BASE = "https://github.com/ORG/party-platform-monitor/blob/main/"
 SEVERITIES = {"page", "ticket"}
 ANNOTATIONS = ("summary", "summary_vi", "description", "description_vi", "runbook_url")
-PACKAGES = {"promtool": "prometheus", "amtool": "prometheus-alertmanager"}
 
-
-def tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.fail(f"{name} is not installed: apt-get install {PACKAGES[name]} (scripts/test does this)")
-    return path
 
 
 def run(*args: str) -> subprocess.CompletedProcess:

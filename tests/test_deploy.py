@@ -23,6 +23,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.tools import tool
+
 REPO = Path(__file__).resolve().parent.parent
 DEPLOY = REPO / "deploy"
 COMPOSE = DEPLOY / "compose"
@@ -31,14 +33,7 @@ SYSTEMD = DEPLOY / "systemd"
 LOCAL = DEPLOY / "local"
 RULES = REPO / "alerts" / "rules"
 AM_SOURCE = REPO / "alerts" / "alertmanager.yml"
-PACKAGES = {"promtool": "prometheus", "amtool": "prometheus-alertmanager"}
 
-
-def tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.fail(f"{name} is not installed: apt-get install {PACKAGES[name]} (scripts/test does this)")
-    return path
 
 
 def run(*args: str, **kwargs) -> subprocess.CompletedProcess:
