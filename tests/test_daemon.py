@@ -12,6 +12,7 @@ import urllib.request
 
 import pytest
 
+from monitor.localtime import format_datetime
 from monitor.store import open_store
 from tests.daemon import Daemon, write_checks
 
@@ -37,6 +38,9 @@ def test_run_serves_metrics_stores_results_and_stops_cleanly_on_sigterm(http_por
     assert re.match(r"http://127\.0\.0\.1:\d+/metrics", url)  # loopback unless configured otherwise
     daemon.wait_for(r"sotaydangvien\s+Sổ tay đảng viên điện tử: c0 \(http every 1s\)")
     daemon.wait_for(r"stored batch of \d+ results", stream="stderr")
+    # log times as people here read them: dd/mm/yyyy, Asia/Ho_Chi_Minh (the host runs on UTC)
+    stamp = daemon.wait_for(r"^(\d{2}/\d{2}/\d{4} \d{2}):\d{2}:\d{2} +INFO", stream="stderr").group(1)
+    assert stamp == format_datetime(time.time())[:13] or stamp == format_datetime(time.time() - 60)[:13]
     body = urllib.request.urlopen(url, timeout=5).read().decode()
     assert re.search(r'probe_success\{check="c0",location="local",platform="sotaydangvien"\} 1\.0', body)
     lint = subprocess.run([shutil.which("promtool") or "promtool", "check", "metrics"], input=body.encode(),
