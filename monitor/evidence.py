@@ -32,10 +32,6 @@ class Evidence:
     matches: list[Match]
 
 
-def slow_thresholds(catalog: Catalog) -> dict[str, float]:
-    return {p.id: p.slow_after for p in catalog.platforms}
-
-
 def overlapping(incidents: list[Incident], start: float, end: float) -> list[Incident]:
     """Incidents overlapping [start, end)."""
     return [i for i in incidents if i.start < end and (i.end is None or i.end > start)]
@@ -45,7 +41,7 @@ def gather(store: SQLiteStore, catalog: Catalog, start: float, end: float, now: 
            policy: IncidentPolicy, match_policy: MatchPolicy) -> Evidence:
     """Recompute the period's incidents and matches, store them, and return the whole evidence."""
     around = store.results_between(start - LOOKBACK, min(end + LOOKAHEAD, max(now, end)))
-    found = detect(around, slow_thresholds(catalog), policy)  # also those just before: early complaints mean them
+    found = detect(around, catalog.slow_after(), policy)  # also those just before: early complaints mean them
     incidents = overlapping(found, start, end)
     store.save_incidents(incidents, now, replacing=(start, end))
     results = [r for r in around if start <= r.started_at < end]

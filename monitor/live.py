@@ -19,7 +19,7 @@ class LiveIncidents:
     """Recent results per check and location, and the incidents open among them."""
 
     def __init__(self, catalog: Catalog, policy: IncidentPolicy):
-        self.slow_after = {p.id: p.slow_after for p in catalog.platforms}
+        self.slow_after = catalog.slow_after()
         self.policy = policy
         self._recent: dict[tuple[str, str, str], deque[ProbeResult]] = defaultdict(lambda: deque(maxlen=KEEP))
 

@@ -43,6 +43,10 @@ class Catalog:
         """The platform with this id, if any."""
         return next((p for p in self.platforms if p.id == platform_id), None)
 
+    def slow_after(self) -> dict[str, float]:
+        """Platform id -> latency above which an HTTP probe counts as slow (for incident detection)."""
+        return {p.id: p.slow_after for p in self.platforms}
+
 
 def expand(paths: Sequence[Path]) -> list[Path]:
     """Files named directly, plus ``*.yml``/``*.yaml`` inside directories, sorted."""
