@@ -10,17 +10,14 @@ import asyncio
 import dataclasses
 import datetime as dt
 import json
-import logging
 import sys
 from pathlib import Path
 
 from pydantic import ValidationError
 from rich.console import Console
-from rich.logging import RichHandler
 from rich.table import Table
-from rich.text import Text
 
-from monitor import __version__
+from monitor import __version__, logs
 from monitor.config import Catalog, HttpCheck, Settings, load_catalog
 from monitor.cli_evidence import PeriodError
 from monitor.errors import ConfigError, StoreError
@@ -46,11 +43,6 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
-def _log_time(moment: dt.datetime) -> Text:
-    """Log times as people here read them: dd/mm/yyyy in Asia/Ho_Chi_Minh, whatever the host's zone."""
-    return Text(format_datetime(moment.timestamp()))
-
-
 def _catalog(settings: Settings) -> Catalog:
     return load_catalog(settings.checks)
 
@@ -62,11 +54,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     catalog = _catalog(settings)
-    logging.basicConfig(level=settings.log_level, format="%(message)s",
-                        handlers=[RichHandler(console=err, show_path=False, log_time_format=_log_time)])
-    if settings.log_level != "DEBUG":  # one line per request or job run drowns what matters
-        for noisy in ("httpx", "httpcore", "apscheduler"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+    logs.configure(settings.log_level, err)
 
     def announce(address: str, jobs: list) -> None:
         out.print(f"monitor {__version__}: location [bold]{settings.location}[/], store {settings.store}")
