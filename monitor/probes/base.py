@@ -90,20 +90,28 @@ class ProbeContext:
 
 
 class _ProbeSSLContext(ssl.SSLContext):
-    """A client context whose ALPN offer is the check's own.
+    """A client context whose ALPN offer is the check's own, for checks that require HTTP/2.
 
     httpcore sets ALPN on the context at every connect and offers ``http/1.1`` even
     when only HTTP/2 is enabled, so a check requiring HTTP/2 would accept a server
     that chose HTTP/1.1 and then fail with a protocol error. Here httpcore's call
     is ignored: the offer is fixed when the context is built.
+
+    Only for that case: anyio wraps a context of any other type than ``ssl.SSLContext``
+    in a worker thread at every handshake (it might block), a thread hop per probe.
     """
 
     def set_alpn_protocols(self, alpn_protocols: object) -> None:
         pass
 
 
+# What httpcore offers itself for HTTP/1.1 alone and for both; any other offer needs _ProbeSSLContext.
+_HTTPCORE_OFFERS = ({"http/1.1"}, {"http/1.1", "h2"})
+
+
 def _client_context(verify: bool, ca_file: Path | None, alpn: tuple[str, ...]) -> ssl.SSLContext:
-    context = _ProbeSSLContext(ssl.PROTOCOL_TLS_CLIENT)  # what ssl.create_default_context builds
+    plain = not alpn or set(alpn) in _HTTPCORE_OFFERS
+    context = (ssl.SSLContext if plain else _ProbeSSLContext)(ssl.PROTOCOL_TLS_CLIENT)  # as create_default_context
     context.load_verify_locations(cafile=str(ca_file or certifi.where()))
     if not verify:
         context.check_hostname = False
