@@ -1,18 +1,34 @@
 """Open incidents while probing: the detector (:func:`monitor.incidents.detect`) over recent results.
 
 The daemon and the demo feed every result in; :meth:`LiveIncidents.open` recomputes from what
-is kept, so live and after-the-fact detection can never disagree.
+is kept, so live and after-the-fact detection can never disagree about what is open now.
+
+Only what decides whether an incident is open is kept: the last few degraded windows of
+each check, each result cut down to the fields detection reads. At 1,000 checks the full
+results of the 16 hours kept before took about a gigabyte and seconds of CPU per
+recomputation. The start of an incident older than what is kept shows as the oldest kept
+probe here; ``monitor incidents`` reads the whole history from the store.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict, deque
+from dataclasses import replace
 
 from monitor.config import Catalog
 from monitor.incidents import Incident, IncidentPolicy, detect
 from monitor.result import ProbeResult
 
-KEEP = 2000  # results per check and location: enough to keep the start of a long incident (16 h at 30 s)
+WINDOWS_KEPT = 3  # degraded windows of results kept per check and location
+_NONE: dict = {}  # shared by every slimmed result; results are never mutated
+
+
+def slim(result: ProbeResult) -> ProbeResult:
+    """``result`` with only what detection reads: no error text, peer, or phases other than ``total``."""
+    total = result.phases.get("total")
+    stalled = result.details.get("stalled")
+    return replace(result, error=None, peer=None, phases=_NONE if total is None else {"total": total},
+                   details=_NONE if stalled is None else {"stalled": stalled})
 
 
 class LiveIncidents:
@@ -21,10 +37,11 @@ class LiveIncidents:
     def __init__(self, catalog: Catalog, policy: IncidentPolicy):
         self.slow_after = catalog.slow_after()
         self.policy = policy
-        self._recent: dict[tuple[str, str, str], deque[ProbeResult]] = defaultdict(lambda: deque(maxlen=KEEP))
+        keep = WINDOWS_KEPT * policy.window
+        self._recent: dict[tuple[str, str, str], deque[ProbeResult]] = defaultdict(lambda: deque(maxlen=keep))
 
     def add(self, result: ProbeResult) -> None:
-        self._recent[(result.platform, result.check, result.location)].append(result)
+        self._recent[(result.platform, result.check, result.location)].append(slim(result))
 
     def open(self) -> list[Incident]:
         """Incidents still open at the latest results."""

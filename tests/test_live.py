@@ -1,0 +1,57 @@
+"""Live detection keeps only recent, slimmed results yet agrees with full detection on what is open."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from monitor.config import Catalog
+from monitor.incidents import IncidentPolicy, detect
+from monitor.live import WINDOWS_KEPT, LiveIncidents, slim
+from tests.test_incidents import series
+
+POLICY = IncidentPolicy()
+SLOW = {"stdv": 2.5}
+
+
+def live_after(results) -> LiveIncidents:
+    live = LiveIncidents(Catalog(platforms=[]), POLICY)
+    live.slow_after = SLOW
+    for result in results:
+        live.add(result)
+    return live
+
+
+def open_now(incidents):
+    return sorted((i.platform, i.kind, i.scope, i.locations) for i in incidents if i.end is None)
+
+
+def test_an_outage_is_open_until_two_successes_even_after_a_long_history():
+    history = "." * 5000 + "xxxx"
+    assert open_now(live_after(series(history)).open()) == [("stdv", "down", "platform", ("hanoi",))]
+    assert live_after(series(history + "..")).open() == []
+
+
+def test_slow_congestion_is_open_as_degraded():
+    assert open_now(live_after(series("." * 300 + "s..s.s" * 5)).open()) == [("stdv", "degraded", "platform", ("hanoi",))]
+
+
+def test_only_a_few_windows_are_kept_per_check():
+    live = live_after(series("." * 5000) + series("." * 5000, check="login"))
+    assert sorted(len(kept) for kept in live._recent.values()) == [WINDOWS_KEPT * POLICY.window] * 2
+
+
+def test_slim_keeps_what_detection_reads_and_drops_the_rest():
+    full = series("x.")[1]
+    full = type(full)(**{**full.__dict__, "error": "boom", "peer": "127.0.0.1:443",
+                         "phases": {"tls": 0.1, "total": 0.3}, "details": {"stalled": 0.2, "tls_version": "TLSv1.3"}})
+    small = slim(full)
+    assert (small.phases, small.details, small.error, small.peer) == ({"total": 0.3}, {"stalled": 0.2}, None, None)
+    assert (small.started_at, small.success, small.duration, small.kind) == (full.started_at, True, full.duration, "http")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=".xs", min_size=1, max_size=400))
+def test_live_and_full_detection_agree_on_what_is_open(pattern):
+    results = series(pattern)
+    assert open_now(live_after(results).open()) == open_now(detect(results, SLOW, POLICY))
