@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from monitor.config import Catalog
 from monitor.incidents import IncidentPolicy, detect
-from monitor.live import WINDOWS_KEPT, LiveIncidents, slim
+from monitor.live import WINDOWS_KEPT, LiveIncidents
 from tests.test_incidents import series
 
 POLICY = IncidentPolicy()
@@ -36,18 +36,14 @@ def test_slow_congestion_is_open_as_degraded():
     assert open_now(live_after(series("." * 300 + "s..s.s" * 5)).open()) == [("stdv", "degraded", "platform", ("hanoi",))]
 
 
+def test_what_is_kept_describes_the_failures_it_counts():
+    (incident,) = live_after(series("." * 100 + "xxxx")).open()
+    assert incident.reasons == {"connect_refused": 4} and incident.probes == 4
+
+
 def test_only_a_few_windows_are_kept_per_check():
     live = live_after(series("." * 5000) + series("." * 5000, check="login"))
     assert sorted(len(kept) for kept in live._recent.values()) == [WINDOWS_KEPT * POLICY.window] * 2
-
-
-def test_slim_keeps_what_detection_reads_and_drops_the_rest():
-    full = series("x.")[1]
-    full = type(full)(**{**full.__dict__, "error": "boom", "peer": "127.0.0.1:443",
-                         "phases": {"tls": 0.1, "total": 0.3}, "details": {"stalled": 0.2, "tls_version": "TLSv1.3"}})
-    small = slim(full)
-    assert (small.phases, small.details, small.error, small.peer) == ({"total": 0.3}, {"stalled": 0.2}, None, None)
-    assert (small.started_at, small.success, small.duration, small.kind) == (full.started_at, True, full.duration, "http")
 
 
 @settings(max_examples=200, deadline=None)
