@@ -68,4 +68,8 @@ class LoopLagMonitor:
         """
         in_progress = self._clock() - self._due if self._due is not None else 0.0
         stalled = in_progress if in_progress > self.threshold else 0.0
-        return stalled + sum(max(0.0, min(woke, end) - max(woke - lag, start)) for woke, lag in self._stalls)
+        for woke, lag in reversed(self._stalls):  # newest first; those that ended before ``start`` do not count
+            if woke <= start:
+                break
+            stalled += max(0.0, min(woke, end) - max(woke - lag, start))
+        return stalled
