@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from grafana_client import GrafanaApi
 
 DEFAULT_FOLDER = "Nền tảng số của Đảng"
+DEFAULT_MESSAGE = "monitor grafana push"  # version message in Grafana's history
 TIMEOUT = 10.0
 
 

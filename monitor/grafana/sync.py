@@ -26,11 +26,10 @@ from grafana_client.client import (
 
 from monitor.config import Catalog
 from monitor.grafana.annotations import Annotation, desired
-from monitor.grafana.settings import DEFAULT_FOLDER, GrafanaError
+from monitor.grafana.settings import DEFAULT_FOLDER, DEFAULT_MESSAGE, GrafanaError
 
 log = logging.getLogger(__name__)
 FOLDER_UID = "nen-tang-so-dang"
-DEFAULT_MESSAGE = "monitor grafana push"
 
 
 @dataclass(frozen=True)
