@@ -54,5 +54,21 @@ class LiveIncidents:
 
     def open(self) -> list[Incident]:
         """Incidents still open at the latest results."""
-        results = [_result(key, kept) for key, stream in list(self._recent.items()) for kept in list(stream)]
+        streams = list(self._recent.items())
+        unsettled = {key[0] for key, stream in streams if not self._settled(key[0], stream)}
+        results = [_result(key, kept) for key, stream in streams if key[0] in unsettled for kept in list(stream)]
         return [i for i in detect(results, self.slow_after, self.policy) if i.end is None]
+
+    def _settled(self, platform: str, stream: deque[_Kept]) -> bool:
+        """Whether the stream's latest probes close anything it had open: enough good ones in a row.
+
+        Detection closes every kind of incident after ``successes_to_close`` good probes, so a
+        platform whose every stream ends that way has nothing open; only the others are computed,
+        which keeps this cheap while all is well.
+        """
+        needed = self.policy.successes_to_close
+        threshold = self.slow_after.get(platform, 0.0)  # unknown platform: never settled, always computed
+        latest = list(stream)[-needed:]
+        return len(latest) == needed and all(
+            success and not unreliable and (total if total is not None else duration) <= threshold
+            for _, success, duration, _, total, _, unreliable, _ in latest)
