@@ -4,56 +4,63 @@ Counters and histograms carry every result, so nothing is lost between scrapes;
 gauges say what the last result was. A phase that did not complete is never
 observed (no zeros for failed phases), and ``total`` is observed only for
 successful probes so latency percentiles describe requests that were served.
+
+The per-check series (``probe_*``, ``monitor_unreliable_results_total``,
+``monitor_probes_skipped_total``) live in :class:`monitor.exposition.ProbeStore`,
+plain numbers per (platform, check, location), rendered by our own text encoder:
+1,000 checks × 3 locations would otherwise be 300,000 prometheus_client value
+objects and seconds of rendering per scrape. ``probe_phase_duration_seconds`` has
+its ``PHASE_BUCKETS`` only for ``phase="total"``; every other phase has ``_sum``,
+``_count`` and the ``le="+Inf"`` bucket. The store is also registered in
+``registry`` as a collector, so ``registry.get_sample_value`` and
+``generate_latest(registry)`` see everything (slowly; scrapes do not go that way).
+The rest (lags, store backlog, incidents, build info) are ordinary prometheus_client
+metrics in ``registry``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gzip
+import itertools
+import socket
 import threading
-from wsgiref.simple_server import WSGIServer
+from collections.abc import Iterable, Iterator
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, start_http_server
+from prometheus_client import CollectorRegistry, Gauge, Histogram, disable_created_metrics, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.registry import Collector
 
-from monitor import __version__
+from monitor import __version__, exposition
+from monitor.exposition import PHASE_BUCKETS, PROBE_LABELS, SKIP_REASONS, ProbeStore, render
 from monitor.result import ProbeResult
 
-PROBE_LABELS = ("platform", "check", "location")
-PHASE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+__all__ = ["INCIDENT_KINDS", "LAG_BUCKETS", "PHASE_BUCKETS", "PROBE_LABELS", "SKIP_REASONS", "Metrics", "serve"]
+
 LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
-SKIP_REASONS = ("overlap", "missed")
 INCIDENT_KINDS = ("down", "degraded")
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+GZIP_LEVEL = 1  # a few MB of text: level 1 takes a fraction of level 9's time for a little more on the wire
 
 # The *_created series double the series count and nothing here reads them (blackbox_exporter has none).
 disable_created_metrics()
 
 
 class Metrics:
-    """Metric objects registered in ``registry`` (a fresh one unless given)."""
+    """The probe store and the other metric objects, registered in ``registry`` (a fresh one unless given)."""
 
     def __init__(self, registry: CollectorRegistry | None = None):
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
-        self.probe_success = Gauge("probe_success", "Whether the last probe succeeded (1) or failed (0).",
-                                   PROBE_LABELS, registry=r)
-        self.probe_duration = Gauge("probe_duration_seconds", "Duration of the last probe, to success, failure "
-                                    "or deadline.", PROBE_LABELS, registry=r)
-        self.http_status = Gauge("probe_http_status_code", "Status code of the last HTTP response (0 when none).",
-                                 PROBE_LABELS, registry=r)
-        self.cert_expiry = Gauge("probe_ssl_earliest_cert_expiry", "Unix time of the earliest expiry in the peer's "
-                                 "certificate chain.", PROBE_LABELS, registry=r)
-        self.last_run = Gauge("probe_last_run_timestamp_seconds", "Unix time the last probe started.",
-                              PROBE_LABELS, registry=r)
-        self.results = Counter("probe_results", "Probe results by outcome: success or a failure reason.",
-                               (*PROBE_LABELS, "result"), registry=r)
-        self.phases = Histogram("probe_phase_duration_seconds", "Duration of each completed probe phase.",
-                                (*PROBE_LABELS, "phase"), buckets=PHASE_BUCKETS, registry=r)
-        self.unreliable = Counter("monitor_unreliable_results", "Results measured while the prober itself was "
-                                  "stalled; kept out of the probe_* series.", PROBE_LABELS, registry=r)
+        self.probes = ProbeStore()
+        self._collector = ProbeCollector(self.probes)
+        r.register(self._collector)
         self.scheduler_lag = Histogram("monitor_scheduler_lag_seconds", "Actual probe start minus planned start.",
                                        buckets=LAG_BUCKETS, registry=r)
         self.loop_lag = Histogram("monitor_event_loop_lag_seconds", "How late the prober's event loop woke up.",
                                   buckets=LAG_BUCKETS, registry=r)
-        self.skipped = Counter("monitor_probes_skipped", "Probe runs not started: overlap with a run still "
-                               "going, or missed beyond the grace time.", (*PROBE_LABELS, "why"), registry=r)
         self.store_pending = Gauge("monitor_store_pending_results", "Results waiting to be written to the store.",
                                    registry=r)
         self.incident_open = Gauge("platform_incident_open", "1 while a platform-wide incident of this kind is "
@@ -63,10 +70,11 @@ class Metrics:
 
     def register_check(self, platform: str, check: str, location: str) -> None:
         """Start a check's counters at 0 so ``rate()`` and ``increase()`` see its first failure (or stall)."""
-        self.results.labels(platform, check, location, "success")
-        self.unreliable.labels(platform, check, location)
-        for why in SKIP_REASONS:
-            self.skipped.labels(platform, check, location, why)
+        self.probes.register(platform, check, location)
+
+    def skip(self, platform: str, check: str, location: str, why: str) -> None:
+        """Count a run not started: ``why`` is ``overlap`` or ``missed`` (SKIP_REASONS)."""
+        self.probes.skip(platform, check, location, why)
 
     def register_platform(self, platform: str) -> None:
         """Start the platform's incident gauges at 0, so "no incident" is a value, not an absence."""
@@ -81,23 +89,121 @@ class Metrics:
                 self.incident_open.labels(platform, kind).set(1 if (platform, kind) in open_now else 0)
 
     def record(self, result: ProbeResult) -> None:
-        """Account for one result."""
-        labels = (result.platform, result.check, result.location)
-        self.last_run.labels(*labels).set(result.started_at)
-        if result.unreliable:
-            self.unreliable.labels(*labels).inc()
-            return
-        self.results.labels(*labels, result.outcome).inc()
-        self.probe_success.labels(*labels).set(1 if result.success else 0)
-        self.probe_duration.labels(*labels).set(result.duration)
-        if result.kind == "http":
-            self.http_status.labels(*labels).set(result.status_code or 0)
-        if result.cert_expiry is not None:
-            self.cert_expiry.labels(*labels).set(result.cert_expiry)
-        for phase, seconds in result.phases.items():
-            self.phases.labels(*labels, phase).observe(seconds)
+        """Account for one result.
+
+        Always sets ``probe_last_run_timestamp_seconds``. An unreliable result only
+        counts in ``monitor_unreliable_results_total``. Otherwise: ``probe_results_total``
+        by outcome, ``probe_success`` and ``probe_duration_seconds``,
+        ``probe_http_status_code`` for HTTP checks (0 without a response),
+        ``probe_ssl_earliest_cert_expiry`` when a certificate was seen (else kept),
+        and one observation per completed phase.
+        """
+        self.probes.record(result)
+
+    def exposition(self) -> bytes:
+        """What ``/metrics`` serves: the probe store, then the rest of ``registry`` (text format 0.0.4)."""
+        with self._collector.hidden():  # the store is rendered by render(); not a second time through the registry
+            rest = generate_latest(self.registry).decode("utf-8")
+        return render(self.probes, tail=rest).encode("utf-8")
+
+
+class ProbeCollector(Collector):
+    """The store's families for the registry (``get_sample_value``, ``generate_latest``): slow, not for scrapes.
+
+    ``/metrics`` renders the store with :func:`monitor.exposition.render`, then the
+    registry inside :meth:`hidden`, where this collector yields nothing (on that thread).
+    """
+
+    def __init__(self, store: ProbeStore):
+        self._store = store
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def hidden(self) -> Iterator[None]:
+        self._local.hidden = True
+        try:
+            yield
+        finally:
+            self._local.hidden = False
+
+    def describe(self) -> list:
+        return self._families(())  # names only: the registry refuses a second metric of the same name
+
+    def collect(self) -> Iterator:
+        return iter(() if getattr(self._local, "hidden", False) else self._families(self._store.snapshots()))
+
+    @staticmethod
+    def _families(snapshots: Iterable) -> list:
+        names = list(PROBE_LABELS)
+        gauges = [GaugeMetricFamily(name, help_text, labels=names) for name, help_text in exposition.GAUGES]
+        results = CounterMetricFamily(*exposition.RESULTS, labels=[*names, "result"])
+        phases = HistogramMetricFamily(*exposition.PHASES, labels=[*names, "phase"])
+        unreliable = CounterMetricFamily(*exposition.UNRELIABLE, labels=names)
+        skipped = CounterMetricFamily(*exposition.SKIPPED, labels=[*names, "why"])
+        for series, values in snapshots:  # the layout of ProbeSeries.snapshot()
+            labels = list(series.labels)
+            for family, value in zip(gauges, values[:5]):
+                if value is not None:
+                    family.add_metric(labels, value)
+            for outcome, counted in values[5]:
+                results.add_metric([*labels, outcome], counted)
+            if values[6] is not None:
+                unreliable.add_metric(labels, values[6])
+            for why, counted in values[7]:
+                skipped.add_metric([*labels, why], counted)
+            for phase, (counted, total) in values[8]:
+                buckets = []
+                if phase == exposition.BUCKETED_PHASE and values[9] is not None:
+                    buckets = list(zip(exposition.LE_TEXT, itertools.accumulate(values[9])))
+                phases.add_metric([*labels, phase], [*buckets, ("+Inf", counted)], total)
+        return [*gauges, results, phases, unreliable, skipped]
 
 
 def serve(metrics: Metrics, address: str, port: int) -> tuple[WSGIServer, threading.Thread]:
-    """Serve ``/metrics`` on a background thread; ``server.server_port`` is the bound port."""
-    return start_http_server(port, addr=address, registry=metrics.registry)
+    """Serve ``/metrics`` (any path) on a background thread; ``server.server_port`` is the bound port.
+
+    Always the text format 0.0.4 (an OpenMetrics Accept header gets it too, as
+    Prometheus allows), gzipped at level 1 when the client accepts gzip.
+    """
+    family = socket.getaddrinfo(address, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
+    server_class = type("_MetricsServer", (_ThreadingServer,), {"address_family": family})
+    server = make_server(address, port, _app(metrics), server_class, handler_class=_SilentHandler)
+    thread = threading.Thread(target=server.serve_forever, name="monitor-metrics", daemon=True)
+    thread.start()
+    return server, thread
+
+
+def gzip_accepted(header: str | None) -> bool:
+    """Whether an Accept-Encoding header takes gzip (and not with q=0)."""
+    for part in (header or "").split(","):
+        coding, *params = (item.strip().lower() for item in part.split(";"))
+        if coding in ("gzip", "x-gzip"):
+            return not any(param.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000") for param in params)
+    return False
+
+
+def _app(metrics: Metrics):
+    def app(environ, start_response):
+        method = environ["REQUEST_METHOD"]
+        if method not in ("GET", "HEAD"):
+            start_response("405 Method Not Allowed", [("Allow", "GET, HEAD"), ("Content-Length", "0")])
+            return [b""]
+        body = metrics.exposition()
+        headers = [("Content-Type", CONTENT_TYPE)]
+        if gzip_accepted(environ.get("HTTP_ACCEPT_ENCODING")):
+            body = gzip.compress(body, compresslevel=GZIP_LEVEL)
+            headers.append(("Content-Encoding", "gzip"))
+        headers.append(("Content-Length", str(len(body))))
+        start_response("200 OK", headers)
+        return [b"" if method == "HEAD" else body]
+
+    return app
+
+
+class _SilentHandler(WSGIRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - the base class's name
+        """Log nothing: one line per scrape."""
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True  # a scrape in progress never holds up shutdown

@@ -104,7 +104,7 @@ class Prober:
         def skipped(event: JobEvent) -> None:
             why = "overlap" if event.code == EVENT_JOB_MAX_INSTANCES else "missed"
             log.warning("probe %s skipped: %s", event.job_id, why)
-            self.metrics.skipped.labels(*labels[event.job_id], why).inc()
+            self.metrics.skip(*labels[event.job_id], why)
 
         scheduler.add_listener(skipped, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
         scheduler.start()
