@@ -1,0 +1,141 @@
+"""The prober beside blackbox_exporter: timing fidelity and capacity (delayed target), cost (fast target).
+
+Layout on two CPUs: the prober measured on the first, nginx and the drivers on the second.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from bench.context import BenchContext
+from bench.model import Budget, Figure
+from bench.probers import Run, run_blackbox, run_ours
+from bench.procs import running_on, two_cpus
+from bench.targets import nginx_target
+
+DELAY = 0.05  # what the target waits before its headers, s
+RATES = (10, 50, 200, 300, 400, 500, 600, 800)  # probes/s offered, until both tools break
+QUICK_RATES = (10, 50)
+COST_RATES = (50, 200)
+WARMUP = 3.0  # seconds before measuring: every check has run once, the interpreter is warm
+ERROR_P99_LIMITS = {50: 2.0, 200: 5.0}  # ms, from the issue
+CAPACITY_ERROR_P99 = 5.0  # ms
+CAPACITY_LAG_P99 = 0.100  # s
+
+
+def quantile(values: list[float], q: float) -> float | None:
+    """Nearest-rank quantile; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def errors_ms(run: Run) -> list[float]:
+    """How far each reported ``processing`` phase is from the injected delay, ms."""
+    return [(seconds - DELAY) * 1000 for seconds in run.processing]
+
+
+def shortfall(run: Run) -> str | None:
+    """Why this run does not count as sustained (None when it does): the issue's capacity criteria."""
+    expected = run.rate * run.window
+    p99 = quantile(errors_ms(run), 0.99)
+    if run.completed < 0.95 * expected:
+        return f"completed {run.completed} of {expected:.0f}"
+    if run.failures:
+        return f"{run.failures} probes failed"
+    if run.skipped:
+        return f"{run.skipped} runs skipped"
+    if run.lag_p99 is not None and run.lag_p99 >= CAPACITY_LAG_P99:
+        return f"scheduler lag p99 {run.lag_p99 * 1000:.0f} ms"
+    if p99 is None or p99 >= CAPACITY_ERROR_P99:
+        return f"error p99 {p99:.1f} ms"
+    return None
+
+
+def _window(ctx: BenchContext, rate: float) -> float:
+    return 4.0 if ctx.quick else min(20.0, max(10.0, 300 / rate))  # ≥ 300 samples at low rates, within 20 s
+
+
+def _summary(run: Run) -> str:
+    errors = errors_ms(run)
+    parts = [f"p50 {quantile(errors, 0.5):.2f} ms" if errors else "no successes", f"{run.completed} probes"]
+    if run.lag_p99 is not None:
+        parts.append(f"lag p99 {run.lag_p99 * 1000:.0f} ms")
+    if run.unreliable:
+        parts.append(f"{run.unreliable} flagged unreliable")
+    if reason := shortfall(run):
+        parts.append(f"not sustained: {reason}")
+    return ", ".join(parts)
+
+
+def fidelity_and_capacity(ctx: BenchContext) -> list[Figure]:
+    """Both tools against ``/delay`` at rising rates, each until it no longer sustains the rate."""
+    prober_cpu, target_cpu = two_cpus()
+    runs: dict[str, list[Run]] = {"ours": [], "blackbox_exporter": []}
+    tools: dict[str, Callable[..., Run]] = {"ours": run_ours, "blackbox_exporter": run_blackbox}
+    with running_on(target_cpu), nginx_target(ctx.workdir, DELAY, target_cpu) as target:
+        for rate in QUICK_RATES if ctx.quick else RATES:
+            for tool, run_tool in tools.items():
+                if runs[tool] and shortfall(runs[tool][-1]):
+                    continue  # broke at a lower rate
+                run = run_tool(ctx.workdir / f"{tool}-{rate}", target.delay_url, target.ca_file, rate, WARMUP,
+                               _window(ctx, rate), prober_cpu)
+                ctx.say(f"{tool:>17} at {rate:>4}/s: error p99 {quantile(errors_ms(run), 0.99) or math.nan:.2f} ms,"
+                        f" {_summary(run)}")
+                runs[tool].append(run)
+            if all(r and shortfall(r[-1]) for r in runs.values()):
+                break
+    return _fidelity_figures(runs) + [_capacity_figure(runs)]
+
+
+def _fidelity_figures(runs: dict[str, list[Run]]) -> list[Figure]:
+    peers = {run.rate: run for run in runs["blackbox_exporter"]}
+    figures = []
+    for ours in runs["ours"]:
+        peer = peers.get(ours.rate)
+        both = peer is not None and not shortfall(ours) and not shortfall(peer)
+        limit = ERROR_P99_LIMITS.get(int(ours.rate))
+        budget = None
+        if limit is not None or both:
+            budget = Budget("<=", limit=limit, factor=1.0 if both else None, offset=1.0 if both else 0.0)
+        note = f"ours {_summary(ours)}" + (f"; peer {_summary(peer)}" if peer else "")
+        figures.append(Figure("fidelity", f"processing error p99 at {ours.rate:g}/s", "ms",
+                              quantile(errors_ms(ours), 0.99), quantile(errors_ms(peer), 0.99) if peer else None,
+                              budget, note))
+    return figures
+
+
+def _capacity_figure(runs: dict[str, list[Run]]) -> Figure:
+    def best(tool: str) -> tuple[float, str]:
+        sustained = [run.rate for run in runs[tool] if not shortfall(run)]
+        broke = [run for run in runs[tool] if shortfall(run)]
+        why = f"at {broke[0].rate:g}/s: {shortfall(broke[0])}" if broke else "did not break at the rates tried"
+        return (max(sustained) if sustained else 0.0), why
+
+    ours, ours_why = best("ours")
+    peer, peer_why = best("blackbox_exporter")
+    return Figure("capacity", "fresh-TLS probes/s sustained on one CPU", "/s", ours, peer, Budget(">=", limit=300),
+                  f"ours {ours_why}; peer {peer_why}")
+
+
+def cost(ctx: BenchContext) -> list[Figure]:
+    """CPU per completed probe and peak memory of both tools against ``/`` (answers at once)."""
+    prober_cpu, target_cpu = two_cpus()
+    figures = []
+    with running_on(target_cpu), nginx_target(ctx.workdir, DELAY, target_cpu) as target:
+        for rate in COST_RATES[:1] if ctx.quick else COST_RATES:
+            window = 4.0 if ctx.quick else 10.0
+            ours, peer = (run(ctx.workdir / f"{run.__name__}-{rate}", target.url, target.ca_file, rate, WARMUP,
+                              window, prober_cpu) for run in (run_ours, run_blackbox))
+            ctx.say(f"at {rate}/s: CPU per probe {ours.cpu_per_probe * 1000:.2f} ms (peer "
+                    f"{peer.cpu_per_probe * 1000:.2f} ms), peak RSS {ours.peak_rss_mb:.0f} MB ({peer.peak_rss_mb:.0f})")
+            figures += [
+                Figure("cost", f"CPU per probe at {rate}/s", "ms", ours.cpu_per_probe * 1000,
+                       peer.cpu_per_probe * 1000, Budget("<=", factor=1.5),
+                       f"{ours.completed} and {peer.completed} probes"),
+                Figure("cost", f"peak RSS at {rate}/s", "MB", ours.peak_rss_mb, peer.peak_rss_mb,
+                       note=f"{max(1, round(rate * 2))} checks configured (ours)"),
+            ]
+    return figures

@@ -1,0 +1,88 @@
+"""The target every prober in the benchmark probes: nginx over TLS on loopback, pinned to its own CPU.
+
+``/`` answers 200 "ok" at once (what a probe costs when the target costs nothing);
+``/delay`` sends its headers after a known delay (nginx's echo module, ``echo_sleep``),
+to measure how far a prober's reported ``processing`` phase is from the truth.
+The certificate comes from a throwaway CA (trustme, ECDSA P-256) for 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import trustme
+
+from bench.procs import free_port, pinned, stop, wait_listening
+
+ECHO_MODULE = Path("/usr/lib/nginx/modules/ngx_http_echo_module.so")  # Debian: libnginx-mod-http-echo
+
+
+@dataclass(frozen=True)
+class Target:
+    url: str  # answers at once
+    delay_url: str  # answers after ``delay`` seconds
+    delay: float
+    ca_file: Path
+    pid: int
+
+
+_NGINX_CONF = """\
+load_module {echo};
+daemon off;
+master_process off;
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/nginx-error.log warn;
+events {{ worker_connections 16384; }}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/tmp; proxy_temp_path {dir}/tmp; fastcgi_temp_path {dir}/tmp;
+    uwsgi_temp_path {dir}/tmp; scgi_temp_path {dir}/tmp;
+    server {{
+        listen 127.0.0.1:{port} ssl backlog=4096;
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        ssl_session_cache off;
+        ssl_session_tickets off;
+        keepalive_timeout 0;
+        default_type text/plain;
+        location = / {{ return 200 "ok\\n"; }}
+        location = /delay {{ echo_sleep {delay}; echo "ok"; }}
+    }}
+}}
+"""
+
+
+def _pki(workdir: Path) -> tuple[Path, Path, Path]:
+    """(CA file, certificate chain, key) for 127.0.0.1."""
+    ca = trustme.CA(key_type=trustme.KeyType.ECDSA)
+    cert = ca.issue_cert("127.0.0.1", "localhost", key_type=trustme.KeyType.ECDSA)
+    paths = workdir / "ca.pem", workdir / "server.pem", workdir / "server.key"
+    ca.cert_pem.write_to_path(str(paths[0]))
+    cert.private_key_pem.write_to_path(str(paths[2]))
+    paths[1].write_bytes(b"".join(blob.bytes() for blob in cert.cert_chain_pems))
+    return paths
+
+
+@contextmanager
+def nginx_target(workdir: Path, delay: float = 0.05, cpu: int | None = None) -> Iterator[Target]:
+    """nginx serving ``/`` and ``/delay`` over TLS on a free loopback port, for the duration of the block."""
+    workdir = workdir / "nginx"
+    (workdir / "tmp").mkdir(parents=True)
+    ca_file, cert, key = _pki(workdir)
+    port = free_port()
+    conf = workdir / "nginx.conf"
+    conf.write_text(_NGINX_CONF.format(echo=ECHO_MODULE, dir=workdir, port=port, cert=cert, key=key, delay=delay))
+    with open(workdir / "nginx.out", "w") as out:
+        process = subprocess.Popen(["nginx", "-c", str(conf), "-p", str(workdir), "-e", str(workdir / "nginx-error.log")],
+                                   preexec_fn=pinned(cpu), stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_listening(port, process)
+        base = f"https://127.0.0.1:{port}/"
+        yield Target(base, base + "delay", delay, ca_file, process.pid)
+    finally:
+        stop(process)
