@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
             figures += getattr(importlib.import_module(module), function)(ctx)
     elapsed = time.monotonic() - began
 
-    Console().print(render(figures, elapsed))
+    Console(width=max(Console().width, 140)).print(render(figures, elapsed))
     args.json.write_text(json.dumps({
         "machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": _cpus()},
         "quick": args.quick, "seconds": round(elapsed, 1), "figures": [f.as_json() for f in figures],
