@@ -2,7 +2,8 @@
 
 Phases: ``resolve`` and ``connect`` are timed by our network backend (DNS is
 resolved before the TCP connect, so they are separate); ``tls``, ``processing``
-(request sent -> response headers received, i.e. time to first byte) and
+(request sent -> response headers received, i.e. time to first byte; like blackbox_exporter,
+the time to write the request is not in it) and
 ``transfer`` (headers -> end of body) come from httpcore's trace events.
 Across redirects each phase is summed, like blackbox_exporter does.
 """
@@ -31,7 +32,8 @@ USER_AGENT = f"party-platform-monitor/{__version__} (health check)"
 _TRACE_STEPS: dict[tuple[str, str], tuple[str | None, str | None]] = {
     ("start_tls", "started"): ("tls", None),
     ("start_tls", "complete"): (None, "tls"),
-    ("send_request_headers", "started"): ("processing", None),
+    ("send_request_headers", "started"): ("processing", None),  # a deadline while sending is a read timeout too,
+    ("send_request_body", "complete"): ("processing", None),  # but the clock restarts once the request is sent
     ("receive_response_headers", "complete"): ("transfer", "processing"),
     ("receive_response_body", "complete"): (None, "transfer"),
 }
