@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import time
@@ -69,6 +70,9 @@ async def run_daemon(settings: Settings, catalog: Catalog,
     if announce:
         announce(address, jobs)
     log.info("serving metrics at %s; probing %d checks from location %s", address, len(jobs), settings.location)
+    # Everything built so far lives as long as the process: out of the cyclic collector's sight, so its
+    # full collections stop scanning it (35 ms with 1,000 checks, a stall inside every probe in flight).
+    gc.freeze()
     prober.start()
     pruner = loop.create_task(_prune_forever(store, settings.retention_days))
     every = min([INCIDENTS_EVERY, *(job.check.interval for job in jobs)])
