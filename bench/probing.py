@@ -54,6 +54,12 @@ def shortfall(run: Run) -> str | None:
     return None
 
 
+def broken(run: Run) -> bool:
+    """Whether the tool no longer keeps up at all (not just misses the error budget): no higher rate is tried."""
+    return run.completed < 0.95 * run.rate * run.window or run.failures > 0.01 * run.completed or \
+        (run.lag_p99 is not None and run.lag_p99 >= 1.0)
+
+
 def _window(ctx: BenchContext, rate: float) -> float:
     return 4.0 if ctx.quick else min(20.0, max(10.0, 300 / rate))  # ≥ 300 samples at low rates, within 20 s
 
@@ -71,21 +77,21 @@ def _summary(run: Run) -> str:
 
 
 def fidelity_and_capacity(ctx: BenchContext) -> list[Figure]:
-    """Both tools against ``/delay`` at rising rates, each until it no longer sustains the rate."""
+    """Both tools against ``/delay`` at rising rates, each until it no longer keeps up at all."""
     prober_cpu, target_cpu = two_cpus()
     runs: dict[str, list[Run]] = {"ours": [], "blackbox_exporter": []}
     tools: dict[str, Callable[..., Run]] = {"ours": run_ours, "blackbox_exporter": run_blackbox}
     with running_on(target_cpu), nginx_target(ctx.workdir, DELAY, target_cpu) as target:
         for rate in QUICK_RATES if ctx.quick else RATES:
             for tool, run_tool in tools.items():
-                if runs[tool] and shortfall(runs[tool][-1]):
-                    continue  # broke at a lower rate
+                if runs[tool] and broken(runs[tool][-1]):
+                    continue  # stopped keeping up at a lower rate
                 run = run_tool(ctx.workdir / f"{tool}-{rate}", target.delay_url, target.ca_file, rate, WARMUP,
                                _window(ctx, rate), prober_cpu)
                 ctx.say(f"{tool:>17} at {rate:>4}/s: error p99 {quantile(errors_ms(run), 0.99) or math.nan:.2f} ms,"
                         f" {_summary(run)}")
                 runs[tool].append(run)
-            if all(r and shortfall(r[-1]) for r in runs.values()):
+            if all(r and broken(r[-1]) for r in runs.values()):
                 break
     return _fidelity_figures(runs) + [_capacity_figure(runs)]
 
