@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import re
 import sqlite3
@@ -174,7 +175,7 @@ async def _drive(run: Run, pid: int, port: int, url: str, warmup: float) -> None
     loop = asyncio.get_running_loop()
     start = loop.time() + 0.1
     measure_from, measure_to = start + warmup, start + warmup + run.window
-    count = int(run.rate * (warmup + run.window))
+    count = math.ceil(run.rate * (warmup + run.window))
     answers: list[tuple[float, bytes | None]] = []
 
     async def probe(at: float) -> None:

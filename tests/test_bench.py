@@ -1,0 +1,60 @@
+"""The benchmark's instruments: do they measure what they claim? (Its figures are never asserted here.)"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from bench.model import Budget, Figure
+from bench.probers import histogram_quantile, run_blackbox, run_ours
+from bench.probing import errors_ms, quantile, shortfall
+from bench.targets import nginx_target
+
+DELAY = 0.05
+
+
+def test_a_budget_holds_only_when_every_bound_it_names_holds():
+    both = Budget("<=", limit=2.0, factor=1.0, offset=1.0)
+    assert both.met(1.5, 1.0) is True
+    assert both.met(1.5, 0.2) is False  # within 2 ms, but more than 1 ms worse than the peer
+    assert both.met(2.5, 5.0) is False  # better than the peer, over the absolute limit
+    assert both.met(None, 1.0) is None and Budget("<=", factor=1.5).met(1.0, None) is None
+    assert Budget(">=", limit=300).met(310, None) is True
+    assert both.text("ms") == "<= 2 ms and <= peer + 1 ms"
+    assert Figure("cost", "x", "ms", 3.0, 2.0, Budget("<=", factor=1.5)).met is True
+
+
+def test_histogram_quantile_interpolates_inside_the_bucket_like_prometheus():
+    cumulative = {0.1: 50.0, 0.2: 90.0, 0.5: 100.0, math.inf: 100.0}
+    assert histogram_quantile(0.5, cumulative) == pytest.approx(0.1)
+    assert histogram_quantile(0.7, cumulative) == pytest.approx(0.15)
+    assert histogram_quantile(0.99, cumulative) == pytest.approx(0.47)
+    assert histogram_quantile(0.5, {0.1: 0.0, math.inf: 0.0}) is None
+
+
+def test_nearest_rank_quantile():
+    assert quantile(list(range(1, 101)), 0.99) == 99 and quantile([3.0], 0.5) == 3.0 and quantile([], 0.5) is None
+
+
+@pytest.fixture(scope="module")
+def target(tmp_path_factory):
+    with nginx_target(tmp_path_factory.mktemp("nginx"), DELAY) as target:
+        yield target
+
+
+@pytest.mark.parametrize("run", [run_ours, run_blackbox], ids=["ours", "blackbox_exporter"])
+def test_each_prober_reports_the_injected_delay_of_every_probe_in_the_window(tmp_path, target, run):
+    result = run(tmp_path / "run", target.delay_url, target.ca_file, rate=5, warmup=2.5, window=3.0, cpu=None)
+    expected = 5 * result.window
+    assert expected - 2 <= result.completed <= expected + 2 and result.failures == 0
+    assert all(0 <= error < 40 for error in errors_ms(result)), errors_ms(result)  # delay measured, not ~0, not 2x
+    assert result.cpu > 0 and result.peak_rss_mb > 0
+    if run is run_ours:
+        assert result.lag_p99 is not None and result.skipped == 0
+    assert shortfall(result) is None or shortfall(result).startswith("error p99")  # a busy machine may miss 5 ms
+
+
+def test_the_fast_target_answers_at_once_and_the_delayed_one_after_the_delay(tmp_path, target):
+    fast = run_ours(tmp_path / "fast", target.url, target.ca_file, rate=5, warmup=2.5, window=2.0, cpu=None)
+    assert fast.completed and max(fast.processing) < DELAY / 2
