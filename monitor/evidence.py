@@ -40,7 +40,7 @@ def overlapping(incidents: list[Incident], start: float, end: float) -> list[Inc
 def gather(store: SQLiteStore, catalog: Catalog, start: float, end: float, now: float,
            policy: IncidentPolicy, match_policy: MatchPolicy) -> Evidence:
     """Recompute the period's incidents and matches, store them, and return the whole evidence."""
-    around = store.results_between(start - LOOKBACK, min(end + LOOKAHEAD, max(now, end)))
+    around = store.results_between(start - LOOKBACK, min(end + LOOKAHEAD, max(now, end)), details=False)
     found = detect(around, catalog.slow_after(), policy)  # also those just before: early complaints mean them
     incidents = overlapping(found, start, end)
     store.save_incidents(incidents, now, replacing=(start, end))

@@ -33,9 +33,12 @@ never downtime; an expired one fails the probes and so opens a down incident.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from operator import attrgetter
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -46,6 +49,7 @@ Kind = Literal["down", "degraded"]
 Scope = Literal["platform", "location"]
 Span = tuple[float, float]  # [start, end); end is math.inf while still open
 OPEN = math.inf
+_STARTED_AT = attrgetter("started_at")
 
 
 @dataclass(frozen=True)
@@ -174,7 +178,7 @@ def down_spans(probes: Sequence[ProbeResult], policy: IncidentPolicy) -> list[Sp
 
 def degraded_spans(probes: Sequence[ProbeResult], slow_after: float, policy: IncidentPolicy) -> list[Span]:
     """Spans opened by a bad probe in a bad trailing window, closed by ``successes_to_close`` good probes."""
-    bad = [not p.success or _is_slow(p, slow_after) for p in probes]
+    bad = [not p.success or (p.kind == "http" and p.phases.get("total", 0.0) > slow_after) for p in probes]  # _is_slow
     spans: list[Span] = []
     first = 0  # index of the window's oldest probe
     bad_in_window = 0
@@ -241,7 +245,7 @@ def _overlaps(span: Span, other: Span) -> bool:
 @dataclass
 class _Location:
     bad: list[Span] = field(default_factory=list)  # merged bad stretches
-    probes: list[ProbeResult] = field(default_factory=list)
+    streams: list[list[ProbeResult]] = field(default_factory=list)  # one per check, each by start time
 
 
 def required_locations(reporting: int, share: float) -> int:
@@ -258,15 +262,15 @@ def detect(results: Iterable[ProbeResult], slow_after: Mapping[str, float],
     """
     streams: dict[tuple[str, str, str], list[ProbeResult]] = defaultdict(list)
     for result in results:
-        if usable(result, slow_after.get(result.platform, default_slow_after)):
+        if not result.unreliable or usable(result, slow_after.get(result.platform, default_slow_after)):
             streams[(result.platform, result.location, result.check)].append(result)
     by_platform: dict[str, dict[str, _Location]] = defaultdict(lambda: defaultdict(_Location))
     for (platform, location, _check), probes in streams.items():
-        probes.sort(key=lambda r: r.started_at)
+        probes.sort(key=_STARTED_AT)
         threshold = slow_after.get(platform, default_slow_after)
         place = by_platform[platform][location]
         place.bad += down_spans(probes, policy) + degraded_spans(probes, threshold, policy)
-        place.probes += probes
+        place.streams.append(probes)
     incidents: list[Incident] = []
     for platform, locations in by_platform.items():
         for place in locations.values():
@@ -299,8 +303,9 @@ def _incident(platform: str, scope: Scope, span: Span, involved: list[str], loca
     worst = None
     probes = failed = 0
     for name in involved:
-        for p in locations[name].probes:
-            if start <= p.started_at < end:
+        for stream in locations[name].streams:
+            first = bisect.bisect_left(stream, start, key=_STARTED_AT)
+            for p in itertools.islice(stream, first, bisect.bisect_left(stream, end, lo=first, key=_STARTED_AT)):
                 probes += 1
                 per_check[p.check][0] += 1
                 if not p.success:
@@ -327,7 +332,8 @@ def certificate_warnings(results: Iterable[ProbeResult], policy: IncidentPolicy 
     for r in results:
         if r.cert_expiry is not None:
             key = (r.platform, r.check, r.location)
-            if key not in latest or latest[key].started_at < r.started_at:
+            seen = latest.get(key)
+            if seen is None or seen.started_at < r.started_at:
                 latest[key] = r
     warnings = [CertificateWarning(p, c, loc, r.cert_expiry, r.started_at)
                 for (p, c, loc), r in latest.items()

@@ -104,6 +104,15 @@ def test_results_between_is_oldest_first_and_half_open(store):
     assert [r.started_at - T0 for r in store.results_between(T0, T0 + 100, platform="gqthc")] == [15]
 
 
+def test_results_between_without_details_keeps_only_the_stalls(store):
+    stalled = replace(full_success(), started_at=T0 + 1, unreliable=True,
+                      details={"tls_version": "TLSv1.3", "stalled": 0.4})
+    store.add_results([full_success(), stalled])
+    lean = store.results_between(T0, T0 + 10, details=False)
+    assert [r.details for r in lean] == [{}, {"tls_version": "TLSv1.3", "stalled": 0.4}]
+    assert [replace(r, details={}) for r in lean] == [replace(r, details={}) for r in store.results_between(T0, T0 + 10)]
+
+
 def test_add_results_is_all_or_nothing(store):
     store.add_results([make_result(started_at=T0)])
     with pytest.raises(ValueError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 import sqlite3
@@ -27,6 +28,8 @@ _COLUMNS = (
 )
 _INSERT = f"INSERT INTO results ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM results"
+# The same columns, with details only where a stall is recorded (see results_between).
+_SELECT_STALLS = _SELECT.replace(" details,", " CASE WHEN unreliable THEN details ELSE '{}' END,")
 
 
 @dataclass(frozen=True)
@@ -208,14 +211,21 @@ class SQLiteStore(EvidenceTables):
             rows = self._connection().execute(sql, (*params, limit)).fetchall()
         return [_from_row(row) for row in rows]
 
-    def results_between(self, start: float, end: float, platform: str | None = None) -> list[ProbeResult]:
-        """Results with ``start <= started_at < end``, oldest first (half-open, so ranges tile)."""
+    def results_between(self, start: float, end: float, platform: str | None = None, *,
+                        details: bool = True) -> list[ProbeResult]:
+        """Results with ``start <= started_at < end``, oldest first (half-open, so ranges tile).
+
+        ``details=False`` reads ``details`` only for unreliable results (it holds their
+        ``stalled`` seconds) and leaves it empty elsewhere: the evidence of a week needs no
+        more, and parsing millions of small JSON objects is most of the cost of reading them.
+        """
         where, params = _filters(platform=platform)
         where = f"{where} AND" if where else " WHERE"
-        sql = f"{_SELECT}{where} started_at >= ? AND started_at < ? ORDER BY started_at, id"
-        with self._errors("read results"):
+        select = _SELECT if details else _SELECT_STALLS
+        sql = f"{select}{where} started_at >= ? AND started_at < ? ORDER BY started_at, id"
+        with self._errors("read results"), _no_collection():
             rows = self._connection().execute(sql, (*params, start, end)).fetchall()
-        return [_from_row(row) for row in rows]
+            return [_from_row(row) for row in rows]
 
     def count_results(self) -> int:
         """How many results are stored."""
@@ -246,6 +256,22 @@ class SQLiteStore(EvidenceTables):
             connections, self._connections = self._connections, []
         for conn in connections:
             conn.close()
+
+
+@contextmanager
+def _no_collection() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many objects that hold no cycles.
+
+    Millions of new results would otherwise trigger a collection every few hundred
+    allocations, each one scanning every result built so far: most of the time of a read.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -312,13 +338,25 @@ def _to_row(result: ProbeResult) -> tuple[Any, ...]:
     )
 
 
+_REASONS = {reason.value: reason for reason in Reason}
+_NEW, _SET = object.__new__, object.__setattr__
+
+
 def _from_row(row: Sequence[Any]) -> ProbeResult:
-    (platform, check, kind, location, started_at, success, reason, error, duration, *rest) = row
-    phase_values, (status_code, cert_expiry, peer, details, unreliable) = rest[: len(PHASES)], rest[len(PHASES):]
-    return ProbeResult(
-        platform=platform, check=check, kind=kind, location=location, started_at=started_at,
-        success=bool(success), duration=duration, reason=None if reason is None else Reason(reason), error=error,
-        phases={phase: value for phase, value in zip(PHASES, phase_values, strict=True) if value is not None},
-        status_code=status_code, cert_expiry=cert_expiry, peer=peer, details=json.loads(details),
-        unreliable=bool(unreliable),
-    )
+    """The result a row holds (hot: millions per report, so no dataclass __init__ and no needless JSON)."""
+    (platform, check, kind, location, started_at, success, reason, error, duration,
+     resolve, connect, tls, processing, transfer, total, status_code, cert_expiry, peer, details, unreliable) = row
+    phases = {}
+    for phase, value in (("resolve", resolve), ("connect", connect), ("tls", tls), ("processing", processing),
+                         ("transfer", transfer), ("total", total)):
+        if value is not None:
+            phases[phase] = value
+    result = _NEW(ProbeResult)
+    # The fields ProbeResult.__init__ would set, set at once: a frozen dataclass sets them one by one.
+    _SET(result, "__dict__", {
+        "platform": platform, "check": check, "kind": kind, "location": location, "started_at": started_at,
+        "success": success == 1, "duration": duration, "reason": None if reason is None else _REASONS[reason],
+        "error": error, "phases": phases, "status_code": status_code, "cert_expiry": cert_expiry, "peer": peer,
+        "details": {} if details == "{}" else json.loads(details), "unreliable": unreliable == 1,
+    })
+    return result
