@@ -1,0 +1,344 @@
+"""A generated week of history for the report benchmark: results, the checks they belong to, complaints.
+
+Written straight into a SQLite history store (the store's own schema, big ``executemany``
+transactions), without probing anything: ``N`` platforms × 3 locations, one HTTP check each
+every 30 s, so a full week of 50 platforms is 50 × 3 × 7 × 2880 = 3,024,000 results.
+
+What the week holds, all decided by ``seed``:
+
+- HTTP probes that mostly succeed, with per-phase times (resolve, connect, TLS, processing,
+  transfer, total) drawn from log-normal distributions: each platform has its own speed and
+  its own sensitivity to load, farther locations add round-trip time, and the load follows
+  the working day (slower in the peak hours 07:30–11:00 and 13:30–16:30 of working days);
+- platform outages (every location fails in a row: ``connect_timeout``, ``connect_refused``
+  or ``http_status`` 502/503), slow periods (mostly at peak hours, some ``read_timeout``),
+  outages of one location's network, and lone failures now and then;
+- a few results measured while the prober stalled (``unreliable``, with ``stalled`` seconds);
+- one platform whose certificate expires within three weeks;
+- a PAKN export of the complaints those events would cause (:mod:`monitor.lab.complaints`).
+
+The catalog (``checks.yml``) names platforms ``p01`` … with domains ``p01.example.test``: it is
+only configuration for ``monitor report``, nothing is ever probed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import random
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from monitor.calendar import DEFAULT_PEAK, bulletin_week, is_working_day
+from monitor.lab.world import TruthEvent
+
+WEEK = "2026-W23"
+LOCATIONS = ("hanoi", "danang", "tphcm")
+INTERVAL = 30.0  # seconds between two probes of one check at one location
+TIMEOUT = 10.0  # the check's deadline
+_RTT = {"hanoi": 0.004, "danang": 0.011, "tphcm": 0.019}  # seconds, platforms hosted in Hà Nội
+_OFFSET = 7 * 3600  # Asia/Ho_Chi_Minh
+_KINDS = ("home",)
+
+_PREFIXES = ("Hệ thống quản lý", "Cổng thông tin", "Phần mềm", "Cơ sở dữ liệu", "Ứng dụng")
+_SUBJECTS = ("đảng viên", "văn bản điều hành", "hồ sơ cán bộ", "thi đua khen thưởng", "kiểm tra giám sát",
+             "tuyên giáo", "dân vận", "tổ chức cơ sở đảng", "đảng phí", "học tập nghị quyết")
+
+_DETAILS_OK = '{"http_version": "HTTP/1.1", "redirects": 0, "tls_version": "TLSv1.3"}'
+_DETAILS_TLS = '{"tls_version": "TLSv1.3"}'
+# reason -> (phases that completed, error text); a failed probe has no "total"
+_FAILURES = {
+    "connect_timeout": (("resolve",), "TCP connect to {peer} did not complete within 10 s"),
+    "connect_refused": (("resolve",), "connection refused: [Errno 111] Connection refused"),
+    "http_status": (("resolve", "connect", "tls", "processing", "transfer"), "status {status} {phrase}"),
+    "read_timeout": (("resolve", "connect", "tls"), "no response within 10 s"),
+    "protocol": (("resolve", "connect", "tls"), "RemoteProtocolError: Server disconnected without sending a response."),
+}
+_PHRASES = {502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
+_COLUMNS = ("platform", "check_id", "kind", "location", "started_at", "success", "reason", "error", "duration",
+            "resolve_s", "connect_s", "tls_s", "processing_s", "transfer_s", "total_s", "status_code",
+            "cert_expiry", "peer", "details", "unreliable")
+_INSERT = f"INSERT INTO results ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
+
+
+@dataclass(frozen=True)
+class Event:
+    """A scripted fault: ``kind`` is ``outage``, ``slow`` or ``location`` (one location's network)."""
+
+    platform: str
+    kind: str
+    start: float
+    end: float
+    reason: str | None = None  # the failure of an outage
+    location: str | None = None  # for kind "location"
+
+
+@dataclass(frozen=True)
+class History:
+    """What :func:`generate` wrote."""
+
+    store: Path
+    checks: Path
+    complaints: Path | None  # the PAKN export (CSV), None when not asked for
+    week: str
+    start: float
+    end: float
+    platforms: tuple[str, ...]
+    locations: tuple[str, ...]
+    results: int
+    events: tuple[Event, ...]
+    seconds: float  # how long generating took
+
+
+def platform_ids(count: int) -> tuple[str, ...]:
+    return tuple(f"p{n:02d}" for n in range(1, count + 1))
+
+
+def platform_name(index: int) -> str:
+    """A distinct Vietnamese display name for the platform at ``index`` (0-based, up to 50)."""
+    return f"{_PREFIXES[index // len(_SUBJECTS) % len(_PREFIXES)]} {_SUBJECTS[index % len(_SUBJECTS)]}"
+
+
+def catalog_yaml(count: int) -> str:
+    """The checks file for ``count`` platforms (at most 50): one HTTP check each, every 30 s."""
+    if not 1 <= count <= len(_PREFIXES) * len(_SUBJECTS):
+        raise ValueError(f"between 1 and {len(_PREFIXES) * len(_SUBJECTS)} platforms, not {count}")
+    lines = ["# Generated by bench/history.py: configuration only, nothing here is ever probed.", "platforms:"]
+    for index, pid in enumerate(platform_ids(count)):
+        lines += [f"  - id: {pid}", f"    name: {platform_name(index)}", f"    domains: [{pid}.example.test]",
+                  "    checks:",
+                  f'      - {{id: home, kind: http, url: "https://{pid}.example.test/", interval: 30s, timeout: 10s}}']
+    return "\n".join(lines) + "\n"
+
+
+def plan_events(platforms: tuple[str, ...], start: float, end: float, seed: int) -> list[Event]:
+    """The week's faults, by platform; each platform draws from its own generator."""
+    events: list[Event] = []
+    days = (end - start) / 86400
+    for pid in platforms:
+        rng = random.Random(f"{seed}:{pid}:events")
+        for _ in range(_poisson(rng, 0.5 * days / 7)):
+            at = start + rng.uniform(0, end - start - 3 * 3600)
+            reason = rng.choice(("connect_timeout", "connect_refused", "http_status"))
+            events.append(Event(pid, "outage", at, at + rng.uniform(5, 90) * 60, reason))
+        for _ in range(_poisson(rng, 0.8 * days / 7)):
+            day = rng.randrange(max(1, int(days)))
+            hour = rng.choice((8.0, 8.5, 9.0, 9.5, 14.0, 14.5, 15.0, 20.0))
+            at = _local_midnight(start) + day * 86400 + hour * 3600 + rng.uniform(0, 1800)
+            if start <= at < end - 3 * 3600:
+                events.append(Event(pid, "slow", at, at + rng.uniform(20, 120) * 60))
+        for _ in range(_poisson(rng, 0.25 * days / 7)):
+            at = start + rng.uniform(0, end - start - 3 * 3600)
+            events.append(Event(pid, "location", at, at + rng.uniform(15, 60) * 60, "connect_timeout",
+                                rng.choice(LOCATIONS)))
+    return sorted(events, key=lambda e: (e.start, e.platform))
+
+
+def _poisson(rng: random.Random, mean: float) -> int:
+    """Knuth's method (small means only), bounded."""
+    limit, k, p = math.exp(-mean), 0, 1.0
+    while k < 50:
+        p *= rng.random()
+        if p <= limit:
+            return k
+        k += 1
+    return k
+
+
+def _local_midnight(t: float) -> float:
+    return (int(t) + _OFFSET) // 86400 * 86400 - _OFFSET
+
+
+def _load_per_minute(first_minute: int, minutes: int) -> np.ndarray:
+    """0..1 per local minute: night 0.05, office day 0.3, peak hours of working days 1, days off 0.15."""
+    load = np.empty(minutes)
+    windows = DEFAULT_PEAK.seconds()
+    day_cache: dict[int, bool] = {}
+    for index in range(minutes):
+        minute = first_minute + index
+        day, second = divmod(minute * 60, 86400)
+        if day not in day_cache:
+            day_cache[day] = is_working_day(dt.date(1970, 1, 1) + dt.timedelta(days=day))
+        if not 6 * 3600 <= second < 22 * 3600:
+            load[index] = 0.05
+        elif not day_cache[day]:
+            load[index] = 0.15
+        elif any(lo <= second < hi for lo, hi in windows):
+            load[index] = 1.0
+        else:
+            load[index] = 0.3
+    return load
+
+
+def generate(directory: Path, platforms: int = 50, week: str = WEEK, seed: int = 2026, days: int = 7,
+             complaints: bool = True, say=None) -> History:
+    """Write ``monitor.db``, ``checks.yml`` and (with ``complaints``) ``pakn.csv`` into ``directory``.
+
+    The store must not exist yet. ``days`` shortens the week (for tests).
+    """
+    from monitor.store import open_store
+
+    began = time.monotonic()
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    checks = directory / "checks.yml"
+    checks.write_text(catalog_yaml(platforms), encoding="utf-8")
+    path = directory / "monitor.db"
+    if path.exists():
+        raise FileExistsError(f"{path} exists: generate into an empty directory")
+    open_store(path).close()  # the schema, by the store's own migrations
+
+    start, week_end = bulletin_week(week)
+    end = min(week_end, start + days * 86400)
+    ids = platform_ids(platforms)
+    events = plan_events(ids, start, end, seed)
+    written = 0
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA synchronous = OFF")
+        ticks_per_day = int(86400 / INTERVAL)
+        total_ticks = int(round((end - start) / INTERVAL))
+        for first in range(0, total_ticks, ticks_per_day):
+            rows = _chunk(ids, start, first, min(ticks_per_day, total_ticks - first), events, seed)
+            conn.execute("BEGIN")
+            conn.executemany(_INSERT, rows)
+            conn.execute("COMMIT")
+            written += len(rows)
+            if say:
+                say(f"  generated {written:,} results")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+
+    export = None
+    if complaints:
+        export = directory / "pakn.csv"
+        _write_complaints(export, checks, events, start, end, seed)
+    return History(path, checks, export, week, start, end, ids, LOCATIONS, written, tuple(events),
+                   time.monotonic() - began)
+
+
+def _chunk(ids: tuple[str, ...], start: float, first: int, count: int, events: list[Event],
+           seed: int) -> list[tuple]:
+    """Rows of ticks ``first .. first+count`` of every (platform, location) stream, in time order."""
+    rng = np.random.default_rng([seed, first])
+    nplat, nloc = len(ids), len(LOCATIONS)
+    streams = nplat * nloc  # stream s = platform s // nloc at location s % nloc
+    shape = (streams, count)
+    plat_rng = np.random.default_rng([seed, 0xBEEF])  # per-platform traits: the same in every chunk
+    median = plat_rng.uniform(0.08, 0.45, nplat)  # processing seconds, quiet
+    sensitivity = plat_rng.uniform(0.3, 2.5, nplat)  # how much load slows it
+    offset = plat_rng.uniform(0, INTERVAL, streams)  # each stream's phase in the 30 s cycle
+    cert = start + plat_rng.uniform(40, 300, nplat) * 86400
+    cert[min(6, nplat - 1)] = start + 12 * 86400  # one certificate about to expire
+    per_stream = np.repeat(np.arange(nplat), nloc)
+    rtt = np.tile([_RTT[loc] for loc in LOCATIONS], nplat)
+
+    ticks = start + (first + np.arange(count)) * INTERVAL
+    t = ticks[None, :] + offset[:, None] + rng.uniform(0, 0.02, shape)  # plus scheduler jitter
+    first_minute = (int(start) + _OFFSET) // 60 + first // 2
+    load = _load_per_minute(first_minute, (count + 1) // 2 + 1)[np.arange(count) // 2]
+    mult = 1.0 + sensitivity[per_stream][:, None] * load[None, :]
+
+    resolve = np.where(rng.random(shape) < 0.9, 0.0004, 0.015) * rng.lognormal(0, 0.4, shape)
+    connect = rtt[:, None] * rng.lognormal(0, 0.25, shape)
+    tls = 2 * connect + 0.003 * rng.lognormal(0, 0.3, shape)
+    processing = median[per_stream][:, None] * mult * rng.lognormal(0, 0.35, shape)
+    transfer = 0.004 * mult * rng.lognormal(0, 0.6, shape)
+    reason = np.zeros(shape, dtype=np.int8)  # 0 success, else index into _REASONS
+    lone = rng.random(shape)
+    reason[lone < 0.0004] = _REASONS.index("read_timeout")
+    reason[lone < 0.0001] = _REASONS.index("protocol")
+
+    lo_t, hi_t = ticks[0], ticks[-1] + INTERVAL
+    for event in events:
+        if event.end <= lo_t or event.start >= hi_t:
+            continue
+        p = ids.index(event.platform)
+        rows = [p * nloc + LOCATIONS.index(event.location)] if event.location else list(range(p * nloc, p * nloc + nloc))
+        inside = (t[rows] >= event.start) & (t[rows] < event.end)
+        if event.kind == "slow":
+            extra = rng.lognormal(math.log(3.2), 0.45, inside.shape)
+            processing[rows] = np.where(inside, processing[rows] + extra, processing[rows])
+            timeouts = inside & (rng.random(inside.shape) < 0.06)
+            reason[rows] = np.where(timeouts, _REASONS.index("read_timeout"), reason[rows])
+        else:
+            fails = inside & (rng.random(inside.shape) < 0.97)  # an outage lets the odd probe through
+            reason[rows] = np.where(fails, _REASONS.index(event.reason), reason[rows])
+    timed_out = (reason == 0) & (resolve + connect + tls + processing + transfer > TIMEOUT)
+    reason[timed_out] = _REASONS.index("read_timeout")
+    unreliable = rng.random(shape) < 0.0003
+    stalled = rng.uniform(0.06, 1.5, shape)
+    status = np.where(rng.random(shape) < 0.6, 502, 503)
+
+    order = np.argsort(t.T.ravel(), kind="stable")  # time order, as the writer stores them
+    stream = np.tile(np.arange(streams), count)[order]
+
+    def flat(values: np.ndarray) -> list:
+        return values.T.ravel()[order].tolist()
+
+    total = resolve + connect + tls + processing + transfer
+    columns = {name: flat(values) for name, values in (
+        ("t", t), ("resolve", resolve), ("connect", connect), ("tls", tls), ("processing", processing),
+        ("transfer", transfer), ("total", total), ("stalled", stalled))}
+    reasons, unreliable_l, status_l = flat(reason), flat(unreliable), flat(status)
+    plat_names = [ids[s // nloc] for s in range(streams)]
+    loc_names = [LOCATIONS[s % nloc] for s in range(streams)]
+    peers = [f"192.0.2.{s // nloc + 1}:443" for s in range(streams)]
+    certs = [float(cert[s // nloc]) for s in range(streams)]
+    rows = []
+    t_l, res_l, con_l, tls_l = columns["t"], columns["resolve"], columns["connect"], columns["tls"]
+    proc_l, tra_l, tot_l, stall_l = columns["processing"], columns["transfer"], columns["total"], columns["stalled"]
+    for i, s in enumerate(stream.tolist()):
+        code = reasons[i]
+        flaky = unreliable_l[i]
+        if code == 0:
+            tot = tot_l[i] + (stall_l[i] if flaky else 0.0)
+            details = _DETAILS_OK if not flaky else _details_stalled(_DETAILS_OK, stall_l[i])
+            rows.append((plat_names[s], "home", "http", loc_names[s], t_l[i], 1, None, None, tot + 0.0015,
+                         res_l[i], con_l[i], tls_l[i], proc_l[i], tra_l[i], tot, 200, certs[s], peers[s],
+                         details, int(flaky)))
+            continue
+        name = _REASONS[code]
+        phases, error = _FAILURES[name]
+        values = {"resolve": res_l[i], "connect": con_l[i], "tls": tls_l[i], "processing": 0.05 * proc_l[i],
+                  "transfer": tra_l[i]}
+        done = [values[p] if p in phases else None for p in ("resolve", "connect", "tls", "processing", "transfer")]
+        took = TIMEOUT + 0.002 if name in ("connect_timeout", "read_timeout") else sum(v for v in done if v)
+        handshake = "tls" in phases
+        code_http = status_l[i] if name == "http_status" else None
+        base = _DETAILS_OK if name == "http_status" else _DETAILS_TLS if handshake else "{}"
+        rows.append((plat_names[s], "home", "http", loc_names[s], t_l[i], 0, name,
+                     error.format(peer=peers[s], status=code_http, phrase=_PHRASES.get(code_http)), took,
+                     *done, None, code_http, certs[s] if handshake else None, peers[s] if handshake else None,
+                     _details_stalled(base, stall_l[i]) if flaky else base, int(flaky)))
+    return rows
+
+
+_REASONS = ("", *_FAILURES)
+
+
+def _details_stalled(details: str, stalled: float) -> str:
+    """``details`` with the prober's stall added, as :mod:`monitor.looplag` and the store write it."""
+    return json.dumps({**json.loads(details), "stalled": round(stalled, 4)}, ensure_ascii=False, sort_keys=True)
+
+
+_TRUTH_KIND = {"connect_timeout": "gateway_504", "connect_refused": "outage_refused", "http_status": "gateway_502"}
+
+
+def _write_complaints(path: Path, checks: Path, events: list[Event], start: float, end: float, seed: int) -> None:
+    """The PAKN export the platform-wide events would cause, plus unrelated complaints."""
+    from monitor.config import load_catalog
+    from monitor.lab.complaints import synthesize, write_export
+
+    catalog = load_catalog([checks])
+    truth = [TruthEvent(f"{e.platform}-{e.kind}-{i}", e.platform,
+                        "congestion" if e.kind == "slow" else _TRUTH_KIND[e.reason or "connect_timeout"],
+                        e.start, e.end, {})
+             for i, e in enumerate(events) if e.kind != "location"]
+    write_export(path, synthesize(truth, catalog.platforms, start, end, seed))
