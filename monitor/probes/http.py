@@ -23,6 +23,7 @@ from monitor import __version__
 from monitor.config.model import HttpCheck
 from monitor.errors import ProbeFailure
 from monitor.probes._net import connect_failure, earliest_expiry, peer_text, resolve
+from monitor.probes._stream import connect
 from monitor.probes.base import Observation, ProbeContext
 from monitor.result import Reason
 
@@ -47,7 +48,6 @@ class _Backend(httpcore.AsyncNetworkBackend):
     """Resolves (timed, or from the check's ``resolve`` overrides) then connects (timed)."""
 
     def __init__(self, obs: Observation, overrides: dict[str, tuple[str, int | None]], source: str | None):
-        self._inner = httpcore.AnyIOBackend()
         self._obs = obs
         self._overrides = overrides
         self._source = source
@@ -59,9 +59,8 @@ class _Backend(httpcore.AsyncNetworkBackend):
         self._obs.peer = peer_text(ip, port)
         try:
             with self._obs.timing("connect"):
-                return await self._inner.connect_tcp(ip, port, local_address=self._source or local_address,
-                                                     socket_options=socket_options)
-        except (httpcore.ConnectError, OSError) as exc:
+                return await connect(ip, port, self._source or local_address)
+        except OSError as exc:
             raise connect_failure(exc) from exc
 
     async def connect_unix_socket(self, path: str, timeout: float | None = None,
@@ -69,7 +68,7 @@ class _Backend(httpcore.AsyncNetworkBackend):
         raise NotImplementedError("unix sockets are not probed")
 
     async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
+        await asyncio.sleep(seconds)
 
 
 class _Transport(httpx.AsyncHTTPTransport):
