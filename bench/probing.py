@@ -15,7 +15,7 @@ from bench.procs import running_on, two_cpus
 from bench.targets import nginx_target
 
 DELAY = 0.05  # what the target waits before its headers, s
-RATES = (10, 50, 200, 300, 400, 500, 600, 800)  # probes/s offered, until both tools break
+RATES = (10, 50, 200, 250, 300, 400, 500, 600, 800)  # probes/s offered, until both tools break
 QUICK_RATES = (10, 50)
 COST_RATES = (50, 200)
 WARMUP = 3.0  # seconds before measuring: every check has run once, the interpreter is warm
