@@ -10,11 +10,11 @@ import urllib.request
 
 import pytest
 from prometheus_client import generate_latest
-from prometheus_client.parser import text_string_to_metric_families
 
 from bench.scale_data import stream
 from monitor.metrics import Metrics, serve
 from monitor.result import ProbeResult, Reason
+from tests.test_metrics import samples
 
 PROMETHEUS_ACCEPT = ("application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
                      "text/plain;version=0.0.4;q=0.5,*/*;q=0.1")
@@ -35,16 +35,6 @@ def filled() -> Metrics:
     metrics.scheduler_lag.observe(0.002)
     metrics.store_pending.set_function(lambda: 3)
     return metrics
-
-
-def samples(text: str) -> dict[tuple[str, frozenset], float]:
-    found = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            key = (sample.name, frozenset(sample.labels.items()))
-            assert key not in found, key
-            found[key] = sample.value
-    return found
 
 
 @pytest.mark.parametrize("accept", [None, "text/plain;version=0.0.4", PROMETHEUS_ACCEPT])
