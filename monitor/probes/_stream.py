@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from collections.abc import Callable
 from typing import Any
 
 import httpcore
@@ -20,9 +21,12 @@ _FAILURES = (OSError, ssl.SSLError, asyncio.IncompleteReadError, RuntimeError)  
 
 
 class AsyncioStream(httpcore.AsyncNetworkStream):
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+    """``wrote`` is called as each write is handed to the kernel, before waiting for the buffer to drain."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, wrote: Callable[[], None]):
         self._reader = reader
         self._writer = writer
+        self._wrote = wrote
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         try:
@@ -35,6 +39,7 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
             return
         try:
             self._writer.write(buffer)
+            self._wrote()
             await self._writer.drain()
         except _FAILURES as exc:
             raise httpcore.WriteError(str(exc) or type(exc).__name__) from exc
@@ -66,7 +71,7 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         return None
 
 
-async def connect(ip: str, port: int, source: str | None) -> AsyncioStream:
+async def connect(ip: str, port: int, source: str | None, wrote: Callable[[], None]) -> AsyncioStream:
     """A TCP connection (from ``source`` if given) as an httpcore stream; raises OSError."""
     reader, writer = await asyncio.open_connection(ip, port, local_addr=(source, 0) if source else None)
-    return AsyncioStream(reader, writer)
+    return AsyncioStream(reader, writer, wrote)

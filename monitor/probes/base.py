@@ -31,15 +31,20 @@ class Observation:
         self.details: dict[str, Any] = {}
         self._started: dict[str, float] = {}
         self._first_begin: float | None = None
+        self.last_write: float | None = None
         self._last_end: float | None = None
 
-    def begin(self, phase: str) -> None:
-        """Mark ``phase`` as in progress from now."""
+    def begin(self, phase: str, at: float | None = None) -> None:
+        """Mark ``phase`` as in progress from now (or from ``at``, a reading of the same clock)."""
         self.phase = phase
-        now = self.clock()
+        now = self.clock() if at is None else at
         self._started[phase] = now
         if self._first_begin is None:
             self._first_begin = now
+
+    def wrote(self) -> None:
+        """Note that bytes were just handed to the network: the request is sent as of the last such moment."""
+        self.last_write = self.clock()
 
     def end(self, phase: str) -> None:
         """Record ``phase`` as completed now (phases repeated across redirects add up)."""

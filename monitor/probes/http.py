@@ -59,7 +59,7 @@ class _Backend(httpcore.AsyncNetworkBackend):
         self._obs.peer = peer_text(ip, port)
         try:
             with self._obs.timing("connect"):
-                return await connect(ip, port, self._source or local_address)
+                return await connect(ip, port, self._source or local_address, self._obs.wrote)
         except OSError as exc:
             raise connect_failure(exc) from exc
 
@@ -95,7 +95,9 @@ def _tracer(obs: Observation):
         begin, end = _TRACE_STEPS.get((step, state), (None, None))
         if end:
             obs.end(end)
-        if begin:
+        if begin == "processing" and step == "send_request_body":
+            obs.begin(begin, at=obs.last_write)  # the request left when its last bytes did, not when we got here
+        elif begin:
             obs.begin(begin)
 
     return trace
