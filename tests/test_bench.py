@@ -48,7 +48,9 @@ def test_each_prober_reports_the_injected_delay_of_every_probe_in_the_window(tmp
     result = run(tmp_path / "run", target.delay_url, target.ca_file, rate=5, warmup=2.5, window=3.0, cpu=None)
     expected = 5 * result.window
     assert expected - 2 <= result.completed <= expected + 2 and result.failures == 0
-    assert all(0 <= error < 40 for error in errors_ms(result)), errors_ms(result)  # delay measured, not ~0, not 2x
+    # The delay measured: not ~0, not doubled. nginx's timers tick in milliseconds of its cached clock, so the
+    # target itself may answer a millisecond or two early.
+    assert all(-3 < error < 40 for error in errors_ms(result)), errors_ms(result)
     assert result.cpu > 0 and result.peak_rss_mb > 0
     if run is run_ours:
         assert result.lag_p99 is not None and result.skipped == 0
