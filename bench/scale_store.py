@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from contextlib import closing
 
 from bench.context import BenchContext
 from bench.model import Figure
@@ -17,7 +18,7 @@ NEED = 1000 * 3 / 30.0  # 1,000 checks × 3 locations every 30 s, results/s
 def saturated(ctx: BenchContext, count: int, limit: float) -> tuple[float, int]:
     """Submit ``count`` results at once; (results/s until all committed, committed)."""
     results = list(itertools.islice(stream(1000), count))  # made before the clock starts
-    with _closing(SQLiteStore(ctx.workdir / "saturated.db")) as store:
+    with closing(SQLiteStore(ctx.workdir / "saturated.db")) as store:
         writer = ResultWriter(store, max_pending=count).start()
         began = time.perf_counter()
         for result in results:
@@ -37,7 +38,7 @@ def sustained(ctx: BenchContext, rate: float, seconds: float) -> tuple[int, int,
     # writing them, and it would compete with the writer thread for the GIL.
     pool = list(itertools.islice(stream(1000), 30_000))
     results = itertools.cycle(pool)
-    with _closing(SQLiteStore(ctx.workdir / "sustained.db")) as store:
+    with closing(SQLiteStore(ctx.workdir / "sustained.db")) as store:
         writer = ResultWriter(store).start()
         began, offered, peak, step = time.perf_counter(), 0, 0, 0.01
         while (now := time.perf_counter() - began) < seconds and offered < rate * seconds:
@@ -53,17 +54,6 @@ def sustained(ctx: BenchContext, rate: float, seconds: float) -> tuple[int, int,
         drained = time.perf_counter() - drain
         writer.close(timeout=5)
     return offered, peak, at_end, drained
-
-
-class _closing:
-    def __init__(self, store):
-        self.store = store
-
-    def __enter__(self):
-        return self.store
-
-    def __exit__(self, *exc):
-        self.store.close()
 
 
 def run(ctx: BenchContext) -> list[Figure]:
