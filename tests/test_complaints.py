@@ -17,7 +17,8 @@ from monitor.lab.world import TruthEvent
 from monitor.localtime import VIETNAM
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = Path(__file__).resolve().parents[2] / "shared/data/pakn-sample.csv"
+# A copy of ../shared/data/pakn-sample.csv: a clone of the repository stands alone.
+SAMPLE = Path(__file__).resolve().parent / "fixtures" / "pakn-sample.csv"
 PLATFORMS = load_catalog([ROOT / "checks"]).platforms
 
 WEEK_START = dt.datetime(2026, 5, 29, tzinfo=VIETNAM).timestamp()  # Friday

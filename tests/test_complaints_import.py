@@ -19,7 +19,8 @@ from monitor.lab.world import TruthEvent
 from monitor.localtime import VIETNAM
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT.parent / "shared/data/pakn-sample.csv"
+# A copy of ../shared/data/pakn-sample.csv: a clone of the repository stands alone.
+SAMPLE = ROOT / "tests" / "fixtures" / "pakn-sample.csv"
 PLATFORMS = load_catalog([ROOT / "checks/dcs.yml"]).platforms
 WEEK_START = dt.datetime(2026, 5, 29, tzinfo=VIETNAM).timestamp()
 

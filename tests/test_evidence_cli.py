@@ -13,7 +13,8 @@ from monitor.result import ProbeResult, Reason
 from monitor.store import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT.parent / "shared" / "data" / "pakn-sample.csv"
+# A copy of ../shared/data/pakn-sample.csv: a clone of the repository stands alone.
+SAMPLE = ROOT / "tests" / "fixtures" / "pakn-sample.csv"
 T0 = 1_780_290_000.0  # Monday 01/06/2026 12:00 in Vietnam, inside bulletin week 2026-W23
 
 

@@ -14,7 +14,8 @@ from monitor.calendar import bulletin_week
 from monitor.store import open_store
 
 REPO = Path(__file__).resolve().parent.parent
-SAMPLE = REPO.parent / "shared" / "data" / "pakn-sample.csv"
+# A copy of ../shared/data/pakn-sample.csv: a clone of the repository stands alone.
+SAMPLE = REPO / "tests" / "fixtures" / "pakn-sample.csv"
 MONITORED = {"gqthc", "quantri-gqthc", "dichvucong", "sotaydangvien", "pakn"}
 
 
