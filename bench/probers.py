@@ -9,13 +9,11 @@ Both run pinned to one CPU; CPU time comes from the kernel's accounting of the p
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import os
 import re
 import sqlite3
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +22,7 @@ from urllib.parse import quote
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench.daemon import checks_yaml, running
 from bench.procs import cpu_seconds, free_port, memory_mb, pinned, stop, wait_listening
 
 REPO = Path(__file__).resolve().parent.parent
@@ -54,13 +53,6 @@ class Run:
     @property
     def cpu_per_probe(self) -> float | None:
         return self.cpu / self.completed if self.completed else None
-
-
-def _checks_yaml(url: str, ca_file: Path, count: int) -> str:
-    lines = ["platforms:", "  - id: bench", "    name: Bench", "    domains: [bench.test]", "    checks:"]
-    lines += [f'      - {{id: c{i:04d}, kind: http, url: "{url}", interval: {INTERVAL:g}s, '
-              f'timeout: {TIMEOUT:g}s, tls: {{ca_file: "{ca_file}"}}}}' for i in range(count)]
-    return "\n".join(lines) + "\n"
 
 
 def _scrape(port: int) -> dict[str, list]:
@@ -97,18 +89,9 @@ def histogram_quantile(q: float, cumulative: dict[float, float]) -> float | None
 def run_ours(workdir: Path, url: str, ca_file: Path, rate: float, warmup: float, window: float, cpu: int | None) -> Run:
     """The real daemon with ``rate × INTERVAL`` checks; measured from ``warmup`` for ``window`` seconds."""
     workdir.mkdir(parents=True)
-    checks = workdir / "checks.yml"
-    checks.write_text(_checks_yaml(url, ca_file, max(1, round(rate * INTERVAL))))
-    port = free_port()
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}, "MONITOR_CHECKS": json.dumps([str(checks)]), "MONITOR_STORE": str(workdir / "history.db"),
-           "MONITOR_LISTEN_PORT": str(port), "MONITOR_LOCATION": "bench",
-           "MONITOR_REPORTS": str(workdir / "reports")}
-    with open(workdir / "daemon.log", "w") as log:
-        daemon = subprocess.Popen([sys.executable, "-m", "monitor.cli", "run"], env=env, cwd=workdir, stdout=log,
-                                  stderr=subprocess.STDOUT, preexec_fn=pinned(cpu))
+    checks = checks_yaml(url, ca_file, max(1, round(rate * INTERVAL)), INTERVAL, TIMEOUT, per_platform=10_000)
     run = Run("ours", rate, window)
-    try:
-        wait_listening(port, daemon)
+    with running(workdir, checks, cpu) as (daemon, port):
         time.sleep(warmup)
         before = _scrape(port)
         cpu0, began = cpu_seconds(daemon.pid), time.time()
@@ -117,8 +100,6 @@ def run_ours(workdir: Path, url: str, ca_file: Path, rate: float, warmup: float,
         after = _scrape(port)
         run.cpu, run.window = cpu1 - cpu0, ended - began
         run.rss_mb, run.peak_rss_mb = memory_mb(daemon.pid)
-    finally:
-        stop(daemon)
     lag0, lag1 = _lag_buckets(before), _lag_buckets(after)
     run.lag_p99 = histogram_quantile(0.99, {le: lag1[le] - lag0.get(le, 0.0) for le in lag1})
     run.skipped = int(_skipped(after) - _skipped(before))

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from bench.context import BenchContext
+from bench.daemon import environment
 from bench.history import WEEK, generate
 from bench.model import Budget, Figure
 
@@ -25,11 +26,9 @@ TIMEOUT = 600.0  # seconds per CLI run: a bound, far above any plausible time
 
 
 def _environment(history_dir: Path) -> dict[str, str]:
-    """Our own settings only: MONITOR_* of the caller would point the report elsewhere."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
-    env |= {"MONITOR_STORE": str(history_dir / "monitor.db"), "MONITOR_CHECKS": f'["{history_dir / "checks.yml"}"]',
-            "MONITOR_REPORTS": str(history_dir / "reports"), "COLUMNS": "160"}
-    return env
+    return environment(MONITOR_STORE=str(history_dir / "monitor.db"),
+                       MONITOR_CHECKS=f'["{history_dir / "checks.yml"}"]',
+                       MONITOR_REPORTS=str(history_dir / "reports"), COLUMNS="160")
 
 
 def _monitor(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:

@@ -2,34 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
-import subprocess
-import sys
 import time
 import urllib.request
-from pathlib import Path
 
 from bench.context import BenchContext
 from bench.model import Budget, Figure
-from bench.procs import free_port, memory_mb, stop, two_cpus, pinned, wait_listening
+from bench.daemon import checks_yaml, running
+from bench.procs import memory_mb, two_cpus
 from bench.targets import nginx_target
 
 SECTION = "scale"
 CHECKS = 1000
 _RESULTS = re.compile(r"^probe_results_total\{[^}]*\} (\S+)$", re.M)
-
-
-def checks_yaml(path: Path, url: str, ca_file: Path, interval: float, count: int = CHECKS) -> Path:
-    """``count`` HTTP checks in 100 platforms of 10, every ``interval`` seconds, trusting the target's CA."""
-    lines = ["platforms:"]
-    for p in range(count // 10):
-        lines += [f"  - id: platform-{p:03d}", f"    name: Nền tảng {p}", "    checks:"]
-        lines += [f'      - {{id: home-{c}, kind: http, url: "{url}", interval: {interval:g}s, timeout: 5s, '
-                  f'tls: {{ca_file: "{ca_file}"}}}}' for c in range(10)]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 def scrape_results(port: int) -> int:
@@ -43,30 +29,19 @@ def run(ctx: BenchContext) -> list[Figure]:
     interval, seconds = (10.0, 15.0) if ctx.quick else (30.0, 40.0)
     daemon_cpu, target_cpu = two_cpus()
     with nginx_target(ctx.workdir, cpu=target_cpu) as target:
-        checks = checks_yaml(ctx.workdir / "checks.yml", target.url, target.ca_file, interval)
-        store, port = ctx.workdir / "monitor.db", free_port()
-        env = {**os.environ, "MONITOR_CHECKS": f'["{checks}"]', "MONITOR_STORE": str(store),
-               "MONITOR_LISTEN_PORT": str(port), "MONITOR_LOCATION": "bench", "MONITOR_LOG_LEVEL": "WARNING"}
-        env.pop("MONITOR_SETTINGS_FILE", None)
+        checks = checks_yaml(target.url, target.ca_file, CHECKS, interval, timeout=5.0, per_platform=10)
         ctx.say(f"daemon: monitor run with {CHECKS} HTTP checks every {interval:g}s against nginx, {seconds:g}s")
-        log = open(ctx.workdir / "daemon.log", "w")
         began = time.monotonic()
-        daemon = subprocess.Popen([sys.executable, "-m", "monitor.cli", "run"], env=env, cwd=ctx.workdir,
-                                  stdout=log, stderr=subprocess.STDOUT, preexec_fn=pinned(daemon_cpu))
-        try:
-            wait_listening(port, daemon, timeout=60)
+        with running(ctx.workdir, checks, daemon_cpu, MONITOR_LOG_LEVEL="WARNING") as (daemon, port):
             samples = []
             while (elapsed := time.monotonic() - began) < seconds and daemon.poll() is None:
                 samples.append((elapsed, *memory_mb(daemon.pid)))
                 time.sleep(1.0)
             if daemon.poll() is not None:
-                raise RuntimeError(f"monitor run exited with {daemon.returncode}; see {log.name}")
+                raise RuntimeError(f"monitor run exited with {daemon.returncode}; see {ctx.workdir / 'daemon.log'}")
             rss, hwm = memory_mb(daemon.pid)
             probes = scrape_results(port)
-        finally:
-            stop(daemon)
-            log.close()
-    with sqlite3.connect(store) as db:
+    with sqlite3.connect(ctx.workdir / "history.db") as db:
         stored = db.execute("SELECT count(*), sum(success) FROM results").fetchone()
     first = next((rss for elapsed, rss, _ in samples if elapsed >= interval), samples[-1][1])
     ctx.say(f"  VmHWM {hwm:.0f} MB, VmRSS {rss:.0f} MB ({first:.0f} MB after the first interval); "
