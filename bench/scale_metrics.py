@@ -11,6 +11,7 @@ import time
 
 from bench.context import BenchContext
 from bench.model import Budget, Figure
+from bench.probing import quantile
 from bench.scale_data import LOCATIONS, check_names, stream
 from monitor.metrics import Metrics, serve
 
@@ -49,11 +50,6 @@ def scrape(url: str, gzip: bool, timeout: float = 30.0) -> tuple[float, int]:
     return float(seconds), int(size)
 
 
-def p99(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
-
-
 def run(ctx: BenchContext) -> list[Figure]:
     if not shutil.which("curl"):
         ctx.say("curl missing: no /metrics figures")
@@ -90,7 +86,7 @@ def run(ctx: BenchContext) -> list[Figure]:
                 Figure(SECTION, f"/metrics scrape median, 1,000 checks × 3 locations, {label}", "ms",
                        round(statistics.median(times), 1), budget=Budget("<=", limit=200), note=note),
                 Figure(SECTION, f"/metrics scrape p99, 1,000 checks × 3 locations, {label}", "ms",
-                       round(p99(times), 1), budget=Budget("<=", limit=200)),
+                       round(quantile(times, 0.99), 1), budget=Budget("<=", limit=200)),
                 Figure(SECTION, f"/metrics body, 1,000 checks × 3 locations, {label}", "KB", round(size / 1000)),
             ]
     finally:
