@@ -178,7 +178,7 @@ def down_spans(probes: Sequence[ProbeResult], policy: IncidentPolicy) -> list[Sp
 
 def degraded_spans(probes: Sequence[ProbeResult], slow_after: float, policy: IncidentPolicy) -> list[Span]:
     """Spans opened by a bad probe in a bad trailing window, closed by ``successes_to_close`` good probes."""
-    bad = [not p.success or (p.kind == "http" and p.phases.get("total", 0.0) > slow_after) for p in probes]  # _is_slow
+    bad = [not p.success or _is_slow(p, slow_after) for p in probes]
     spans: list[Span] = []
     first = 0  # index of the window's oldest probe
     bad_in_window = 0
