@@ -11,6 +11,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from monitor.calendar import PeakHours, bulletin_week
 from monitor.config import Catalog, Settings
@@ -95,17 +96,29 @@ def gather_period(args: argparse.Namespace, settings: Settings, catalog: Catalog
         store.close()
 
 
-def incident_dict(incident) -> dict:
+def incident_dict(incident, now: float) -> dict:
     return {"id": incident.id, "platform": incident.platform, "kind": incident.kind, "scope": incident.scope,
             "start": format_datetime(incident.start), "end": format_datetime(incident.end) if incident.end else None,
             "start_unix": incident.start, "end_unix": incident.end, "locations": list(incident.locations),
+            "ongoing": incident.ongoing(now), "data_until": incident.data_until,
+            "duration_seconds": incident.duration(now),
             "reasons": incident.reasons, "worst_latency": incident.worst_latency, "probes": incident.probes,
             "failed": incident.failed}
 
 
+def incident_end(incident, now: float) -> str:
+    """``02/06/2026 14:00``; ``đang diễn ra``; or, when the data stopped while it was bad, since when it is unknown."""
+    if incident.end is not None:
+        return format_datetime(incident.end, seconds=False)
+    if incident.ongoing(now):
+        return "đang diễn ra"
+    return f"chưa rõ thời điểm kết thúc; số liệu đến {text.moment(incident.data_until or incident.start)}"
+
+
 def show_incidents(evidence, catalog: Catalog, console: Console, as_json: bool) -> None:
+    now = evidence.now
     if as_json:
-        console.print_json(json.dumps([incident_dict(i) for i in evidence.incidents], ensure_ascii=False))
+        console.print_json(json.dumps([incident_dict(i, now) for i in evidence.incidents], ensure_ascii=False))
         return
     names = {p.id: p.name for p in catalog.platforms}
     table = Table(title=f"Sự cố {format_datetime(evidence.start, seconds=False)} – "
@@ -116,8 +129,8 @@ def show_incidents(evidence, catalog: Catalog, console: Console, as_json: bool) 
     explained = Counter(m.incident_id for m in evidence.matches if m.status is MatchStatus.CORROBORATED)
     for i in evidence.incidents:
         table.add_row(format_datetime(i.start, seconds=False),
-                      format_datetime(i.end, seconds=False) if i.end else "[red]đang diễn ra[/]",
-                      text.duration(i.duration(time.time())), i.platform, text.KIND[i.kind],
+                      Text(incident_end(i, now), style="" if i.end else "red"),
+                      text.duration(i.duration(now)), i.platform, text.KIND[i.kind],
                       "nền tảng" if i.scope == "platform" else "một điểm đo", ", ".join(i.locations),
                       ", ".join(f"{k} {v}" for k, v in list(i.reasons.items())[:3]), str(explained[i.id]))
     console.print(table)

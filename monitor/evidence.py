@@ -5,13 +5,12 @@ The I/O edge around the pure functions of :mod:`monitor.incidents` and :mod:`mon
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 
 from monitor.complaints.model import Classification, Complaint
 from monitor.config import Catalog
 from monitor.incidents import CertificateWarning, Incident, IncidentPolicy, certificate_warnings, detect
-from monitor.matching import Match, MatchPolicy, match
+from monitor.matching import Match, MatchPolicy, match, measurements
 from monitor.result import ProbeResult
 from monitor.store import SQLiteStore
 
@@ -30,6 +29,7 @@ class Evidence:
     certificate_warnings: list[CertificateWarning]
     complaints: list[tuple[Complaint, Classification]]  # received in the period
     matches: list[Match]
+    now: float  # when it was gathered: an open incident is ongoing only if its data reaches near it
 
 
 def overlapping(incidents: list[Incident], start: float, end: float) -> list[Incident]:
@@ -46,11 +46,7 @@ def gather(store: SQLiteStore, catalog: Catalog, start: float, end: float, now: 
     store.save_incidents(incidents, now, replacing=(start, end))
     results = [r for r in around if start <= r.started_at < end]
     complaints = store.complaints_between(start, end)
-    measured_at: dict[str, list[float]] = defaultdict(list)
-    for r in around:
-        if not r.unreliable:
-            measured_at[r.platform].append(r.started_at)
     monitored = {p.id for p in catalog.platforms if p.monitored}
-    matches = match(complaints, found, monitored, measured_at, match_policy)
+    matches = match(complaints, found, monitored, measurements(around, catalog.slow_after()), match_policy)
     store.save_matches(matches, now)
-    return Evidence(start, end, results, incidents, certificate_warnings(results, policy), complaints, matches)
+    return Evidence(start, end, results, incidents, certificate_warnings(results, policy), complaints, matches, now)

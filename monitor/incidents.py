@@ -1,30 +1,39 @@
 """Incidents (sự cố) from stored results: a pure function of results and policy.
 
-How a stretch of bad measurements becomes an incident, in four steps:
+How a stretch of bad measurements becomes an incident, in four steps. Every rule counts
+probes, not seconds, so the answer does not change with the check interval.
 
 1. **Per stream** (one check at one location), each probe is ``ok``, ``slow`` (an HTTP probe
    that succeeded slower than the platform's ``slow_after``) or ``failed``. A result measured
    while the prober stalled (``unreliable``, with the seconds ``stalled``) counts only for what
    the stall cannot explain (:func:`usable`): a stall makes a probe look slower, never faster,
-   and never invents an answer. Dropping all of them would favour fast answers, because a slow
-   probe overlaps more stalls than a fast one.
+   and never invents an answer.
 
    - *down*: ``failures_to_open`` consecutive failed probes open it (at the first of them),
      ``successes_to_close`` consecutive probes that did not fail close it (at the first of
      them), like gatus's failure and success thresholds: one lost packet is no incident.
-   - *degraded*: a slow or failed probe opens it when at least ``bad_share`` of the probes
-     in the trailing ``window``, and at least ``failures_to_open`` of them, were slow or
-     failed; it starts at the earliest of those. ``successes_to_close`` good probes in a row
-     close it, at the first of them. A window rather than a streak, because congestion makes
-     *some* requests slow or fail, not all of them.
-2. **Per location**, the bad stretches of all the platform's streams are joined, and
-   stretches less than ``merge_within`` apart are one: a flapping platform is one incident.
-3. **Per platform**, a stretch is a platform incident while at least ``location_share``
-   of the locations reporting the platform were in one, and at least two of them (unless
-   only one location reports it). A location's stretch no platform incident overlaps is an
-   incident of scope ``location``: a problem of that location's network, not an outage.
-4. **Kind**: ``down`` when at least ``down_share`` of some check's probes inside the incident
-   failed (the page was unreachable more often than not), else ``degraded``.
+   - *bad* (degraded or worse): a slow or failed probe opens it when at least ``bad_share``
+     of the probes in the trailing ``window``, and at least ``failures_to_open`` of them, were
+     slow or failed; it starts at the earliest of those. ``successes_to_close`` good probes in
+     a row close it, at the first of them. The window never reaches back past the close of the
+     previous stretch, so one failed request after a recovery opens nothing.
+   - Stretches of one stream separated by fewer than ``merge_probes`` probe intervals are one
+     (a flapping platform is one incident).
+2. **Per location**, the stretches of all the platform's streams are joined.
+3. **Per platform**, a stretch is a platform stretch while at least ``location_share`` of the
+   locations reporting the platform were in one, and at least two of them (unless only one
+   location reports it). A location's stretch no platform incident overlaps is an incident of
+   scope ``location``: a problem of that location's network, not an outage.
+4. **Kind**: every down stretch is an incident of kind ``down`` of its own. What is left of a
+   bad stretch around it is ``degraded`` (chậm, nghẽn) when it still holds ``failures_to_open``
+   slow or failed probes of one check, and ``down`` when at least ``down_share`` of some check's
+   probes in it failed (the page was unreachable more often than not). So an outage is never
+   called "chậm, nghẽn", and the slowness before it is not called an outage.
+
+An incident ends at its first good probe after the last bad one (at most one interval after
+it). One still bad at the end of the data has ``end`` None: it is *ongoing* only while the
+platform's latest result is recent (:meth:`Incident.ongoing`); otherwise the data stopped and
+its end is unknown (:meth:`Incident.until` is then its last bad probe plus one interval).
 
 Ids are the platform, the start and (for location scope) the location, so recomputing
 a period finds the same ids. A certificate about to expire is a :class:`CertificateWarning`,
@@ -34,12 +43,12 @@ never downtime; an expired one fails the probes and so opens a down incident.
 from __future__ import annotations
 
 import bisect
-import itertools
 import math
+import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from operator import attrgetter
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Literal
 
 from monitor.localtime import local
@@ -49,20 +58,22 @@ Kind = Literal["down", "degraded"]
 Scope = Literal["platform", "location"]
 Span = tuple[float, float]  # [start, end); end is math.inf while still open
 OPEN = math.inf
+DEFAULT_INTERVAL = 30.0  # a stream with a single probe has no interval of its own
 _STARTED_AT = attrgetter("started_at")
 
 
 @dataclass(frozen=True)
 class IncidentPolicy:
-    """How measurements become incidents; the defaults suit 30 s probes."""
+    """How measurements become incidents, in probes (so at any interval)."""
 
     failures_to_open: int = 3
     successes_to_close: int = 2
-    window: int = 20  # trailing probes of a check judged for "degraded" (10 minutes at 30 s)
+    window: int = 20  # trailing probes of a check judged for "degraded"
     bad_share: float = 0.3  # share of slow or failed probes in the window that makes it bad
-    merge_within: float = 600.0  # stretches closer than this are one incident
+    merge_probes: int = 4  # stretches of a check fewer than this many intervals apart are one incident
     location_share: float = 0.5  # share of reporting locations that makes it the platform's incident
-    down_share: float = 0.5  # share of a check's probes that failed for the incident to be "down"
+    down_share: float = 0.5  # share of a check's probes that failed for a stretch to be "down"
+    ongoing_intervals: float = 2.0  # an open incident is ongoing while the latest result is this recent
     cert_warning_days: float = 21.0
 
     def __post_init__(self) -> None:
@@ -70,6 +81,8 @@ class IncidentPolicy:
             raise ValueError("failures_to_open and successes_to_close must be at least 1")
         if self.window < self.failures_to_open:
             raise ValueError("window must hold at least failures_to_open probes")
+        if self.merge_probes < 0 or self.ongoing_intervals <= 0:
+            raise ValueError("merge_probes must be at least 0 and ongoing_intervals above 0")
         for name in ("bad_share", "location_share", "down_share"):
             if not 0 < getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in (0, 1]")
@@ -90,17 +103,39 @@ class Incident:
     platform: str
     kind: Kind
     scope: Scope
-    start: float  # first bad probe of the confirming streak
-    end: float | None  # first good probe of the recovering streak; None while open
+    start: float  # first bad probe
+    end: float | None  # first good probe after the last bad one; None when the data ends bad
     locations: tuple[str, ...]
     reasons: dict[str, int] = field(default_factory=dict)  # failure reason (or "slow") -> probes
     worst_latency: float | None = None  # slowest successful probe's total, seconds
     probes: int = 0  # reliable probes inside the incident
     failed: int = 0
+    last_bad: float | None = None  # the last bad probe inside it
+    data_until: float | None = None  # the latest result of the checks that saw it
+    interval: float = DEFAULT_INTERVAL  # the finest probe interval of those checks, seconds
+    ongoing_intervals: float = DEFAULT_POLICY.ongoing_intervals
 
-    def duration(self, until: float) -> float:
-        """Seconds from start to end (or to ``until`` while open)."""
-        return (self.end if self.end is not None else until) - self.start
+    def ongoing(self, now: float) -> bool:
+        """Still bad at the latest result, and that result is recent: "đang diễn ra"."""
+        latest = self.data_until if self.data_until is not None else self.start
+        return self.end is None and now - latest <= self.ongoing_intervals * self.interval
+
+    def until(self, now: float) -> float:
+        """When it ended: ``end``; ``now`` while ongoing; else (the data stopped) its last bad probe + one interval."""
+        if self.end is not None:
+            return self.end
+        if self.ongoing(now):
+            return max(now, self.start)
+        return (self.last_bad if self.last_bad is not None else self.start) + self.interval
+
+    def duration(self, now: float) -> float:
+        """Seconds from start to :meth:`until`."""
+        return self.until(now) - self.start
+
+    @property
+    def end_unknown(self) -> bool:
+        """Open with no result after it: when it ended is not known (see :meth:`ongoing`)."""
+        return self.end is None
 
 
 @dataclass(frozen=True)
@@ -124,6 +159,11 @@ def _is_slow(result: ProbeResult, slow_after: float) -> bool:
     return result.success and result.kind == "http" and result.phases.get("total", 0.0) > slow_after
 
 
+def is_bad(result: ProbeResult, slow_after: float) -> bool:
+    """Failed, or an HTTP probe that succeeded slower than ``slow_after``."""
+    return not result.success or _is_slow(result, slow_after)
+
+
 _DEADLINES = frozenset({"connect_timeout", "read_timeout", "timeout", "dns"})  # dns: may be a timeout
 
 
@@ -136,7 +176,7 @@ def usable(result: ProbeResult, slow_after: float) -> bool:
     """
     if not result.unreliable:
         return True
-    stalled = float(result.details.get("stalled", math.inf))
+    stalled = float(result.details.get("stalled", math.inf))  # type: ignore[arg-type]
     if result.success:
         total = result.phases.get("total", result.duration)
         return result.kind != "http" or total <= slow_after or total - stalled > slow_after
@@ -148,14 +188,13 @@ def usable(result: ProbeResult, slow_after: float) -> bool:
 def down_spans(probes: Sequence[ProbeResult], policy: IncidentPolicy) -> list[Span]:
     """Spans confirmed by ``failures_to_open`` failures in a row, closed by ``successes_to_close`` non-failures."""
     spans: list[Span] = []
-    streak_start: float | None = None
+    streak_start = closing = 0.0
     failures = passes = 0
     opened: float | None = None
-    closing: float | None = None
     for probe in probes:
         if opened is None:
             if probe.success:
-                failures, streak_start = 0, None
+                failures = 0
                 continue
             if failures == 0:
                 streak_start = probe.started_at
@@ -168,7 +207,7 @@ def down_spans(probes: Sequence[ProbeResult], policy: IncidentPolicy) -> list[Sp
             passes += 1
             if passes >= policy.successes_to_close:
                 spans.append((opened, closing))
-                opened, failures, streak_start = None, 0, None
+                opened, failures = None, 0
         else:
             passes = 0
     if opened is not None:
@@ -177,14 +216,18 @@ def down_spans(probes: Sequence[ProbeResult], policy: IncidentPolicy) -> list[Sp
 
 
 def degraded_spans(probes: Sequence[ProbeResult], slow_after: float, policy: IncidentPolicy) -> list[Span]:
-    """Spans opened by a bad probe in a bad trailing window, closed by ``successes_to_close`` good probes."""
-    bad = [not p.success or _is_slow(p, slow_after) for p in probes]
+    """Spans opened by a bad probe in a bad trailing window, closed by ``successes_to_close`` good probes.
+
+    The window starts no earlier than the close of the previous span: probes of a stretch that
+    already ended never help open the next one.
+    """
+    bad = [is_bad(p, slow_after) for p in probes]
     spans: list[Span] = []
     first = 0  # index of the window's oldest probe
     bad_in_window = 0
     opened: float | None = None
     passes = 0
-    for i, probe in enumerate(probes):
+    for i in range(len(probes)):
         bad_in_window += bad[i]
         while i - first >= policy.window:
             bad_in_window -= bad[first]
@@ -197,16 +240,23 @@ def degraded_spans(probes: Sequence[ProbeResult], slow_after: float, policy: Inc
             passes += 1
             if passes >= policy.successes_to_close:
                 spans.append((opened, probes[i - passes + 1].started_at))
-                opened = None
+                opened, first, bad_in_window = None, i - passes + 1, 0
     if opened is not None:
         spans.append((opened, OPEN))
     return spans
 
 
+def interval_of(probes: Sequence[ProbeResult]) -> float:
+    """The stream's probe interval: the median spacing of its probes (sorted by start)."""
+    if len(probes) < 2:
+        return DEFAULT_INTERVAL
+    return statistics.median(b.started_at - a.started_at for a, b in zip(probes, probes[1:])) or DEFAULT_INTERVAL
+
+
 # --- interval arithmetic -------------------------------------------------------------------
 
 def union(spans: Iterable[Span], gap: float = 0.0) -> list[Span]:
-    """Sorted, disjoint spans covering ``spans``; spans less than ``gap`` apart are joined."""
+    """Sorted, disjoint spans covering ``spans``; spans at most ``gap`` apart are joined."""
     merged: list[Span] = []
     for start, end in sorted(spans):
         if merged and start <= merged[-1][1] + gap:
@@ -236,6 +286,23 @@ def at_least(span_sets: Sequence[list[Span]], count: int) -> list[Span]:
     return out
 
 
+def minus(spans: Sequence[Span], holes: Sequence[Span]) -> list[Span]:
+    """What of ``spans`` (disjoint, sorted) lies outside ``holes`` (disjoint, sorted)."""
+    out: list[Span] = []
+    for start, end in spans:
+        for lo, hi in holes:
+            if hi <= start or lo >= end:
+                continue
+            if lo > start:
+                out.append((start, lo))
+            start = max(start, hi)
+            if start >= end:
+                break
+        if start < end:
+            out.append((start, end))
+    return out
+
+
 def _overlaps(span: Span, other: Span) -> bool:
     return span[0] < other[1] and other[0] < span[1]
 
@@ -243,9 +310,21 @@ def _overlaps(span: Span, other: Span) -> bool:
 # --- steps 2 to 4 --------------------------------------------------------------------------
 
 @dataclass
+class _Stream:
+    probes: list[ProbeResult]  # by start time
+    bad: list[bool]  # slow or failed, per probe
+    interval: float
+
+    def inside(self, span: Span) -> range:
+        lo = bisect.bisect_left(self.probes, span[0], key=_STARTED_AT)
+        return range(lo, bisect.bisect_left(self.probes, span[1], lo=lo, key=_STARTED_AT))
+
+
+@dataclass
 class _Location:
-    bad: list[Span] = field(default_factory=list)  # merged bad stretches
-    streams: list[list[ProbeResult]] = field(default_factory=list)  # one per check, each by start time
+    down: list[Span] = field(default_factory=list)  # merged down stretches
+    bad: list[Span] = field(default_factory=list)  # merged bad stretches (down ones included)
+    streams: list[_Stream] = field(default_factory=list)
 
 
 def required_locations(reporting: int, share: float) -> int:
@@ -268,13 +347,17 @@ def detect(results: Iterable[ProbeResult], slow_after: Mapping[str, float],
     for (platform, location, _check), probes in streams.items():
         probes.sort(key=_STARTED_AT)
         threshold = slow_after.get(platform, default_slow_after)
+        stream = _Stream(probes, [is_bad(p, threshold) for p in probes], interval_of(probes))
+        gap = policy.merge_probes * stream.interval
+        down = union(down_spans(probes, policy), gap)
         place = by_platform[platform][location]
-        place.bad += down_spans(probes, policy) + degraded_spans(probes, threshold, policy)
-        place.streams.append(probes)
+        place.down += down
+        place.bad += union(degraded_spans(probes, threshold, policy) + down, gap)
+        place.streams.append(stream)
     incidents: list[Incident] = []
     for platform, locations in by_platform.items():
         for place in locations.values():
-            place.bad = union(place.bad, policy.merge_within)
+            place.down, place.bad = union(place.down), union(place.bad)
         incidents += _platform_incidents(platform, locations, slow_after.get(platform, default_slow_after), policy)
     return sorted(incidents, key=lambda i: (i.start, i.platform, i.scope, i.locations))
 
@@ -283,46 +366,90 @@ def _platform_incidents(platform: str, locations: Mapping[str, _Location], thres
                         policy: IncidentPolicy) -> list[Incident]:
     names = sorted(locations)
     need = required_locations(len(names), policy.location_share)
-    stretches = union(at_least([locations[n].bad for n in names], need), policy.merge_within)
+    gap = policy.merge_probes * min(s.interval for place in locations.values() for s in place.streams)
+    down = union(at_least([locations[n].down for n in names], need), gap)
+    bad = union(at_least([locations[n].bad for n in names], need), gap)
     out = []
-    for span in stretches:
+    for span, kind in _kinds(down, bad, [s for n in names for s in locations[n].streams], policy, gap):
         involved = [n for n in names if any(_overlaps(span, s) for s in locations[n].bad)]
-        out.append(_incident(platform, "platform", span, involved, locations, threshold, policy))
+        out.append(_incident(platform, "platform", kind, span, involved, locations, threshold))
+    taken = [(i.start, OPEN if i.end is None else i.end) for i in out]
     for name in names:
-        for span in locations[name].bad:
-            if not any(_overlaps(span, s) for s in stretches):
-                out.append(_incident(platform, "location", span, [name], locations, threshold, policy))
+        place = locations[name]
+        for span, kind in _kinds(place.down, place.bad, place.streams, policy, gap):
+            if not any(_overlaps(span, s) for s in taken):
+                out.append(_incident(platform, "location", kind, span, [name], locations, threshold))
     return out
 
 
-def _incident(platform: str, scope: Scope, span: Span, involved: list[str], locations: Mapping[str, _Location],
-              threshold: float, policy: IncidentPolicy) -> Incident:
+def _kinds(down: list[Span], bad: list[Span], streams: Sequence[_Stream], policy: IncidentPolicy, gap: float
+           ) -> list[tuple[Span, Kind]]:
+    """Down stretches, and what is left of the bad ones around them, each with its kind (step 4).
+
+    A leftover too small to be an incident of its own joins a down stretch that starts less than
+    ``gap`` after it (the failed request just before an outage is part of it), else it is dropped.
+    """
+    outages = list(down)
+    rest: list[tuple[Span, Kind]] = []
+    for piece in minus(bad, down):
+        trimmed = _trim(piece, streams)
+        if trimmed is None:
+            continue
+        counts = [(len(r), sum(s.bad[k] for k in r), sum(not s.probes[k].success for k in r))
+                  for s in streams if (r := s.inside(trimmed))]
+        if any(nbad >= policy.failures_to_open for _, nbad, _ in counts):
+            is_down = any(failed >= max(policy.failures_to_open, policy.down_share * n) for n, _, failed in counts)
+            rest.append((trimmed, "down" if is_down else "degraded"))
+            continue
+        for k, outage in enumerate(outages):  # only backwards: nothing after a recovery extends an outage
+            if trimmed[1] <= outage[0] and outage[0] - trimmed[1] < gap:
+                outages[k] = (trimmed[0], outage[1])
+    return sorted([(span, "down") for span in outages] + rest)
+
+
+def _trim(piece: Span, streams: Sequence[_Stream]) -> Span | None:
+    """The piece from its first bad probe to the first good probe after its last bad one (or its end)."""
+    first, last_end = OPEN, -OPEN
+    for s in streams:
+        r = s.inside(piece)
+        bad = [k for k in r if s.bad[k]]
+        if not bad:
+            continue
+        first = min(first, s.probes[bad[0]].started_at)
+        after = bad[-1] + 1
+        last_end = max(last_end, s.probes[after].started_at if after < len(s.probes) and after < r.stop else piece[1])
+    return (first, last_end) if first < last_end else None
+
+
+def _incident(platform: str, scope: Scope, kind: Kind, span: Span, involved: list[str],
+              locations: Mapping[str, _Location], threshold: float) -> Incident:
     start, end = span
     reasons: Counter[str] = Counter()
-    per_check: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # check -> [probes, failed]
-    worst = None
+    worst = last_bad = data_until = None
     probes = failed = 0
+    interval = math.inf
     for name in involved:
         for stream in locations[name].streams:
-            first = bisect.bisect_left(stream, start, key=_STARTED_AT)
-            for p in itertools.islice(stream, first, bisect.bisect_left(stream, end, lo=first, key=_STARTED_AT)):
+            interval = min(interval, stream.interval)
+            data_until = max(data_until or stream.probes[-1].started_at, stream.probes[-1].started_at)
+            for k in stream.inside(span):
+                p = stream.probes[k]
                 probes += 1
-                per_check[p.check][0] += 1
+                if stream.bad[k]:
+                    last_bad = max(last_bad or p.started_at, p.started_at)
                 if not p.success:
                     failed += 1
-                    per_check[p.check][1] += 1
                     reasons[p.outcome] += 1
                 elif _is_slow(p, threshold):
                     reasons["slow"] += 1
                 if p.success and "total" in p.phases and p.kind == "http" and not p.unreliable:
                     worst = max(worst or 0.0, p.phases["total"])
-    is_down = any(bad >= policy.down_share * count for count, bad in per_check.values())
     suffix = "" if scope == "platform" else f"-{involved[0]}"
     return Incident(
-        id=f"{platform}-{local(start):%Y%m%dT%H%M%S}{suffix}", platform=platform,
-        kind="down" if is_down else "degraded", scope=scope, start=start, end=None if end == OPEN else end,
-        locations=tuple(involved), reasons=dict(reasons.most_common()), worst_latency=worst, probes=probes,
-        failed=failed)
+        id=f"{platform}-{local(start):%Y%m%dT%H%M%S}{suffix}", platform=platform, kind=kind, scope=scope,
+        start=start, end=None if end == OPEN else end, locations=tuple(involved),
+        reasons=dict(reasons.most_common()), worst_latency=worst, probes=probes, failed=failed,
+        last_bad=last_bad, data_until=data_until, interval=interval if interval < OPEN else DEFAULT_INTERVAL)
 
 
 def certificate_warnings(results: Iterable[ProbeResult], policy: IncidentPolicy = DEFAULT_POLICY

@@ -10,9 +10,13 @@ For each platform a complaint names, in this order:
   ``margin``, else the ``before`` hours before receipt (complaints arrive after the pain)
   and ``after`` minutes past it (the pain may start between two probes);
 - ``location_only``: only an incident of some locations overlaps (their network, not the platform);
-- ``not_measured``: the platform was measured in the window, up and fast from every
-  location: likely the commune's connection, an account or data problem;
-- ``no_data``: nothing measured the platform in the window, so nothing can be said.
+- ``sporadic``: no incident, but some probes in the window failed or were slow ("ghi nhận lỗi
+  rời rạc"): the platform was not fine, though not enough to confirm an incident;
+- ``not_measured``: every result in the window was good, and the platform was measured densely
+  enough (:func:`dense`: at least ``min_probes`` results, and from the window's start to the
+  receipt no stretch without one longer than 3 probe intervals, bounded to 5–30 minutes):
+  likely the commune's connection, an account or data problem;
+- ``no_data``: too few measurements in the window to say anything.
 
 Kinds: ``tls`` complaints need an incident whose probes failed on the certificate; slow,
 unavailable and login complaints take any incident (congestion also refuses logins).
@@ -22,11 +26,14 @@ from __future__ import annotations
 
 import bisect
 import enum
-from collections.abc import Collection, Mapping, Sequence
+import math
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from monitor.complaints.model import Classification, Complaint
-from monitor.incidents import Incident
+from monitor.incidents import Incident, interval_of, is_bad, usable
+from monitor.result import ProbeResult
 
 
 class MatchStatus(enum.StrEnum):
@@ -34,7 +41,8 @@ class MatchStatus(enum.StrEnum):
 
     CORROBORATED = "corroborated"  # an incident of that platform, of a compatible kind, explains it
     LOCATION_ONLY = "location_only"  # only some locations saw a problem then
-    NOT_MEASURED = "not_measured"  # the platform was up and fast from every location then
+    SPORADIC = "sporadic"  # failed or slow probes in the window, but no confirmed incident
+    NOT_MEASURED = "not_measured"  # measured densely, and up and fast from every location then
     NO_DATA = "no_data"  # no reliable measurement of that platform in the window
     UNMONITORED = "unmonitored"  # the platform has no checks
     NOT_MEASURABLE = "not_measurable"  # data, feature, local or other: not something probes see
@@ -57,10 +65,54 @@ class MatchPolicy:
     before: float = 3 * 3600.0
     after: float = 600.0
     margin: float = 1800.0  # around a time the text states
+    min_probes: int = 3  # "measured and fine" needs at least this many results in the window
+    max_gap_intervals: float = 3.0  # and no stretch without a result longer than this many probe intervals,
+    min_gap: float = 300.0  # but at least this many seconds (a missed probe or a restart at 30 s is no gap)
+    max_gap: float = 1800.0  # and at most this many (hourly probes cannot vouch for an hour)
 
 
 DEFAULT_MATCH_POLICY = MatchPolicy()
 _TLS_REASONS = frozenset({"tls_expired", "tls_hostname", "tls_untrusted", "tls_handshake"})
+
+
+@dataclass(frozen=True)
+class Measurements:
+    """What was measured of one platform: the sorted start times of its usable results, which were bad."""
+
+    times: Sequence[float]
+    bad: Sequence[bool]  # failed or slow, in the order of ``times``
+    interval: float  # the finest probe interval of its checks, seconds
+
+
+def measurements(results: Iterable[ProbeResult], slow_after: Mapping[str, float],
+                 default_slow_after: float = 2.5) -> dict[str, Measurements]:
+    """Per platform, what :func:`match` needs to tell "measured and fine" from "not measured"."""
+    streams: dict[tuple[str, str, str], list[ProbeResult]] = defaultdict(list)
+    for r in results:
+        if usable(r, slow_after.get(r.platform, default_slow_after)):
+            streams[(r.platform, r.check, r.location)].append(r)
+    rows: dict[str, list[tuple[float, bool]]] = defaultdict(list)
+    intervals: dict[str, float] = {}
+    for (platform, _, _), stream in streams.items():
+        stream.sort(key=lambda r: r.started_at)
+        intervals[platform] = min(intervals.get(platform, math.inf), interval_of(stream))
+        threshold = slow_after.get(platform, default_slow_after)
+        rows[platform] += [(r.started_at, is_bad(r, threshold)) for r in stream]
+    out = {}
+    for platform, pairs in rows.items():
+        pairs.sort()
+        out[platform] = Measurements([t for t, _ in pairs], [b for _, b in pairs], intervals[platform])
+    return out
+
+
+def dense(measured: Measurements, start: float, end: float, policy: MatchPolicy = DEFAULT_MATCH_POLICY) -> bool:
+    """Whether [start, end] was measured often enough to call the platform fine (see the module docstring)."""
+    lo, hi = bisect.bisect_left(measured.times, start), bisect.bisect_right(measured.times, end)
+    if hi - lo < policy.min_probes:
+        return False
+    limit = min(max(policy.max_gap_intervals * measured.interval, policy.min_gap), policy.max_gap)
+    edges = [start, *measured.times[lo:hi], end]
+    return all(b - a <= limit for a, b in zip(edges, edges[1:]))
 
 
 def window(complaint: Complaint, classification: Classification, policy: MatchPolicy = DEFAULT_MATCH_POLICY
@@ -94,12 +146,12 @@ def _closest(candidates: list[Incident], classification: Classification, receive
 
 
 def match(complaints: Sequence[tuple[Complaint, Classification]], incidents: Sequence[Incident],
-          monitored: Collection[str], measured_at: Mapping[str, Sequence[float]],
+          monitored: Collection[str], measured: Mapping[str, Measurements],
           policy: MatchPolicy = DEFAULT_MATCH_POLICY) -> list[Match]:
     """One :class:`Match` per (complaint, named platform), or one with platform None when none is named.
 
-    ``measured_at`` maps each platform to the sorted times of its reliable results, to tell
-    "measured and fine" from "not measured at all".
+    ``measured`` (from :func:`measurements`) tells "measured and fine" from "errors seen" and
+    from "too few measurements to say".
     """
     out: list[Match] = []
     for complaint, classification in complaints:
@@ -108,13 +160,14 @@ def match(complaints: Sequence[tuple[Complaint, Classification]], incidents: Seq
             continue
         start, end = window(complaint, classification, policy)
         for platform in classification.platforms:
-            out.append(_verdict(complaint, classification, platform, start, end, incidents, monitored, measured_at))
+            out.append(_verdict(complaint, classification, platform, start, end, incidents, monitored, measured,
+                                policy))
     return out
 
 
 def _verdict(complaint: Complaint, classification: Classification, platform: str, start: float, end: float,
              incidents: Sequence[Incident], monitored: Collection[str],
-             measured_at: Mapping[str, Sequence[float]]) -> Match:
+             measured: Mapping[str, Measurements], policy: MatchPolicy) -> Match:
     if not classification.measurable:
         return Match(complaint.id, platform, MatchStatus.NOT_MEASURABLE)
     if platform not in monitored:
@@ -128,9 +181,14 @@ def _verdict(complaint: Complaint, classification: Classification, platform: str
     if local:
         chosen = _closest(local, classification, complaint.received_at)
         return Match(complaint.id, platform, MatchStatus.LOCATION_ONLY, chosen.id)
-    times = measured_at.get(platform, ())
-    seen = bisect.bisect_right(times, end) > bisect.bisect_left(times, start)
-    return Match(complaint.id, platform, MatchStatus.NOT_MEASURED if seen else MatchStatus.NO_DATA)
+    seen = measured.get(platform)
+    if seen is None:
+        return Match(complaint.id, platform, MatchStatus.NO_DATA)
+    lo, hi = bisect.bisect_left(seen.times, start), bisect.bisect_right(seen.times, end)
+    if any(seen.bad[lo:hi]):
+        return Match(complaint.id, platform, MatchStatus.SPORADIC)
+    fine = dense(seen, start, min(end, complaint.received_at), policy)
+    return Match(complaint.id, platform, MatchStatus.NOT_MEASURED if fine else MatchStatus.NO_DATA)
 
 
 def unexplained(incidents: Sequence[Incident], matches: Sequence[Match]) -> list[Incident]:

@@ -43,7 +43,7 @@ DOWN = Incident(id="dichvucong-20260602T140000", platform="dichvucong", kind="do
 SLOW = Incident(id="sotaydangvien-20260602T180000", platform="sotaydangvien", kind="degraded", scope="platform",
                 start=START + 4 * 3600, end=None, locations=("caobang", "hanoi"),
                 reasons={"slow": 30, "read_timeout": 4},
-                worst_latency=9.5, probes=80, failed=4)
+                worst_latency=9.5, probes=80, failed=4, last_bad=NOW, data_until=NOW, interval=60.0)
 COMPLAINT = Complaint(id="PAKN-2026-0042", received_at=START + 1800, unit=UNIT, province="Cao Bằng",
                       text=f"Đồng chí {NAME} (ĐT {PHONE}) phản ánh dịch vụ công không truy cập được")
 CLASSIFIED = Classification(platforms=("dichvucong",), platform_phrases=("dịch vụ công",), symptom="unavailable",
@@ -53,7 +53,7 @@ MATCH = Match(COMPLAINT.id, "dichvucong", MatchStatus.CORROBORATED, DOWN.id)
 
 def evidence(*incidents: Incident) -> Evidence:
     return Evidence(start=START - 86400, end=START + 86400, results=[], incidents=list(incidents or (DOWN, SLOW)),
-                    certificate_warnings=[], complaints=[(COMPLAINT, CLASSIFIED)], matches=[MATCH])
+                    certificate_warnings=[], complaints=[(COMPLAINT, CLASSIFIED)], matches=[MATCH], now=NOW)
 
 
 @pytest.fixture
@@ -148,6 +148,15 @@ def test_annotate_twice_creates_nothing_new_and_a_changed_end_is_one_update(graf
     stored = next(a for a in grafana.state.annotations.values() if "incident-id:" + DOWN.id in a["tags"])
     assert put.path == f"/api/annotations/{stored['id']}" and put.json()["timeEnd"] == int(longer.end * 1000)
     assert stored["timeEnd"] == int(longer.end * 1000) and len(grafana.state.annotations) == 3
+
+
+def test_an_open_incident_whose_data_stopped_says_so_and_ends_at_its_last_bad_probe(grafana, client):
+    stale = dataclasses.replace(SLOW, last_bad=NOW - 3600, data_until=NOW - 3600)
+    annotate(client, evidence(DOWN, stale), CATALOG, now=NOW)
+    slow = next(a for a in grafana.state.annotations.values() if "incident-id:" + SLOW.id in a["tags"])
+    assert slow["timeEnd"] == int((NOW - 3600 + 60) * 1000)
+    assert "đang diễn ra" not in slow["text"]
+    assert slow["text"].endswith("; chưa rõ thời điểm kết thúc; số liệu đến 02/06/2026 19:00")
 
 
 def test_an_open_incident_moves_its_end_with_now_and_closes_once(grafana, client):

@@ -134,8 +134,8 @@ def test_policy_thresholds_are_configurable():
     policy = IncidentPolicy(failures_to_open=5, successes_to_close=1)
     assert detect(series("...xxxx...."), {}, policy) == []
     assert spans(detect(series("...xxxxx..."), {}, policy)) == [(3, 8, "down", "platform")]
-    # A failure right after recovery, while the window still holds the outage, belongs to it.
-    assert spans(detect(series("...xxxxx.x."), {}, policy)) == [(3, 10, "down", "platform")]
+    # A failure right after recovery neither re-opens nor extends the closed incident.
+    assert spans(detect(series("...xxxxx.x."), {}, policy)) == [(3, 8, "down", "platform")]
     with pytest.raises(ValueError, match="at least 1"):
         IncidentPolicy(failures_to_open=0)
 

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from monitor.complaints.model import Classification, Complaint
 from monitor.incidents import Incident
-from monitor.matching import Match, MatchStatus, match, unexplained, window
+from monitor.matching import Match, Measurements, MatchStatus, match, unexplained, window
 
 T0 = 1_780_290_000.0  # 01/06/2026 12:00 in Vietnam
 HOUR = 3600.0
@@ -27,9 +27,12 @@ def incident(start: float, end: float | None, platform: str = "stdv", kind: str 
                     reasons or {"slow": 10})
 
 
-def measured(start: float = T0 - 24 * HOUR, end: float = T0 + 24 * HOUR) -> dict[str, list[float]]:
-    times = [start + i * 60 for i in range(int((end - start) / 60))]
-    return {"stdv": times, "dvc": times}
+def measured(start: float = T0 - 24 * HOUR, end: float = T0 + 24 * HOUR, step: float = 60.0,
+             bad_at: tuple[float, ...] = ()) -> dict[str, Measurements]:
+    """Both platforms probed every ``step`` seconds in [start, end), bad at the times in ``bad_at``."""
+    times = [start + i * step for i in range(int((end - start) / step))]
+    bad = [t in bad_at for t in times]
+    return {"stdv": Measurements(times, bad, step), "dvc": Measurements(times, [False] * len(times), step)}
 
 
 def verdict(c, incidents, seen=None) -> Match:
@@ -56,6 +59,30 @@ def test_no_measurements_in_the_window_is_no_data_not_a_clean_bill():
     assert verdict(complaint(T0), [], seen).status is MatchStatus.NO_DATA
 
 
+def test_failed_probes_without_an_incident_are_sporadic_errors_never_a_clean_bill():
+    # Two failed probes 40 minutes before the complaint confirmed nothing, but the platform was not fine.
+    seen = measured(bad_at=(T0 - 2400, T0 - 2340))
+    assert verdict(complaint(T0), [], seen).status is MatchStatus.SPORADIC
+    # The same failures outside the window (3 hours before receipt) leave it measured and fine.
+    assert verdict(complaint(T0 + 4 * HOUR), [], seen).status is MatchStatus.NOT_MEASURED
+
+
+def test_sparse_measurements_are_no_data_not_a_clean_bill():
+    # Hourly probes cannot vouch for the hour between them (at most 30 minutes without a result).
+    assert verdict(complaint(T0), [], measured(step=HOUR)).status is MatchStatus.NO_DATA
+    # Measurements that stop an hour before receipt leave the last hour unmeasured.
+    assert verdict(complaint(T0), [], measured(end=T0 - HOUR)).status is MatchStatus.NO_DATA
+    # Every 20 minutes (the coarsest interval we support) is dense enough.
+    assert verdict(complaint(T0), [], measured(step=1200)).status is MatchStatus.NOT_MEASURED
+    # At 30 s, a 4-minute hole (a restart) is no gap; a 10-minute one is (over 3 intervals and 5 minutes).
+    short = measured(step=30)
+    for hole in (240, 600):
+        keep = [(t, b) for t, b in zip(short["stdv"].times, short["stdv"].bad) if not T0 - 2 * HOUR < t < T0 - 2 * HOUR + hole]
+        seen = {"stdv": Measurements([t for t, _ in keep], [b for _, b in keep], 30.0)}
+        expected = MatchStatus.NOT_MEASURED if hole == 240 else MatchStatus.NO_DATA
+        assert verdict(complaint(T0), [], seen).status is expected
+
+
 def test_unmonitored_and_not_measurable_complaints():
     assert verdict(complaint(T0, platforms=("hdh",)), []).status is MatchStatus.UNMONITORED
     for symptom in ("data", "feature", "local", "other"):
@@ -67,7 +94,7 @@ def test_unmonitored_and_not_measurable_complaints():
 def test_a_tls_complaint_needs_a_certificate_failure():
     slow = incident(T0 - HOUR, T0)
     expired = incident(T0 - HOUR, T0, kind="down", reasons={"tls_expired": 30}, iid="cert")
-    assert verdict(complaint(T0, "tls"), [slow]).status is MatchStatus.NOT_MEASURED
+    assert verdict(complaint(T0, "tls"), [slow]).status is MatchStatus.NOT_MEASURED  # (measured() holds no bad probe)
     assert verdict(complaint(T0, "tls"), [slow, expired]).incident_id == "cert"
 
 

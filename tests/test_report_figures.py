@@ -160,12 +160,22 @@ def test_downtime_and_incident_counts(report):
 
 
 def test_open_incident_counts_to_period_end_and_overlaps_merge():
-    open_ = Incident("open", "gqthc", "down", "platform", END - 3600, None, LOCATIONS, {"dns": 10})
+    # Still failing at the latest result, 30 s before the period ends: ongoing, counted to the end.
+    open_ = Incident("open", "gqthc", "down", "platform", END - 3600, None, LOCATIONS, {"dns": 10},
+                     last_bad=END - 30, data_until=END - 30, interval=30.0)
     inside = Incident("inside", "gqthc", "down", "platform", END - 1800, END - 600, LOCATIONS, {"dns": 3})
     before = Incident("before", "gqthc", "down", "platform", START - 7200, START + 600, LOCATIONS, {"dns": 3})
     figures = build_report(week_input(incidents=[open_, inside, before])).platform("gqthc")
     assert figures.downtime == 3600 + 600
     assert figures.incidents_down == 3
+
+
+def test_an_incident_whose_data_stopped_ends_at_its_last_bad_probe_not_at_the_period_end():
+    # The prober stopped 50 minutes before the period's end while the platform was failing.
+    stopped = Incident("stopped", "gqthc", "down", "platform", END - 3600, None, LOCATIONS, {"dns": 10},
+                       last_bad=END - 3000, data_until=END - 3000, interval=30.0)
+    figures = build_report(week_input(incidents=[stopped])).platform("gqthc")
+    assert figures.downtime == 600 + 30
 
 
 def test_complaint_counts_per_platform(report):
@@ -184,7 +194,7 @@ def test_findings_sentences(report):
     assert ("Hệ thống giải quyết thủ tục hành chính của Đảng ghi nhận 1 sự cố gián đoạn (tổng 45 phút); "
             "1/1 phản ánh về tình trạng không truy cập được trùng với sự cố đo được.") in findings
     assert ("1 phản ánh về Sổ tay đảng viên điện tử không trùng với sự cố đo được: nền tảng vẫn hoạt động bình "
-            "thường từ mọi điểm đo, khả năng do đường truyền tại cơ sở, tài khoản hoặc dữ liệu.") in findings
+            "thường từ mọi điểm đo, nhiều khả năng do đường truyền tại cơ sở, tài khoản hoặc dữ liệu.") in findings
     assert "4 phản ánh về nội dung giám sát từ xa không đo được: 1 về dữ liệu, 1 về chức năng, giao diện, " \
            "1 về đường truyền, thiết bị tại cơ sở, 1 về nội dung khác." in findings
     assert "1 phản ánh nêu Hệ điều hành tác nghiệp, nền tảng chưa có địa chỉ để giám sát" in findings

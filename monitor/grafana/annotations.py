@@ -29,6 +29,7 @@ INCIDENT_ID, COMPLAINT_ID = "incident-id:", "complaint-id:"
 STATUS = {  # what the measurements say about a complaint, as the annotation's text says it
     MatchStatus.CORROBORATED: "trùng với sự cố đo được",
     MatchStatus.LOCATION_ONLY: "chỉ một số điểm đo ghi nhận sự cố",
+    MatchStatus.SPORADIC: "ghi nhận lỗi rời rạc, chưa đủ để xác nhận sự cố",
     MatchStatus.NOT_MEASURED: "các điểm đo ghi nhận nền tảng hoạt động bình thường",
     MatchStatus.NO_DATA: text.NO_DATA,
     MatchStatus.UNMONITORED: text.UNMONITORED,
@@ -65,7 +66,7 @@ def _unique(items: Iterable[str]) -> tuple[str, ...]:
 
 
 def incident_annotation(incident: Incident, catalog: Catalog, now: float) -> Annotation:
-    """A region over the incident; open ones end at ``now`` and say they are ongoing."""
+    """A region over the incident; an ongoing one ends at ``now``, one whose data stopped at its last bad probe."""
     platform = catalog.platform(incident.platform)
     name = platform.name if platform else incident.platform
     parts = [f"Sự cố {text.KIND[incident.kind]} — {name}"]
@@ -75,10 +76,12 @@ def incident_annotation(incident: Incident, catalog: Catalog, now: float) -> Ann
     parts.append(f"nguyên nhân: {text.reasons(incident.reasons)}")
     if incident.worst_latency is not None:
         parts.append(f"chậm nhất: {text.seconds(incident.worst_latency)} giây")
-    if incident.end is None:
+    if incident.ongoing(now):
         parts.append("đang diễn ra")
+    elif incident.end is None:
+        parts.append(f"chưa rõ thời điểm kết thúc; số liệu đến {text.moment(incident.data_until or incident.start)}")
     key = INCIDENT_ID + incident.id
-    end = incident.end if incident.end is not None else max(now, incident.start)
+    end = incident.until(now)
     return Annotation(key, _ms(incident.start), _ms(end),
                       _unique((INCIDENT_TAG, incident.platform, incident.kind, key)), "; ".join(parts))
 

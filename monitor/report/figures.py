@@ -106,13 +106,13 @@ def _scan(data: ReportInput, cal: _Calendar, ids: set[str]) -> dict[str, _Acc]:
     return accs
 
 
-def _clip(incident: Incident, start: float, end: float) -> tuple[float, float]:
-    finish = incident.end if incident.end is not None else end
-    return max(incident.start, start), min(finish, end)
+def _clip(incident: Incident, start: float, end: float, now: float) -> tuple[float, float]:
+    """The incident's time inside [start, end): to its end, to ``now`` while ongoing, else to its last bad probe."""
+    return max(incident.start, start), min(incident.until(now), end)
 
 
-def _overlaps(incident: Incident, start: float, end: float) -> bool:
-    lo, hi = _clip(incident, start, end)
+def _overlaps(incident: Incident, start: float, end: float, now: float) -> bool:
+    lo, hi = _clip(incident, start, end, now)
     return hi > lo
 
 
@@ -193,7 +193,8 @@ def build_report(data: ReportInput) -> Report:
     ids = {p.id for p in data.platforms}
     accs = _scan(data, cal, ids)
 
-    overlapping = (i for i in data.incidents if i.platform in ids and _overlaps(i, data.start, data.end))
+    now = data.generated_at or data.end
+    overlapping = (i for i in data.incidents if i.platform in ids and _overlaps(i, data.start, data.end, now))
     incidents = tuple(sorted(overlapping, key=lambda i: (i.start, i.platform, i.id)))
     complaints = [(c, k) for c, k in data.complaints if data.start <= c.received_at < data.end]
     kept = {c.id for c, _ in complaints}
@@ -201,7 +202,7 @@ def build_report(data: ReportInput) -> Report:
 
     hourly_all = [0] * 24
     symptoms: dict[str, int] = {}
-    per_platform: dict[str, list] = {pid: [0, 0, 0, 0, 0, [0] * 24] for pid in ids}
+    per_platform: dict[str, list] = {pid: [0, 0, 0, 0, 0, [0] * 24, 0] for pid in ids}
     for complaint, cls in complaints:
         hour = (int(complaint.received_at) + OFFSET) // 3600 % 24
         hourly_all[hour] += 1
@@ -218,13 +219,14 @@ def build_report(data: ReportInput) -> Report:
                 counts[2] += verdict == MatchStatus.CORROBORATED
                 counts[3] += verdict == MatchStatus.NOT_MEASURED
                 counts[4] += verdict == MatchStatus.NO_DATA
+                counts[6] += verdict == MatchStatus.SPORADIC
 
     figures = []
     for platform in data.platforms:
         acc = accs[platform.id]
         own = [i for i in incidents if i.platform == platform.id and i.scope == "platform"]
-        down = [_clip(i, data.start, data.end) for i in own if i.kind == "down"]
-        slow = [_clip(i, data.start, data.end) for i in own if i.kind == "degraded"]
+        down = [_clip(i, data.start, data.end, now) for i in own if i.kind == "down"]
+        slow = [_clip(i, data.start, data.end, now) for i in own if i.kind == "degraded"]
         counts = per_platform[platform.id]
         hours = [_p50_p95(values) for values in acc.hours]
         figures.append(PlatformFigures(
@@ -236,7 +238,7 @@ def build_report(data: ReportInput) -> Report:
             incidents_location=sum(1 for i in incidents if i.platform == platform.id and i.scope == "location"),
             latency_peak=_p50_p95(acc.peak), latency_offpeak=_p50_p95(acc.off),
             complaints=counts[0], measurable=counts[1], corroborated=counts[2],
-            not_measured=counts[3], no_data=counts[4],
+            not_measured=counts[3], no_data=counts[4], sporadic=counts[6],
             daily_availability=tuple(100.0 * ok / n if n else None for ok, n in zip(acc.day_ok, acc.day_n)),
             hourly_latency=tuple(pair[1] if pair else None for pair in hours),
             hourly_complaints=tuple(counts[5]),

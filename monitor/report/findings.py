@@ -76,7 +76,10 @@ def findings(platforms, incidents, certificates, complaints, names) -> tuple[str
     for p in monitored:
         if p.not_measured:
             out.append(f"{p.not_measured} phản ánh về {p.name} không trùng với sự cố đo được: nền tảng vẫn hoạt động "
-                       "bình thường từ mọi điểm đo, khả năng do đường truyền tại cơ sở, tài khoản hoặc dữ liệu.")
+                       "bình thường từ mọi điểm đo, nhiều khả năng do đường truyền tại cơ sở, tài khoản hoặc dữ liệu.")
+        if p.sporadic:
+            out.append(f"{p.sporadic} phản ánh về {p.name} trùng với thời điểm điểm đo ghi nhận lỗi rời rạc "
+                       "(một số lần đo lỗi hoặc chậm, chưa đủ để xác nhận sự cố).")
         if p.no_data:
             out.append(f"{p.no_data} phản ánh về {p.name} rơi vào thời gian không có số liệu đo, chưa đối chiếu được.")
     missing = [p.name for p in monitored if not p.has_data]

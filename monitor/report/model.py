@@ -67,7 +67,8 @@ class PlatformFigures:
     measurable: int  # of which with a symptom probes can see
     corroborated: int  # of which matched to a measured incident
     not_measured: int  # measurable, but the platform was up and fast then
-    no_data: int  # measurable, but no reliable measurement in the window
+    no_data: int  # measurable, but too few reliable measurements in the window
+    sporadic: int  # measurable, no incident, but failed or slow probes in the window
     daily_availability: tuple[float | None, ...]  # percent per local day of the period
     hourly_latency: tuple[float | None, ...]  # p95 seconds per local hour of day (0..23)
     hourly_complaints: tuple[int, ...]  # complaints naming this platform, per local hour of day
