@@ -1,104 +1,183 @@
 """What a complaint is about: which platforms, which symptom, when (as the text says), peak or not.
 
 Everything is matched on :func:`~monitor.complaints.text.fold` keys, so NFC, NFD, text without
-diacritics and any case classify alike; phrases are reported as written.
+diacritics and any case classify alike, with teen-code expanded (:data:`~monitor.complaints.text.SHORTHAND`:
+"ko vào đc" reads "khong vao duoc", "bt" "binh thuong", "j" "gi"); phrases are reported as written.
 
 Platforms: each platform's domains (and their first label, "dichvucong"), display name, aliases, and
 the built-in abbreviations in :data:`ABBREVIATIONS`, with "thủ tục hành chính" also read as "TTHC".
-The longest phrase wins and matched spans do not overlap ("quản trị GQTTHC" names quantri-gqthc only).
+An admin page in :data:`ADMIN_PAGES` is also named by "(trang) quản trị" + any name of its site. The
+longest phrase wins and matched spans do not overlap ("trang quản trị GQTTHC" names quantri-gqthc
+only; "dịch vụ công quốc gia", in :data:`NOT_PLATFORMS`, names none). "Hệ thống", "phần mềm", "app"
+alone name nothing.
 
 Symptom: the first tier (in :data:`TIERS` order) with a phrase in the text decides:
 
-1. tls — certificate warnings; 2. local — no signal, weak line, old device (slowness the platform
-did not cause); 3. login; 4. slow_eventually — "chờ … mới hiện": it did load, slowly;
-5. unavailable — error codes, blank page, lost connection, DNS, "máy chủ đang bận";
-6. slow — chậm, nghẽn, quá tải, treo, xoay mãi, ì ạch, chập chờn; 7. unavailable_weak — "không vào
-được", "không mở được", which slowness often ends in ("xoay mãi không vào được" is slow);
-8. data; 9. feature — requests for functions, guides, training (a closing "Đề nghị kiểm tra, khắc
-phục" is no feature request); otherwise other.
+1. tls — certificate warnings; 2. local — no signal, weak or flaky line or wifi, old device (slowness
+the platform did not cause); 3. login — also OTP, captcha, session thrown out; 4. slow_eventually —
+"chờ … mới hiện": it did load, slowly; 5. intermittent (slow) — "lúc được lúc không", the platform
+"chập chờn"; 6. unavailable — error codes and messages, timeout, blank page, lost connection, DNS,
+"máy chủ đang bận", "sập"; 7. slow — chậm, nghẽn, quá tải, treo, đơ, lag, xoay/quay/loading mãi, ì ạch;
+8. unavailable_weak — "không vào được", "không mở được", which slowness often ends in ("xoay mãi không
+vào được" is slow); 9. data; 10. feature — requests and suggestions (đề nghị bổ sung, cho phép, nên có,
+mong có, đề xuất, guides, training; a closing "Đề nghị kiểm tra, khắc phục" is no request); otherwise
+other: when no phrase is sure, ``other`` rather than a guess.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Sequence
 
 from monitor.calendar import DEFAULT_PEAK, PeakHours, is_peak
 from monitor.complaints.model import Classification, Complaint
-from monitor.complaints.text import Folded, fold, phrase_pattern, word_pattern
+from monitor.complaints.text import SHORTHAND, Folded, fold, word_pattern
 from monitor.config import Platform
 from monitor.localtime import VIETNAM, local
 
 ABBREVIATIONS: dict[str, tuple[str, ...]] = {  # platform id -> how people shorten its name
-    "sotaydangvien": ("STĐV", "Sổ tay ĐV", "sổ tay", "sổ tay đảng viên điện tử"),
+    "sotaydangvien": ("STĐV", "Sổ tay ĐV", "sổ tay", "sổ tay đảng viên điện tử", "app sổ tay"),
     "dichvucong": ("DVC", "dịch vụ công", "dịch vụ công của Đảng"),
     "gqthc": ("GQTTHC", "GQTHC", "TTHC", "hệ thống TTHC", "thủ tục hành chính"),
     "quantri-gqthc": ("quản trị GQTTHC", "trang quản trị", "quản trị TTHC", "trang quản trị GQTTHC"),
     "hdh-tacnghiep": ("HĐH tác nghiệp", "hệ điều hành tác nghiệp"),
     "pakn": ("hệ thống PAKN",),
 }
+ADMIN_PAGES = {"quantri-gqthc": "gqthc"}  # "trang quản trị <any name of gqthc>" names the admin page only
+NOT_PLATFORMS = ("dịch vụ công quốc gia", "cổng dịch vụ công quốc gia", "DVC quốc gia", "dvcqg")  # not the Party's
 _SYNONYMS = (("thu tuc hanh chinh", "tthc"),)  # folded long form -> short form, both accepted
 
-TIERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (  # (tier, symptom, regexes over fold keys)
+# Symptom tiers: (tier, symptom, regexes over fold keys with SHORTHAND expanded: "ko vào đc" reads
+# "khong vao duoc"). The first tier with a match decides; the phrase it matched explains it.
+_CLAUSE = r"[^.;!?\n]"  # within one clause
+TIERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("tls", "tls", (r"chung chi(?: bao mat| ssl| so)?",
-                    r"(?:trang|ket noi|website|trang web) (?:\w+ ){0,2}khong an toan",
+                    r"(?:trang|ket noi|website|trang web|web|trinh duyet|canh bao) (?:\S+ ){0,3}?khong an toan",
                     r"(?:ket noi )?khong (?:phai la )?(?:ket noi )?rieng tu", r"net::err_cert\w*", r"err_cert\w*",
                     r"ssl\w*")),
-    ("local", "local", (r"(?:chua|khong) co song", r"mat song", r"song (?:4g|3g|dien thoai|di dong|wifi)",
-                        r"song (?:\w+ ){0,4}yeu", r"(?:duong truyen|mang internet|mang|internet|wifi)"
-                        r"(?: [^.;]{0,60}?)? chap chon", r"cau hinh thap", r"doi cu",
+    ("local", "local", (r"(?:chua|khong) co (?:song|internet|cap quang|wifi|dien thoai thong minh|smartphone)",
+                        r"mat song", r"song (?:4g|3g|dien thoai|di dong|wifi)", r"song (?:\w+ ){0,4}yeu",
+                        rf"(?:duong truyen|mang internet|mang wifi|mang|internet|wifi)(?: {_CLAUSE}{{0,60}}?)? "
+                        r"(?:chap chon|yeu|kem|hay mat|thuong xuyen mat(?: ket noi)?|bi mat(?: ket noi)?|mat ket noi)",
+                        r"cau hinh thap", r"doi cu", r"dien thoai cuc gach", r"chi (?:dung|co) (?:song )?[34]g",
+                        rf"(?:may tinh|dien thoai|thiet bi)(?: {_CLAUSE}{{0,40}}?)? (?:qua |da |hoi |rat )?cu"
+                        r"(?= ?(?:qua|roi|nen|lam|,|\.|;|$))",
                         r"khong cai (?:dat )?duoc", r"do mua bao")),
-    ("login", "login", (r"khong (?:the )?dang nhap(?: duoc)?",
-                        r"dang nhap (?:\S+ ){0,6}?(?:bi day ra|xoay mai|that bai)",
-                        r"bi day ra", r"sai mat khau", r"quay (?:ve|lai) trang dang nhap")),
-    ("slow_eventually", "slow", (r"cho (?:\S+ ){0,4}?moi (?:hien|mo duoc|vao duoc|len|tai (?:duoc|xong))",
-                                 r"(?:lau|phut) moi (?:hien|mo duoc|vao duoc|len)")),
+    ("login", "login", (r"khong (?:the )?dang nhap(?: duoc)?", r"dang nhap (?:\S+ ){0,2}?khong duoc",
+                        r"dang nhap (?:\S+ ){0,6}?(?:bi day ra|bi vang ra|bi thoat ra|xoay mai|that bai|bi loi)",
+                        r"dang nhap (?:\S+ ){0,4}?(?:lai )?bi (?:vang|day|thoat|da) ra",
+                        r"(?:bat|phai) dang nhap lai", r"bi day ra", r"sai (?:mat khau|ten dang nhap)",
+                        r"quay (?:ve|lai) trang dang nhap", r"otp", r"ma (?:xac thuc|xac nhan)", r"captcha",
+                        r"phien (?:dang nhap|lam viec) (?:\S+ ){0,2}?het han", r"tai khoan (?:bi khoa|khong ton tai)",
+                        r"(?:quen|lay lai) mat khau")),
+    ("slow_eventually", "slow", (r"(?:cho|doi) (?:\S+ ){0,4}?moi (?:hien|mo duoc|vao duoc|len|tai (?:duoc|xong)|xong"
+                                 r"|phan hoi|chuyen)",
+                                 r"(?:lau|phut|luc sau|mai) moi (?:hien|mo duoc|vao duoc|len|xong|phan hoi|chuyen"
+                                 r"|xem duoc)")),
+    ("intermittent", "slow", (r"(?:luc|khi|hom) (?:\S+ ){0,2}?(?:duoc|nhanh|co) (?:luc|khi|hom) (?:\S+ ){0,2}?"
+                              r"(?:khong|cham|loi|bi loi|timeout)", r"chap chon")),
     ("unavailable", "unavailable", (r"loi 50[0-9]", r"50[234](?: bad)? gateway(?: time-?out)?", r"bad gateway",
                                     r"gateway time-?out", r"err_\w+", r"dns\w*", r"nxdomain",
+                                    r"(?:(?<=loi )|(?<=bao )|(?<=bi ))\W?(?:40[34]|50[0-9])"
+                                    r"(?: bad gateway(?: time-?out)?| gateway time-?out| service unavailable"
+                                    r"| internal server error| not found)?", r"service unavailable",
+                                    r"internal server error", r"(?:request |connection )?time(?:d)?[ -]?out",
+                                    r"can.?t be reached", r"something went wrong",
+                                    r"(?:da )?(?:co|xay ra) loi", r"loi (?:ket noi|server|may chu)",
                                     r"khong (?:the )?truy cap(?: duoc)?", r"loi truy cap", r"mat ket noi",
-                                    r"trang trang", r"khong (?:the )?ket noi(?: duoc)?", r"tu choi ket noi",
-                                    r"khong tim thay(?: \w+){0,3}", r"khong phan giai",
+                                    r"khong co ket noi", r"trang trang", r"trang tron", r"man hinh trang",
+                                    r"khong hien (?:gi|thi gi|ra gi)", r"khong (?:the )?ket noi(?: duoc)?",
+                                    r"tu choi ket noi", r"khong tim thay(?: \w+){0,3}", r"khong phan giai",
                                     r"(?:bao |thong bao )?loi he thong", r"may chu dang ban", r"khong hoat dong",
-                                    r"khong kha dung", r"bi sap")),
+                                    r"khong kha dung", r"bi sap", r"sap (?:roi|ca|tu|luon|het)",
+                                    r"(?:server|web|he thong|may chu|trang|app) (?:bi )?sap",
+                                    r"(?:la|thi|bi|tu) (?:vang|thoat|tat) ra")),
     ("slow", "slow", (r"(?:rat |qua |hoi )?cham(?! soc| diem| dut| chi)", r"nghen", r"qua tai", r"bi treo", r"treo",
-                      r"xoay (?:mai|vong(?: tron)?|tron)", r"load (?:\w+ )?(?:mai|lau)", r"tai (?:rat |qua )?lau",
-                      r"i ach", r"(?:phai )?cho (?:rat |qua |kha )?lau", r"phai cho (?:may|vai|hang) phut",
-                      r"cho (?:hon )?\d+ phut", r"mat (?:hon |vai |may )?(?:\d+ )?phut", r"chap chon")),
+                      r"(?:xoay|quay)(?: (?:xoay|quay))? (?:mai|hoai|vong(?: vong| tron)?|tron)", r"quay quay",
+                      r"xoay xoay", r"load (?:\w+ )?(?:mai|lau|hoai)", r"loading(?: \w+)? (?:mai|hoai|lau)",
+                      r"load (?:khong|chua) (?:noi|xong)", r"khong load noi", r"tai (?:rat |qua )?lau",
+                      r"mo (?:rat |qua )?lau", r"i ach", r"(?:phai )?(?:cho|doi) (?:rat |qua |kha )?lau",
+                      r"(?:cho|doi) (?:mai|hoai|mon moi)", r"phai (?:cho|doi) (?:may|vai|hang|ca) phut",
+                      r"(?:cho|doi) (?:hon |gan |khoang )?\d+(?:-\d+)? phut",
+                      r"mat (?:hon |vai |may |gan |nua |ca )?(?:\d+ )?(?:phut|tieng)", r"mat (?:nhieu )?thoi gian",
+                      r"giat(?: lag)?", r"lag", r"bi do", r"dung hinh", r"bam (?:\S+ ){0,3}khong phan hoi",
+                      r"nhu rua(?: bo)?")),
     ("unavailable_weak", "unavailable", (r"khong (?:ai )?vao duoc", r"khong mo duoc", r"khong len",
-                                         r"khong tai duoc", r"khong su dung duoc", r"khong gui duoc")),
-    ("data", "data", (r"hien thi (?:sai|chua dung|khong dung|nham)", r"chua dung", r"khong dung(?! duoc)", r"sai lech",
-                      r"chua (?:duoc )?cap nhat", r"con thieu", r"thieu thong tin")),
-    ("feature", "feature", (r"de nghi bo sung", r"bo sung (?:tinh nang|chuc nang)", r"(?:them|bo sung) tinh nang",
-                            r"huong dan", r"tap huan", r"tich hop", r"ban hanh tai lieu")),
+                                         r"khong (?:tai|load|upload|nop|gui) duoc", r"khong su dung duoc")),
+    ("data", "data", (r"hien(?: thi)? (?:sai|chua dung|khong dung|nham|thieu)", r"chua dung", r"khong dung(?! duoc)",
+                      r"sai lech", r"chua (?:duoc )?cap nhat", r"con thieu", r"bi thieu", r"thieu thong tin",
+                      r"thieu \d+ (?:dong chi|dang vien|trang)", r"khong khop", r"(?:chua|khong) chinh xac",
+                      r"khong thay (?:\S+ ){0,3}?(?:trong|tren) danh sach")),
+    ("feature", "feature", (r"de nghi bo sung", r"bo sung (?:\S+ ){0,2}?(?:tinh nang|chuc nang|mau|bieu mau|muc)",
+                            r"(?:them|co them) (?:tinh nang|chuc nang|muc|nut|che do|phien ban|mau)",
+                            r"huong dan", r"tap huan", r"tich hop", r"ban hanh tai lieu", r"de xuat", r"cho phep",
+                            r"nen co", r"mong (?:\S+ ){0,4}?(?:co|them|bo sung|ho tro|cho phep)",
+                            r"kien nghi (?:\S+ ){0,5}?(?:bo sung|them|co)",
+                            r"de nghi (?:\S+ ){0,5}?(?:gui (?:thong bao|tin nhan|sms)|co (?:them )?(?:chuc nang|"
+                            r"tinh nang|che do|giao dien|nut|muc))",
+                            r"co (?:chuc nang|tinh nang|che do|nut|muc) ",
+                            r"giao dien (?:\S+ ){0,3}?(?:hon|than thien|de dung)")),
 )
 _SYMPTOM_PATTERNS = tuple((symptom, re.compile("|".join(word_pattern(p) for p in patterns)))
                           for _, symptom, patterns in TIERS)
 
 
-def _phrases(platform: Platform) -> set[str]:
-    """Every folded phrase that names ``platform``."""
+def _names(platform: Platform) -> tuple[str, ...]:
+    """How people name ``platform``: display name, aliases, abbreviations, domains and their first label."""
     names = [platform.name, *platform.aliases, *ABBREVIATIONS.get(platform.id, ())]
     for domain in platform.domains:
         names += [domain, domain.split(".", 1)[0]]
+    return tuple(names)
+
+
+def _phrases(pid: str, names: tuple[str, ...], catalog: dict[str, tuple[str, ...]]) -> set[str]:
+    """Every folded phrase that names platform ``pid`` (an admin page: "trang quản trị" + a name of its site)."""
     phrases = {fold(n) for n in names if fold(n)}
+    for site in {fold(n) for n in catalog.get(ADMIN_PAGES.get(pid, ""), ()) if fold(n)}:
+        for prefix in ("quan tri", "trang quan tri"):
+            phrases |= {f"{prefix} {middle}{site}" for middle in ("", "cua ", "he thong ", "cua he thong ")}
     for long, short in _SYNONYMS:
         phrases |= {p.replace(long, short) for p in phrases}
     return phrases
 
 
+_TOKEN = re.compile(r"\w+(?:[-.]\w+)*")  # a word, or words joined by '-' or '.' (a domain, "quantri-gqthc")
+_Index = dict[str, list[tuple[tuple[str, ...], str]]]
+
+
+@functools.lru_cache(maxsize=16)
+def _index(catalog: tuple[tuple[str, tuple[str, ...]], ...]) -> _Index:
+    """First word -> (phrase words, platform id or "" for a phrase that names no platform of ours)."""
+    names = dict(catalog)
+    named = [(phrase, pid) for pid in names for phrase in _phrases(pid, names[pid], names)]
+    named += [(fold(n), "") for n in NOT_PLATFORMS]
+    index: _Index = {}
+    for phrase, pid in named:
+        words = tuple(_TOKEN.findall(phrase))
+        if words:
+            index.setdefault(words[0], []).append((words, pid))
+    return index
+
+
 def _platforms(folded: Folded, platforms: Sequence[Platform]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Platform ids in order of first mention, with the phrase as written; longest match wins, no overlaps."""
-    found = [(start, end, platform.id, source)
-             for platform in platforms for phrase in _phrases(platform)
-             for start, end, source in folded.finditer(phrase_pattern(phrase))]
-    taken: list[tuple[int, int, str, str]] = []
+    index = _index(tuple((p.id, _names(p)) for p in platforms))
+    tokens = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(folded.key)]
+    found = []
+    for i, (word, _, _) in enumerate(tokens):
+        for words, pid in index.get(word, ()):
+            if tuple(t[0] for t in tokens[i:i + len(words)]) == words:
+                found.append((tokens[i][1], tokens[i + len(words) - 1][2], pid))
+    taken: list[tuple[int, int, str]] = []
     for match in sorted(found, key=lambda m: (m[0] - m[1], m[0])):
-        if all(match[1] <= s or match[0] >= e for s, e, _, _ in taken):
+        if all(match[1] <= s or match[0] >= e for s, e, _ in taken):
             taken.append(match)
     ids: dict[str, str] = {}
-    for _, _, pid, source in sorted(taken):
-        ids.setdefault(pid, source)
+    for start, end, pid in sorted(taken):
+        if pid:
+            ids.setdefault(pid, folded.source(start, end))
     return tuple(ids), tuple(ids.values())
 
 
@@ -162,7 +241,7 @@ def _stated_time(folded: Folded, received_at: float) -> tuple[float | None, floa
 
 def classify(complaint: Complaint, platforms: Sequence[Platform], peak: PeakHours = DEFAULT_PEAK) -> Classification:
     """Platforms named, symptom, peak and stated time of one complaint (pure; see the module docstring)."""
-    folded = Folded.of(complaint.text)
+    folded = Folded.of(complaint.text).expand(SHORTHAND)
     ids, phrases = _platforms(folded, platforms)
     symptom, symptom_phrase = _symptom(folded)
     pain_from, pain_to, time_phrase = _stated_time(folded, complaint.received_at)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 # A match must not continue a word: letters, digits, '_', or a '-'/'.' joining word parts
@@ -18,6 +18,7 @@ _BEFORE = r"(?<![\w-])(?<!\w\.)"
 _AFTER = r"(?![\w-])(?!\.\w)"
 
 
+@functools.lru_cache(maxsize=4096)
 def _fold_char(char: str) -> str:
     """One character's contribution to the key: lower case, no diacritics ('' for a combining mark)."""
     if char in "đĐ":
@@ -65,6 +66,36 @@ class Folded:
                 ends.append(i + 1)
         return cls(text, "".join(key), tuple(starts), tuple(ends))
 
+    def expand(self, words: Mapping[str, str]) -> Folded:
+        """The same text with whole key words replaced (``{"ko": "khong"}``); linear in the key's length.
+
+        A replacement's characters come from the word it replaces, so :meth:`source` still shows the
+        text as written ("ko vào đc" is found by "khong vao duoc" and shown as "ko vào đc").
+        """
+        if not words:
+            return self
+        pattern = _words_pattern(tuple(sorted(words)))
+        key: list[str] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        done = 0
+        for match in pattern.finditer(self.key):
+            start, end = match.span()
+            key.append(self.key[done:start])
+            starts += self.starts[done:start]
+            ends += self.ends[done:start]
+            replacement = words[match.group()]
+            key.append(replacement)
+            starts += [self.starts[start]] * len(replacement)
+            ends += [self.ends[end - 1]] * len(replacement)
+            done = end
+        if not done:
+            return self
+        key.append(self.key[done:])
+        starts += self.starts[done:]
+        ends += self.ends[done:]
+        return Folded(self.original, "".join(key), tuple(starts), tuple(ends))
+
     def source(self, start: int, end: int) -> str:
         """The original text behind key[start:end], as written (with its marks)."""
         if start >= end:
@@ -76,6 +107,22 @@ class Folded:
         for match in pattern.finditer(self.key):
             if match.end() > match.start():
                 yield match.start(), match.end(), self.source(match.start(), match.end())
+
+
+# How words are shortened when typing fast (teen-code), as fold keys -> the word meant.
+SHORTHAND: dict[str, str] = {
+    **dict.fromkeys(("ko", "k", "kg", "kh", "khg", "hok", "khum", "hk", "kol"), "khong"),
+    "dc": "duoc",  # "đc" folds to "dc"
+    "bt": "binh thuong", "bth": "binh thuong", "j": "gi", "vs": "voi", "hs": "ho so", "mk": "mat khau",
+    "tk": "tai khoan", "wa": "qua", "qa": "qua", "ntn": "nhu the nao", "cx": "cung", "r": "roi",
+    "lm": "lam", "trc": "truoc", "nhiu": "nhieu", "dt": "dien thoai", "mn": "moi nguoi", "tg": "thoi gian",
+}
+
+
+@functools.lru_cache(maxsize=8)
+def _words_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    """Any of ``words`` as a whole word of a fold key (not part of a longer word, a domain or an address)."""
+    return re.compile(word_pattern("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))))
 
 
 @functools.lru_cache(maxsize=1024)
