@@ -22,6 +22,12 @@ the platform did not cause); 3. login — also OTP, captcha, session thrown out;
 vào được" is slow); 9. data; 10. feature — requests and suggestions (đề nghị bổ sung, cho phép, nên có,
 mong có, đề xuất, guides, training; a closing "Đề nghị kiểm tra, khắc phục" is no request); otherwise
 other: when no phrase is sure, ``other`` rather than a guess.
+
+Stated time (the matcher's window, ``pain_from``/``pain_to``), first kind found in :data:`_WHEN` order:
+a range ("từ 8h đến 10h", "8h-10h sáng nay"), "khoảng 10h", "từ 14h", a part of yesterday ("tối qua",
+"sáng hôm qua"), "từ sáng (đến giờ)", a part of today ("sáng nay", "trưa nay", "chiều nay", "đầu giờ
+sáng", "đầu giờ chiều", "suốt buổi chiều"; hours in :data:`PARTS`), "hôm qua" (unless it "vẫn bình
+thường" then). Never after receipt; a time of day later than receipt (without "nay") is the day before.
 """
 
 from __future__ import annotations
@@ -188,54 +194,97 @@ def _symptom(folded: Folded) -> tuple[str, str | None]:
     return "other", None
 
 
-# Stated time: (pattern over fold keys, kind).
-_CLOCK = r"(?P<h>\d{1,2}) ?(?:h|gio|g)(?: ?(?P<m>\d{1,2})(?: ?phut)?)?(?: (?P<part>sang|trua|chieu|toi|dem))?"
-_WHEN = (
-    (re.compile(word_pattern(r"(?:tu |vao |trong )?(?:toi|buoi toi) (?:hom )?qua")), "yesterday", (18, 24)),
-    (re.compile(word_pattern(r"(?:tu |vao |trong )?(?:chieu|buoi chieu) (?:hom )?qua")), "yesterday", (12, 18)),
-    (re.compile(word_pattern(r"(?:tu |vao |trong )?(?:sang|buoi sang) (?:hom )?qua")), "yesterday", (6, 12)),
-    (re.compile(word_pattern(r"(?:tu |vao |trong )?dem qua")), "yesterday", (22, 30)),
-    (re.compile(word_pattern(r"tu (?:sang|sang nay|dau gio sang) (?:den gio|den nay|toi gio)|tu sang nay")),
-     "today_from", (6, None)),
-    (re.compile(word_pattern(rf"(?:trong |vao |luc )?khoang {_CLOCK}")), "around", None),
-    (re.compile(word_pattern(rf"tu {_CLOCK}")), "since", None),
+# Stated time. Parts of the day, in hours of the local day (22 to 30 is the night into the next day).
+PARTS = {"sang": (6, 12), "trua": (11, 13.5), "chieu": (12, 18), "toi": (18, 24), "dem": (22, 30),
+         "dau gio sang": (7, 9), "dau gio chieu": (13, 15), "cuoi gio sang": (10.5, 12), "cuoi gio chieu": (16, 18)}
+_PART = r"(?P<part>(?:dau gio |cuoi gio )?(?:sang|chieu)|trua|toi|dem)"
+_DAY = r"(?: (?:hom |ngay )?(?P<day>nay|qua))?"  # "sáng hôm qua", "10h sáng nay"
+_CLOCK = r"(?P<h>\d{1,2})(?: ?(?:h|gio|g)(?: ?(?P<m>\d{1,2})(?: ?phut)?)?|:(?P<mm>\d{2}))" \
+         r"(?: (?P<part>sang|trua|chieu|toi|dem))?" + _DAY
+_RANGE = r"(?:tu |trong khoang |khoang |luc )?(?P<h1>\d{1,2})(?: ?(?:h|gio|g)(?: ?(?P<m1>\d{2}))?|:(?P<mm1>\d{2}))?" \
+         r"(?: (?P<part1>sang|trua|chieu|toi))? ?(?:den|toi|-|–|~) ?" + _CLOCK
+_NORMAL = re.compile(r" (?:(?:van |con |dung |vao )*(?:binh thuong|on|duoc|tot|nhanh))")  # "hôm qua vẫn bình thường"
+_WHEN = (  # (pattern, kind), tried in this order; the first that gives a time decides
+    (re.compile(word_pattern(_RANGE)), "range"),
+    (re.compile(word_pattern(rf"(?:trong |vao |luc )?khoang {_CLOCK}")), "around"),
+    (re.compile(word_pattern(rf"tu {_CLOCK}")), "since"),
+    (re.compile(word_pattern(rf"(?:tu |vao |trong |ca |suot )?(?:buoi )?{_PART} (?:hom )?qua")), "yesterday"),
+    (re.compile(word_pattern(rf"tu (?:buoi )?{_PART}(?: nay)?(?: (?:den|toi) (?:gio|nay))?")), "today_from"),
+    (re.compile(word_pattern(rf"(?:vao |trong |ca |suot )?(?:buoi )?(?:{_PART} nay|(?P<habit>dau gio|cuoi gio) "
+                             r"(?:sang|chieu)|(?:ca|suot) (?:buoi )?(?:sang|chieu))")), "today"),
+    (re.compile(word_pattern(r"(?P<since>tu )?(?:hom|ngay) qua")), "yesterday_all"),
 )
+_DURATION_WORDS = ("cho ", "mat ", "doi ", "trong vong ", "len toi ", "hon ", "gan ")
 
 
-_DURATION_WORDS = ("cho ", "mat ", "doi ", "trong vong ", "len toi ", "hon ")
+def _clock(hour: str, minute: str | None, part: str | None) -> float | None:
+    """Hours since midnight of "10h30 sáng", "2h chiều", "14:05"; None for no such time."""
+    h, m = int(hour), int(minute or 0)
+    if part in ("chieu", "toi") and h < 12:
+        h += 12
+    return h + m / 60 if h <= 23 and m <= 59 else None
 
 
-def _clock(match: re.Match[str]) -> tuple[int, int] | None:
-    hour, minute = int(match.group("h")), int(match.group("m") or 0)
-    if match.group("part") in ("chieu", "toi") and hour < 12:
-        hour += 12
-    return (hour, minute) if hour <= 23 and minute <= 59 else None
+def _part_of(match: re.Match[str]) -> str:
+    text = match.group(0)
+    return next(p for p in sorted(PARTS, key=len, reverse=True) if re.search(rf"(?<!\w){p}(?!\w)", text))
 
 
 def _stated_time(folded: Folded, received_at: float) -> tuple[float | None, float | None, str | None]:
-    """(pain_from, pain_to, phrase) from what the text says about when, relative to receipt (local time)."""
+    """(pain_from, pain_to, phrase) from what the text says about when, relative to receipt (local time).
+
+    Never after receipt: a time of day later than the receipt, with no "nay", is the day before.
+    """
     today = local(received_at).date()
 
-    def at(day: dt.date, hours: float) -> float:
+    def at(hours: float, days_back: int = 0) -> float:
+        day = today - dt.timedelta(days=days_back)
         return dt.datetime.combine(day, dt.time(), VIETNAM).timestamp() + hours * 3600
 
-    for pattern, kind, hours in _WHEN:
-        for match in pattern.finditer(folded.key):
-            phrase = folded.source(match.start(), match.end())
-            if kind == "yesterday":
-                start = at(today - dt.timedelta(days=1), hours[0])
-                return start, min(at(today - dt.timedelta(days=1), hours[1]), received_at), phrase
-            if kind == "today_from":
-                return min(at(today, hours[0]), received_at), received_at, phrase
-            clock = _clock(match)
-            if clock is None or (kind == "around" and folded.key[:match.start()].endswith(_DURATION_WORDS)):
+    def window(start: float, end: float, day: str | None) -> tuple[float, float] | None:
+        back = 1 if day == "qua" else 0
+        first, last = at(start, back), at(end, back)
+        if first > received_at:
+            if day:  # "chiều nay" in a morning complaint: no time it could mean
+                return None
+            first, last = first - 86400, last - 86400
+        return first, min(last, received_at)
+
+    key = folded.key
+    for pattern, kind in _WHEN:
+        for match in pattern.finditer(key):
+            phrase = folded.source(*match.span())
+            found: tuple[float, float] | None = None
+            if kind in ("range", "around", "since") and key[max(0, match.start() - 12):match.start()].endswith(
+                    _DURATION_WORDS):
                 continue  # "chờ khoảng 2 giờ" is how long, not when
-            moment = at(today, clock[0] + clock[1] / 60)
-            if moment > received_at:  # a time later than the receipt means the day before
-                moment -= 86400
-            if kind == "around":
-                return moment - 1800, min(moment + 1800, received_at), phrase
-            return moment, received_at, phrase
+            if kind == "range":
+                end = _clock(match.group("h"), match.group("m") or match.group("mm"), match.group("part"))
+                start = _clock(match.group("h1"), match.group("m1") or match.group("mm1"),
+                               match.group("part1") or match.group("part"))
+                if start is not None and end is not None and start >= end and not match.group("part1"):
+                    start = _clock(match.group("h1"), match.group("m1") or match.group("mm1"), None)
+                if start is not None and end is not None and start < end:
+                    found = window(start, end, match.group("day"))
+            elif kind in ("around", "since"):
+                moment = _clock(match.group("h"), match.group("m") or match.group("mm"), match.group("part"))
+                if moment is not None:
+                    span = window(moment - 0.5, moment + 0.5, match.group("day")) if kind == "around" \
+                        else window(moment, moment, match.group("day"))
+                    if span is not None:
+                        found = span if kind == "around" else (span[0], received_at)
+            elif kind == "yesterday":
+                first, last = PARTS[_part_of(match)]
+                found = at(first, 1), min(at(last, 1), received_at)
+            elif kind == "today_from":
+                span = window(*PARTS[_part_of(match)], None)
+                found = (span[0], received_at) if span else None
+            elif kind == "today":
+                found = window(*PARTS[_part_of(match)], None if match.group("habit") else "nay")
+            elif not _NORMAL.match(key, match.end()):  # "hôm qua": the whole day, unless it was fine then
+                found = at(0, 1), (received_at if match.group("since") else min(at(24, 1), received_at))
+            if found is not None:
+                return found[0], found[1], phrase
     return None, None, None
 
 
