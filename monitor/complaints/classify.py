@@ -171,19 +171,19 @@ def _platforms(folded: Folded, platforms: Sequence[Platform]) -> tuple[tuple[str
     """Platform ids in order of first mention, with the phrase as written; longest match wins, no overlaps."""
     index = _index(tuple((p.id, _names(p)) for p in platforms))
     tokens = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(folded.key)]
-    found = []
-    for i, (word, _, _) in enumerate(tokens):
-        for words, pid in index.get(word, ()):
-            if tuple(t[0] for t in tokens[i:i + len(words)]) == words:
-                found.append((tokens[i][1], tokens[i + len(words) - 1][2], pid))
-    taken: list[tuple[int, int, str]] = []
-    for match in sorted(found, key=lambda m: (m[0] - m[1], m[0])):
-        if all(match[1] <= s or match[0] >= e for s, e, _ in taken):
-            taken.append(match)
+    words = [t[0] for t in tokens]
+    found = [(i, i + len(phrase), pid) for i, word in enumerate(words) for phrase, pid in index.get(word, ())
+             if tuple(words[i:i + len(phrase)]) == phrase]
+    taken = [False] * len(tokens)  # per token: already part of a longer mention
+    chosen = []
+    for first, last, pid in sorted(found, key=lambda m: (m[0] - m[1], m[0])):
+        if not any(taken[first:last]):
+            taken[first:last] = [True] * (last - first)
+            chosen.append((first, last, pid))
     ids: dict[str, str] = {}
-    for start, end, pid in sorted(taken):
+    for first, last, pid in sorted(chosen):
         if pid:
-            ids.setdefault(pid, folded.source(start, end))
+            ids.setdefault(pid, folded.source(tokens[first][1], tokens[last - 1][2]))
     return tuple(ids), tuple(ids.values())
 
 
