@@ -154,31 +154,14 @@ def peak_hours(settings: Settings) -> PeakHours:
 # --- complaints import ---------------------------------------------------------------------
 
 def import_complaints(path: Path, settings: Settings, catalog: Catalog, now: float) -> dict:
-    """Read, scrub, classify and store one PAKN export; write its rejects file. Returns the summary."""
-    from monitor.complaints.classify import classify
-    from monitor.complaints.importer import read_export, rejects_path, write_rejects
-    from monitor.store import open_store
+    """Read, scrub, classify and store one PAKN export, streamed and all or nothing; write its rejects file.
 
-    batch = read_export(path, settings.complaint_columns or None)
-    peak = peak_hours(settings)
-    classified = [(c, classify(c, catalog.platforms, peak)) for c in batch.accepted]
-    rejects = None
-    if batch.rejected or batch.duplicates:
-        rejects = rejects_path(path)
-        write_rejects(batch, rejects)
-    settings.store.parent.mkdir(parents=True, exist_ok=True)
-    store = open_store(settings.store)
-    try:
-        new = store.add_complaints(classified, source=path.name, now=now)
-    finally:
-        store.close()
-    return {"file": str(path), "rows": batch.total_rows, "accepted": len(batch.accepted), "new": new,
-            "already_stored": len(batch.accepted) - new, "rejected": len(batch.rejected),
-            "duplicates": len(batch.duplicates), "rejects_file": str(rejects) if rejects else None,
-            "problems": [{"row": r.row, "reason": r.reason, "detail": r.detail}
-                         for r in sorted((*batch.rejected, *batch.duplicates), key=lambda r: r.row)],
-            "symptoms": dict(Counter(k.symptom for _, k in classified).most_common()),
-            "platforms": dict(Counter(p for _, k in classified for p in k.platforms).most_common())}
+    Returns the summary (see :func:`monitor.complaints.intake.import_export`).
+    """
+    from monitor.complaints.intake import import_export
+
+    return import_export(path, settings.store, catalog.platforms, peak_hours(settings), now,
+                         settings.complaint_columns or None)
 
 
 def show_import(summary: dict, console: Console) -> None:

@@ -6,26 +6,38 @@ the row is the 1-based position of the object in the list.
 
 Checks per row, first failure wins: ``missing_id``, ``duplicate_id`` (the id of a row already
 accepted from this file; an earlier *rejected* row does not make a later one a duplicate),
-``missing_time``, ``invalid_time``, ``empty_content``. Personal data is scrubbed from Nội dung and
-Đơn vị gửi before anything is kept, in accepted complaints and in rejects alike.
+``missing_time``, ``invalid_time``, ``empty_content``. Personal data is scrubbed from Nội dung,
+Đơn vị gửi and Tỉnh before anything is kept; a rejected row keeps only the columns the monitor reads,
+all but the id scrubbed, and so does its reason's detail.
+
+Every format is streamed (JSON, read whole, is capped in size) within :class:`~monitor.complaints.limits.Limits`;
+a file that crosses one, or is malformed, raises :class:`~monitor.complaints.limits.ExportError`: one line
+naming the file, the problem and what to do.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
+import itertools
 import json
+import os
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from monitor.complaints.limits import LIMITS, RESAVE, ExportError, Limits
 from monitor.complaints.model import Complaint
 from monitor.complaints.scrub import scrub
 from monitor.complaints.text import fold
+from monitor.complaints.xlsx import xlsx_rows
+from monitor.csvsafe import restore_cell, safe_writer
 from monitor.localtime import VIETNAM
+from monitor.private import open_private
 
 DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
     "id": ("Mã PAKN", "Mã phản ánh", "Mã phản ánh kiến nghị", "Mã", "Số hiệu", "id"),
@@ -57,7 +69,7 @@ class Reject:
 
     row: int
     reason: str  # missing_id, duplicate_id, missing_time, invalid_time, empty_content
-    fields: dict[str, str]  # original header -> original value, Nội dung and Đơn vị gửi scrubbed
+    fields: dict[str, str]  # header -> value, for the columns we read only; all but the id scrubbed
     detail: str = ""  # Vietnamese, says what is wrong: "giờ 25 không hợp lệ (0–23)"
 
 
@@ -115,84 +127,141 @@ def parse_time(value: object) -> float:
 
 
 def _cell(value: object) -> str:
-    """A cell as text, as the user would read it."""
+    """A cell as text, as the user would read it (a ``'`` our own CSV writer put before ``=+-@`` dropped)."""
     if value is None:
         return ""
+    if isinstance(value, str):
+        return restore_cell(value)
     if isinstance(value, dt.datetime):
         return value.strftime("%d/%m/%Y %H:%M" if not value.second else "%d/%m/%Y %H:%M:%S")
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
     return str(value)
 
 
-def _decode(data: bytes) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1258")  # Vietnamese Windows code page, as old Excel saves
+# --- reading each format, streamed, with limits ---------------------------------------------
 
+def _text_encoding(path: Path, head: bytes) -> str:
+    """The encoding the whole file decodes in: UTF-16 (BOM), UTF-8 (BOM or not), or Windows-1258.
 
-def _read_csv(text: str) -> list[tuple[int, dict[str, object]]]:
-    first = text.split("\n", 1)[0]
-    delimiter = max((",", ";", "\t"), key=first.count)
-    records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    return _table(records, start=1)
-
-
-def _read_xlsx(path: Path) -> list[tuple[int, dict[str, object]]]:
-    import openpyxl  # only needed for spreadsheets
-
-    workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    try:
-        return _table([list(row) for row in workbook.worksheets[0].iter_rows(values_only=True)], start=1)
-    finally:
-        workbook.close()
-
-
-def _table(records: list[list[object]], start: int) -> list[tuple[int, dict[str, object]]]:
-    """(row number, header -> value) per non-blank record; the first non-blank record is the header."""
-    rows: list[tuple[int, dict[str, object]]] = []
-    header: list[str] | None = None
-    for number, record in enumerate(records, start):
-        if all(_cell(v).strip() == "" for v in record):
+    Checked by decoding the file once in chunks, keeping nothing; raises ExportError if none fits.
+    """
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        candidates = ("utf-16",)
+    else:
+        candidates = ("utf-8-sig", "cp1258")  # cp1258: the Vietnamese Windows code page old Excel saves in
+    for encoding in candidates:
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            with open(path, "rb") as f:
+                while chunk := f.read(1 << 20):
+                    decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
             continue
-        if header is None:
-            header = [_cell(v).strip() for v in record]
-            rows.append((number, {h: h for h in header if h}))
-            continue
-        rows.append((number, {h: (record[i] if i < len(record) else None) for i, h in enumerate(header) if h}))
-    return rows
+        return encoding
+    raise ExportError(path, "undecodable bytes: not UTF-8, UTF-16 or Windows-1258 text",
+                      "open it in Excel and save it again as CSV UTF-8")
 
 
-def _read_json(text: str) -> list[tuple[int, dict[str, object]]]:
-    data = json.loads(text)
+def _lines(f: io.TextIOBase, path: Path, limits: Limits) -> Iterator[str]:
+    while line := f.readline(limits.line_chars + 1):
+        if len(line) > limits.line_chars:
+            raise ExportError(path, f"a line longer than {limits.line_chars:,} characters", RESAVE)
+        yield line
+
+
+def _csv_records(path: Path, head: bytes, limits: Limits) -> Iterator[tuple[int, list[object]]]:
+    encoding = _text_encoding(path, head)
+    with open(path, encoding=encoding, newline="") as f:
+        lines = _lines(f, path, limits)
+        first = next(lines, "")
+        delimiter = max((",", ";", "\t"), key=first.count)
+        reader = csv.reader(itertools.chain((first,), lines), delimiter=delimiter)
+        number = 0
+        try:
+            for number, record in enumerate(reader, 1):
+                if len(record) > limits.columns:
+                    raise ExportError(path, f"row {number} has {len(record):,} fields, more than "
+                                            f"{limits.columns:,}", RESAVE)
+                if any(len(v) > limits.cell_chars for v in record):
+                    raise _cell_too_long(path, number, limits)
+                yield number, record
+        except csv.Error as error:
+            if "field larger than field limit" in str(error):
+                raise _cell_too_long(path, number + 1, limits) from None
+            raise ExportError(path, f"row {number + 1} is not valid CSV ({error})", RESAVE) from None
+
+
+def _cell_too_long(path: Path, row: int, limits: Limits) -> ExportError:
+    return ExportError(path, f"row {row}: a cell holds more than {limits.cell_chars:,} characters "
+                             "(Excel's own limit)", "shorten that cell or remove the row")
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]++|\\.)*+"')
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def _json_records(path: Path, head: bytes, limits: Limits) -> Iterator[tuple[int, list[object]]]:
+    size = path.stat().st_size
+    if size > limits.json_bytes:
+        raise ExportError(path, f"a JSON export of {size:,} bytes, more than the {limits.json_bytes:,} read at once",
+                          "split it, or export CSV instead")
+    text = path.read_bytes().decode(_text_encoding(path, head))
+    depth = deepest = 0
+    for bracket in _JSON_BRACKET.finditer(_JSON_STRING.sub("", text)):
+        depth += 1 if bracket.group() in "[{" else -1
+        deepest = max(deepest, depth)
+        if deepest > limits.json_depth:
+            raise ExportError(path, f"JSON nested deeper than {limits.json_depth} levels",
+                              "export a plain list of complaint objects")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ExportError(path, f"not valid JSON ({error})", "export it again from the PAKN system") from None
+    except RecursionError:
+        raise ExportError(path, f"JSON nested deeper than {limits.json_depth} levels",
+                          "export a plain list of complaint objects") from None
+    del text
     if isinstance(data, dict):
         lists = [data[k] for k in _LIST_KEYS if isinstance(data.get(k), list)]
         lists = lists or [v for v in data.values() if isinstance(v, list)]
         if not lists:
-            raise ValueError("no list of complaints in the JSON object")
+            raise ExportError(path, "no list of complaints in the JSON object",
+                              f"put them in a list, or under one of: {', '.join(_LIST_KEYS)}")
         data = lists[0]
     if not isinstance(data, list):
-        raise ValueError("JSON export must be a list of objects or an object holding one")
-    headers: dict[str, str] = {}
+        raise ExportError(path, "JSON export must be a list of objects or an object holding one",
+                          "export a list of complaint objects")
+    headers: dict[str, None] = {}
     for item in data:
         if isinstance(item, dict):
-            headers.update({str(k): str(k) for k in item})
-    return [(0, headers)] + [(i, {str(k): v for k, v in item.items()} if isinstance(item, dict) else {})
-                             for i, item in enumerate(data, 1)]
+            headers.update(dict.fromkeys(str(k) for k in item))
+    yield 0, list(headers)
+    for number, item in enumerate(data, 1):
+        if isinstance(item, dict):
+            values = {str(k): v for k, v in item.items()}
+            yield number, [values.get(h) for h in headers]
+        else:
+            yield number, [None] * len(headers)
 
 
-def _load(path: Path) -> list[tuple[int, dict[str, object]]]:
-    """The header row first (header -> header), then the data rows, whatever the format."""
-    data = path.read_bytes()
-    if path.suffix.lower() in (".xlsx", ".xlsm") or data.startswith(b"PK\x03\x04"):
-        return _read_xlsx(path)
-    text = _decode(data)
-    if path.suffix.lower() == ".json" or text.lstrip()[:1] in ("[", "{"):
-        return _read_json(text)
-    return _read_csv(text)
+def _records(path: Path, limits: Limits) -> Iterator[tuple[int, list[object]]]:
+    """(row number, cell values) of every record, header included, whatever the format."""
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm") or head.startswith(b"PK\x03\x04"):
+        return xlsx_rows(path, limits)
+    if suffix == ".xls" or head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ExportError(path, "an old Excel 97-2003 workbook (.xls)", "save it as XLSX or CSV UTF-8")
+    encoding = "utf-16" if head.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig"
+    start = head.decode(encoding, errors="ignore").lstrip()[:1]
+    if suffix == ".json" or start in ("[", "{"):
+        return _json_records(path, head, limits)
+    return _csv_records(path, head, limits)
 
 
 def _resolve(headers: Sequence[str], columns: Mapping[str, Sequence[str]] | None, path: Path) -> dict[str, str]:
@@ -218,50 +287,93 @@ def _resolve(headers: Sequence[str], columns: Mapping[str, Sequence[str]] | None
     return resolved
 
 
-def read_export(path: Path | str, columns: Mapping[str, Sequence[str]] | None = None) -> ImportBatch:
+class Export:
+    """A PAKN export opened for streaming: its header is read and resolved, its rows come one by one.
+
+    Iterating yields, in file order, each data row as a :class:`Complaint` (accepted) or a
+    :class:`Reject` (rejected or duplicate); ``total_rows`` counts the data rows read so far.
+    ``headers`` are the export's columns the monitor reads (the rejects file keeps only these).
+    Raises :class:`ExportError` (a ``ValueError``) for a file that cannot be imported at all.
+    """
+
+    def __init__(self, path: Path | str, columns: Mapping[str, Sequence[str]] | None = None,
+                 limits: Limits = LIMITS):
+        self.path = Path(path)
+        self.limits = limits
+        self.total_rows = 0
+        self._records = _records(self.path, limits)
+        header = next((record for _, record in self._records if any(_cell(v).strip() for v in record)), None)
+        if header is None:
+            raise ExportError(self.path, "no header row", "the first non-empty row must name the columns")
+        names = [_cell(v).strip() for v in header]
+        field_of = _resolve([n for n in names if n], columns, self.path)
+        self._index = {name: names.index(header_name) for name, header_name in field_of.items()}
+        self.headers = [names[i] for i in sorted(self._index.values())]
+        self._header_index = {names[i]: i for i in sorted(self._index.values())}
+        self._id_header = names[self._index["id"]]
+
+    def __iter__(self) -> Iterator[Complaint | Reject]:
+        first_row: dict[str, int] = {}
+        limits, index = self.limits, self._index
+        for number, record in self._records:
+            cells = {name: (record[i] if i < len(record) else None) for name, i in index.items()}
+            if all(_cell(v).strip() == "" for v in record):
+                continue
+            self.total_rows += 1
+            if self.total_rows > limits.rows:
+                raise ExportError(self.path, f"more than {limits.rows:,} data rows", "split the export into smaller files")
+            for value in cells.values():
+                if isinstance(value, str) and len(value) > limits.cell_chars:
+                    raise _cell_too_long(self.path, number, limits)
+
+            def reject(reason: str, detail: str = "") -> Reject:
+                fields = {h: (_cell(record[i]) if i < len(record) else "") for h, i in self._header_index.items()}
+                fields = {h: v if h == self._id_header else scrub(v) for h, v in fields.items()}
+                detail = scrub(detail)
+                return Reject(number, reason, fields, f"{MESSAGES[reason]}: {detail}" if detail else MESSAGES[reason])
+
+            complaint_id = unicodedata.normalize("NFC", _cell(cells["id"])).strip()
+            when = cells["received_at"]
+            if not complaint_id:
+                yield reject("missing_id")
+            elif complaint_id in first_row:
+                yield reject("duplicate_id", f"{complaint_id} đã có ở dòng {first_row[complaint_id]}")
+            elif when is None or _cell(when).strip() == "":
+                yield reject("missing_time")
+            else:
+                try:
+                    received_at = parse_time(when if not isinstance(when, str) else _cell(when))
+                except TimeError as error:
+                    yield reject("invalid_time", str(error))
+                    continue
+                text = scrub(_cell(cells["text"])).strip()
+                if not text:
+                    yield reject("empty_content")
+                    continue
+                first_row[complaint_id] = number
+                yield Complaint(complaint_id, received_at, scrub(_cell(cells.get("unit"))).strip(),
+                                scrub(_cell(cells.get("province"))).strip(), text, source_row=number)
+
+
+def read_export(path: Path | str, columns: Mapping[str, Sequence[str]] | None = None,
+                limits: Limits = LIMITS) -> ImportBatch:
     """Every row of a PAKN export: accepted complaints, rejects and duplicates (see the module docstring).
 
     ``columns`` adds header aliases per field (id, received_at, unit, province, text), tried before
-    :data:`DEFAULT_COLUMNS`. Raises ``ValueError`` naming the file when a required column is missing.
+    :data:`DEFAULT_COLUMNS`. Raises ``ValueError`` (:class:`ExportError`) naming the file when a required
+    column is missing or the file cannot be read. Holds every row in memory: ``monitor complaints import``
+    streams through :class:`Export` instead.
     """
-    path = Path(path)
-    rows = _load(path)
-    if not rows:
-        raise ValueError(f"{path}: no header row")
-    (_, header_row), data_rows = rows[0], rows[1:]
-    field_of = _resolve(list(header_row), columns, path)
-    content_headers = {field_of[name] for name in CONTENT_FIELDS if name in field_of}
-    batch = ImportBatch(total_rows=len(data_rows))
-    first_row: dict[str, int] = {}
-    for number, raw in data_rows:
-        fields = {h: scrub(_cell(v)) if h in content_headers else _cell(v) for h, v in raw.items()}
-
-        def value(name: str) -> str:
-            return unicodedata.normalize("NFC", fields.get(field_of.get(name, ""), "")).strip()
-
-        def reject(reason: str, detail: str = "") -> Reject:
-            return Reject(number, reason, fields, f"{MESSAGES[reason]}: {detail}" if detail else MESSAGES[reason])
-
-        complaint_id, when, text = value("id"), raw.get(field_of["received_at"]), value("text")
-        if not complaint_id:
-            batch.rejected.append(reject("missing_id"))
-        elif complaint_id in first_row:
-            batch.duplicates.append(reject("duplicate_id", f"{complaint_id} đã có ở dòng {first_row[complaint_id]}"))
-        elif when is None or _cell(when).strip() == "":
-            batch.rejected.append(reject("missing_time"))
+    export = Export(path, columns, limits)
+    batch = ImportBatch()
+    for item in export:
+        if isinstance(item, Complaint):
+            batch.accepted.append(item)
+        elif item.reason == "duplicate_id":
+            batch.duplicates.append(item)
         else:
-            try:
-                received_at = parse_time(when)
-            except TimeError as error:
-                batch.rejected.append(reject("invalid_time", str(error)))
-                continue
-            if not text:
-                batch.rejected.append(reject("empty_content"))
-                continue
-            first_row[complaint_id] = number
-            batch.accepted.append(Complaint(complaint_id, received_at, value("unit"), value("province"), text,
-                                            source_row=number))
-    return batch
+            batch.rejected.append(item)
+    return replace(batch, total_rows=export.total_rows)
 
 
 def rejects_path(import_path: Path | str) -> Path:
@@ -270,15 +382,54 @@ def rejects_path(import_path: Path | str) -> Path:
     return path.with_name(f"{path.stem}.rejects.csv")
 
 
+REJECT_COLUMNS = ("Dòng", "Lý do", "Chi tiết")
+
+
+class RejectsFile:
+    """The rejects file, written row by row as an import streams, for Excel (UTF-8 with BOM, CRLF).
+
+    Columns: Dòng, Lý do, Chi tiết, then the export's columns the monitor reads, personal data scrubbed;
+    no cell can run as a formula (:mod:`monitor.csvsafe`). Written to a temporary file (mode 0600) that
+    :meth:`commit` moves into place and :meth:`discard` removes, so a failed import leaves no half file.
+    """
+
+    def __init__(self, path: Path | str, headers: Sequence[str]):
+        self.path = Path(path)
+        self.headers = list(headers)
+        self.count = 0
+        self._tmp = self.path.with_name(self.path.name + ".tmp")
+        self._file = open_private(self._tmp, "w", encoding="utf-8-sig", newline="")
+        self._writer = safe_writer(self._file, lineterminator="\r\n")
+        self._writer.writerow((*REJECT_COLUMNS, *self.headers))
+
+    def write(self, reject: Reject) -> None:
+        """Add one rejected row."""
+        self._writer.writerow((reject.row, reject.reason, reject.detail, *(reject.fields.get(h, "") for h in self.headers)))
+        self.count += 1
+
+    def commit(self) -> Path:
+        """Close and move the file into place; returns its path."""
+        self._file.close()
+        os.replace(self._tmp, self.path)
+        return self.path
+
+    def discard(self) -> None:
+        """Close and remove the temporary file."""
+        self._file.close()
+        self._tmp.unlink(missing_ok=True)
+
+
 def write_rejects(batch: ImportBatch, path: Path | str) -> None:
-    """Rejects and duplicates by row as CSV for Excel (UTF-8 with BOM, CRLF): Dòng, Lý do, Chi tiết, then the
-    original columns (personal data already scrubbed)."""
+    """Rejects and duplicates of ``batch`` by row into ``path`` (see :class:`RejectsFile`)."""
     rows = sorted(batch.rejected + batch.duplicates, key=lambda r: r.row)
     headers: dict[str, None] = {}
     for reject in rows:
         headers.update(dict.fromkeys(reject.fields))
-    with open(path, "w", encoding="utf-8-sig", newline="") as f:
-        writer = csv.writer(f, lineterminator="\r\n")
-        writer.writerow(("Dòng", "Lý do", "Chi tiết", *headers))
+    rejects = RejectsFile(path, list(headers))
+    try:
         for reject in rows:
-            writer.writerow((reject.row, reject.reason, reject.detail, *(reject.fields.get(h, "") for h in headers)))
+            rejects.write(reject)
+    except BaseException:
+        rejects.discard()
+        raise
+    rejects.commit()

@@ -15,7 +15,6 @@ and ``missing_time`` (empty Thời gian tiếp nhận in the export; ``received_
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 import math
@@ -28,6 +27,7 @@ from pathlib import Path
 from monitor.complaints.model import Complaint
 from monitor.complaints.scrub import scrub
 from monitor.config import Platform
+from monitor.csvsafe import safe_writer
 from monitor.lab.world import TruthEvent
 from monitor.localtime import VIETNAM, format_datetime, local
 
@@ -323,7 +323,7 @@ def synthesize(events: Sequence[TruthEvent], platforms: Sequence[Platform], star
 def write_export(path: Path, complaints: Sequence[SyntheticComplaint]) -> None:
     """The PAKN export as Excel saves it: UTF-8 with BOM, CRLF, the sample's headers, by received time."""
     with open(path, "w", encoding="utf-8-sig", newline="") as f:
-        writer = csv.writer(f, lineterminator="\r\n")
+        writer = safe_writer(f, lineterminator="\r\n")  # no cell can run as a formula in Excel
         writer.writerow(HEADERS)
         for c in sorted(complaints, key=lambda c: c.received_at):
             when = "" if c.defect == "missing_time" else format_datetime(c.received_at, seconds=False)

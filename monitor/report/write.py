@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from monitor.private import write_private
 from monitor.report.chart import render_chart
 from monitor.report.html import render_html
 from monitor.report.markdown import render_markdown
@@ -27,7 +28,7 @@ def write_report(report: Report, directory: Path, formats=("md", "docx", "html")
     def put(name: str, data: bytes) -> None:
         path = directory / name
         tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(data)
+        write_private(tmp, data)  # owner-only (0600): the report quotes complaints
         tmp.replace(path)
         written.append(path)
 

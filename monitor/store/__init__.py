@@ -8,7 +8,7 @@ store. Times are unix seconds, UTC.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -73,6 +73,11 @@ class Store(Protocol):
 
     def add_complaints(self, complaints: Sequence[tuple[Complaint, Classification]], source: str, now: float) -> int:
         """Store complaints not stored yet (by id); return how many were new."""
+        ...
+
+    def import_complaints(self, complaints: Iterable[tuple[Complaint, Classification]], source: str,
+                          now: float) -> int:
+        """Store a stream of complaints all or nothing (nothing if iterating raises); return how many were new."""
         ...
 
     def complaints_between(self, start: float, end: float) -> list[tuple[Complaint, Classification]]:

@@ -6,7 +6,7 @@ A mixin of :class:`~monitor.store.sqlite.SQLiteStore`, kept apart so each file h
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from monitor.complaints.model import Classification, Complaint
 from monitor.incidents import Incident
@@ -51,9 +51,7 @@ class EvidenceTables:
     def add_complaints(self, complaints: Sequence[tuple[Complaint, Classification]], source: str,
                        now: float) -> int:
         """Store complaints not stored yet (by id); return how many were new."""
-        rows = [(c.id, c.received_at, c.unit, c.province, c.text, c.source_row, json.dumps(list(k.platforms)),
-                 json.dumps(list(k.platform_phrases), ensure_ascii=False), k.symptom, k.symptom_phrase,
-                 int(k.peak), k.pain_from, k.pain_to, k.time_phrase) for c, k in complaints]
+        rows = [_complaint_row(c, k) for c, k in complaints]
         columns = (*_COMPLAINT_COLUMNS, "source", "imported_at")
         sql = (f"INSERT OR IGNORE INTO complaints ({', '.join(columns)}) "
                f"VALUES ({', '.join('?' for _ in columns)})")
@@ -61,6 +59,38 @@ class EvidenceTables:
             before = tx.total_changes
             tx.executemany(sql, [(*row, source, now) for row in rows])
             return tx.total_changes - before
+
+    def import_complaints(self, complaints: Iterable[tuple[Complaint, Classification]], source: str, now: float,
+                          batch: int = 2_000) -> int:
+        """Store a stream of complaints all or nothing; return how many were new (by id).
+
+        Rows are staged in a TEMP table as they come, in batches, which takes no lock on the store
+        (the daemon's writer keeps writing); then one short transaction copies them in. If iterating
+        ``complaints`` raises, the stage is dropped and nothing is stored.
+        """
+        columns = ", ".join((*_COMPLAINT_COLUMNS, "source", "imported_at"))
+        insert = f"INSERT INTO temp.complaint_import ({columns}) VALUES ({', '.join('?' for _ in range(16))})"
+        with self._errors("import complaints"):
+            conn = self._connection()
+            conn.execute("DROP TABLE IF EXISTS temp.complaint_import")
+            conn.execute(f"CREATE TEMP TABLE complaint_import AS SELECT {columns} FROM complaints WHERE 0")
+            try:
+                rows: list[tuple] = []
+                for complaint, classified in complaints:
+                    rows.append((*_complaint_row(complaint, classified), source, now))
+                    if len(rows) >= batch:
+                        _stage(conn, insert, rows)
+                        rows = []
+                _stage(conn, insert, rows)
+                with self._transaction() as tx:
+                    before = tx.total_changes
+                    tx.execute(f"INSERT OR IGNORE INTO complaints ({columns}) "
+                               f"SELECT {columns} FROM temp.complaint_import ORDER BY rowid")
+                    return tx.total_changes - before
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                conn.execute("DROP TABLE IF EXISTS temp.complaint_import")
 
     def complaints_between(self, start: float, end: float) -> list[tuple[Complaint, Classification]]:
         """Complaints received in [start, end), by time then id."""
@@ -92,3 +122,18 @@ class EvidenceTables:
                        f"WHERE complaint_id IN ({', '.join('?' for _ in chunk)}) ORDER BY complaint_id, platform")
                 found += [Match(r[0], r[1] or None, MatchStatus(r[2]), r[3]) for r in conn.execute(sql, chunk)]
         return found
+
+
+def _complaint_row(c: Complaint, k: Classification) -> tuple:
+    """A complaint and its classification in the order of ``_COMPLAINT_COLUMNS``."""
+    return (c.id, c.received_at, c.unit, c.province, c.text, c.source_row, json.dumps(list(k.platforms)),
+            json.dumps(list(k.platform_phrases), ensure_ascii=False), k.symptom, k.symptom_phrase,
+            int(k.peak), k.pain_from, k.pain_to, k.time_phrase)
+
+
+def _stage(conn, insert: str, rows: list[tuple]) -> None:
+    """One batch into the TEMP staging table, in its own transaction (on the temp database only)."""
+    if rows:
+        conn.execute("BEGIN")
+        conn.executemany(insert, rows)
+        conn.execute("COMMIT")

@@ -7,7 +7,7 @@ import json
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.errors import StoreError
+from monitor.private import create_private, narrow
 from monitor.result import PHASES, ProbeResult, Reason
 from monitor.store.evidence import EvidenceTables
 
@@ -34,11 +35,19 @@ _SELECT_STALLS = _SELECT.replace(" details,", " CASE WHEN unreliable THEN detail
 
 @dataclass(frozen=True)
 class Migration:
-    """One forward schema step: after ``sql`` runs, the database is at ``version``."""
+    """One forward schema step: after ``sql`` (then ``step``, if any) runs, the database is at ``version``."""
 
     version: int
     name: str
     sql: str
+    step: Callable[[sqlite3.Connection], object] | None = None  # Python work in the same transaction
+
+
+def _python_steps() -> dict[int, Callable[[sqlite3.Connection], object]]:
+    """Migrations that need Python after their SQL, by version."""
+    from monitor.store.rescrub import rescrub_complaints
+
+    return {3: rescrub_complaints}
 
 
 def packaged_migrations() -> list[Migration]:
@@ -51,7 +60,8 @@ def packaged_migrations() -> list[Migration]:
     for entry in resources.files("monitor.store").joinpath("migrations").iterdir():
         match = _MIGRATION_NAME.match(entry.name)
         if match:
-            found.append(Migration(int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+            version = int(match.group(1))
+            found.append(Migration(version, entry.name, entry.read_text(encoding="utf-8"), _python_steps().get(version)))
     found.sort(key=lambda m: m.version)
     if [m.version for m in found] != list(range(1, len(found) + 1)):
         names = ", ".join(m.name for m in found)
@@ -88,6 +98,7 @@ class SQLiteStore(EvidenceTables):
         self._closed = False
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            _owner_only(self.path)
             self._migrations = list(packaged_migrations() if migrations is None else migrations)
             self._migrate(self._connection())
         except (sqlite3.Error, OSError) as exc:
@@ -178,6 +189,8 @@ class SQLiteStore(EvidenceTables):
                         continue
                     for statement in _statements(migration.sql):
                         tx.execute(statement)
+                    if migration.step is not None:
+                        migration.step(tx)
                     tx.execute("UPDATE schema_version SET version = ?", (migration.version,))
             except sqlite3.Error as exc:
                 raise StoreError(f"history store {self.path}: migration {migration.name} failed: {exc}") from exc
@@ -256,6 +269,17 @@ class SQLiteStore(EvidenceTables):
             connections, self._connections = self._connections, []
         for conn in connections:
             conn.close()
+
+
+def _owner_only(path: Path) -> None:
+    """The database file (and so its -wal and -shm, which SQLite creates with its mode) readable by its owner only.
+
+    A new file is created 0600 before SQLite opens it; an older, wider one is narrowed.
+    """
+    if not create_private(path):
+        for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            if file.exists():
+                narrow(file)
 
 
 @contextmanager

@@ -1,0 +1,4 @@
+-- Complaints stored before the scrub knew every form of personal data (phones written "SĐT:0912…",
+-- "(+84)…", "0084…", two numbers joined by '/', CCCD/CMND, account numbers, names after "họ tên:")
+-- are scrubbed again: text, unit, province and the source file name. The work is a Python step
+-- (monitor/store/rescrub.py) run in this migration's transaction, after this (empty) script.
