@@ -260,6 +260,19 @@ def cmd_complaints_import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_complaints_list(args: argparse.Namespace) -> int:
+    from monitor import cli_complaints as cc
+
+    settings = _settings(args)
+    catalog = _catalog(settings)
+    try:
+        rows, span = cc.list_complaints(args, settings, catalog)
+    except cc.FilterError as exc:
+        raise UsageError(str(exc)) from None
+    cc.show_complaints(rows, span, out, args.json)
+    return EXIT_OK
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     import time
 
@@ -348,6 +361,13 @@ def parser() -> argparse.ArgumentParser:
     complaints_import.add_argument("--store", type=Path, help="SQLite history file")
     complaints_import.add_argument("--json", action="store_true", help="machine-readable summary")
     complaints_import.set_defaults(func=cmd_complaints_import)
+    complaints_list = complaint_commands.add_parser(
+        "list", parents=[common], help="the period's complaints: classification and verdict, no personal data")
+    ev.add_period_arguments(complaints_list)
+    complaints_list.add_argument("--platform", help="only complaints naming this platform id ('none': naming none)")
+    complaints_list.add_argument("--status", help="only complaints with this verdict (e.g. corroborated, pending)")
+    complaints_list.add_argument("--json", action="store_true", help="machine-readable output")
+    complaints_list.set_defaults(func=cmd_complaints_list)
 
     report = commands.add_parser("report", parents=[common], help="the week's evidence for the bulletin, in Vietnamese")
     ev.add_period_arguments(report)
