@@ -8,12 +8,14 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor.calendar import PeakHours
 from monitor.complaints.classify import classify
 from monitor.complaints.importer import read_export
 from monitor.complaints.model import SYMPTOMS, Complaint
-from monitor.complaints.text import fold
+from monitor.complaints.text import SHORTHAND, Folded, fold
 from monitor.config import load_catalog
 from monitor.lab.complaints import _ascii, synthesize, write_export
 from monitor.lab.world import TruthEvent
@@ -134,6 +136,20 @@ def test_how_members_write(text, platforms, symptom, phrase):
             assert result.symptom_phrase in form and fold(result.symptom_phrase) == fold(phrase), form
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["ko", "K", "đc", "ĐC", "dc", "bt", "j", "vs", "hs", "k-", "dcs.vn", "kô", "được",
+                                 "Sổ", "tay", "ĐV", "xoay", "\u0301", " ", "  ", ".", ",", "-", "\n"]), max_size=25))
+def test_shorthand_expansion_keeps_where_every_key_character_came_from(pieces):
+    text = "".join(pieces)
+    folded = Folded.of(text)
+    expanded = folded.expand(SHORTHAND)
+    assert len(expanded.starts) == len(expanded.ends) == len(expanded.key)
+    for i in range(len(expanded.key)):
+        assert expanded.source(i, i + 1) in text and expanded.source(i, i + 1).strip() or expanded.key[i] == " "
+    assert expanded.source(0, len(expanded.key)) == folded.source(0, len(folded.key))
+    assert not set(expanded.key.split(" ")) & {"ko", "dc", "bt", "j", "vs", "hs"}
+
+
 def test_abbreviations_apply_only_to_platforms_given():
     only_dvc = [p for p in PLATFORMS if p.id == "dichvucong"]
     assert _classify("STĐV và DVC chậm", platforms=only_dvc).platforms == ("dichvucong",)
@@ -198,6 +214,7 @@ def test_symptom_priorities(text, symptom, phrase):
     ("STĐV lỗi khoảng 10h sáng hôm qua.", (2, 15, 0), (1, 9, 30), (1, 10, 30)),
     ("STĐV lỗi từ 14:30.", (2, 15, 0), (2, 14, 30), (2, 15, 0)),
     ("STĐV chập chờn suốt buổi chiều.", (2, 17, 0), (2, 12, 0), (2, 17, 0)),
+    ("STĐV không vào được, chờ từ 8h đến giờ.", (2, 9, 40), (2, 8, 0), (2, 9, 40)),  # since when, not how long
 ])
 def test_stated_time(text, received, start, end):
     day = dt.date(2026, 6, 1)

@@ -255,9 +255,9 @@ def _stated_time(folded: Folded, received_at: float) -> tuple[float | None, floa
         for match in pattern.finditer(key):
             phrase = folded.source(*match.span())
             found: tuple[float, float] | None = None
-            if kind in ("range", "around", "since") and key[max(0, match.start() - 12):match.start()].endswith(
-                    _DURATION_WORDS):
-                continue  # "chờ khoảng 2 giờ" is how long, not when
+            if (kind == "around" or kind == "range" and not match.group().startswith("tu ")) \
+                    and key[max(0, match.start() - 12):match.start()].endswith(_DURATION_WORDS):
+                continue  # "chờ khoảng 2 giờ", "chờ 1-2 giờ" is how long, not when ("chờ từ 8h" is when)
             if kind == "range":
                 end = _clock(match.group("h"), match.group("m") or match.group("mm"), match.group("part"))
                 start = _clock(match.group("h1"), match.group("m1") or match.group("mm1"),
