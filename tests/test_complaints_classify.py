@@ -124,6 +124,7 @@ def test_platform_mentions_longest_match_in_order(text, platforms, phrases):
     ("Cổng dịch vụ công quốc gia rất chậm", (), "slow", "rất chậm"),
     ("Dịch vụ công hôm qua dùng bt, nay ko vào đc", ("dichvucong",), "unavailable", "ko vào đc"),
     ("Cảm ơn các đồng chí", (), "other", None),
+    ("Phần mềm ổn định, không có lỗi, không còn nghẽn", (), "other", None),  # denied, not reported
 ])
 def test_how_members_write(text, platforms, symptom, phrase):
     """Teen-code, loanwords, intermittency, admin pages and vague references, with the phrase that decided."""

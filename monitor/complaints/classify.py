@@ -58,6 +58,7 @@ _SYNONYMS = (("thu tuc hanh chinh", "tthc"),)  # folded long form -> short form,
 # Symptom tiers: (tier, symptom, regexes over fold keys with SHORTHAND expanded: "ko vào đc" reads
 # "khong vao duoc"). The first tier with a match decides; the phrase it matched explains it.
 _CLAUSE = r"[^.;!?\n]"  # within one clause
+_NOT_DENIED = r"(?<!khong )(?<!khong con )(?<!khong bi )(?<!chua )(?<!chua bi )(?<!het )"  # "không có lỗi"
 TIERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("tls", "tls", (r"chung chi(?: bao mat| ssl| so)?",
                     r"(?:trang|ket noi|website|trang web|web|trinh duyet|canh bao) (?:\S+ ){0,3}?khong an toan",
@@ -91,16 +92,16 @@ TIERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
                                     r"| internal server error| not found)?", r"service unavailable",
                                     r"internal server error", r"(?:request |connection )?time(?:d)?[ -]?out",
                                     r"can.?t be reached", r"something went wrong",
-                                    r"(?:da )?(?:co|xay ra) loi", r"loi (?:ket noi|server|may chu)",
+                                    _NOT_DENIED + r"(?:da )?(?:co|xay ra) loi", r"loi (?:ket noi|server|may chu)",
                                     r"khong (?:the )?truy cap(?: duoc)?", r"loi truy cap", r"mat ket noi",
                                     r"khong co ket noi", r"trang trang", r"trang tron", r"man hinh trang",
                                     r"khong hien (?:gi|thi gi|ra gi)", r"khong (?:the )?ket noi(?: duoc)?",
                                     r"tu choi ket noi", r"khong tim thay(?: \w+){0,3}", r"khong phan giai",
                                     r"(?:bao |thong bao )?loi he thong", r"may chu dang ban", r"khong hoat dong",
-                                    r"khong kha dung", r"bi sap", r"sap (?:roi|ca|tu|luon|het)",
+                                    r"khong kha dung", _NOT_DENIED + r"bi sap", r"sap (?:roi|ca|tu|luon|het)",
                                     r"(?:server|web|he thong|may chu|trang|app) (?:bi )?sap",
                                     r"(?:la|thi|bi|tu) (?:vang|thoat|tat) ra")),
-    ("slow", "slow", (r"(?:rat |qua |hoi )?cham(?! soc| diem| dut| chi)", r"nghen", r"qua tai", r"bi treo", r"treo",
+    ("slow", "slow", (r"(?:rat |qua |hoi )?cham(?! soc| diem| dut| chi)", _NOT_DENIED + r"nghen", _NOT_DENIED + r"qua tai", _NOT_DENIED + r"bi treo", _NOT_DENIED + r"treo",
                       r"(?:xoay|quay)(?: (?:xoay|quay))? (?:mai|hoai|vong(?: vong| tron)?|tron)", r"quay quay",
                       r"xoay xoay", r"load (?:\w+ )?(?:mai|lau|hoai)", r"loading(?: \w+)? (?:mai|hoai|lau)",
                       r"load (?:khong|chua) (?:noi|xong)", r"khong load noi", r"tai (?:rat |qua )?lau",
@@ -108,7 +109,7 @@ TIERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
                       r"(?:cho|doi) (?:mai|hoai|mon moi)", r"phai (?:cho|doi) (?:may|vai|hang|ca) phut",
                       r"(?:cho|doi) (?:hon |gan |khoang )?\d+(?:-\d+)? phut",
                       r"mat (?:hon |vai |may |gan |nua |ca )?(?:\d+ )?(?:phut|tieng)", r"mat (?:nhieu )?thoi gian",
-                      r"giat(?: lag)?", r"lag", r"bi do", r"dung hinh", r"bam (?:\S+ ){0,3}khong phan hoi",
+                      _NOT_DENIED + r"giat(?: lag)?", _NOT_DENIED + r"lag", r"bi do", r"dung hinh", r"bam (?:\S+ ){0,3}khong phan hoi",
                       r"nhu rua(?: bo)?")),
     ("unavailable_weak", "unavailable", (r"khong (?:ai )?vao duoc", r"khong mo duoc", r"khong len",
                                          r"khong (?:tai|load|upload|nop|gui) duoc", r"khong su dung duoc")),
