@@ -283,7 +283,8 @@ def _resolve(headers: Sequence[str], columns: Mapping[str, Sequence[str]] | None
     if missing:
         wanted = "; ".join(f"{name} ({', '.join(tuple((columns or {}).get(name, ())) + DEFAULT_COLUMNS[name])})"
                            for name in missing)
-        raise ValueError(f"{path}: missing required column {wanted}; headers found: {', '.join(headers) or 'none'}")
+        found = ", ".join(_shown(h) for h in headers[:20]) + (", …" if len(headers) > 20 else "")
+        raise ExportError(path, f"missing required column {wanted}; headers found: {found or 'none'}")
     return resolved
 
 
@@ -353,6 +354,12 @@ class Export:
                 first_row[complaint_id] = number
                 yield Complaint(complaint_id, received_at, scrub(_cell(cells.get("unit"))).strip(),
                                 scrub(_cell(cells.get("province"))).strip(), text, source_row=number)
+
+
+def _shown(header: str) -> str:
+    """A header as an error message may show it: one line, at most 40 characters, scrubbed."""
+    header = scrub(" ".join(header.split()))
+    return header if len(header) <= 40 else header[:39] + "…"
 
 
 def read_export(path: Path | str, columns: Mapping[str, Sequence[str]] | None = None,

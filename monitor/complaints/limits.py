@@ -38,8 +38,8 @@ class ExportError(ValueError):
 
     def __init__(self, path: Path | str, problem: str, advice: str = ""):
         self.path = Path(path)
-        self.problem = problem
-        super().__init__(f"{path}: {problem}" + (f"; {advice}" if advice else ""))
+        self.problem = " ".join(problem.split())  # one line, whatever the file put in it
+        super().__init__(f"{path}: {self.problem}" + (f"; {advice}" if advice else ""))
 
 
 RESAVE = "open it in Excel and save it again as CSV UTF-8 or XLSX"
