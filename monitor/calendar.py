@@ -111,3 +111,14 @@ def bulletin_week(week: str, week_start: int = 4) -> tuple[float, float]:
     first = monday - dt.timedelta(days=(monday.weekday() - week_start) % 7)
     start = dt.datetime.combine(first, dt.time(), VIETNAM)
     return start.timestamp(), (start + dt.timedelta(days=7)).timestamp()
+
+
+def is_bulletin_week(start: float, end: float, week_start: int = 4) -> bool:
+    """True when [start, end) is exactly one bulletin week (see :func:`bulletin_week`)."""
+    first = local(start).date()
+    monday = first + dt.timedelta(days=(0 - first.weekday()) % 7)
+    year, number, _ = monday.isocalendar()
+    try:
+        return bulletin_week(f"{year}-W{number:02d}", week_start) == (start, end)
+    except ValueError:
+        return False

@@ -106,13 +106,7 @@ def incident_dict(incident, now: float) -> dict:
             "failed": incident.failed}
 
 
-def incident_end(incident, now: float) -> str:
-    """``02/06/2026 14:00``; ``đang diễn ra``; or, when the data stopped while it was bad, since when it is unknown."""
-    if incident.end is not None:
-        return format_datetime(incident.end, seconds=False)
-    if incident.ongoing(now):
-        return "đang diễn ra"
-    return f"chưa rõ thời điểm kết thúc; số liệu đến {text.moment(incident.data_until or incident.start)}"
+incident_end = text.incident_end  # one wording for the CLI, the report (and Grafana's annotations)
 
 
 def show_incidents(evidence, catalog: Catalog, console: Console, as_json: bool) -> None:
@@ -181,12 +175,14 @@ def show_import(summary: dict, console: Console) -> None:
 
 def build_weekly_report(evidence, catalog: Catalog, settings: Settings, now: float):
     """The report of ``evidence`` (see :mod:`monitor.report`)."""
+    from monitor.calendar import is_bulletin_week
     from monitor.report import ReportInput, build_report
 
     return build_report(ReportInput(
         start=evidence.start, end=evidence.end, platforms=catalog.platforms, results=evidence.results,
         incidents=evidence.incidents, certificate_warnings=evidence.certificate_warnings,
-        complaints=evidence.complaints, matches=evidence.matches, peak=peak_hours(settings), generated_at=now))
+        complaints=evidence.complaints, matches=evidence.matches, peak=peak_hours(settings), generated_at=now,
+        bulletin_week=is_bulletin_week(evidence.start, evidence.end, settings.week_start)))
 
 
 def parse_formats(text: str) -> tuple[str, ...]:

@@ -121,7 +121,7 @@ def week_input(**changes) -> ReportInput:
     pairs, matches = complaints()
     values = dict(start=START, end=END, platforms=PLATFORMS, results=week_results(), incidents=incidents(),
                   certificate_warnings=[CERT], complaints=pairs, matches=matches,
-                  generated_at=at(dt.date(2026, 6, 5), 8))
+                  generated_at=at(dt.date(2026, 6, 5), 8), bulletin_week=True)
     values.update(changes)
     return ReportInput(**values)
 
@@ -189,14 +189,16 @@ def test_complaint_counts_per_platform(report):
 
 def test_findings_sentences(report):
     findings = "\n".join(report.findings)
-    assert ("Sổ tay đảng viên điện tử ghi nhận 4 sự cố chậm, nghẽn, tập trung 7h30–9h00 các ngày làm việc; "
-            "3/4 phản ánh về tình trạng chậm trùng với sự cố đo được.") in findings
-    assert ("Hệ thống giải quyết thủ tục hành chính của Đảng ghi nhận 1 sự cố gián đoạn (tổng 45 phút); "
-            "1/1 phản ánh về tình trạng không truy cập được trùng với sự cố đo được.") in findings
+    assert ("Sổ tay đảng viên điện tử chậm, nghẽn 4 lần, tập trung 7h30–9h00 các ngày làm việc: sáng 29/5, từ 7h30 "
+            "đến 9h00 (1 giờ 30 phút), p95 3,00 giây, 0 % lần đo lỗi; sáng 01/6, từ 7h30 đến 9h00") in findings
+    assert "3 trên 4 phản ánh về tình trạng chậm trùng với sự cố đo được." in findings
+    assert ("Hệ thống giải quyết thủ tục hành chính của Đảng bị gián đoạn 1 lần (tổng 45 phút): chiều 02/6, từ 14h00 "
+            "đến 14h45 (45 phút), không có lần đo thành công, 100 % lần đo lỗi; 1 phản ánh về tình trạng không truy "
+            "cập được trùng với sự cố đo được.") in findings
     assert ("1 phản ánh về Sổ tay đảng viên điện tử không trùng với sự cố đo được: nền tảng vẫn hoạt động bình "
-            "thường từ mọi điểm đo, nhiều khả năng do đường truyền tại cơ sở, tài khoản hoặc dữ liệu.") in findings
-    assert "4 phản ánh về nội dung giám sát từ xa không đo được: 1 về dữ liệu, 1 về chức năng, giao diện, " \
-           "1 về đường truyền, thiết bị tại cơ sở, 1 về nội dung khác." in findings
+            "thường tại mọi điểm đo, nhiều khả năng do đường truyền tại cơ sở, tài khoản hoặc dữ liệu.") in findings
+    assert "4 phản ánh về nội dung giám sát từ xa không đo được: 1 về dữ liệu; 1 về chức năng, giao diện; " \
+           "1 về đường truyền, thiết bị tại cơ sở; 1 về nội dung khác." in findings
     assert "1 phản ánh nêu Hệ điều hành tác nghiệp, nền tảng chưa có địa chỉ để giám sát" in findings
     assert "Chứng chỉ số của Hệ thống giải quyết thủ tục hành chính của Đảng hết hạn ngày 20/06/2026, còn 15 ngày." \
         in findings
@@ -231,7 +233,8 @@ def test_slowdowns_outside_peak_hours_are_no_capacity_problem():
                         {"slow": 24}) for n, day in enumerate(SLOW_DAYS)]
     report = build_report(week_input(incidents=evening))
     assert not any("năng lực xử lý" in r for r in report.recommendations)
-    assert "4 sự cố chậm, nghẽn, tập trung 20h00–21h00 các ngày làm việc" in "\n".join(report.findings)
+    assert "chậm, nghẽn 4 lần, tập trung 20h00–21h00 các ngày làm việc: tối 29/5, từ 20h00 đến 21h00" \
+        in "\n".join(report.findings)
 
 
 def test_platform_without_results_says_no_data(report):
@@ -244,7 +247,7 @@ def test_platform_without_results_says_no_data(report):
 
 
 def test_empty_week_never_shows_100():
-    report = build_report(ReportInput(START, END, PLATFORMS, [], [], [], [], []))
+    report = build_report(ReportInput(START, END, PLATFORMS, [], [], [], [], [], bulletin_week=True))
     assert not report.has_data
     md = render_markdown(report)
     assert "100" not in md
@@ -256,9 +259,9 @@ def test_empty_week_never_shows_100():
 
 def test_quiet_week_is_stable():
     results = [r for r in week_results() if r.platform != "gqthc" or r.success]
-    report = build_report(ReportInput(START, END, PLATFORMS[:2], results, [], [], [], []))
+    report = build_report(ReportInput(START, END, PLATFORMS[:2], results, [], [], [], [], bulletin_week=True))
     assert report.findings == ("Theo số liệu đo, các nền tảng được giám sát hoạt động ổn định trong tuần: không ghi "
-                               "nhận sự cố gián đoạn, chậm, nghẽn và không tiếp nhận phản ánh.",)
+                               "nhận sự cố gián đoạn hay chậm, nghẽn và không tiếp nhận phản ánh.",)
     assert report.recommendations == ()
 
 

@@ -51,10 +51,10 @@ def test_markdown_reads_like_the_bulletin(report):
     lines = md.splitlines()
     assert lines[0] == "# SỐ LIỆU GIÁM SÁT CÁC NỀN TẢNG SỐ CỦA ĐẢNG"
     assert lines[2] == f"**{HEADING}**"
-    assert ("| Hệ thống giải quyết thủ tục hành chính của Đảng | gián đoạn | 02/06/2026 14:00 | 02/06/2026 14:45 | "
-            "45 phút | hanoi, caobang | máy chủ từ chối kết nối (18 lần đo) | 1 |") in lines
-    assert ("| Hệ thống giải quyết thủ tục hành chính của Đảng | gián đoạn (chỉ tại điểm đo) | 04/06/2026 20:00 | "
-            "04/06/2026 20:20 | 20 phút | caobang | quá thời gian chờ kết nối (4 lần đo) | 0 |") in lines
+    assert ("| 4 | Hệ thống giải quyết thủ tục hành chính của Đảng | gián đoạn | 02/06/2026 14:00 | 02/06/2026 14:45 | "
+            "45 phút | — | 100 % | hanoi, caobang | máy chủ từ chối kết nối (18 lần đo) | 1 |") in lines
+    assert ("| 6 | Hệ thống giải quyết thủ tục hành chính của Đảng | gián đoạn (chỉ tại điểm đo) | 04/06/2026 20:00 | "
+            "04/06/2026 20:20 | 20 phút | — | 100 % | caobang | quá thời gian chờ kết nối (4 lần đo) | 0 |") in lines
     slow = [line for line in lines if "| chậm, nghẽn |" in line]
     assert len(slow) == 4 and [line.endswith("| 1 |") for line in slow] == [True, True, True, False]
     assert "![Biểu đồ tuần](bao-cao-2026-W23.png)" in lines
@@ -63,7 +63,7 @@ def test_markdown_reads_like_the_bulletin(report):
 
 
 def test_markdown_for_an_empty_week():
-    md = render_markdown(build_report(ReportInput(START, END, PLATFORMS, [], [], [], [], [])))
+    md = render_markdown(build_report(ReportInput(START, END, PLATFORMS, [], [], [], [], [], bulletin_week=True)))
     assert "100" not in md
     assert "Trong tuần không có số liệu đo tin cậy." in md
     assert "Không đánh giá được: không có số liệu đo." in md
@@ -128,9 +128,9 @@ def test_docx_has_heading_table_and_real_picture(report, chart, tmp_path):
     document = docx.Document(str(path))
     headings = [p.text for p in document.paragraphs if p.style.name.startswith("Heading")]
     assert headings[0] == "SỐ LIỆU GIÁM SÁT CÁC NỀN TẢNG SỐ CỦA ĐẢNG"
-    assert "3. Nhận định" in headings and "4. Đề xuất, kiến nghị" in headings
+    assert "5.1. Tổng hợp phản ánh và kết quả đo" in headings and "5.5. Đề xuất, kiến nghị" in headings
     assert HEADING in [p.text for p in document.paragraphs]
-    table = document.tables[0]
+    table = document.tables[0]  # 5.2
     assert table.rows[0].cells[1].text == "Tỷ lệ truy cập thành công"
     assert [c.text for c in table.rows[2].cells][:3] == ["Hệ thống giải quyết thủ tục hành chính của Đảng", "99,55%",
                                                          "45 phút"]

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from monitor.report import text
+from monitor.matching import MatchStatus
+from monitor.report import phrases, text
 from monitor.report.model import PlatformFigures, Report
 
 TITLE = "SỐ LIỆU GIÁM SÁT CÁC NỀN TẢNG SỐ CỦA ĐẢNG"
@@ -15,9 +16,14 @@ PLATFORM_HEADERS = (
     "Nền tảng", "Tỷ lệ truy cập thành công", "Thời gian gián đoạn", "Sự cố gián đoạn", "Sự cố chậm, nghẽn",
     "p50/p95 giờ cao điểm", "p50/p95 ngoài giờ cao điểm", "Phản ánh: tiếp nhận / đo được / trùng sự cố",
 )
-INCIDENT_HEADERS = ("Nền tảng", "Loại", "Bắt đầu", "Kết thúc", "Thời lượng", "Điểm đo", "Nguyên nhân",
-                    "Phản ánh trùng")
-CHART_CAPTION = "Biểu đồ: độ trễ p95 theo giờ trong ngày, số phản ánh theo giờ và tỷ lệ truy cập thành công theo ngày"
+COVERAGE_HEADERS = ("Nền tảng", "Có số liệu", "Tỷ lệ thời gian có số liệu", "Số lần đo", "Điểm đo",
+                    "Khoảng không có số liệu", "Ngày thiếu số liệu")
+INCIDENT_HEADERS = ("Số", "Nền tảng", "Loại", "Bắt đầu", "Kết thúc", "Thời lượng", "p95", "Lần đo lỗi", "Điểm đo",
+                    "Nguyên nhân", "Phản ánh trùng")
+COMPLAINT_HEADERS = ("Mã phản ánh", "Thời điểm tiếp nhận", "Nền tảng", "Nội dung phản ánh (phân loại)",
+                     "Kết quả đối chiếu", "Sự cố")
+CHART_CAPTION = ("Biểu đồ: độ trễ p95 theo giờ trong ngày (nền xám: giờ cao điểm), số phản ánh theo giờ và tỷ lệ truy "
+                 "cập thành công theo ngày (gạch chéo: không có số liệu)")
 
 
 @dataclass(frozen=True)
@@ -49,49 +55,123 @@ def _platform_row(p: PlatformFigures) -> tuple[str, ...]:
         return (p.name, text.UNMONITORED, "—", "—", "—", "—", "—", complaints)
     if not p.has_data:
         return (p.name, text.NO_DATA, "—", "—", "—", "—", "—", complaints)
+    availability = text.percent(p.availability)
+    if not p.coverage.nearly_all:  # a percentage of the measured time only: say how much that was
+        availability += f" (số liệu bao phủ {text.share(p.coverage.share)} thời gian)"
     return (
-        p.name, text.percent(p.availability), text.duration(p.downtime), str(p.incidents_down),
+        p.name, availability, text.duration(p.downtime), str(p.incidents_down),
         str(p.incidents_degraded), text.latency(p.latency_peak), text.latency(p.latency_offpeak), complaints,
     )
 
 
+def _coverage_row(p: PlatformFigures, report: Report) -> tuple[str, ...]:
+    c = p.coverage
+    if not c.has_data:
+        return (p.name, text.NO_DATA, "0 %", "0", "—", "—", "—")
+    return (p.name, phrases.coverage_span(c), text.share(c.share), f"{p.probes:,}".replace(",", "."),
+            f"{len(c.locations)} ({', '.join(c.locations)})", phrases.gaps(c),
+            phrases.days(report.days, c.daily) or "không")
+
+
+def incident_numbers(report: Report) -> dict[str, int]:
+    """The number of each incident in the incident table (1, 2, …), by start."""
+    return {i.id: n for n, i in enumerate(report.incidents, 1)}
+
+
 def _incident_rows(report: Report) -> tuple[tuple[str, ...], ...]:
     names = {p.id: p.name for p in report.platforms}
+    p95 = report.incident_p95 or {}
     rows = []
-    for i in report.incidents:
+    for n, i in enumerate(report.incidents, 1):
         kind = text.KIND[i.kind] + ("" if i.scope == "platform" else " (chỉ tại điểm đo)")
-        end = text.moment(i.end) if i.end is not None else "chưa kết thúc"
-        rows.append((names[i.platform], kind, text.moment(i.start), end, text.duration(i.duration(report.end)),
+        latency = p95.get(i.id)
+        rows.append((str(n), names[i.platform], kind, text.moment(i.start), text.incident_end(i, report.generated_at
+                                                                                              or report.end),
+                     text.duration(i.duration(report.generated_at or report.end)),
+                     f"{text.seconds(latency)} giây" if latency is not None else "—",
+                     text.share(i.failed / i.probes) if i.probes else "—",
                      ", ".join(i.locations) or "—", text.reasons(i.reasons),
                      str(report.complaints_by_incident.get(i.id, 0))))
     return tuple(rows)
 
 
+def _verdict(report: Report, status: MatchStatus, incident_id: str | None, numbers: dict[str, int]) -> str:
+    words = text.VERDICT[status.value]
+    if status is MatchStatus.LOCATION_ONLY and incident_id:
+        found = next((i for i in report.incidents if i.id == incident_id), None)
+        if found is not None:
+            words += " " + ", ".join(found.locations)
+    return words
+
+
+def _incident_ref(report: Report, incident_id: str | None, numbers: dict[str, int]) -> str:
+    if not incident_id:
+        return ""
+    found = next((i for i in report.incidents if i.id == incident_id), None)
+    if found is None:
+        return incident_id
+    return f"số {numbers[incident_id]}: {text.KIND[found.kind]}, {text.moment(found.start)}"
+
+
+def _complaint_rows(report: Report) -> tuple[tuple[str, ...], ...]:
+    names = {p.id: p.name for p in report.platforms}
+    numbers = incident_numbers(report)
+    rows = []
+    for row in report.complaint_rows:
+        several = len(row.verdicts) > 1
+        verdicts, refs = [], []
+        for platform, status, incident_id in row.verdicts:
+            prefix = f"{names.get(platform, platform)}: " if several and platform else ""
+            verdicts.append(prefix + _verdict(report, status, incident_id, numbers))
+            ref = _incident_ref(report, incident_id, numbers)
+            if ref:
+                refs.append(prefix + ref)
+        rows.append((row.id, text.moment(row.received_at),
+                     text.items([names.get(p, p) for p in row.platforms]) or "không nêu",
+                     text.SYMPTOM.get(row.symptom, row.symptom), text.items(verdicts) or "chưa đối chiếu",
+                     text.items(refs) or "—"))
+    return tuple(rows)
+
+
 def layout(report: Report) -> Document:
-    """The report as sections, every string NFC."""
-    platforms = Section("1. Số liệu đo theo nền tảng", table=Table(PLATFORM_HEADERS, tuple(
+    """The report as section 5 of the bulletin (5.1, 5.2, …) and an appendix, every string NFC."""
+    period = text.in_period(report.bulletin_week)
+    summary = Section("5.1. Tổng hợp phản ánh và kết quả đo", paragraphs=phrases.opening(report),
+                      bullets=report.findings)
+    platforms = Section("5.2. Số liệu đo theo nền tảng", table=Table(PLATFORM_HEADERS, tuple(
         _platform_row(p) for p in report.platforms)))
     if not report.has_data:
-        platforms = Section(platforms.title, paragraphs=(f"Trong tuần {text.NO_DATA} tin cậy.",), table=platforms.table)
+        platforms = Section(platforms.title, paragraphs=(f"{period.capitalize()} {text.NO_DATA} tin cậy.",),
+                            table=platforms.table)
+    monitored = [p for p in report.platforms if p.monitored]
+    coverage = Section("5.3. Phạm vi số liệu đo", paragraphs=(
+        "Khoảng không có số liệu: không có lần đo tin cậy nào của nền tảng lâu hơn 3 chu kỳ đo và hơn 15 phút; "
+        "ngày, giờ không có số liệu chưa đánh giá được.",),
+        table=Table(COVERAGE_HEADERS, tuple(_coverage_row(p, report) for p in monitored)) if monitored else None)
     rows = _incident_rows(report)
-    incidents = Section("2. Sự cố trong tuần", table=Table(INCIDENT_HEADERS, rows) if rows else None,
-                        paragraphs=() if rows else ("Không ghi nhận sự cố." if report.has_data else
-                                                    f"Không đánh giá được: {text.NO_DATA}.",))
-    findings = Section("3. Nhận định", bullets=report.findings)
-    recommendations = Section("4. Đề xuất, kiến nghị", bullets=report.recommendations, paragraphs=() if
-                              report.recommendations else ("Số liệu đo trong tuần không phát sinh đề nghị mới.",))
-    chart = Section("5. Biểu đồ", paragraphs=(CHART_CAPTION + ".",), chart=True)
+    incidents = Section(f"5.4. Sự cố {period}", table=Table(INCIDENT_HEADERS, rows) if rows else None,
+                        paragraphs=() if rows else ("Không ghi nhận sự cố trong thời gian có số liệu đo."
+                                                    if report.has_data else f"Không đánh giá được: {text.NO_DATA}.",))
+    recommendations = Section("5.5. Đề xuất, kiến nghị", bullets=report.recommendations, paragraphs=() if
+                              report.recommendations else (f"Số liệu đo {period} không phát sinh đề nghị mới.",))
+    chart = Section("5.6. Biểu đồ", paragraphs=(CHART_CAPTION + ".",), chart=True)
+    complaint_rows = _complaint_rows(report)
+    appendix = Section(f"Phụ lục. Danh sách phản ánh {period}", table=Table(COMPLAINT_HEADERS, complaint_rows)
+                       if complaint_rows else None,
+                       paragraphs=("Mã, thời điểm tiếp nhận, nền tảng, phân loại nội dung và kết quả đối chiếu với số "
+                                   "liệu đo; không nêu nội dung phản ánh và thông tin cá nhân.",) if complaint_rows
+                       else (f"Không có phản ánh {period}.",))
     notes = [
-        "Tỷ lệ truy cập thành công: số lần đo thành công trên tổng số lần đo tin cậy (mọi kiểm tra, mọi điểm đo); "
-        "các lần đo khi bản thân máy đo bị quá tải không được tính.",
+        "Tỷ lệ truy cập thành công: số lần đo thành công trên tổng số lần đo tin cậy (mọi kiểm tra, mọi điểm đo) "
+        "trong thời gian có số liệu; các lần đo khi bản thân máy đo bị quá tải không được tính.",
         "p50/p95: thời gian phản hồi trang chủ (HTTP) mà 50%/95% số lần đo không vượt quá; giờ cao điểm theo "
-        "ngày làm việc, giờ Việt Nam.",
+        "ngày làm việc, giờ Việt Nam. p95 của một sự cố: các lần đo thành công trong thời gian sự cố (theo 5 phút).",
         "Phản ánh: một phản ánh nêu nhiều nền tảng được tính cho từng nền tảng.",
     ]
     if report.generated_at:
         notes.append(f"Số liệu lập lúc {text.moment(report.generated_at)} (giờ Việt Nam).")
-    document = Document(TITLE, f"({text.week_heading(report.start, report.end)})",
-                        (platforms, incidents, findings, recommendations, chart), tuple(notes))
+    document = Document(TITLE, f"({text.period_heading(report.start, report.end, report.bulletin_week)})",
+                        (summary, platforms, coverage, incidents, recommendations, chart, appendix), tuple(notes))
     return _nfc(document)
 
 

@@ -13,14 +13,16 @@ from collections import Counter
 from monitor.calendar import is_working_day
 from monitor.incidents import CertificateWarning, Incident
 from monitor.matching import MatchStatus
+from monitor.report.coverage import coverage
 from monitor.report.findings import findings, recommendations
-from monitor.report.model import Concentration, PlatformFigures, Report, ReportInput
+from monitor.report.model import ComplaintRow, Concentration, PlatformFigures, Report, ReportInput
 
 OFFSET = 7 * 3600  # Asia/Ho_Chi_Minh, no daylight saving time
 DAY = 86400
 SLOT = 1800  # concentration is reported to the half hour
 SPAN_SHARE = 0.5  # the busiest run of half hours must hold more than this share of the incident time
 MAX_SPAN = 6 * 3600  # a wider span is no concentration
+SLOT_MINUTES = 5  # latencies are kept per 5 minutes of the period: hour-of-day and incident p95 come from them
 
 
 def quantile(ordered: list[float], q: float) -> float:
@@ -46,6 +48,7 @@ class _Calendar:
         last_day = (int(end - 1) + OFFSET) // DAY if end > start else self.first_day
         self.ndays = last_day - self.first_day + 1
         self.base_minute = self.first_day * 1440
+        self.base = float(self.first_day * DAY - OFFSET)  # unix time of the first local midnight
         self.working = []
         self.peak = bytearray(self.ndays * 1440)  # minute of the period's local days -> in peak hours
         windows = peak.seconds()
@@ -62,7 +65,7 @@ class _Calendar:
 
 
 class _Acc:
-    __slots__ = ("n", "ok", "day_n", "day_ok", "peak", "off", "hours")
+    __slots__ = ("n", "ok", "day_n", "day_ok", "peak", "off", "slots", "seen", "locations")
 
     def __init__(self, ndays: int) -> None:
         self.n = self.ok = 0
@@ -70,14 +73,17 @@ class _Acc:
         self.day_ok = [0] * ndays
         self.peak: list[float] = []
         self.off: list[float] = []
-        self.hours: list[list[float]] = [[] for _ in range(24)]
+        self.slots: list[list[float]] = [[] for _ in range(ndays * 1440 // SLOT_MINUTES)]
+        self.seen = bytearray(ndays * 1440)  # minute of the period's local days -> any reliable result
+        self.locations: set[str] = set()
 
 
 def _scan(data: ReportInput, cal: _Calendar, ids: set[str]) -> dict[str, _Acc]:
     """The one pass over the results (hot loop: locals only, the platform's buckets cached across runs)."""
     accs = {pid: _Acc(cal.ndays) for pid in ids}
-    start, end, first_day, base_minute, peak = data.start, data.end, cal.first_day, cal.base_minute, cal.peak
-    buckets = {pid: (acc.day_n, acc.day_ok, acc.peak, acc.off, acc.hours) for pid, acc in accs.items()}
+    start, end, base_minute, peak = data.start, data.end, cal.base_minute, cal.peak
+    buckets = {pid: (acc.day_n, acc.day_ok, acc.peak, acc.off, acc.slots, acc.seen, acc.locations.add)
+               for pid, acc in accs.items()}
     current, bucket = None, None
     for r in data.results:
         if r.unreliable:
@@ -90,17 +96,19 @@ def _scan(data: ReportInput, cal: _Calendar, ids: set[str]) -> dict[str, _Acc]:
             bucket = buckets.get(current)
         if bucket is None:
             continue
-        day_n, day_ok, peak_l, off_l, hours = bucket
-        ts = int(t) + OFFSET
-        d = ts // DAY - first_day
+        day_n, day_ok, peak_l, off_l, slots, seen, located = bucket
+        m = (int(t) + OFFSET) // 60 - base_minute
+        d = m // 1440
         day_n[d] += 1
+        seen[m] = 1
+        located(r.location)
         if r.success:
             day_ok[d] += 1
             if r.kind == "http":
                 total = r.phases.get("total")
                 if total is not None:
-                    (peak_l if peak[ts // 60 - base_minute] else off_l).append(total)
-                    hours[ts // 3600 % 24].append(total)
+                    (peak_l if peak[m] else off_l).append(total)
+                    slots[m // SLOT_MINUTES].append(total)
     for acc in accs.values():
         acc.n, acc.ok = sum(acc.day_n), sum(acc.day_ok)
     return accs
@@ -228,7 +236,7 @@ def build_report(data: ReportInput) -> Report:
         down = [_clip(i, data.start, data.end, now) for i in own if i.kind == "down"]
         slow = [_clip(i, data.start, data.end, now) for i in own if i.kind == "degraded"]
         counts = per_platform[platform.id]
-        hours = [_p50_p95(values) for values in acc.hours]
+        hours = [_p50_p95(values) for values in _hours_of_day(acc.slots)]
         figures.append(PlatformFigures(
             id=platform.id, name=platform.name, monitored=platform.monitored,
             probes=acc.n, successes=acc.ok,
@@ -241,19 +249,67 @@ def build_report(data: ReportInput) -> Report:
             not_measured=counts[3], no_data=counts[4], sporadic=counts[6],
             daily_availability=tuple(100.0 * ok / n if n else None for ok, n in zip(acc.day_ok, acc.day_n)),
             hourly_latency=tuple(pair[1] if pair else None for pair in hours),
+            coverage=coverage(acc.seen, acc.locations, cal.base, data.start, data.end),
             hourly_complaints=tuple(counts[5]),
             down_concentration=_precise_concentration(down, cal),
             degraded_concentration=_precise_concentration(slow, cal),
         ))
     figures_t = tuple(figures)
+    latency = {i.id: _incident_p95(accs[i.platform].slots, cal, *_clip(i, data.start, data.end, now))
+               for i in incidents if i.scope == "platform"}
     certificates = _certificates(w for w in data.certificate_warnings if w.platform in ids)
     names = {p.id: p.name for p in data.platforms}
     return Report(
         start=data.start, end=data.end, generated_at=data.generated_at, days=cal.day_starts,
+        bulletin_week=data.bulletin_week, peak=data.peak.seconds(), incident_p95=latency,
+        complaint_rows=_complaint_rows(complaints, data.matches),
         platforms=figures_t, incidents=incidents, certificate_warnings=certificates,
         complaints_by_incident=dict(Counter(m.incident_id for m in data.matches
                                             if m.status is MatchStatus.CORROBORATED and m.incident_id)),
         complaints_total=len(complaints), symptoms=symptoms, hourly_complaints=tuple(hourly_all),
-        findings=findings(figures_t, incidents, certificates, complaints, names),
-        recommendations=recommendations(figures_t, incidents, certificates, complaints, names),
+        findings=findings(figures_t, incidents, certificates, complaints, names, now=now, p95=latency,
+                          week=data.bulletin_week),
+        recommendations=recommendations(figures_t, incidents, certificates, complaints, names,
+                                        week=data.bulletin_week),
     )
+
+
+def _hours_of_day(slots: list[list[float]]) -> list[list[float]]:
+    """The 5-minute latency slots of the period folded into the 24 local hours of the day."""
+    per_hour = 60 // SLOT_MINUTES
+    hours: list[list[float]] = [[] for _ in range(24)]
+    for index, values in enumerate(slots):
+        if values:
+            hours[index // per_hour % 24].extend(values)
+    return hours
+
+
+def _incident_p95(slots: list[list[float]], cal: _Calendar, lo: float, hi: float) -> float | None:
+    """p95 of the successful HTTP probes' total during [lo, hi), to the 5-minute slot.
+
+    Slots at least half inside the span count; a span shorter than that takes the slots it touches.
+    None when no probe succeeded then (an outage).
+    """
+    width = SLOT_MINUTES * 60
+    first = max(0, int((lo - cal.base) // width))
+    last = min(len(slots), -(-int(hi - cal.base) // width))
+    inside, touched = [], []
+    for index in range(first, last):
+        slot_lo = cal.base + index * width
+        overlap = min(hi, slot_lo + width) - max(lo, slot_lo)
+        if overlap > 0:
+            touched.extend(slots[index])
+            if overlap * 2 >= width:
+                inside.extend(slots[index])
+    values = sorted(inside or touched)
+    return quantile(values, 0.95) if values else None
+
+
+def _complaint_rows(complaints, matches) -> tuple[ComplaintRow, ...]:
+    """Every complaint of the period with its verdict per platform, by receipt: no text, no unit, no person."""
+    verdicts: dict[str, list] = {}
+    for m in matches:
+        verdicts.setdefault(m.complaint_id, []).append((m.platform, m.status, m.incident_id))
+    rows = [ComplaintRow(c.id, c.received_at, tuple(dict.fromkeys(cls.platforms)), cls.symptom,
+                         tuple(verdicts.get(c.id, ()))) for c, cls in complaints]
+    return tuple(sorted(rows, key=lambda row: (row.received_at, row.id)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from monitor.complaints.model import MEASURABLE
-from monitor.report import text
+from monitor.report import phrases, text
 from monitor.report.model import Concentration, PlatformFigures
 
 PEAK_SHARE = 0.5  # more than half of the slowdown time in peak hours -> a capacity problem
@@ -26,24 +26,51 @@ def _where(found: Concentration | None, count: int) -> str:
 
 def _symptom_words(complaints, platform_id: str) -> str:
     seen = dict.fromkeys(cls.symptom for _, cls in complaints if platform_id in cls.platforms and cls.measurable)
-    return ", ".join(text.SYMPTOM[s] for s in seen)
+    return text.names([text.SYMPTOM[s] for s in seen])  # measurable symptoms' names hold no comma
 
 
-def _platform_sentence(p: PlatformFigures, complaints) -> str | None:
-    parts = []
-    if p.incidents_down:
-        where = _where(p.down_concentration, p.incidents_down)
-        parts.append(f"{p.incidents_down} sự cố gián đoạn (tổng {text.duration(p.downtime)}){where}")
-    if p.incidents_degraded:
-        where = _where(p.degraded_concentration, p.incidents_degraded)
-        parts.append(f"{p.incidents_degraded} sự cố chậm, nghẽn{where}")
-    if not parts:
-        return None
-    sentence = f"{p.name} ghi nhận {' và '.join(parts)}"
-    if p.measurable:
-        sentence += (f"; {p.corroborated}/{p.measurable} phản ánh về tình trạng {_symptom_words(complaints, p.id)}"
-                     " trùng với sự cố đo được")
-    return sentence + "."
+def _platform_sentences(p: PlatformFigures, complaints, incidents, now, p95) -> list[str]:
+    """One sentence per kind with every incident's day, hours, duration, p95 and failed share."""
+    out = []
+    own = [i for i in incidents if i.platform == p.id and i.scope == "platform"]
+    down = [i for i in own if i.kind == "down"]
+    slow = [i for i in own if i.kind == "degraded"]
+    if down:
+        where = _where(p.down_concentration, len(down))
+        out.append(f"{p.name} bị gián đoạn {len(down)} lần (tổng {text.duration(p.downtime)}){where}: "
+                   f"{phrases.incidents(down, now, p95)}.")
+    if slow:
+        where = _where(p.degraded_concentration, len(slow))
+        out.append(f"{p.name} chậm, nghẽn {len(slow)} lần{where}: {phrases.incidents(slow, now, p95)}.")
+    if out and p.measurable:
+        out[-1] = out[-1][:-1] + (f"; {phrases.of(p.corroborated, p.measurable)} về tình trạng "
+                                  f"{_symptom_words(complaints, p.id)} trùng với sự cố đo được.")
+    return out
+
+
+def _coverage_sentences(measured: list[PlatformFigures], period: str) -> list[str]:
+    """What the data covers, for platforms measured over only part of the period (none when all were measured)."""
+    partial = [p for p in measured if not p.coverage.nearly_all]
+    if not partial:
+        return []
+    of_period = f"thời gian của {period.removeprefix('trong ')}"
+    firsts = [p.coverage.first for p in partial]
+    lasts = [p.coverage.last for p in partial]
+    shares = [p.coverage.share for p in partial]
+    if max(firsts) - min(firsts) <= 3600 and max(lasts) - min(lasts) <= 3600:  # one span for all of them
+        low, high = text.share(min(shares)), text.share(max(shares))
+        which = f"cả {len(partial)} nền tảng" if len(partial) == len(measured) and len(partial) > 1 else \
+            text.names([p.name for p in partial])
+        out = [f"Số liệu đo của {which} chỉ có từ {text.at(min(firsts))} đến {text.at(max(lasts))}, bao phủ "
+               f"{low if low == high else f'{low}–{high}'} {of_period}; ngày, giờ không có số liệu chưa đánh giá được."]
+    else:
+        spans = [f"{p.name} {phrases.coverage_span(p.coverage)} ({text.share(p.coverage.share)})" for p in partial]
+        out = [f"Số liệu đo chỉ bao phủ một phần {of_period}: {text.items(spans)}; ngày, giờ không có số liệu "
+               "chưa đánh giá được."]
+    quiet = [p.name for p in partial if not p.incidents_down and not p.incidents_degraded]
+    if quiet:
+        out.append(f"{text.names(quiet)}: không ghi nhận sự cố gián đoạn hay chậm, nghẽn trong thời gian có số liệu.")
+    return out
 
 
 def _domain_complaints(complaints) -> tuple[int, list[str]]:
@@ -58,25 +85,30 @@ def _domain_complaints(complaints) -> tuple[int, list[str]]:
     return count, list(domains)
 
 
-def findings(platforms, incidents, certificates, complaints, names) -> tuple[str, ...]:
+def findings(platforms, incidents, certificates, complaints, names, *, now: float = 0.0,
+             p95: dict | None = None, week: bool = True) -> tuple[str, ...]:
+    """The "Nhận định" bullets: each incident with its day, hours, duration, p95 and share of failed probes;
+    what the data covers when it does not cover the whole period; verdicts as DESIGN.md's evidence semantics allow.
+    """
     out: list[str] = []
+    period = text.in_period(week)
+    p95 = p95 or {}
     monitored = [p for p in platforms if p.monitored]
     measured = [p for p in monitored if p.has_data]
     if not measured:
-        out.append("Không có số liệu đo trong tuần: hệ thống giám sát chưa ghi nhận kết quả đo tin cậy nào, "
+        out.append(f"Không có số liệu đo {period}: hệ thống giám sát chưa ghi nhận kết quả đo tin cậy nào, "
                    "chưa thể đánh giá tình trạng hoạt động của các nền tảng.")
+    out += _coverage_sentences(measured, period)
     for p in measured:
-        sentence = _platform_sentence(p, complaints)
-        if sentence:
-            out.append(sentence)
-    stable = [p for p in measured if not p.incidents_down and not p.incidents_degraded]
+        out += _platform_sentences(p, complaints, incidents, now, p95)
+    stable = [p for p in measured if not p.incidents_down and not p.incidents_degraded and p.coverage.nearly_all]
     if stable and len(stable) < len(measured):
         out.append(f"{text.names([p.name for p in stable])} hoạt động ổn định theo số liệu đo, "
-                   "không ghi nhận sự cố gián đoạn, chậm, nghẽn.")
+                   "không ghi nhận sự cố gián đoạn hay chậm, nghẽn.")
     for p in monitored:
         if p.not_measured:
             out.append(f"{p.not_measured} phản ánh về {p.name} không trùng với sự cố đo được: nền tảng vẫn hoạt động "
-                       "bình thường từ mọi điểm đo, nhiều khả năng do đường truyền tại cơ sở, tài khoản hoặc dữ liệu.")
+                       "bình thường tại mọi điểm đo, nhiều khả năng do đường truyền tại cơ sở, tài khoản hoặc dữ liệu.")
         if p.sporadic:
             out.append(f"{p.sporadic} phản ánh về {p.name} trùng với thời điểm điểm đo ghi nhận lỗi rời rạc "
                        "(một số lần đo lỗi hoặc chậm, chưa đủ để xác nhận sự cố).")
@@ -84,7 +116,7 @@ def findings(platforms, incidents, certificates, complaints, names) -> tuple[str
             out.append(f"{p.no_data} phản ánh về {p.name} rơi vào thời gian không có số liệu đo, chưa đối chiếu được.")
     missing = [p.name for p in monitored if not p.has_data]
     if measured and missing:
-        out.append(f"{text.names(missing)}: {text.NO_DATA} trong tuần, chưa đánh giá được.")
+        out.append(f"{text.names(missing)}: {text.NO_DATA} {period}, chưa đánh giá được.")
     local = [i for i in incidents if i.scope == "location"]
     if local:
         places = text.names(sorted({loc for i in local for loc in i.locations}))
@@ -96,7 +128,8 @@ def findings(platforms, incidents, certificates, complaints, names) -> tuple[str
         if cls.symptom not in MEASURABLE:
             other[cls.symptom] = other.get(cls.symptom, 0) + 1
     if other:
-        parts = ", ".join(f"{n} về {text.SYMPTOM[s]}" for s, n in sorted(other.items(), key=lambda kv: (-kv[1], kv[0])))
+        parts = text.items([f"{n} về {text.SYMPTOM[s]}"
+                            for s, n in sorted(other.items(), key=lambda kv: (-kv[1], kv[0]))])
         out.append(f"{sum(other.values())} phản ánh về nội dung giám sát từ xa không đo được: {parts}.")
     for p in platforms:
         if not p.monitored and p.complaints:
@@ -106,17 +139,20 @@ def findings(platforms, incidents, certificates, complaints, names) -> tuple[str
         days = int(w.days_left)
         state = f"còn {days} ngày" if w.days_left >= 0 else "đã hết hạn"
         out.append(f"Chứng chỉ số của {names[w.platform]} hết hạn ngày {text.date(w.expires_at)}, {state}.")
-    if measured and not complaints and not any(i.scope == "platform" for i in incidents):
-        out.append("Theo số liệu đo, các nền tảng được giám sát hoạt động ổn định trong tuần: không ghi nhận "
-                   "sự cố gián đoạn, chậm, nghẽn và không tiếp nhận phản ánh.")
+    if (measured and not complaints and not any(i.scope == "platform" for i in incidents)
+            and all(p.coverage.nearly_all for p in monitored)):
+        out.append(f"Theo số liệu đo, các nền tảng được giám sát hoạt động ổn định {period}: không ghi nhận "
+                   "sự cố gián đoạn hay chậm, nghẽn và không tiếp nhận phản ánh.")
     return tuple(text.nfc(s) for s in out)
 
 
-def recommendations(platforms, incidents, certificates, complaints, names) -> tuple[str, ...]:
+def recommendations(platforms, incidents, certificates, complaints, names, *, week: bool = True) -> tuple[str, ...]:
+    """The "Đề xuất, kiến nghị" bullets: only those the measured evidence supports."""
     out: list[str] = []
+    period = text.in_period(week)
     monitored = [p for p in platforms if p.monitored]
     if monitored and not any(p.has_data for p in monitored):
-        out.append("Đề nghị kiểm tra hoạt động của hệ thống giám sát: không có số liệu đo trong tuần.")
+        out.append(f"Đề nghị kiểm tra hoạt động của hệ thống giám sát: không có số liệu đo {period}.")
     for p in monitored:
         found = p.degraded_concentration
         if p.incidents_degraded and found is not None and found.peak_share > PEAK_SHARE:
@@ -134,17 +170,17 @@ def recommendations(platforms, incidents, certificates, complaints, names) -> tu
     if unmonitored:
         count = sum(p.complaints for p in unmonitored)
         out.append(f"Đề nghị cung cấp địa chỉ truy cập của {text.names([p.name for p in unmonitored])} để đưa vào "
-                   f"giám sát, đối chiếu với {count} phản ánh trong tuần.")
+                   f"giám sát, đối chiếu với {count} phản ánh {period}.")
     missing = [p.name for p in monitored if not p.has_data]
     if missing and len(missing) < len(monitored):
-        out.append(f"Đề nghị kiểm tra việc đo {text.names(missing)}: {text.NO_DATA} trong tuần.")
+        out.append(f"Đề nghị kiểm tra việc đo {text.names(missing)}: {text.NO_DATA} {period}.")
     local = sum(1 for _, cls in complaints if cls.symptom == "local")
     if local:
-        out.append(f"Đề nghị hỗ trợ nâng cấp đường truyền, thiết bị tại cơ sở cấp xã: {local} phản ánh trong tuần "
+        out.append(f"Đề nghị hỗ trợ nâng cấp đường truyền, thiết bị tại cơ sở cấp xã: {local} phản ánh {period} "
                    "về đường truyền, thiết bị tại cơ sở.")
     count, domains = _domain_complaints(complaints)
     if count:
         listed = f" ({', '.join(domains)})" if domains else ""
         out.append(f"Đề nghị nghiên cứu quy hoạch, tích hợp các địa chỉ truy cập{listed} về một cổng điều hành tập "
-                   f"trung, thống nhất: {count} phản ánh trong tuần về việc sử dụng nhiều tên miền.")
+                   f"trung, thống nhất: {count} phản ánh {period} về việc sử dụng nhiều tên miền.")
     return tuple(text.nfc(s) for s in out)

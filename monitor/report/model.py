@@ -13,7 +13,8 @@ from monitor.calendar import DEFAULT_PEAK, PeakHours
 from monitor.complaints.model import Classification, Complaint
 from monitor.config.model import Platform
 from monitor.incidents import CertificateWarning, Incident
-from monitor.matching import Match
+from monitor.matching import Match, MatchStatus
+from monitor.report.coverage import Coverage
 from monitor.result import ProbeResult
 
 
@@ -30,7 +31,8 @@ class ReportInput:
     complaints: Sequence[tuple[Complaint, Classification]]  # received in the period
     matches: Sequence[Match]  # one per (complaint, platform) pair; platform None when none was named
     peak: PeakHours = DEFAULT_PEAK
-    generated_at: float = 0.0
+    generated_at: float = 0.0  # "now": an open incident whose data reaches near it is ongoing
+    bulletin_week: bool = False  # [start, end) is exactly a bulletin week: titled "TUẦN TỪ …"
 
 
 Latency = tuple[float, float]
@@ -74,10 +76,22 @@ class PlatformFigures:
     hourly_complaints: tuple[int, ...]  # complaints naming this platform, per local hour of day
     down_concentration: Concentration | None
     degraded_concentration: Concentration | None
+    coverage: Coverage  # measured span, gaps, locations, share of the period and of each day
 
     @property
     def has_data(self) -> bool:
         return self.probes > 0
+
+
+@dataclass(frozen=True)
+class ComplaintRow:
+    """One complaint as the appendix lists it: no text, no unit, no personal data."""
+
+    id: str
+    received_at: float
+    platforms: tuple[str, ...]  # platform ids named
+    symptom: str
+    verdicts: tuple[tuple[str | None, MatchStatus, str | None], ...]  # (platform, status, incident id) per platform
 
 
 @dataclass(frozen=True)
@@ -97,6 +111,10 @@ class Report:
     hourly_complaints: tuple[int, ...]  # every complaint once, per local hour of day
     findings: tuple[str, ...]
     recommendations: tuple[str, ...]
+    bulletin_week: bool = False  # titled "TUẦN TỪ …" only then, else "TỪ NGÀY … ĐẾN NGÀY …"
+    peak: tuple[tuple[int, int], ...] = ()  # peak windows, seconds after local midnight (working days)
+    incident_p95: dict[str, float | None] | None = None  # platform incidents: p95 of successful probes then
+    complaint_rows: tuple[ComplaintRow, ...] = ()  # every complaint of the period, by receipt
 
     @property
     def has_data(self) -> bool:

@@ -42,6 +42,16 @@ SYMPTOM = {
     "other": "nội dung khác",
 }
 
+VERDICT = {  # what a verdict may claim: ../shared/DESIGN.md "Evidence semantics"
+    "corroborated": "trùng sự cố đo được",
+    "location_only": "chỉ ghi nhận tại điểm đo",
+    "sporadic": "ghi nhận lỗi rời rạc",
+    "not_measured": "nền tảng hoạt động bình thường tại mọi điểm đo",
+    "no_data": "không có số liệu đo",
+    "unmonitored": "nền tảng chưa được giám sát",
+    "not_measurable": "nội dung giám sát từ xa không đo được",
+}
+
 
 def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
@@ -109,6 +119,67 @@ def week_heading(start: float, end: float) -> str:
     return f"TUẦN TỪ {first.day}/{first.month}/{first.year} - {last.day:02d}/{last.month}/{last.year}"
 
 
+def period_heading(start: float, end: float, bulletin_week: bool) -> str:
+    """The title's period: :func:`week_heading` for a bulletin week, else ``TỪ NGÀY 29/05/2026 ĐẾN NGÀY 30/05/2026``.
+
+    A period that does not start or end at local midnight names its times too.
+    """
+    if bulletin_week:
+        return week_heading(start, end)
+    first, last = local(start), local(end)
+    whole = (first.hour, first.minute, first.second, last.hour, last.minute, last.second) == (0,) * 6
+    if whole:
+        return f"TỪ NGÀY {date(start)} ĐẾN NGÀY {date(end - 1)}"
+    return f"TỪ {at(start)} ĐẾN {at(end)}"
+
+
+def in_period(bulletin_week: bool) -> str:
+    """``trong tuần`` for a bulletin week, else ``trong kỳ báo cáo``."""
+    return "trong tuần" if bulletin_week else "trong kỳ báo cáo"
+
+
+def at(unix_time: float) -> str:
+    """``7h29 ngày 29/05/2026``: a time the way a sentence says it."""
+    moment = local(unix_time)
+    return f"{moment.hour}h{moment.minute:02d} ngày {moment:%d/%m/%Y}"
+
+
+def day_part(unix_time: float) -> str:
+    """``sáng 29/5``, ``chiều 02/6``, ``tối 04/6``, ``đêm 30/5``: the part of the local day and the day, bulletin style."""
+    moment = local(unix_time)
+    hour = moment.hour
+    part = "đêm" if hour < 5 else "sáng" if hour < 12 else "chiều" if hour < 18 else "tối" if hour < 22 else "đêm"
+    return f"{part} {moment.day:02d}/{moment.month}"
+
+
+def hm(unix_time: float) -> str:
+    """``7h29``: the local time of day."""
+    moment = local(unix_time)
+    return f"{moment.hour}h{moment.minute:02d}"
+
+
+def incident_end(incident, now: float) -> str:
+    """When an incident ended: ``02/06/2026 14:00``; ``đang diễn ra`` while ongoing; or, when the data stopped
+    while it was bad, ``chưa rõ thời điểm kết thúc; số liệu đến 02/06/2026 19:00`` (never "until now")."""
+    if incident.end is not None:
+        return moment(incident.end)
+    if incident.ongoing(now):
+        return "đang diễn ra"
+    return f"chưa rõ thời điểm kết thúc; số liệu đến {moment(incident.data_until or incident.start)}"
+
+
+def share(value: float) -> str:
+    """A share 0..1 as ``38 %``; below 1 % but not zero ``dưới 1 %``; never 100 % unless it is exactly 1."""
+    if value <= 0:
+        return "0 %"
+    if value >= 1:
+        return "100 %"
+    pct = math.floor(value * 100 + 0.5)
+    if pct == 0:
+        return "dưới 1 %"
+    return f"{min(pct, 99)} %"
+
+
 def reasons(counts: dict[str, int]) -> str:
     """``máy chủ từ chối kết nối (18 lần đo), phản hồi chậm (3 lần đo)``, most frequent first."""
     items = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
@@ -116,7 +187,14 @@ def reasons(counts: dict[str, int]) -> str:
 
 
 def names(items: list[str]) -> str:
-    """``A``, ``A và B``, ``A, B và C``."""
+    """``A``, ``A và B``, ``A, B và C``; ``A; B, C và D`` when an item holds a comma (names like
+    "Hệ thống tiếp nhận phản ánh, kiến nghị" must stay one item)."""
     if len(items) <= 1:
         return "".join(items)
-    return ", ".join(items[:-1]) + " và " + items[-1]
+    separator = "; " if any("," in item for item in items) else ", "
+    return separator.join(items[:-1]) + " và " + items[-1]
+
+
+def items(parts: list[str]) -> str:
+    """A list whose items may contain commas: ``A; B, C và D`` -> ``A; B, C; D`` joined by semicolons."""
+    return "; ".join(parts)
