@@ -170,3 +170,39 @@ def test_rich_terminal(report):
     assert HEADING in out
     assert "99,55%" in out and "không có số liệu đo" in out and "chưa được giám sát" in out
     assert "Đề nghị gia hạn chứng chỉ số" in out
+
+
+def _effective(run, paragraph, attribute):
+    """A run's font name or size as Word resolves it: the run, then its paragraph style and the styles it is based on."""
+    value = getattr(run.font, attribute)
+    style = paragraph.style
+    while value is None and style is not None:
+        value = getattr(style.font, attribute)
+        style = style.base_style
+    return value
+
+
+def test_docx_is_a4_with_administrative_typography(report, chart):
+    docx = pytest.importorskip("docx")
+    from docx.shared import Cm, Pt
+
+    from monitor.report import render_docx
+
+    def between(value, low, high):  # Word stores lengths in twips: a hundredth of a millimetre of rounding
+        return Cm(low) - Cm(0.01) <= value <= Cm(high) + Cm(0.01)
+
+    document = docx.Document(io.BytesIO(render_docx(report, chart)))
+    for section in document.sections:
+        assert between(section.page_width, 21, 21) and between(section.page_height, 29.7, 29.7)
+        assert between(section.top_margin, 2, 2.5) and between(section.bottom_margin, 2, 2.5)
+        assert between(section.left_margin, 3, 3.5) and between(section.right_margin, 1.5, 2)
+    runs = [(run, p) for p in document.paragraphs for run in p.runs if run.text.strip()]
+    assert len(runs) > 20
+    for run, paragraph in runs:
+        assert _effective(run, paragraph, "name") == "Times New Roman", run.text
+        assert Pt(13) <= _effective(run, paragraph, "size") <= Pt(14), run.text
+    cells = [(run, p) for table in document.tables for row in table.rows for cell in row.cells
+             for p in cell.paragraphs for run in p.runs]
+    assert cells and all(_effective(run, p, "name") == "Times New Roman" for run, p in cells)
+    (picture,) = document.inline_shapes
+    assert picture.width <= Cm(21 - 3 - 1.5)
