@@ -26,6 +26,7 @@ SECTIONS = {
     "cost": "bench.probing:cost",
     "scale": "bench.scale:run",
     "report": "bench.report_time:run",
+    "intake": "bench.intake:run",
 }
 
 

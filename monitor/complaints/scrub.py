@@ -133,6 +133,7 @@ _PROPER_FORMS = {"đồng chí", "đ/c", "ông", "bà", "anh", "chị"}  # as sp
 _UNMARKED = {"ong", "ba", "chi"}  # spellings that are other words when the text has diacritics
 _PLACE_WORDS = {"xa", "phuong", "huyen", "quan", "tinh", "thon", "ban", "lang", "ap", "to", "khu", "pho",
                 "thi tran", "thanh pho", "truong", "chi bo", "dang bo"}
+_SIX_DIGITS = re.compile(r"(?:\d\D{0,3}){6}")  # bounded: at most 24 characters per attempt
 _MARKED = re.compile(r"[À-ỹ]")  # any letter with a diacritic (NFC)
 
 
@@ -184,7 +185,8 @@ def scrub(text: str) -> str:
     text = unicodedata.normalize("NFC", text)
     if "@" in text:
         text = _EMAIL.sub(EMAIL, text)
-    text = _LABELLED.sub(_labelled, text)
-    text = _PHONE.sub(PHONE, text)
-    text = _LONG.sub(_long, text)
+    if _SIX_DIGITS.search(text):  # every number pass needs at least six digits somewhere
+        text = _LABELLED.sub(_labelled, text)
+        text = _PHONE.sub(PHONE, text)
+        text = _LONG.sub(_long, text)
     return _names(text)
