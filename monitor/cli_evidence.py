@@ -100,13 +100,11 @@ def incident_dict(incident, now: float) -> dict:
     return {"id": incident.id, "platform": incident.platform, "kind": incident.kind, "scope": incident.scope,
             "start": format_datetime(incident.start), "end": format_datetime(incident.end) if incident.end else None,
             "start_unix": incident.start, "end_unix": incident.end, "locations": list(incident.locations),
-            "ongoing": incident.ongoing(now), "data_until": incident.data_until,
+            "ongoing": incident.ongoing(now), "last_bad": incident.last_bad, "data_until": incident.data_until,
+            "interval": incident.interval,
             "duration_seconds": incident.duration(now),
             "reasons": incident.reasons, "worst_latency": incident.worst_latency, "probes": incident.probes,
             "failed": incident.failed}
-
-
-incident_end = text.incident_end  # one wording for the CLI, the report (and Grafana's annotations)
 
 
 def show_incidents(evidence, catalog: Catalog, console: Console, as_json: bool) -> None:
@@ -123,7 +121,7 @@ def show_incidents(evidence, catalog: Catalog, console: Console, as_json: bool) 
     explained = Counter(m.incident_id for m in evidence.matches if m.status is MatchStatus.CORROBORATED)
     for i in evidence.incidents:
         table.add_row(format_datetime(i.start, seconds=False),
-                      Text(incident_end(i, now), style="" if i.end else "red"),
+                      Text(text.incident_end(i, now), style="" if i.end else "red"),
                       text.duration(i.duration(now)), i.platform, text.KIND[i.kind],
                       "nền tảng" if i.scope == "platform" else "một điểm đo", ", ".join(i.locations),
                       ", ".join(f"{k} {v}" for k, v in list(i.reasons.items())[:3]), str(explained[i.id]))

@@ -12,11 +12,15 @@ probes, not seconds, so the answer does not change with the check interval.
    - *down*: ``failures_to_open`` consecutive failed probes open it (at the first of them),
      ``successes_to_close`` consecutive probes that did not fail close it (at the first of
      them), like gatus's failure and success thresholds: one lost packet is no incident.
-   - *bad* (degraded or worse): a slow or failed probe opens it when at least ``bad_share``
-     of the probes in the trailing ``window``, and at least ``failures_to_open`` of them, were
-     slow or failed; it starts at the earliest of those. ``successes_to_close`` good probes in
-     a row close it, at the first of them. The window never reaches back past the close of the
-     previous stretch, so one failed request after a recovery opens nothing.
+     Inside congestion, where a few failures in a row happen by chance, it takes
+     ``congested_failures`` in a row.
+   - *bad* (degraded or worse): ``failures_to_open`` slow or failed probes in a row open it, and
+     so does a slow or failed probe when at least ``bad_share`` of the probes in the trailing
+     ``window``, and at least ``failures_to_open`` of them, were slow or failed; it starts at the
+     earliest of those. ``successes_to_close`` good probes in a row close it, at the first of
+     them. The window never reaches back past the close of the previous stretch, nor past
+     ``merge_degraded_probes`` good probes in a row, so one failed request after a recovery
+     opens nothing.
    - Stretches of one stream separated by fewer than ``merge_probes`` probe intervals are one
      (a flapping platform is one incident).
 2. **Per location**, the stretches of all the platform's streams are joined.
@@ -70,7 +74,9 @@ class IncidentPolicy:
     successes_to_close: int = 2
     window: int = 20  # trailing probes of a check judged for "degraded"
     bad_share: float = 0.3  # share of slow or failed probes in the window that makes it bad
-    merge_probes: int = 4  # stretches of a check fewer than this many intervals apart are one incident
+    merge_probes: int = 4  # outages of a check at most this many intervals apart are one incident
+    merge_degraded_probes: int = 8  # and so are bad stretches (slow or failing in share): congestion has lulls
+    congested_failures: int = 6  # failures in a row that make an outage inside congestion
     location_share: float = 0.5  # share of reporting locations that makes it the platform's incident
     down_share: float = 0.5  # share of a check's probes that failed for a stretch to be "down"
     ongoing_intervals: float = 2.0  # an open incident is ongoing while the latest result is this recent
@@ -79,8 +85,8 @@ class IncidentPolicy:
     def __post_init__(self) -> None:
         if self.failures_to_open < 1 or self.successes_to_close < 1:
             raise ValueError("failures_to_open and successes_to_close must be at least 1")
-        if self.window < self.failures_to_open:
-            raise ValueError("window must hold at least failures_to_open probes")
+        if self.window < self.failures_to_open or self.congested_failures < self.failures_to_open:
+            raise ValueError("window and congested_failures must be at least failures_to_open probes")
         if self.merge_probes < 0 or self.ongoing_intervals <= 0:
             raise ValueError("merge_probes must be at least 0 and ongoing_intervals above 0")
         for name in ("bad_share", "location_share", "down_share"):
@@ -185,22 +191,34 @@ def usable(result: ProbeResult, slow_after: float) -> bool:
     return True
 
 
-def down_spans(probes: Sequence[ProbeResult], policy: IncidentPolicy) -> list[Span]:
-    """Spans confirmed by ``failures_to_open`` failures in a row, closed by ``successes_to_close`` non-failures."""
+def down_spans(probes: Sequence[ProbeResult], policy: IncidentPolicy, bad: Sequence[bool] | None = None
+               ) -> list[Span]:
+    """Spans confirmed by ``failures_to_open`` failures in a row, closed by ``successes_to_close`` non-failures.
+
+    Inside congestion (at least ``bad_share`` of the ``window`` probes before the streak were slow or
+    failed, by ``bad``), a streak of that length happens by chance: an outage then needs
+    ``congested_failures`` failures in a row, and what is shorter stays part of the slowdown.
+    """
+    before = [0]  # before[k]: bad probes among probes[:k]
+    for flag in bad if bad is not None else (not p.success for p in probes):
+        before.append(before[-1] + flag)
     spans: list[Span] = []
     streak_start = closing = 0.0
-    failures = passes = 0
+    first = failures = passes = 0
     opened: float | None = None
-    for probe in probes:
+    for i, probe in enumerate(probes):
         if opened is None:
             if probe.success:
                 failures = 0
                 continue
             if failures == 0:
-                streak_start = probe.started_at
+                streak_start, first = probe.started_at, i
             failures += 1
             if failures >= policy.failures_to_open:
-                opened, passes = streak_start, 0
+                lo = max(0, first - policy.window)
+                congested = first > lo and before[first] - before[lo] >= policy.bad_share * (first - lo)
+                if failures >= (policy.congested_failures if congested else policy.failures_to_open):
+                    opened, passes = streak_start, 0
         elif probe.success:
             if passes == 0:
                 closing = probe.started_at
@@ -216,31 +234,39 @@ def down_spans(probes: Sequence[ProbeResult], policy: IncidentPolicy) -> list[Sp
 
 
 def degraded_spans(probes: Sequence[ProbeResult], slow_after: float, policy: IncidentPolicy) -> list[Span]:
-    """Spans opened by a bad probe in a bad trailing window, closed by ``successes_to_close`` good probes.
+    """Spans opened by ``failures_to_open`` bad probes in a row, or by a bad probe in a bad trailing window;
+    closed by ``successes_to_close`` good probes.
 
-    The window starts no earlier than the close of the previous span: probes of a stretch that
-    already ended never help open the next one.
+    The window starts no earlier than the close of the previous span, nor before a run of
+    ``merge_degraded_probes`` good probes: probes of a stretch that already ended never help open
+    the next one.
     """
     bad = [is_bad(p, slow_after) for p in probes]
     spans: list[Span] = []
     first = 0  # index of the window's oldest probe
-    bad_in_window = 0
+    bad_in_window = streak = good_run = passes = 0
     opened: float | None = None
-    passes = 0
     for i in range(len(probes)):
         bad_in_window += bad[i]
         while i - first >= policy.window:
             bad_in_window -= bad[first]
             first += 1
         if bad[i]:
-            passes = 0
-            if opened is None and bad_in_window >= max(policy.failures_to_open, policy.bad_share * (i - first + 1)):
+            passes = good_run = 0
+            streak += 1
+            if opened is None and (streak >= policy.failures_to_open or bad_in_window >= max(
+                    policy.failures_to_open, policy.bad_share * (i - first + 1))):
                 opened = probes[next(j for j in range(first, i + 1) if bad[j])].started_at
-        elif opened is not None:
+            continue
+        streak = 0
+        good_run += 1
+        if opened is not None:
             passes += 1
             if passes >= policy.successes_to_close:
                 spans.append((opened, probes[i - passes + 1].started_at))
                 opened, first, bad_in_window = None, i - passes + 1, 0
+        elif good_run >= policy.merge_degraded_probes:
+            first, bad_in_window = i - good_run + 1, 0
     if opened is not None:
         spans.append((opened, OPEN))
     return spans
@@ -348,11 +374,11 @@ def detect(results: Iterable[ProbeResult], slow_after: Mapping[str, float],
         probes.sort(key=_STARTED_AT)
         threshold = slow_after.get(platform, default_slow_after)
         stream = _Stream(probes, [is_bad(p, threshold) for p in probes], interval_of(probes))
-        gap = policy.merge_probes * stream.interval
-        down = union(down_spans(probes, policy), gap)
+        down = union(down_spans(probes, policy, stream.bad), policy.merge_probes * stream.interval)
         place = by_platform[platform][location]
         place.down += down
-        place.bad += union(degraded_spans(probes, threshold, policy) + down, gap)
+        place.bad += union(degraded_spans(probes, threshold, policy) + down,
+                           policy.merge_degraded_probes * stream.interval)
         place.streams.append(stream)
     incidents: list[Incident] = []
     for platform, locations in by_platform.items():
@@ -366,9 +392,10 @@ def _platform_incidents(platform: str, locations: Mapping[str, _Location], thres
                         policy: IncidentPolicy) -> list[Incident]:
     names = sorted(locations)
     need = required_locations(len(names), policy.location_share)
-    gap = policy.merge_probes * min(s.interval for place in locations.values() for s in place.streams)
+    interval = min(s.interval for place in locations.values() for s in place.streams)
+    gap = policy.merge_probes * interval
     down = union(at_least([locations[n].down for n in names], need), gap)
-    bad = union(at_least([locations[n].bad for n in names], need), gap)
+    bad = union(at_least([locations[n].bad for n in names], need), policy.merge_degraded_probes * interval)
     out = []
     for span, kind in _kinds(down, bad, [s for n in names for s in locations[n].streams], policy, gap):
         involved = [n for n in names if any(_overlaps(span, s) for s in locations[n].bad)]
@@ -404,7 +431,18 @@ def _kinds(down: list[Span], bad: list[Span], streams: Sequence[_Stream], policy
         for k, outage in enumerate(outages):  # only backwards: nothing after a recovery extends an outage
             if trimmed[1] <= outage[0] and outage[0] - trimmed[1] < gap:
                 outages[k] = (trimmed[0], outage[1])
-    return sorted([(span, "down") for span in outages] + rest)
+    return _join(sorted([(span, "down") for span in outages] + rest), gap)
+
+
+def _join(pieces: list[tuple[Span, Kind]], gap: float) -> list[tuple[Span, Kind]]:
+    """Consecutive pieces of one kind at most ``gap`` apart are one (an outage judged in two ways is one)."""
+    out: list[tuple[Span, Kind]] = []
+    for span, kind in pieces:
+        if out and out[-1][1] == kind and span[0] - out[-1][0][1] <= gap:
+            out[-1] = ((out[-1][0][0], max(out[-1][0][1], span[1])), kind)
+        else:
+            out.append((span, kind))
+    return out
 
 
 def _trim(piece: Span, streams: Sequence[_Stream]) -> Span | None:

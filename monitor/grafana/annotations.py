@@ -76,10 +76,8 @@ def incident_annotation(incident: Incident, catalog: Catalog, now: float) -> Ann
     parts.append(f"nguyên nhân: {text.reasons(incident.reasons)}")
     if incident.worst_latency is not None:
         parts.append(f"chậm nhất: {text.seconds(incident.worst_latency)} giây")
-    if incident.ongoing(now):
-        parts.append("đang diễn ra")
-    elif incident.end is None:
-        parts.append(f"chưa rõ thời điểm kết thúc; số liệu đến {text.moment(incident.data_until or incident.start)}")
+    if incident.end is None:
+        parts.append(text.incident_end(incident, now))
     key = INCIDENT_ID + incident.id
     end = incident.until(now)
     return Annotation(key, _ms(incident.start), _ms(end),

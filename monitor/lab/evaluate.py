@@ -1,10 +1,11 @@
 """How well detection and matching agree with the lab's ground truth (pure functions).
 
-Truth events of one platform that touch or follow each other within ``merge_within`` are
-one *truth window* (the 504s before an outage, the outage and the 504s after it are one
-stretch of pain, as the detector also sees it). A window is *expected* when it lasts longer
-than the confirmation time. Detection is scored per window (found, start and end error)
-and per incident (does any truth window explain it); matching per complaint.
+Truth events of one platform that touch or overlap are one *truth window* (the 504s before an
+outage, the outage and the 504s after it are one stretch of pain). A window is *expected* when
+it lasts longer than the confirmation time. Detection is scored per window (found, start and
+end error, how many incidents it took) and per event (the kind of the incident that overlaps
+it most against :func:`expected_kind`), and per incident (does any truth window explain it);
+matching per complaint.
 """
 
 from __future__ import annotations
@@ -13,9 +14,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from monitor.complaints.model import MEASURABLE
-from monitor.incidents import Incident, union
+from monitor.incidents import Incident, Kind, union
 from monitor.lab.world import TruthEvent
 from monitor.matching import Match, MatchStatus
+
+_ALWAYS_DEGRADED = frozenset({"slow", "congestion"})  # answers come, late
+_SHARED = frozenset({"gateway_502", "gateway_504", "wrong_content"})  # a share of the requests fail
+
+
+def expected_kind(event: TruthEvent) -> Kind:
+    """What detection should call the event: ``degraded`` for slowness and a minority of failed
+    requests, ``down`` when most requests fail (refused, DNS, certificate, most 50x)."""
+    if event.kind in _ALWAYS_DEGRADED:
+        return "degraded"
+    if event.kind in _SHARED and float(event.params.get("share", 1.0)) < 0.5:
+        return "degraded"
+    return "down"
 
 
 
@@ -38,7 +52,8 @@ class WindowScore:
     incident: Incident | None  # the platform incident overlapping it most
     start_error: float | None  # first overlapping incident's start − true start, seconds
     end_error: float | None  # last overlapping incident's end − true end
-    pieces: int = 0  # platform incidents overlapping it (more than one: detection split it)
+    pieces: int = 0  # platform incidents overlapping it (one per event at most: an outage is its own)
+    kinds: tuple[tuple[TruthEvent, Kind | None], ...] = ()  # per event: the kind of the incident overlapping it most
 
 
 @dataclass(frozen=True)
@@ -66,7 +81,7 @@ class MatchingScore:
         return self.correct / self.expected if self.expected else 1.0
 
 
-def truth_windows(events: Sequence[TruthEvent], merge_within: float) -> list[TruthWindow]:
+def truth_windows(events: Sequence[TruthEvent], merge_within: float = 0.0) -> list[TruthWindow]:
     """Events per platform joined into windows (see the module docstring), by start."""
     out = []
     for platform in sorted({e.platform for e in events}):
@@ -82,7 +97,7 @@ def _overlap(a_start: float, a_end: float, b_start: float, b_end: float) -> floa
 
 
 def score_detection(incidents: Sequence[Incident], events: Sequence[TruthEvent], confirmation: float,
-                    merge_within: float, data_end: float) -> DetectionScore:
+                    data_end: float, merge_within: float = 0.0) -> DetectionScore:
     """Each truth window longer than ``confirmation``: found or not, and by how much its edges are off."""
     windows = truth_windows(events, merge_within)
     wide = [i for i in incidents if i.scope == "platform"]
@@ -91,17 +106,25 @@ def score_detection(incidents: Sequence[Incident], events: Sequence[TruthEvent],
         if window.end - window.start <= confirmation:
             continue
         overlapping = [(i, share) for i in wide if i.platform == window.platform
-                       and (share := _overlap(window.start, window.end, i.start, i.end or data_end)) > 0]
+                       and (share := _overlap(window.start, window.end, i.start, i.until(data_end))) > 0]
         if not overlapping:
             scores.append(WindowScore(window, None, None, None))
             continue
         best = max(overlapping, key=lambda pair: pair[1])[0]
         first = min(i.start for i, _ in overlapping)
-        last = max(i.end or data_end for i, _ in overlapping)
-        scores.append(WindowScore(window, best, first - window.start, last - window.end, len(overlapping)))
+        last = max(i.until(data_end) for i, _ in overlapping)
+        kinds = tuple((e, _kind_over(e, [i for i, _ in overlapping], data_end)) for e in window.events)
+        scores.append(WindowScore(window, best, first - window.start, last - window.end, len(overlapping), kinds))
     unexplained = tuple(i for i in wide if not any(
-        w.platform == i.platform and _overlap(w.start, w.end, i.start, i.end or data_end) > 0 for w in windows))
+        w.platform == i.platform and _overlap(w.start, w.end, i.start, i.until(data_end)) > 0 for w in windows))
     return DetectionScore(tuple(scores), unexplained)
+
+
+def _kind_over(event: TruthEvent, incidents: Sequence[Incident], data_end: float) -> Kind | None:
+    """The kind of the incident overlapping ``event`` most, None when none does."""
+    shares = [(_overlap(event.start, event.end, i.start, i.until(data_end)), i.kind) for i in incidents]
+    shares = [pair for pair in shares if pair[0] > 0]
+    return max(shares)[1] if shares else None
 
 
 def score_matching(truth: Sequence[Mapping], matches: Sequence[Match], incidents: Sequence[Incident],
@@ -131,4 +154,4 @@ def score_matching(truth: Sequence[Mapping], matches: Sequence[Match], incidents
 def _explains(incident: Incident | None, event: TruthEvent, data_end: float) -> bool:
     if incident is None:
         return False
-    return _overlap(incident.start, incident.end or data_end, event.start, event.end) > 0
+    return _overlap(incident.start, incident.until(data_end), event.start, event.end) > 0
