@@ -104,7 +104,7 @@ def incident_dict(incident, now: float) -> dict:
             "interval": incident.interval,
             "duration_seconds": incident.duration(now),
             "reasons": incident.reasons, "worst_latency": incident.worst_latency, "probes": incident.probes,
-            "failed": incident.failed}
+            "failed": incident.failed, "failed_share": incident.failed_share}
 
 
 def show_incidents(evidence, catalog: Catalog, console: Console, as_json: bool) -> None:

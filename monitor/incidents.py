@@ -12,8 +12,8 @@ probes, not seconds, so the answer does not change with the check interval.
    - *down*: ``failures_to_open`` consecutive failed probes open it (at the first of them),
      ``successes_to_close`` consecutive probes that did not fail close it (at the first of
      them), like gatus's failure and success thresholds: one lost packet is no incident.
-     Inside congestion, where a few failures in a row happen by chance, it takes
-     ``congested_failures`` in a row.
+     Inside congestion (a bad trailing window, or a slowdown open for a while), where a few
+     failures in a row happen by chance, it takes ``congested_failures`` in a row.
    - *bad* (degraded or worse): ``failures_to_open`` slow or failed probes in a row open it, and
      so does a slow or failed probe when at least ``bad_share`` of the probes in the trailing
      ``window``, and at least ``failures_to_open`` of them, were slow or failed; it starts at the
@@ -116,6 +116,7 @@ class Incident:
     worst_latency: float | None = None  # slowest successful probe's total, seconds
     probes: int = 0  # reliable probes inside the incident
     failed: int = 0
+    failed_share: float = 0.0  # of the check that failed most (the page people could not open), 0..1
     last_bad: float | None = None  # the last bad probe inside it
     data_until: float | None = None  # the latest result of the checks that saw it
     interval: float = DEFAULT_INTERVAL  # the finest probe interval of those checks, seconds
@@ -191,14 +192,16 @@ def usable(result: ProbeResult, slow_after: float) -> bool:
     return True
 
 
-def down_spans(probes: Sequence[ProbeResult], policy: IncidentPolicy, bad: Sequence[bool] | None = None
-               ) -> list[Span]:
+def down_spans(probes: Sequence[ProbeResult], policy: IncidentPolicy, bad: Sequence[bool] | None = None,
+               slowdowns: Sequence[Span] = (), interval: float = DEFAULT_INTERVAL) -> list[Span]:
     """Spans confirmed by ``failures_to_open`` failures in a row, closed by ``successes_to_close`` non-failures.
 
     Inside congestion (at least ``bad_share`` of the ``window`` probes before the streak were slow or
-    failed, by ``bad``), a streak of that length happens by chance: an outage then needs
+    failed, by ``bad``; or one of ``slowdowns`` had been open for ``merge_degraded_probes`` intervals
+    when the streak began), a streak of that length happens by chance: an outage then needs
     ``congested_failures`` failures in a row, and what is shorter stays part of the slowdown.
     """
+    settled = policy.merge_degraded_probes * interval
     before = [0]  # before[k]: bad probes among probes[:k]
     for flag in bad if bad is not None else (not p.success for p in probes):
         before.append(before[-1] + flag)
@@ -216,7 +219,8 @@ def down_spans(probes: Sequence[ProbeResult], policy: IncidentPolicy, bad: Seque
             failures += 1
             if failures >= policy.failures_to_open:
                 lo = max(0, first - policy.window)
-                congested = first > lo and before[first] - before[lo] >= policy.bad_share * (first - lo)
+                congested = (first > lo and before[first] - before[lo] >= policy.bad_share * (first - lo)) or any(
+                    start <= streak_start - settled and streak_start < end for start, end in slowdowns)
                 if failures >= (policy.congested_failures if congested else policy.failures_to_open):
                     opened, passes = streak_start, 0
         elif probe.success:
@@ -374,11 +378,12 @@ def detect(results: Iterable[ProbeResult], slow_after: Mapping[str, float],
         probes.sort(key=_STARTED_AT)
         threshold = slow_after.get(platform, default_slow_after)
         stream = _Stream(probes, [is_bad(p, threshold) for p in probes], interval_of(probes))
-        down = union(down_spans(probes, policy, stream.bad), policy.merge_probes * stream.interval)
+        slowdowns = degraded_spans(probes, threshold, policy)
+        down = union(down_spans(probes, policy, stream.bad, slowdowns, stream.interval),
+                     policy.merge_probes * stream.interval)
         place = by_platform[platform][location]
         place.down += down
-        place.bad += union(degraded_spans(probes, threshold, policy) + down,
-                           policy.merge_degraded_probes * stream.interval)
+        place.bad += union(slowdowns + down, policy.merge_degraded_probes * stream.interval)
         place.streams.append(stream)
     incidents: list[Incident] = []
     for platform, locations in by_platform.items():
@@ -465,6 +470,7 @@ def _incident(platform: str, scope: Scope, kind: Kind, span: Span, involved: lis
     reasons: Counter[str] = Counter()
     worst = last_bad = data_until = None
     probes = failed = 0
+    per_check: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # check -> [probes, failed]
     interval = math.inf
     for name in involved:
         for stream in locations[name].streams:
@@ -473,6 +479,8 @@ def _incident(platform: str, scope: Scope, kind: Kind, span: Span, involved: lis
             for k in stream.inside(span):
                 p = stream.probes[k]
                 probes += 1
+                per_check[p.check][0] += 1
+                per_check[p.check][1] += not p.success
                 if stream.bad[k]:
                     last_bad = max(last_bad or p.started_at, p.started_at)
                 if not p.success:
@@ -487,7 +495,8 @@ def _incident(platform: str, scope: Scope, kind: Kind, span: Span, involved: lis
         id=f"{platform}-{local(start):%Y%m%dT%H%M%S}{suffix}", platform=platform, kind=kind, scope=scope,
         start=start, end=None if end == OPEN else end, locations=tuple(involved),
         reasons=dict(reasons.most_common()), worst_latency=worst, probes=probes, failed=failed,
-        last_bad=last_bad, data_until=data_until, interval=interval if interval < OPEN else DEFAULT_INTERVAL)
+        failed_share=max((bad / n for n, bad in per_check.values()), default=0.0), last_bad=last_bad,
+        data_until=data_until, interval=interval if interval < OPEN else DEFAULT_INTERVAL)
 
 
 def certificate_warnings(results: Iterable[ProbeResult], policy: IncidentPolicy = DEFAULT_POLICY

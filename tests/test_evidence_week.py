@@ -23,7 +23,7 @@ import pytest
 
 from monitor.calendar import bulletin_week
 from monitor.incidents import DEFAULT_POLICY, Incident
-from monitor.lab.evaluate import score_detection, score_matching
+from monitor.lab.evaluate import expected_kind, score_detection, score_matching
 from monitor.lab.week import read_truth
 from monitor.localtime import format_datetime
 from monitor.store import open_store
@@ -72,13 +72,14 @@ def imported(week) -> dict:
 def incidents(week, imported) -> list[Incident]:
     listed = json.loads(monitor("incidents", "--week", WEEK, "--store", str(week / "monitor.db"), "--json").stdout)
     return [Incident(i["id"], i["platform"], i["kind"], i["scope"], i["start_unix"], i["end_unix"],
-                     tuple(i["locations"]), i["reasons"], i["worst_latency"], i["probes"], i["failed"])
+                     tuple(i["locations"]), i["reasons"], i["worst_latency"], i["probes"], i["failed"],
+                     i["last_bad"], i["data_until"], i["interval"])
             for i in listed]
 
 
 def test_the_synthetic_export_imports_whole_and_only_once(imported):
-    first, again = imported["first"], imported["again"]
-    assert first["rows"] == first["accepted"] == first["new"] > 50
+    first, again = imported["first"], imported["again"]  # `monitor simulate` imported it already
+    assert first["rows"] == first["accepted"] == first["new"] + first["already_stored"] > 50
     assert first["rejected"] == first["duplicates"] == 0
     assert again["new"] == 0 and again["already_stored"] == first["rows"]
 
@@ -86,8 +87,7 @@ def test_the_synthetic_export_imports_whole_and_only_once(imported):
 def test_detected_incidents_match_the_labs_ground_truth(week, incidents):
     start, end = bulletin_week(WEEK)
     truth = read_truth(week / "truth.jsonl")
-    score = score_detection(incidents, truth, DEFAULT_POLICY.failures_to_open * INTERVAL,
-                            DEFAULT_POLICY.merge_within, end)
+    score = score_detection(incidents, truth, DEFAULT_POLICY.failures_to_open * INTERVAL, end)
     print(f"\n{'truth window':60} {'detected':36} start±s end±s pieces")
     for w in score.windows:
         kinds = "+".join(dict.fromkeys(e.kind for e in w.window.events))
@@ -101,13 +101,18 @@ def test_detected_incidents_match_the_labs_ground_truth(week, incidents):
     for w in score.windows:
         bound = CONGESTION_SLACK if w.window.load_induced else SLACK
         assert abs(w.start_error) <= bound and abs(w.end_error) <= bound, w
-        assert w.pieces <= (2 if w.window.load_induced else 1), w
+        # A congestion may split at a lull, and a few minutes in which most requests failed inside it are an
+        # outage of their own; a scripted window takes at most one incident per event.
+        assert w.pieces <= (3 if w.window.load_induced else len(w.window.events)), w
     scripted = [w for w in score.windows if not w.window.load_induced]
     assert {e.kind for w in scripted for e in w.window.events} >= {"outage_refused", "gateway_502", "slow", "dns_failure",
                                                            "cert_expired", "wrong_content"}
-    kinds = {e.kind: w.incident.kind for w in score.windows for e in w.window.events}
-    assert kinds["congestion"] == kinds["slow"] == "degraded"
-    assert kinds["outage_refused"] == kinds["cert_expired"] == kinds["dns_failure"] == "down"
+    # Every scripted event longer than the confirmation is called what it was: an outage is never "chậm, nghẽn".
+    for w in scripted:
+        for event, kind in w.kinds:
+            if event.end - event.start > DEFAULT_POLICY.failures_to_open * INTERVAL:
+                assert kind == expected_kind(event), (event, kind)
+    assert all(kind == "degraded" for w in score.windows if w.window.load_induced for _, kind in w.kinds if kind)
 
 
 def test_complaints_are_matched_as_the_truth_says(week, incidents):
@@ -148,8 +153,12 @@ def test_the_weekly_report_is_written_in_every_format_with_a_real_chart(week, in
     markdown = (out / f"bao-cao-{WEEK}.md").read_text(encoding="utf-8")
     assert "TUẦN TỪ 29/5/2026 - 04/6/2026" in markdown
     # the morning congestion of every working day, found and placed in time
-    assert re.search(r"Sổ tay đảng viên điện tử ghi nhận 1 sự cố gián đoạn \(tổng 20 phút\) và 5 sự cố chậm, "
-                     r"nghẽn, tập trung 7h\d\d–11h\d\d các ngày làm việc; \d+/\d+ phản ánh", markdown)
+    assert re.search(r"Sổ tay đảng viên điện tử chậm, nghẽn \d lần, tập trung [78]h\d\d–1[01]h\d\d các ngày làm "
+                     r"việc: sáng 29/5, từ [78]h\d\d", markdown), markdown
+    # its DNS failure on Wednesday afternoon, an outage of its own with its hours
+    assert re.search(r"Sổ tay đảng viên điện tử bị gián đoạn \d lần \(tổng \d+ phút\)[^\n]*: chiều 03/6, từ 15h0\d "
+                     r"đến 15h2\d", markdown), markdown
+    assert re.search(r"(\d+ trên \d+|cả \d+) phản ánh về tình trạng", markdown)
     assert "Đề nghị nâng cấp, tối ưu hóa năng lực xử lý của Sổ tay đảng viên điện tử" in markdown
     assert "Hệ thống tiếp nhận phản ánh, kiến nghị hoạt động ổn định theo số liệu đo" in markdown
     document = Document(str(out / f"bao-cao-{WEEK}.docx"))

@@ -12,7 +12,6 @@ import re
 
 import pytest
 
-from monitor import cli_evidence
 from monitor.calendar import bulletin_week, is_bulletin_week
 from monitor.incidents import Incident
 from monitor.matching import Match, MatchStatus
@@ -136,11 +135,10 @@ def test_title_says_week_only_for_a_bulletin_week():
 
 def test_an_incident_whose_data_stopped_is_never_shown_lasting_until_now():
     stopped = Incident("gqthc-stop", "gqthc", "down", "platform", at(dt.date(2026, 6, 2), 14), None, LOCATIONS,
-                       {"dns": 8}, probes=8, failed=8, last_bad=at(dt.date(2026, 6, 2), 14, 35),
+                       {"dns": 8}, probes=8, failed=8, failed_share=1.0, last_bad=at(dt.date(2026, 6, 2), 14, 35),
                        data_until=at(dt.date(2026, 6, 2), 14, 35), interval=300.0)
     now = at(dt.date(2026, 6, 5), 8)
     assert incident_end(stopped, now) == "chưa rõ thời điểm kết thúc; số liệu đến 02/06/2026 14:35"
-    assert cli_evidence.incident_end is incident_end  # one wording for the CLI and the report
     report = build_report(week_input(incidents=[stopped], generated_at=now))
     md = render_markdown(report)
     assert "| 02/06/2026 14:00 | chưa rõ thời điểm kết thúc; số liệu đến 02/06/2026 14:35 | 40 phút |" in md

@@ -74,9 +74,9 @@ def week_results() -> list[ProbeResult]:
 
 def incidents() -> list[Incident]:
     out = [Incident("down-1", "gqthc", "down", "platform", OUTAGE[0], OUTAGE[1], LOCATIONS,
-                    {"connect_refused": 18}, probes=18, failed=18),
+                    {"connect_refused": 18}, probes=18, failed=18, failed_share=1.0),
            Incident("loc-1", "gqthc", "down", "location", at(dt.date(2026, 6, 4), 20), at(dt.date(2026, 6, 4), 20, 20),
-                    ("caobang",), {"connect_timeout": 4}, probes=4, failed=4)]
+                    ("caobang",), {"connect_timeout": 4}, probes=4, failed=4, failed_share=1.0)]
     for n, day in enumerate(SLOW_DAYS):
         out.append(Incident(f"slow-{n}", "sotaydangvien", "degraded", "platform", at(day, 7, 30), at(day, 9),
                             LOCATIONS, {"slow": 36}, worst_latency=3.0, probes=36))

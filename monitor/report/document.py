@@ -89,7 +89,7 @@ def _incident_rows(report: Report) -> tuple[tuple[str, ...], ...]:
                                                                                               or report.end),
                      text.duration(i.duration(report.generated_at or report.end)),
                      f"{text.seconds(latency)} giây" if latency is not None else "—",
-                     text.share(i.failed / i.probes) if i.probes else "—",
+                     text.share(i.failed_share) if i.probes else "—",
                      ", ".join(i.locations) or "—", text.reasons(i.reasons),
                      str(report.complaints_by_incident.get(i.id, 0))))
     return tuple(rows)
@@ -166,6 +166,8 @@ def layout(report: Report) -> Document:
         "trong thời gian có số liệu; các lần đo khi bản thân máy đo bị quá tải không được tính.",
         "p50/p95: thời gian phản hồi trang chủ (HTTP) mà 50%/95% số lần đo không vượt quá; giờ cao điểm theo "
         "ngày làm việc, giờ Việt Nam. p95 của một sự cố: các lần đo thành công trong thời gian sự cố (theo 5 phút).",
+        "Lần đo lỗi của một sự cố: tỷ lệ lần đo lỗi của kiểm tra lỗi nhiều nhất (thường là trang chủ) trong thời "
+        "gian sự cố; gián đoạn khi quá nửa số lần đo của một kiểm tra bị lỗi.",
         "Phản ánh: một phản ánh nêu nhiều nền tảng được tính cho từng nền tảng.",
     ]
     if report.generated_at:

@@ -44,10 +44,10 @@ def incident(i: Incident, now: float, p95: float | None) -> str:
     parts = [when]
     if p95 is not None:
         parts.append(f"p95 {text.seconds(p95)} giây")
-    elif i.kind == "down":
+    elif i.kind == "down" and i.failed_share >= 1:
         parts.append("không có lần đo thành công")
     if i.probes:
-        parts.append(f"{text.share(i.failed / i.probes)} lần đo lỗi")
+        parts.append(f"{text.share(i.failed_share)} lần đo lỗi")
     return ", ".join(parts)
 
 
