@@ -220,7 +220,32 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         table.add_row(*(str(cell) for cell in row))
     out.print(table)
     out.print(f"ground truth: {summary.truth}\nPAKN export: {summary.export}\ncomplaint truth: {summary.complaint_truth}")
+    _truth_side_by_side(summary, settings.model_copy(update={"store": store}), directory)
     return EXIT_OK
+
+
+def _truth_side_by_side(summary, settings: Settings, directory: Path) -> None:
+    """Import the synthetic export, then print each scripted event and complaint verdict beside the truth."""
+    from monitor import cli_evidence as ev
+    from monitor.evidence import gather
+    from monitor.lab.sidebyside import complaint_rows, event_rows, render
+    from monitor.lab.week import read_truth
+    from monitor.store import open_store
+
+    catalog = load_catalog([directory / "checks.yml"])
+    imported = ev.import_complaints(summary.export, settings, catalog, summary.end)
+    out.print(f"PAKN export imported into {settings.store}: {imported['new']} new complaints")
+    history = open_store(settings.store)
+    try:
+        evidence = gather(history, catalog, summary.start, summary.end, summary.end, settings.incidents,
+                          settings.matching)
+    finally:
+        history.close()
+    confirmation = settings.incidents.failures_to_open * summary.interval
+    rows = event_rows(read_truth(summary.truth), evidence.incidents, summary.start, summary.end, confirmation,
+                      summary.end)
+    truth = [json.loads(line) for line in summary.complaint_truth.read_text(encoding="utf-8").splitlines() if line]
+    out.print(render(rows, complaint_rows(truth, evidence.matches)))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -344,7 +369,7 @@ def parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", parents=[common], help="try it without network: lab + live monitor")
     demo.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
-    demo.add_argument("--speed", type=float, default=600.0, help="simulated seconds per real second (default 600)")
+    demo.add_argument("--speed", type=float, default=150.0, help="simulated seconds per real second (default 150)")
     demo.add_argument("--dir", type=Path, default=Path("var/demo"), help="lab and store directory")
     demo.set_defaults(func=cmd_demo)
 

@@ -67,11 +67,16 @@ def test_demo_runs_for_its_duration_and_probes_every_monitored_platform(tmp_path
         history.close()
     assert {r.platform for r in results} == MONITORED
     assert all(r.location == "demo" for r in results)
-    # it ends by writing the report of the simulated morning (20 s at 600x: Monday 08:00 to about 11:20)
+    # it ends by writing the report of the simulated morning (20 s at 150x: Monday 08:00 to about 08:50)
     report = (tmp_path / "reports" / "bao-cao-demo.md").read_text(encoding="utf-8")
-    assert "báo cáo: " in done.stdout and "## 2. Sự cố trong tuần" in report
+    assert "báo cáo: " in done.stdout and "## 5.4. Sự cố trong kỳ báo cáo" in report
     assert "Sổ tay đảng viên điện tử" in report
     assert (tmp_path / "reports" / "bao-cao-demo.docx").stat().st_size > 10_000
+    # ... and the truth side by side: Dịch vụ công's 504s from 08:05 are found as an outage, and no verdict
+    # contradicts the lab.
+    line = next(line for line in done.stdout.splitlines() if "gateway_504" in line)
+    assert "dichvucong" in line and "down/down" in line and "đúng" in line, done.stdout
+    assert "0 kết luận trái với sự thật" in done.stdout
 
 
 def test_demo_stops_cleanly_on_ctrl_c(tmp_path):

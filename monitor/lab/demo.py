@@ -28,7 +28,7 @@ from monitor.lab.behaviour import ScenarioWorld
 from monitor.lab.complaints import as_complaints
 from monitor.lab.lab import Lab, certificate_days
 from monitor.lab.scenario import load_scenario
-from monitor.lab.week import coarsen, p50_p95_ms
+from monitor.lab.week import p50_p95_ms
 from monitor.localtime import VIETNAM, format_datetime
 from monitor.live import LiveIncidents
 from monitor.looplag import LoopLagMonitor
@@ -39,7 +39,12 @@ from monitor.result import ProbeResult
 from monitor.scheduler import Prober, spread
 from monitor.store import ResultWriter, open_store
 
-DEMO_INTERVAL = 2.0  # real seconds between runs of each check
+DEMO_INTERVAL = 1.0  # real seconds between runs of each check: 2½ simulated minutes at the default speed
+# The lab's delays are real seconds while the calendar is compressed, so the demo's checks judge
+# latency on a compressed scale too: a timeout inside the 1 s interval, "slow" above 0.3 s (the
+# demo scenario's slow event adds 0.5 s).
+DEMO_TIMEOUT = 0.9
+DEMO_SLOW_AFTER = 0.3
 RECENT = 30  # results per platform kept for the live percentiles
 
 
@@ -98,6 +103,16 @@ class DemoView:
         return Group(table, *incidents, Text(f"metrics: {self.metrics_url}   (Ctrl-C để dừng)", style="dim"))
 
 
+def demo_catalog(catalog: Catalog) -> Catalog:
+    """The lab's checks on the demo's compressed scale: every :data:`DEMO_INTERVAL` real seconds, with
+    :data:`DEMO_TIMEOUT` and :data:`DEMO_SLOW_AFTER` (see there)."""
+    return Catalog(tuple(
+        p.model_copy(update={"slow_after": DEMO_SLOW_AFTER, "checks": [
+            c.model_copy(update={"interval": DEMO_INTERVAL, "timeout": min(c.timeout, DEMO_TIMEOUT)})
+            for c in p.checks]})
+        for p in catalog.platforms))
+
+
 def monday_morning(week_start: float) -> float:
     """Monday 08:00 local of the bulletin week starting at ``week_start`` (a local midnight)."""
     day = dt.datetime.fromtimestamp(week_start, VIETNAM)
@@ -106,7 +121,7 @@ def monday_morning(week_start: float) -> float:
 
 
 async def run_demo(directory: Path, checks: list[Path], duration: float | None, scenario: str = "demo",
-                   speed: float = 600.0, console: Console | None = None) -> int:
+                   speed: float = 150.0, console: Console | None = None) -> int:
     """Run until ``duration`` real seconds pass or SIGINT/SIGTERM; return the exit code."""
     console = console or Console()
     year, number, _ = dt.date.today().isocalendar()
@@ -122,7 +137,7 @@ async def run_demo(directory: Path, checks: list[Path], duration: float | None, 
     lab = Lab(source, world, directory, epoch=week_start, live_clock=clock,
               certificate_days=certificate_days(world.scenario, source))
     await lab.start()
-    catalog = coarsen(load_catalog([directory / "checks.yml"]), DEMO_INTERVAL)
+    catalog = demo_catalog(load_catalog([directory / "checks.yml"]))
     history = open_store(directory / "demo.db")
     writer = ResultWriter(history).start()
     metrics = Metrics()
@@ -161,23 +176,29 @@ async def run_demo(directory: Path, checks: list[Path], duration: float | None, 
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
     console.print(f"\n{writer.committed} results stored in {directory / 'demo.db'}; truth in {directory / 'truth.jsonl'}")
-    for path in write_demo_report(directory, source, origin, clock()):
+    paths, truth = write_demo_report(directory, catalog, origin, clock(), DEMO_INTERVAL * speed)
+    console.print(truth)
+    for path in paths:
         console.print(f"báo cáo: {path}")
     return 0
 
 
-def write_demo_report(directory: Path, catalog: Catalog, start: float, end: float) -> list[Path]:
-    """Complaints the lab's faults would have caused, imported; then the report of the simulated span."""
+def write_demo_report(directory: Path, catalog: Catalog, start: float, end: float, interval: float = 0.0
+                      ) -> tuple[list[Path], Group]:
+    """Complaints the lab's faults would have caused, imported; the report of the simulated span; and the
+    lab's truth beside what was found (scripted events, complaint verdicts), to print."""
     from monitor.cli_evidence import build_weekly_report
     from monitor.complaints.classify import classify
     from monitor.config import Settings
     from monitor.evidence import gather
     from monitor.lab.complaints import synthesize
+    from monitor.lab.sidebyside import complaint_rows, event_rows, render
     from monitor.lab.week import read_truth
     from monitor.report import write_report
 
     settings = Settings(store=directory / "demo.db")
-    complaints = synthesize(read_truth(directory / "truth.jsonl"), catalog.platforms, start, end)
+    truth = read_truth(directory / "truth.jsonl")
+    complaints = synthesize(truth, catalog.platforms, start, end)
     store = open_store(settings.store)
     try:
         store.add_complaints([(c, classify(c, catalog.platforms)) for c in as_complaints(complaints)], "demo", end)
@@ -185,4 +206,8 @@ def write_demo_report(directory: Path, catalog: Catalog, start: float, end: floa
     finally:
         store.close()
     report = build_weekly_report(evidence, catalog, settings, end)
-    return write_report(report, directory / "reports", ("md", "docx", "html"), stem="bao-cao-demo")
+    paths = write_report(report, directory / "reports", ("md", "docx", "html"), stem="bao-cao-demo")
+    confirmation = settings.incidents.failures_to_open * interval
+    rows = event_rows(truth, evidence.incidents, start, end, confirmation, end)
+    causes = [{"id": c.id, "event_id": c.event_id, "platform": c.platform} for c in complaints]
+    return paths, render(rows, complaint_rows(causes, evidence.matches))

@@ -46,6 +46,9 @@ class WeekSummary:
     truth: Path | None = None
     export: Path | None = None
     complaint_truth: Path | None = None
+    start: float = 0.0  # the simulated span [start, end)
+    end: float = 0.0
+    interval: float = 0.0  # the finest check interval probed, seconds
 
 
 def coarsen(catalog: Catalog, interval: float) -> Catalog:
@@ -123,13 +126,14 @@ async def simulate_week(scenario: str, week: str, directory: Path, store: Path, 
     if days is not None:
         end = min(end, start + days * 86400)
     lab = LabProcess(scenario, week, directory, checks)
-    summary = WeekSummary()
+    summary = WeekSummary(start=start, end=end)
     try:
         lab.wait_ready()
         catalog = load_catalog([directory / "checks.yml"])
         if interval is not None:
             catalog = coarsen(catalog, interval)
         jobs = spread((p.id, c) for p, c in catalog.checks())
+        summary.interval = min(c.interval for _, c in catalog.checks())
         total = count_runs(jobs, start, end)
         history = open_store(store)
         writer = ResultWriter(history, batch_size=2000).start()
