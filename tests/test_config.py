@@ -151,6 +151,23 @@ INVALID: dict[str, list[str]] = {
         "tests/fixtures/invalid-empty.yml: expected a top-level key 'platforms' with a list of platforms; "
         "the file is empty",
     ],
+    "alias-expansion": [
+        "tests/fixtures/invalid-alias-expansion.yml:7: aliases expand to more than 100,000 values (each '*name' "
+        "repeats what '&name' marks, and aliases inside aliases multiply); write the repeated part out or nest "
+        "fewer aliases",
+    ],
+    "alias-loop": [
+        "tests/fixtures/invalid-alias-loop.yml:6: alias '*gqthc' is used inside the value it names, "
+        "which would repeat itself forever; write that part out",
+    ],
+    "long-value": [
+        "tests/fixtures/invalid-long-value.yml:10: platform 'pakn', check 'gui': "
+        "body: a value of 17,999 characters is longer than the 16,384 allowed; shorten it",
+    ],
+    "regex-nested": [
+        "tests/fixtures/invalid-regex-nested.yml:9: platform 'dichvucong', check 'home': "
+        "body_not_matches[0]: invalid regular expression: groups nested too deeply",
+    ],
     # Every problem in one file at once, in line order.
     "several": [
         "tests/fixtures/invalid-several.yml:2: platform: unknown key (did you mean 'platforms'?)",
@@ -224,6 +241,34 @@ def test_check_ids_may_repeat_across_platforms(tmp_path):
 def test_missing_path_and_empty_directory(tmp_path):
     assert problems_of(tmp_path / "nope.yml") == [f"{tmp_path / 'nope.yml'}: cannot read: No such file or directory"]
     assert problems_of(tmp_path) == [f"{tmp_path}: no check files found (*.yml or *.yaml)"]
+
+
+def test_aliases_within_the_budget_still_work(tmp_path):
+    """Shared defaults through an anchor and a merge key are what aliases are for."""
+    file = tmp_path / "checks.yml"
+    file.write_text(
+        "x-defaults: &fast {interval: 1m, timeout: 5s}\n"
+        "platforms:\n"
+        "  - id: gqthc\n"
+        "    name: GQTTHC\n"
+        "    checks:\n"
+        + "".join(f"      - {{<<: *fast, id: c{i}, kind: tcp, host: gqthc.dcs.vn, port: 443}}\n" for i in range(200))
+    )
+    with pytest.raises(ConfigError) as info:  # only the unknown top-level key: every check loaded
+        load_catalog([file])
+    assert [str(p) for p in info.value.problems] == [f"{file}:1: x-defaults: unknown key"]
+
+
+def test_a_ten_megabyte_value_is_refused_in_one_short_line(tmp_path):
+    file = tmp_path / "checks.yml"
+    file.write_text("platforms:\n  - id: gqthc\n    name: GQTTHC\n    domains: ['" + "x" * 10_000_000 + "']\n"
+                    "    aliases: &many ['" + "y" * 20_000 + "']\n    checks: []\n    x: [*many, *many]\n")
+    assert problems_of(file) == [
+        f"{file}:4: platform 'gqthc': domains[0]: a value of 10,000,000 characters is longer than the 16,384 "
+        "allowed; shorten it",
+        f"{file}:5: platform 'gqthc': aliases[0]: a value of 20,000 characters is longer than the 16,384 "
+        "allowed; shorten it",  # once, though the aliases repeat it
+    ]
 
 
 # --- secrets -----------------------------------------------------------------------------------

@@ -26,6 +26,11 @@ _TOP_KEYS = ("platforms",)
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 1,000 checks in 0.2 s instead of 5 s
 _MAPPING_FIELDS = {"headers", "resolve"}  # their keys are data (header names, hosts), shown as field[key]
 _KINDS = ", ".join(sorted(CHECK_KINDS))
+# A file may repeat parts of itself with aliases (`*name` repeats what `&name` marks), but aliases nested in
+# aliases multiply: 356 bytes can stand for billions of values. Refused before anything walks the expansion.
+MAX_ALIASED_VALUES = 100_000
+# Longer text in a check file is a mistake (a pasted file, a runaway quote); echoing it in messages is not free.
+MAX_SCALAR_CHARS = 16_384
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,8 @@ class _Source:
         self.lines: dict[tuple, int] = {}
         self.problems: list[ConfigProblem] = []
         self._duplicate_keys: list[tuple[tuple, str]] = []  # found while walking, reported once data exists
+        self._long_scalars: list[tuple[tuple, str]] = []  # likewise
+        self._long_seen: set[int] = set()  # nodes already reported (an alias may repeat one)
 
     def load(self, file: Path) -> Iterator[tuple[int, Platform | None]]:
         """Yield (index, validated platform or None) per platform entry, collecting problems."""
@@ -111,6 +118,10 @@ class _Source:
             return
         for path, message in self._duplicate_keys:
             self.report(path, message)
+        if self._long_scalars:
+            for path, message in self._long_scalars:
+                self.report(path, message)
+            return  # validating would echo the text in its messages
         if not self._check_top():
             return
         for index, raw in enumerate(self.data["platforms"]):  # type: ignore[index]
@@ -144,6 +155,10 @@ class _Source:
         try:
             node = loader.get_single_node()
             if node is not None:
+                refused = _alias_problem(node, text)
+                if refused is not None:
+                    self.problems.append(ConfigProblem(self.name, refused[0], "", "", refused[1]))
+                    return False
                 self._walk(loader, node, ())  # before constructing: merge keys rewrite the node tree
                 self.data = loader.construct_document(node)
         except yaml.YAMLError as exc:
@@ -165,6 +180,9 @@ class _Source:
             for key_node, value in node.value:
                 if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
                     continue
+                if len(key_node.value) > MAX_SCALAR_CHARS:
+                    self._long_scalar(key_node, path, "a key")
+                    continue
                 key = loader.construct_object(key_node)
                 child = path + (key,)
                 line = key_node.start_mark.line + 1
@@ -178,6 +196,16 @@ class _Source:
                 child = path + (index,)
                 self.lines[child] = item.start_mark.line + 1
                 self._walk(loader, item, child, depth + 1)
+        elif isinstance(node, yaml.ScalarNode) and len(node.value) > MAX_SCALAR_CHARS:
+            self._long_scalar(node, path, "a value")
+
+    def _long_scalar(self, node: yaml.ScalarNode, path: tuple, what: str) -> None:
+        if id(node) in self._long_seen:
+            return
+        self._long_seen.add(id(node))
+        self.lines.setdefault(path, node.start_mark.line + 1)
+        self._long_scalars.append((path, f"{what} of {len(node.value):,} characters is longer than the "
+                                         f"{MAX_SCALAR_CHARS:,} allowed; shorten it"))
 
     def _check_top(self) -> bool:
         data = self.data
@@ -247,6 +275,97 @@ class _Source:
                 if not secret.get_secret_value():
                     source = f"environment variable {ref.env}" if ref.env is not None else f"secret file {ref.file}"
                     self.report(path, f"{source} is empty")
+
+
+def _alias_problem(root: yaml.Node, text: str) -> tuple[int | None, str] | None:
+    """(line, message) when aliases expand beyond :data:`MAX_ALIASED_VALUES` or loop; None for most files.
+
+    Counted on the composed tree, where an alias is the very node it names: linear in the file, not in the
+    expansion. Only a refused file is composed again, by the pure-Python composer, to find the alias's line.
+    """
+    sizes: dict[int, int] = {}
+    total = _expanded_size(root, sizes)
+    if total is not None and total - len(sizes) <= MAX_ALIASED_VALUES:
+        return None
+    return _AliasLocator(text).locate()
+
+
+def _expanded_size(root: yaml.Node, sizes: dict[int, int]) -> int | None:
+    """How many values ``root`` stands for with every alias expanded; None when an alias loops.
+
+    ``sizes`` (node id -> size) is filled in and reused: each node is counted once. Iterative, so nesting
+    may be as deep as the text.
+    """
+    open_nodes = {id(root)}
+    stack: list[tuple[yaml.Node, Iterator[yaml.Node]]] = [(root, _children(root))]
+    while stack:
+        node, children = stack[-1]
+        for child in children:
+            if id(child) in open_nodes:
+                return None
+            if id(child) not in sizes:
+                open_nodes.add(id(child))
+                stack.append((child, _children(child)))
+                break
+        else:
+            stack.pop()
+            open_nodes.discard(id(node))
+            sizes[id(node)] = 1 + sum(sizes[id(child)] for child in _children(node))
+    return sizes[id(root)]
+
+
+def _children(node: yaml.Node) -> Iterator[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            yield key
+            yield value
+    elif isinstance(node, yaml.SequenceNode):
+        yield from node.value
+
+
+class _AliasLocator(yaml.SafeLoader):
+    """Composes a refused file again, counting what each alias adds, to name the alias that goes too far."""
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        self._sizes: dict[int, int] = {}
+        self._aliased = 0
+
+    def locate(self) -> tuple[int | None, str]:
+        try:
+            self.get_single_node()
+        except _Refused as refused:
+            return refused.line, refused.message
+        except yaml.YAMLError:
+            pass
+        finally:
+            self.dispose()
+        return None, _TOO_MANY_ALIASED
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            node = self.anchors.get(event.anchor)
+            line = event.start_mark.line + 1
+            if node is not None and node.end_mark is None:  # still being composed: the alias is inside it
+                raise _Refused(line, f"alias '*{event.anchor}' is used inside the value it names, which would "
+                                     "repeat itself forever; write that part out")
+            if node is not None:
+                self._aliased += _expanded_size(node, self._sizes) or 0  # a complete node: no loop inside
+                if self._aliased > MAX_ALIASED_VALUES:
+                    raise _Refused(line, _TOO_MANY_ALIASED)
+        return super().compose_node(parent, index)
+
+
+_TOO_MANY_ALIASED = (f"aliases expand to more than {MAX_ALIASED_VALUES:,} values (each '*name' repeats what "
+                     "'&name' marks, and aliases inside aliases multiply); write the repeated part out or nest "
+                     "fewer aliases")
+
+
+class _Refused(Exception):
+    def __init__(self, line: int, message: str):
+        self.line = line
+        self.message = message
 
 
 def _locate(data: object, path: tuple) -> tuple[str, tuple]:

@@ -185,6 +185,8 @@ def _compile(value: object) -> object:
             re.compile(value)
         except re.error as exc:
             raise ValueError(f"invalid regular expression {value!r}: {exc}") from None
+        except RecursionError:  # Python's parser recurses per group: a few hundred nested ones exhaust the stack
+            raise ValueError("invalid regular expression: groups nested too deeply") from None
     return value
 
 
