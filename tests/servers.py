@@ -92,6 +92,11 @@ async def scripted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -
         return
     else:
         data = _response(404, b"not found")
+    await send(writer, data)
+
+
+async def send(writer: asyncio.StreamWriter, data: bytes) -> None:
+    """Write a whole response and close, whether or not the client is still there."""
     writer.write(data)
     try:
         await writer.drain()

@@ -22,7 +22,7 @@ import pytest
 
 from monitor.localtime import VIETNAM
 from tests.daemon import Daemon
-from tests.servers import LoopThread, OK_PAGE, _response
+from tests.servers import OK_PAGE, LoopThread, _response, send
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -96,12 +96,7 @@ class TimelineServer:
             data = _response(503, b"busy")  # one request, shortly after the recovery
         else:
             data = _response(200, OK_PAGE)
-        writer.write(data)
-        try:
-            await writer.drain()
-        except ConnectionError:
-            pass
-        writer.close()
+        await send(writer, data)
 
     async def _listen(self, on: bool) -> None:
         if on and not self.listening:
