@@ -10,15 +10,20 @@ Paths of the scripted HTTP server:
   /big/<bytes>         a body of that size
   /hang                reads the request, never answers
   /echo                200 with the request head (lower-cased) as the body
+  /to?<location>       302 to the percent-decoded <location> (another host, port or scheme)
+
+``scripted_recording(heads)`` is the same handler, appending every request head (lower-cased) to ``heads``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import socket
 import ssl
 import threading
+import urllib.parse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,16 +63,25 @@ def _response(status: int, body: bytes = b"", headers: dict[str, str] | None = N
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-async def scripted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+def scripted_recording(heads: list[str]) -> Callable:
+    """The scripted handler, noting every request head it receives (lower-cased) in ``heads``."""
+    return functools.partial(scripted, heads=heads)
+
+
+async def scripted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, heads: list[str] | None = None) -> None:
     """The scripted HTTP/1.1 handler described in the module docstring."""
     try:
         head = await reader.readuntil(b"\r\n\r\n")
     except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
         writer.close()
         return
+    if heads is not None:
+        heads.append(head.decode("latin-1").lower())
     path = head.split(b" ", 2)[1].decode()
     parts = path.strip("/").split("/")
-    if parts[0] == "ok":
+    if path.startswith("/to?"):
+        data = _response(302, headers={"Location": urllib.parse.unquote(path[4:])})
+    elif parts[0] == "ok":
         data = _response(200, OK_PAGE)
     elif parts[0] == "status":
         data = _response(int(parts[1]), b"<html>error page</html>")

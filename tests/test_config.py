@@ -337,6 +337,42 @@ def test_secret_problems_do_not_show_secrets(tmp_path, monkeypatch):
         assert secret not in text
 
 
+def test_header_values_from_secrets_are_read_at_load(tmp_path, monkeypatch):
+    monkeypatch.setenv("MONITOR_TEST_API_KEY", SECRET.encode("ascii", "ignore").decode())
+    monkeypatch.setenv("MONITOR_TEST_NOT_ASCII", SECRET)
+    monkeypatch.delenv(UNSET_SECRET_ENV, raising=False)
+    file = _auth_file(tmp_path, (
+        "      - id: api\n"
+        "        kind: http\n"
+        "        url: https://quantri-gqthc.dcs.vn/api\n"
+        "        headers:\n"
+        "          Accept-Language: vi\n"
+        "          X-Api-Key: {env: MONITOR_TEST_API_KEY}\n"
+        "      - id: bad\n"
+        "        kind: http\n"
+        "        url: https://quantri-gqthc.dcs.vn/api\n"
+        "        headers:\n"
+        "          X-Api-Key: {env: $unset}\n"
+        "          X-Token: {env: MONITOR_TEST_NOT_ASCII}\n"
+        "          X-Other: {fil: /etc/token}\n"
+    ), unset=UNSET_SECRET_ENV)
+    with pytest.raises(ConfigError) as info:
+        load_catalog([file])
+    where = f"{file}:{{}}: platform 'quantri-gqthc', check 'bad': headers"
+    assert [str(p) for p in info.value.problems] == [
+        f"{where.format(17)}[X-Other].fil: unknown key (did you mean 'file'?)",
+    ]
+    file.write_text(file.read_text().replace("          X-Other: {fil: /etc/token}\n", ""))
+    with pytest.raises(ConfigError) as info:
+        load_catalog([file])
+    assert [str(p) for p in info.value.problems] == [
+        f"{where.format(15)}[X-Api-Key]: environment variable {UNSET_SECRET_ENV} is not set",
+        f"{where.format(16)}[X-Token]: environment variable MONITOR_TEST_NOT_ASCII: "
+        "value must be ASCII on one line (HTTP sends bytes)",
+    ]
+    assert SECRET not in str(info.value)
+
+
 # --- settings ----------------------------------------------------------------------------------
 
 

@@ -281,3 +281,98 @@ def h2_port(loop_thread, pki, tmp_path_factory):
     loop_thread.loop.call_soon_threadsafe(stop.set)
     serving.result(10)
 
+
+
+# --- headers on redirects ----------------------------------------------------------------------
+
+API_KEY = "khoa-api-bi-mat-2026"
+TOKEN = "token-bi-mat"
+OTHER = "pakn.dcs.vn"
+
+
+def _to(url: str) -> str:
+    """The path on a scripted server that redirects to ``url``."""
+    from urllib.parse import quote
+
+    return "/to?" + quote(url, safe="")
+
+
+@pytest.fixture
+def two_servers(loop_thread, monkeypatch, tmp_path):
+    """Two recording servers on loopback, and the private headers a check sends: a key from the environment,
+    a bearer token from a file and a session cookie; Accept-Language is safe to send anywhere."""
+    from tests.servers import scripted_recording, start_server
+
+    monkeypatch.setenv("MONITOR_TEST_API_KEY", API_KEY)
+    (tmp_path / "token").write_text(TOKEN + "\n")
+    first, second = [], []
+    first_port = loop_thread.run(start_server(scripted_recording(first))).port
+    second_port = loop_thread.run(start_server(scripted_recording(second))).port
+    private = {"headers": {"X-Api-Key": {"env": "MONITOR_TEST_API_KEY"}, "Cookie": "phien=abc123",
+                           "Accept-Language": "vi"},
+               "auth": {"bearer": {"file": str(tmp_path / "token")}}}
+    return first, first_port, second, second_port, private
+
+
+def _sent_private(head: str) -> bool:
+    private = [f"x-api-key: {API_KEY}", f"authorization: bearer {TOKEN}", "cookie: phien=abc123"]
+    present = [line in head for line in private]
+    assert all(present) or not any(present), head  # all or nothing
+    return all(present)
+
+
+@pytest.mark.parametrize(("second_host", "sent"), [
+    (OTHER, False),  # another host: the key, the token and the cookie stay behind
+    (HOST, True),  # the same host on another port: the check's own
+])
+def test_private_headers_go_only_to_the_checks_host(two_servers, second_host, sent):
+    first, first_port, second, second_port, private = two_servers
+    url = f"http://{HOST}:{first_port}" + _to(f"http://{second_host}:{second_port}/ok")
+    result = probe(http_check(url, resolve={HOST: "127.0.0.1", OTHER: "127.0.0.1"}, **private))
+    assert result.success and result.details["redirects"] == 1, result.error
+    assert len(first) == 1 and len(second) == 1
+    assert _sent_private(first[0])
+    assert _sent_private(second[0]) is sent
+    assert f"host: {second_host}:{second_port}" in second[0]
+    assert "accept-language: vi" in second[0] and "user-agent: party-platform-monitor/" in second[0]
+    assert (API_KEY in second[0]) is sent and (TOKEN in second[0]) is sent
+
+
+def test_private_headers_come_back_when_a_redirect_returns_to_the_checks_host(two_servers):
+    first, first_port, second, second_port, private = two_servers
+    back = f"http://{HOST}:{first_port}/ok"
+    url = f"http://{HOST}:{first_port}" + _to(f"http://{OTHER}:{second_port}" + _to(back))
+    result = probe(http_check(url, resolve={HOST: "127.0.0.1", OTHER: "127.0.0.1"}, **private))
+    assert result.success and result.details["redirects"] == 2, result.error
+    assert [_sent_private(head) for head in first] == [True, True]
+    assert [_sent_private(head) for head in second] == [False]
+
+
+def test_private_headers_never_follow_a_downgrade_to_plain_http(two_servers, loop_thread, pki):
+    """The same host, but from HTTPS to HTTP: anyone on the path would read the key."""
+    from tests.servers import scripted_recording, start_server
+
+    _, _, plain, plain_port, private = two_servers
+    secure = []
+    tls_port = loop_thread.run(start_server(scripted_recording(secure), pki.server_context(pki.good))).port
+    url = f"https://{HOST}:{tls_port}" + _to(f"http://{HOST}:{plain_port}/ok")
+    result = probe(http_check(url, resolve={HOST: "127.0.0.1"}, tls={"ca_file": str(pki.ca_file)}, **private))
+    assert result.success and result.details["redirects"] == 1, result.error
+    assert _sent_private(secure[0]) and not _sent_private(plain[0])
+
+
+def test_header_value_from_a_secret_file_is_sent_and_never_shown(two_servers, tmp_path):
+    heads, port, *_ = two_servers
+    (tmp_path / "key").write_text(API_KEY + "\n")
+    check = http_check(f"http://127.0.0.1:{port}/ok", headers={"X-Api-Key": {"file": str(tmp_path / "key")}})
+    result = probe(check)
+    assert result.success and f"x-api-key: {API_KEY}\r\n" in heads[0]
+    assert API_KEY not in repr(check) + str(check.model_dump()) + repr(result)
+
+
+def test_a_secret_header_gone_since_start_up_fails_the_probe_naming_its_source(http_port, monkeypatch):
+    monkeypatch.setenv("MONITOR_TEST_API_KEY", API_KEY)
+    check = http_check(f"http://127.0.0.1:{http_port}/ok", headers={"X-Api-Key": {"env": "MONITOR_TEST_API_KEY"}})
+    monkeypatch.delenv("MONITOR_TEST_API_KEY")
+    result = probe(check)
+    assert result.reason is Reason.OTHER and result.error == "environment variable MONITOR_TEST_API_KEY is not set"

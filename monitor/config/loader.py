@@ -17,7 +17,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from monitor.config.model import CHECK_KINDS, CHECK_MODELS, Check, HttpCheck, Platform, SecretRef
+from monitor.config.model import (CHECK_KINDS, CHECK_MODELS, Check, HttpCheck, Platform, SecretRef,
+                                  header_value_problem)
 from monitor.errors import ConfigError, ConfigProblem
 
 _PLATFORM = TypeAdapter(Platform)
@@ -258,12 +259,13 @@ class _Source:
                 check = _CHECK.validate_python(raw_check)
             except ValidationError:
                 continue  # already reported with the platform
-            if not isinstance(check, HttpCheck) or check.auth is None:
+            if not isinstance(check, HttpCheck):
                 continue
-            refs: list[tuple[tuple, SecretRef]] = []
-            if check.auth.basic is not None:
+            refs: list[tuple[tuple, SecretRef]] = [(("headers", name), value) for name, value in check.headers.items()
+                                                   if isinstance(value, SecretRef)]
+            if check.auth is not None and check.auth.basic is not None:
                 refs.append((("auth", "basic", "password"), check.auth.basic.password))
-            if check.auth.bearer is not None:
+            if check.auth is not None and check.auth.bearer is not None:
                 refs.append((("auth", "bearer"), check.auth.bearer))
             for field, ref in refs:
                 path = ("platforms", index, "checks", position) + field
@@ -272,9 +274,11 @@ class _Source:
                 except ValueError as exc:  # names the variable or file, never the value
                     self.report(path, str(exc))
                     continue
+                source = f"environment variable {ref.env}" if ref.env is not None else f"secret file {ref.file}"
                 if not secret.get_secret_value():
-                    source = f"environment variable {ref.env}" if ref.env is not None else f"secret file {ref.file}"
                     self.report(path, f"{source} is empty")
+                elif field[0] == "headers" and (problem := header_value_problem(secret.get_secret_value())):
+                    self.report(path, f"{source}: {problem}")
 
 
 def _alias_problem(root: yaml.Node, text: str) -> tuple[int | None, str] | None:
@@ -442,15 +446,17 @@ def _model_at(raw: object, path: tuple) -> type[BaseModel] | None:
         model = _model_in(field.annotation) if field is not None else None
         node = node.get(part) if isinstance(node, dict) else None
         position += 1
+        if field is not None and typing.get_origin(field.annotation) is dict:  # the next part is a key (a header)
+            node = node.get(path[position]) if isinstance(node, dict) and position < len(path) else None
+            position += 1
     return model
 
 
 def _model_in(annotation: object) -> type[BaseModel] | None:
-    """``Auth | None`` -> ``Auth``; ``str`` -> None."""
-    for candidate in (annotation, *typing.get_args(annotation)):
-        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-            return candidate
-    return None
+    """``Auth | None`` -> ``Auth``; ``dict[str, str | SecretRef]`` -> ``SecretRef``; ``str`` -> None."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return next((m for m in map(_model_in, typing.get_args(annotation)) if m is not None), None)
 
 
 def _unknown_key(key: object, allowed: Sequence[str]) -> str:

@@ -21,8 +21,10 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     SecretStr,
+    Tag,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -130,6 +132,24 @@ class SecretRef(_Strict):
             raise ValueError(f"secret file {self.file} is not UTF-8 text") from None
 
 
+def header_value_problem(value: str) -> str | None:
+    """Why ``value`` cannot be sent as a header value, or None."""
+    if not value.isascii() or any(ch in value for ch in "\r\n"):
+        return "value must be ASCII on one line (HTTP sends bytes)"
+    return None
+
+
+def _header_value_kind(value: object) -> str:
+    return "secret-ref" if isinstance(value, (dict, SecretRef)) else "text-value"  # tags: not field names
+
+
+HeaderValue = Annotated[
+    Union[Annotated[str, Tag("text-value")], Annotated[SecretRef, Tag("secret-ref")]],
+    Discriminator(_header_value_kind),
+]
+"""A header's value: the text itself, or ``{env: VARIABLE}`` / ``{file: PATH}`` for a key or token."""
+
+
 class BasicAuth(_Strict):
     """HTTP basic authentication; the password comes from a secret."""
 
@@ -224,7 +244,7 @@ class HttpCheck(_Check):
     kind: Literal["http"]
     url: AnyHttpUrl
     method: Literal["GET", "HEAD", "POST", "PUT", "OPTIONS"] = "GET"
-    headers: dict[str, str] = {}
+    headers: dict[str, HeaderValue] = {}  # sent to the check's host; to another host after a redirect, only safe ones
     body: str | None = None
     auth: Auth | None = None
     http_version: Literal["1.1", "2", "auto"] = "auto"
@@ -241,12 +261,13 @@ class HttpCheck(_Check):
 
     @field_validator("headers")
     @classmethod
-    def _headers_are_ascii(cls, headers: dict[str, str]) -> dict[str, str]:
+    def _headers_are_ascii(cls, headers: dict[str, str | SecretRef]) -> dict[str, str | SecretRef]:
         for name, value in headers.items():
             if not _HEADER_NAME.fullmatch(name):
                 raise ValueError(f"invalid header name {name!r}")
-            if not value.isascii() or any(ch in value for ch in "\r\n"):
-                raise ValueError(f"header {name!r}: value must be ASCII on one line (HTTP sends bytes)")
+            problem = header_value_problem(value) if isinstance(value, str) else None  # a secret: read at load
+            if problem:
+                raise ValueError(f"header {name!r}: {problem}")
         return headers
 
     @field_validator("url")

@@ -11,6 +11,7 @@ Across redirects each phase is summed, like blackbox_exporter does.
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
 import re
 import ssl
@@ -20,7 +21,7 @@ import httpcore
 import httpx
 
 from monitor import __version__
-from monitor.config.model import HttpCheck
+from monitor.config.model import HttpCheck, SecretRef, header_value_problem
 from monitor.errors import ProbeFailure
 from monitor.probes._net import connect_failure, earliest_expiry, peer_text, resolve
 from monitor.probes._stream import connect
@@ -103,22 +104,59 @@ def _tracer(obs: Observation):
     return trace
 
 
-def _auth(check: HttpCheck) -> httpx.Auth | None:
-    if check.auth is None:
-        return None
-    if check.auth.basic is not None:
-        return httpx.BasicAuth(check.auth.basic.username, check.auth.basic.password.reveal().get_secret_value())
-    token = check.auth.bearer.reveal().get_secret_value()  # type: ignore[union-attr]
-    return _Bearer(token)
+# What a redirect to another host may carry of the check's own headers: nothing that identifies or authorises.
+SAFE_HEADERS = frozenset({"accept", "accept-encoding", "accept-language", "cache-control", "content-type",
+                          "pragma", "user-agent"})
 
 
-class _Bearer(httpx.Auth):
-    def __init__(self, token: str):
-        self._header = f"Bearer {token}"
+def _secret_headers(check: HttpCheck) -> dict[str, str]:
+    """The check's headers read from secrets, and ``Authorization`` from ``auth``. Blocking (a secret file)."""
+    headers: dict[str, str] = {}
+    try:
+        for name, value in check.headers.items():
+            if isinstance(value, SecretRef):
+                headers[name] = value.reveal().get_secret_value()
+                if header_value_problem(headers[name]):  # rotated since start-up; never show the value
+                    source = f"environment variable {value.env}" if value.env is not None else f"file {value.file}"
+                    raise ProbeFailure(Reason.OTHER, f"header {name}: secret from {source} is not ASCII on one line")
+        if check.auth is not None and check.auth.basic is not None:
+            password = check.auth.basic.password.reveal().get_secret_value()
+            pair = base64.b64encode(f"{check.auth.basic.username}:{password}".encode()).decode()
+            headers["Authorization"] = f"Basic {pair}"
+        elif check.auth is not None and check.auth.bearer is not None:
+            headers["Authorization"] = f"Bearer {check.auth.bearer.reveal().get_secret_value()}"
+    except ValueError as exc:  # a secret gone since start-up: names the variable or file, never the value
+        raise ProbeFailure(Reason.OTHER, str(exc)) from None
+    return headers
 
-    def auth_flow(self, request: httpx.Request):
-        request.headers["Authorization"] = self._header
-        yield request
+
+def _same_host(origin: httpx.URL, url: httpx.URL) -> bool:
+    """May a request to ``url`` carry what the check sends to ``origin``? The same host name, any port, but
+    never from HTTPS down to plain HTTP (where anyone on the path reads it)."""
+    return url.host == origin.host and not (origin.scheme == "https" and url.scheme != "https")
+
+
+class _Client(httpx.AsyncClient):
+    """httpx's client; after a redirect to another host only safe headers go along.
+
+    httpx itself drops ``Authorization`` on another origin but sends a check's ``X-Api-Key`` anywhere.
+    Here the check's private headers (every one not in :data:`SAFE_HEADERS`, and ``Authorization``) go
+    only to the check's own host, and come back if a later redirect returns there.
+    """
+
+    def __init__(self, *, private: dict[str, str], origin: httpx.URL | None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self._private = private
+        self._origin = origin
+
+    def _redirect_headers(self, request: httpx.Request, url: httpx.URL, method: str) -> httpx.Headers:
+        headers = super()._redirect_headers(request, url, method)
+        if self._private:
+            for name in self._private:
+                headers.pop(name, None)
+            if self._origin is not None and _same_host(self._origin, url):
+                headers.update(self._private)
+        return headers
 
 
 @functools.lru_cache(maxsize=1024)
@@ -157,14 +195,21 @@ async def _read_body(response: httpx.Response, limit: int) -> bytes:
 async def probe(check: HttpCheck, ctx: ProbeContext, obs: Observation) -> None:
     """Request ``check.url`` once over a fresh connection; raise :class:`ProbeFailure` on failure."""
     ssl_context = await ctx.ssl_context(check.tls.verify, check.tls.ca_file, _VERSIONS[check.http_version][2])
-    # Secrets are read per probe (rotation needs no restart); a secret file is disk I/O, so off the loop.
-    auth = await asyncio.to_thread(_auth, check) if check.auth is not None else None
     transport = _Transport(check, ssl_context, _Backend(obs, dict(check.resolve), ctx.source_address))
-    headers = {"User-Agent": USER_AGENT, **check.headers}
+    headers: dict[str, Any] = {"User-Agent": USER_AGENT}
+    private: dict[str, str] = {}
+    if check.headers or check.auth is not None:
+        headers.update(check.headers)
+        if check.auth is not None or any(isinstance(v, SecretRef) for v in check.headers.values()):
+            # Secrets are read per probe (rotation needs no restart); a secret file is disk I/O, so off the loop.
+            headers.update(await asyncio.to_thread(_secret_headers, check))
+        private = {name: value for name, value in headers.items() if name.lower() not in SAFE_HEADERS}
+    url = str(check.url)
     try:
-        async with httpx.AsyncClient(transport=transport, follow_redirects=check.follow_redirects,
-                                     max_redirects=check.max_redirects, timeout=None, auth=auth) as client:
-            request = client.build_request(check.method, str(check.url), headers=headers, content=check.body,
+        async with _Client(transport=transport, follow_redirects=check.follow_redirects, timeout=None,
+                           max_redirects=check.max_redirects, private=private,
+                           origin=httpx.URL(url) if private else None) as client:
+            request = client.build_request(check.method, url, headers=headers, content=check.body,
                                            extensions={"trace": _tracer(obs)})
             response = await client.send(request, stream=True)
             try:
