@@ -146,7 +146,7 @@ def cmd_results(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if not settings.store.exists():
         raise UsageError(f"no history at {settings.store} yet: start `monitor run` first")
-    store = open_store(settings.store)
+    store = open_store(settings.store, read_only=True)
     try:
         results = store.recent_results(args.n, platform=args.platform, check=args.check_id)
     finally:
@@ -227,7 +227,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def _truth_side_by_side(summary, settings: Settings, directory: Path) -> None:
     """Import the synthetic export, then print each scripted event and complaint verdict beside the truth."""
     from monitor import cli_evidence as ev
-    from monitor.evidence import gather
+    from monitor.evidence import gather, save
     from monitor.lab.sidebyside import complaint_rows, event_rows, render
     from monitor.lab.week import read_truth
     from monitor.store import open_store
@@ -239,6 +239,7 @@ def _truth_side_by_side(summary, settings: Settings, directory: Path) -> None:
     try:
         evidence = gather(history, catalog, summary.start, summary.end, summary.end, settings.incidents,
                           settings.matching)
+        save(history, evidence)  # the simulation owns its store: `complaints list` shows these verdicts
     finally:
         history.close()
     confirmation = settings.incidents.failures_to_open * summary.interval
@@ -262,8 +263,11 @@ def cmd_incidents(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     catalog = _catalog(settings)
-    evidence, _ = ev.gather_period(args, settings, catalog)
+    evidence, _ = ev.gather_period(args, settings, catalog, save=args.save)
     ev.show_incidents(evidence, catalog, out, args.json)
+    if args.save:  # on stderr with --json, so stdout stays one JSON document
+        (err if args.json else out).print(f"đã lưu {len(evidence.incidents)} sự cố và {len(evidence.matches)} "
+                                          f"kết luận phản ánh vào {settings.store}", markup=False)
     return EXIT_OK
 
 
@@ -376,6 +380,9 @@ def parser() -> argparse.ArgumentParser:
     incidents = commands.add_parser("incidents", parents=[common], help="incidents of a period, from the results")
     ev.add_period_arguments(incidents)
     incidents.add_argument("--json", action="store_true", help="machine-readable output")
+    incidents.add_argument("--save", action="store_true",
+                           help="also store the incidents and the complaints' verdicts, shown by `complaints list` "
+                                "(needs write access; `monitor run` does it hourly)")
     incidents.set_defaults(func=cmd_incidents)
 
     complaints = commands.add_parser("complaints", help="PAKN complaints")

@@ -78,7 +78,7 @@ def list_complaints(args: argparse.Namespace, settings: Settings, catalog: Catal
     start, end, name = period(args, settings, time.time())
     if not settings.store.exists():
         raise FileNotFoundError(f"no history at {settings.store}: run `monitor complaints import` first")
-    store = open_store(settings.store)
+    store = open_store(settings.store, read_only=True)  # verdicts as stored: `monitor incidents --save`, the daemon
     try:
         complaints = store.complaints_between(start, end)
         matches = store.matches_for([c.id for c, _ in complaints])

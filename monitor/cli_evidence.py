@@ -81,17 +81,26 @@ def add_period_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", type=Path, help="SQLite history file")
 
 
-def gather_period(args: argparse.Namespace, settings: Settings, catalog: Catalog):
-    from monitor.evidence import gather
+def gather_period(args: argparse.Namespace, settings: Settings, catalog: Catalog, *, save: bool = False):
+    """The period's evidence and its name, read from a store opened read-only (it may be read-only, or locked
+    by the daemon); ``save``: opened for writing (migrated if needed), and the incidents and verdicts stored."""
+    from monitor import evidence as ev
+    from monitor.errors import StoreError
     from monitor.store import open_store
 
     now = time.time()
     start, end, name = period(args, settings, now)
     if not settings.store.exists():
         raise FileNotFoundError(f"no history at {settings.store}: run `monitor run` or `monitor simulate` first")
-    store = open_store(settings.store)
+    store = open_store(settings.store, read_only=not save)
     try:
-        return gather(store, catalog, start, end, now, settings.incidents, settings.matching), name
+        evidence = ev.gather(store, catalog, start, end, now, settings.incidents, settings.matching)
+        if save:
+            try:
+                ev.save(store, evidence)
+            except StoreError as exc:
+                raise StoreError(f"{exc} (without --save, `monitor incidents` only reads)") from exc
+        return evidence, name
     finally:
         store.close()
 

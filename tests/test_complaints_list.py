@@ -68,7 +68,7 @@ def test_filters_by_platform_period_and_verdict(store):
     assert [r["id"] for r in one_day] == [f"PAKN-2026-04{n}" for n in range(16, 22)]
     assert len(listed(store, "--week", "2026-W23", "--status", "pending")) == 20
 
-    matched = monitor("incidents", "--week", "2026-W23", "--store", store)  # stores the verdicts
+    matched = monitor("incidents", "--week", "2026-W23", "--store", store, "--save")  # stores the verdicts
     assert matched.returncode == 0, matched.stderr
     assert listed(store, "--week", "2026-W23", "--status", "pending") == []
     not_measurable = listed(store, "--week", "2026-W23", "--status", "not_measurable")

@@ -2,7 +2,7 @@
 
 One simulated week (``monitor simulate --week 2026-W23 --interval 1m``: every check once a
 minute, about 130,000 probes of the peak-week scenario; several minutes on 2 cores), then
-``monitor complaints import`` of its synthetic PAKN export, ``monitor incidents`` and
+``monitor complaints import`` of its synthetic PAKN export, ``monitor incidents --save`` and
 ``monitor report``, scored against the lab's ground truth.
 """
 
@@ -70,7 +70,8 @@ def imported(week) -> dict:
 
 @pytest.fixture(scope="module")
 def incidents(week, imported) -> list[Incident]:
-    listed = json.loads(monitor("incidents", "--week", WEEK, "--store", str(week / "monitor.db"), "--json").stdout)
+    listed = json.loads(monitor("incidents", "--week", WEEK, "--store", str(week / "monitor.db"), "--json",
+                                "--save").stdout)  # and stored, with the complaints' verdicts
     return [Incident(i["id"], i["platform"], i["kind"], i["scope"], i["start_unix"], i["end_unix"],
                      tuple(i["locations"]), i["reasons"], i["worst_latency"], i["probes"], i["failed"],
                      i["last_bad"], i["data_until"], i["interval"])

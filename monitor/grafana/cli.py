@@ -63,7 +63,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     settings = Settings(**overrides)
     catalog = load_catalog(settings.checks)
     client, grafana = _client()  # before the evidence: a missing URL or token fails fast
-    evidence, name = ev.gather_period(args, settings, catalog)
+    evidence, name = ev.gather_period(args, settings, catalog)  # read only: works on a read-only or locked store
     counts = annotate(client, evidence, catalog)
     if args.json:
         print(json.dumps({"period": name, "incidents": len(evidence.incidents), "complaints": len(evidence.complaints),

@@ -190,7 +190,7 @@ def write_demo_report(directory: Path, catalog: Catalog, start: float, end: floa
     from monitor.cli_evidence import build_weekly_report
     from monitor.complaints.classify import classify
     from monitor.config import Settings
-    from monitor.evidence import gather
+    from monitor.evidence import gather, save
     from monitor.lab.complaints import synthesize
     from monitor.lab.sidebyside import complaint_rows, event_rows, render
     from monitor.lab.week import read_truth
@@ -203,6 +203,7 @@ def write_demo_report(directory: Path, catalog: Catalog, start: float, end: floa
     try:
         store.add_complaints([(c, classify(c, catalog.platforms)) for c in as_complaints(complaints)], "demo", end)
         evidence = gather(store, catalog, start, end, end, settings.incidents, settings.matching)
+        save(store, evidence)  # the demo owns its store
     finally:
         store.close()
     report = build_weekly_report(evidence, catalog, settings, end)

@@ -16,10 +16,10 @@ from monitor.complaints.model import Classification, Complaint
 from monitor.incidents import Incident
 from monitor.matching import Match
 from monitor.result import ProbeResult
-from monitor.store.sqlite import SQLiteStore
+from monitor.store.sqlite import SQLiteStore, StoreNeedsMigration
 from monitor.store.writer import ResultWriter
 
-__all__ = ["ResultWriter", "SQLiteStore", "Store", "open_store", "retention_cutoff"]
+__all__ = ["ResultWriter", "SQLiteStore", "Store", "StoreNeedsMigration", "open_store", "retention_cutoff"]
 
 _DAY = 86400.0
 
@@ -101,9 +101,15 @@ class Store(Protocol):
         ...
 
 
-def open_store(path: Path) -> SQLiteStore:
-    """Open (creating and migrating as needed) the SQLite history store at ``path``."""
-    return SQLiteStore(path)
+def open_store(path: Path, *, read_only: bool = False) -> SQLiteStore:
+    """Open (creating and migrating as needed) the SQLite history store at ``path``.
+
+    ``read_only``: open an existing store and write nothing (the commands that only read: ``report``,
+    ``incidents`` without ``--save``, ``results``, ``complaints list``, ``grafana annotate``), so they
+    work on a read-only file or directory and while another process holds the write lock; a store
+    that needs a migration raises :class:`StoreNeedsMigration` saying which command to run.
+    """
+    return SQLiteStore(path, read_only=read_only)
 
 
 def retention_cutoff(now: float, retention_days: int) -> float:

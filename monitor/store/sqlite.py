@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import re
 import sqlite3
 import threading
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from monitor.errors import StoreError
 from monitor.private import create_private, narrow
@@ -74,6 +76,8 @@ class SQLiteStore(EvidenceTables):
 
     Opening creates the parent directory and the file, switches to WAL and
     applies pending migrations; opening an up-to-date database changes nothing.
+    ``read_only=True`` writes nothing, ever (see :meth:`_read_only_uri`): for the commands that
+    only read, so they work on a read-only file or directory and while another process writes.
 
     Threads: each thread gets its own connection (``threading.local``). In WAL
     mode readers on their own connections never wait for the writer thread, and
@@ -83,24 +87,32 @@ class SQLiteStore(EvidenceTables):
     them from whichever thread calls it; each is otherwise used by one thread.
     """
 
-    def __init__(self, path: Path | str, *, busy_timeout: float = 5.0, migrations: Sequence[Migration] | None = None):
+    def __init__(self, path: Path | str, *, busy_timeout: float = 5.0, migrations: Sequence[Migration] | None = None,
+                 read_only: bool = False):
         """Open the store at ``path``.
 
         ``busy_timeout`` is how long (seconds) a statement waits for another
         connection's write lock before failing. ``migrations`` defaults to the
-        packaged ones; tools and tests may pass their own.
+        packaged ones; tools and tests may pass their own. ``read_only``: open an
+        existing store without writing anything; raises :class:`StoreNeedsMigration`
+        if it is not at the latest schema version (migrating is a write).
         """
         self.path = Path(path)
+        self.read_only = read_only
         self._busy_timeout = busy_timeout
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()  # guards _connections and _closed
         self._closed = False
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            _owner_only(self.path)
             self._migrations = list(packaged_migrations() if migrations is None else migrations)
-            self._migrate(self._connection())
+            if read_only:
+                self._uri = _read_only_uri(self.path)
+                self._check_migrated(self._connection())
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                _owner_only(self.path)
+                self._migrate(self._connection())
         except (sqlite3.Error, OSError) as exc:
             self.close()
             raise StoreError(f"cannot open history store {self.path}: {exc}") from exc
@@ -120,11 +132,16 @@ class SQLiteStore(EvidenceTables):
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction
             # is exactly one public call and never left open by the sqlite3 module.
             conn = sqlite3.connect(
-                self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
+                self._uri if self.read_only else self.path, timeout=self._busy_timeout, isolation_level=None,
+                check_same_thread=False, uri=self.read_only,
             )
             self._connections.append(conn)
         # busy_timeout and synchronous are per connection; journal_mode is stored in the file.
         conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
+        if self.read_only:
+            conn.execute("PRAGMA query_only = 1")  # and the file is opened read-only: no statement can write
+            self._local.conn = conn
+            return conn
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if mode.lower() != "wal":
             raise StoreError(f"history store {self.path}: cannot switch to WAL journal mode (got {mode!r})")
@@ -194,6 +211,24 @@ class SQLiteStore(EvidenceTables):
                     tx.execute("UPDATE schema_version SET version = ?", (migration.version,))
             except sqlite3.Error as exc:
                 raise StoreError(f"history store {self.path}: migration {migration.name} failed: {exc}") from exc
+
+    def _check_migrated(self, conn: sqlite3.Connection) -> None:
+        """A read-only store must be at the latest version: reading an older schema would fail half-way."""
+        exists = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'schema_version'").fetchone()
+        current = self._read_version(conn) if exists else 0
+        latest = self._migrations[-1].version if self._migrations else 0
+        if current > latest:
+            raise StoreError(
+                f"history store {self.path} has schema version {current}, newer than this monitor knows "
+                f"({latest}); upgrade the monitor or point it at another database"
+            )
+        pending = [m for m in self._migrations if m.version > current]
+        if pending:
+            more = f" (and {len(pending) - 1} more)" if len(pending) > 1 else ""
+            raise StoreNeedsMigration(
+                f"the store at {self.path} needs migration {pending[0].version} ({pending[0].name}){more}: "
+                f"run `monitor incidents --save --store {self.path}` (or `monitor run`) with write access"
+            )
 
     def schema_version(self) -> int:
         """The schema version recorded in the database."""
@@ -269,6 +304,36 @@ class SQLiteStore(EvidenceTables):
             connections, self._connections = self._connections, []
         for conn in connections:
             conn.close()
+
+
+class StoreNeedsMigration(StoreError):
+    """A store opened read-only is at an older schema version: a command with write access must migrate it."""
+
+
+def _read_only_uri(path: Path) -> str:
+    """The SQLite URI that reads ``path`` without writing anything, not even its ``-wal``/``-shm`` files.
+
+    ``mode=ro`` keeps SQLite's locking, so a store being written by the daemon reads consistently; but on a
+    WAL database it needs the ``-shm`` file, which it creates (with the database's mode) when missing. When
+    the file or its directory is not writable and there is no ``-wal`` holding commits, nothing can change
+    the file under us and ``immutable=1`` reads it as it is, creating nothing (a read-only mount, a 0400
+    copy). A ``-wal`` with commits but no ``-shm`` in a read-only directory cannot be read consistently.
+    """
+    if not path.is_file():
+        raise StoreError(f"no history at {path}")
+    if not os.access(path, os.R_OK):
+        raise StoreError(f"cannot read history store {path}: permission denied")
+    wal, shm = path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
+    committed = wal.exists() and wal.stat().st_size > 0
+    writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+    base = "file:" + quote(str(path.resolve()), safe="/")
+    if not writable and not committed and not shm.exists():
+        return base + "?mode=ro&immutable=1"
+    if committed and not shm.exists() and not os.access(path.parent, os.W_OK):
+        raise StoreError(f"cannot read history store {path} read-only: its {wal.name} holds commits not yet in "
+                         f"the file and {path.parent} is not writable; open it once with write access "
+                         "(e.g. `monitor run`) to fold them in")
+    return base + "?mode=ro"
 
 
 def _owner_only(path: Path) -> None:
