@@ -6,6 +6,7 @@ import asyncio
 import gc
 import logging
 import signal
+import threading
 import time
 from collections.abc import Callable
 
@@ -21,6 +22,8 @@ from monitor.store import ResultWriter, open_store, retention_cutoff
 log = logging.getLogger(__name__)
 PRUNE_EVERY = 3600.0  # seconds between retention prunes
 INCIDENTS_EVERY = 15.0  # seconds between recomputations of open incidents (or the shortest interval)
+EVIDENCE_EVERY = 3600.0  # seconds between saves of the recent weeks' incidents and complaint verdicts
+_saving = threading.Lock()  # one save at a time: the one at shutdown waits for an hourly one still running
 
 
 async def _prune_forever(store, retention_days: int) -> None:
@@ -30,6 +33,31 @@ async def _prune_forever(store, retention_days: int) -> None:
         if removed:
             log.info("pruned %d results older than %d days", removed, retention_days)
         await asyncio.sleep(PRUNE_EVERY)
+
+
+def _save_evidence(store, settings: Settings, catalog: Catalog) -> None:
+    """Store the incidents and complaint verdicts of this bulletin week and the last (what `monitor complaints
+    list` and Grafana read; `monitor report` recomputes its own). A failure is logged, never fatal."""
+    from monitor.errors import StoreError
+    from monitor.evidence import save_recent_weeks
+
+    with _saving:
+        try:
+            incidents, verdicts = save_recent_weeks(store, catalog, time.time(), settings.incidents,
+                                                    settings.matching, settings.week_start)
+        except StoreError as exc:
+            log.warning("incidents and complaint verdicts not saved: %s", exc)
+        except Exception:
+            log.exception("incidents and complaint verdicts not saved")
+        else:
+            log.info("saved %d incidents and %d complaint verdicts of this bulletin week and the last",
+                     incidents, verdicts)
+
+
+async def _save_evidence_hourly(store, settings: Settings, catalog: Catalog) -> None:
+    while True:
+        await asyncio.sleep(EVIDENCE_EVERY)
+        await asyncio.to_thread(_save_evidence, store, settings, catalog)
 
 
 async def _track_incidents(live: LiveIncidents, metrics: Metrics, platforms: list[str], every: float) -> None:
@@ -77,6 +105,7 @@ async def run_daemon(settings: Settings, catalog: Catalog,
     pruner = loop.create_task(_prune_forever(store, settings.retention_days))
     every = min([INCIDENTS_EVERY, *(job.check.interval for job in jobs)])
     tracker = loop.create_task(_track_incidents(live, metrics, monitored, every))
+    saver = loop.create_task(_save_evidence_hourly(store, settings, catalog))
     try:
         await stop.wait()
     finally:
@@ -86,9 +115,11 @@ async def run_daemon(settings: Settings, catalog: Catalog,
             log.warning("cancelled %d probes still running after %gs", cancelled, settings.shutdown_grace)
         pruner.cancel()
         tracker.cancel()
+        saver.cancel()
         flushed = await asyncio.to_thread(writer.close, settings.shutdown_grace)
         if not flushed:
             log.error("%d results could not be written before exit", writer.pending)
+        await asyncio.to_thread(_save_evidence, store, settings, catalog)  # with every result flushed
         server.shutdown()
         server.server_close()
         store.close()
