@@ -27,7 +27,7 @@ def filled(checks: int, rounds: int = 3) -> tuple[Metrics, object]:
     metrics = Metrics()
     for platform, check in check_names(checks):
         for location in LOCATIONS:
-            metrics.register_check(platform, check, location)
+            metrics.register_check(platform, check, location, "http")
     for platform in sorted({platform for platform, _ in check_names(checks)}):
         metrics.register_platform(platform)
     results = stream(checks)

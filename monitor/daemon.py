@@ -10,13 +10,17 @@ import threading
 import time
 from collections.abc import Callable
 
+from monitor.calendar import PeakHours
 from monitor.config import Catalog, Settings
+from monitor.incidents import Incident
 from monitor.live import LiveIncidents
+from monitor.localtime import format_datetime
 from monitor.looplag import LoopLagMonitor
 from monitor.metrics import Metrics, serve
 from monitor.probes import ProbeContext
 from monitor.result import ProbeResult
 from monitor.scheduler import Prober, spread
+from monitor.selfcheck import SelfCheck
 from monitor.store import ResultWriter, open_store, retention_cutoff
 
 log = logging.getLogger(__name__)
@@ -61,10 +65,38 @@ async def _save_evidence_hourly(store, settings: Settings, catalog: Catalog) -> 
 
 
 async def _track_incidents(live: LiveIncidents, metrics: Metrics, platforms: list[str], every: float) -> None:
+    was: dict[tuple, Incident] = {}
     while True:
         await asyncio.sleep(every)
         incidents = await asyncio.to_thread(live.open)
         metrics.set_open_incidents(platforms, incidents)
+        was = log_changes(was, incidents)
+
+
+def _key(incident: Incident) -> tuple:
+    """What an open incident is across recomputations: platform, scope and locations (its kind may change, and its
+    start moves when it outlasts what live detection keeps)."""
+    return (incident.platform, incident.scope, tuple(incident.locations))
+
+
+def _describe(incident: Incident) -> str:
+    where = "platform-wide" if incident.scope == "platform" else f"at {', '.join(incident.locations)}"
+    return f"{incident.platform} {incident.kind} ({where}) since {format_datetime(incident.start)}"
+
+
+def log_changes(was: dict[tuple, Incident], incidents: list[Incident]) -> dict[tuple, Incident]:
+    """Log the incidents that opened, changed kind or closed since the last recomputation; the new state."""
+    now = {_key(i): i for i in incidents}
+    for key, incident in now.items():
+        before = was.get(key)
+        if before is None:
+            log.warning("incident opened: %s", _describe(incident))
+        elif before.kind != incident.kind:
+            log.warning("incident changed from %s to %s: %s", before.kind, incident.kind, _describe(incident))
+    for key, incident in was.items():
+        if key not in now:
+            log.info("incident closed: %s", _describe(incident))
+    return now
 
 
 async def run_daemon(settings: Settings, catalog: Catalog,
@@ -72,7 +104,7 @@ async def run_daemon(settings: Settings, catalog: Catalog,
     """Probe until SIGTERM/SIGINT; then stop scheduling, wait for probes in flight, flush, return 0."""
     store = open_store(settings.store)
     writer = ResultWriter(
-        store, on_commit=lambda n, total: log.info("stored batch of %d results (%d this run)", n, total)
+        store, on_commit=lambda n, total: log.debug("stored batch of %d results (%d this run)", n, total)
     ).start()
     metrics = Metrics()
     metrics.store_pending.set_function(lambda: writer.pending)
@@ -88,8 +120,14 @@ async def run_daemon(settings: Settings, catalog: Catalog,
         writer.submit(result)
         live.add(result)
 
-    prober = Prober(jobs, ProbeContext(location=settings.location), metrics, sink,
-                    max_concurrency=settings.max_concurrency, loop_lag=loop_lag)
+    metrics.track_peak_hours(PeakHours.parse(settings.peak_hours))
+    ctx = ProbeContext(location=settings.location)
+    self_check = None
+    if settings.self_check is not None:
+        self_check = SelfCheck(settings.self_check, ctx,
+                               on_verdict=lambda ok: metrics.self_check_ok.labels(settings.location).set(1 if ok else 0))
+    prober = Prober(jobs, ctx, metrics, sink, max_concurrency=settings.max_concurrency, loop_lag=loop_lag,
+                    self_check=self_check)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

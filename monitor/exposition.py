@@ -28,12 +28,25 @@ from collections.abc import Iterator
 
 from prometheus_client.utils import floatToGoString
 
-from monitor.result import ProbeResult
+from monitor.result import ProbeResult, Reason
 
 PROBE_LABELS = ("platform", "check", "location")
 PHASE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 BUCKETED_PHASE = "total"  # the one phase with PHASE_BUCKETS; the others have +Inf only
 SKIP_REASONS = ("overlap", "missed")
+
+# The failure reasons each kind of check can give, pre-created at 0 with the check (``rate()`` cannot see
+# a counter's first increment when the series appears with it). A reason outside its kind's set still
+# counts; its series then appears at its first failure.
+_ALWAYS = (Reason.TIMEOUT, Reason.OTHER)
+_CONNECT = (Reason.DNS, Reason.CONNECT_REFUSED, Reason.CONNECT_TIMEOUT)
+_TLS = (Reason.TLS_HANDSHAKE, Reason.TLS_EXPIRED, Reason.TLS_HOSTNAME, Reason.TLS_UNTRUSTED, Reason.READ_TIMEOUT)
+REASONS_BY_KIND: dict[str, tuple[str, ...]] = {
+    "http": tuple(reason.value for reason in Reason),
+    "tls": tuple(r.value for r in (*_CONNECT, *_TLS, Reason.PROTOCOL, *_ALWAYS)),
+    "tcp": tuple(r.value for r in (*_CONNECT, *_ALWAYS)),
+    "dns": tuple(r.value for r in (Reason.DNS, *_ALWAYS)),
+}
 
 # (name, help) of each family; GAUGES in the order of ProbeSeries.snapshot()'s first five values
 GAUGES = (
@@ -81,7 +94,7 @@ class ProbeSeries:
     """Every value of one (platform, check, location); ``None`` gauges and phases absent are not exposed."""
 
     __slots__ = ("labels", "text", "check", "location", "platform", "success", "duration", "http_status",
-                 "cert_expiry", "last_run", "results", "unreliable", "skipped", "phases", "buckets")
+                 "cert_expiry", "last_run", "results", "unreliable", "skipped", "phases", "buckets", "results_text")
 
     def __init__(self, labels: tuple[str, str, str]):
         self.labels = labels
@@ -95,6 +108,7 @@ class ProbeSeries:
         self.skipped: dict[str, int] = {}  # why -> count
         self.phases: dict[str, tuple[int, float]] = {}  # phase -> (count, sum), in the order first observed
         self.buckets: list[int] | None = None  # total's observations per PHASE_BUCKETS bound (not cumulative)
+        self.results_text: tuple[tuple, str] = ((), "")  # render's cache: (results as snapshotted, their lines)
 
     def snapshot(self) -> tuple:
         """Every value, copied (call under the store's lock): the five gauges, results, unreliable, skipped,
@@ -117,11 +131,14 @@ class ProbeStore:
             series = self._series[labels] = ProbeSeries(labels)
         return series
 
-    def register(self, platform: str, check: str, location: str) -> None:
-        """Counters at 0: ``probe_results_total{result="success"}``, the unreliable and skipped counters."""
+    def register(self, platform: str, check: str, location: str, reasons: tuple[str, ...] = ()) -> None:
+        """Counters at 0: ``probe_results_total`` for ``success`` and each of ``reasons``, the unreliable and
+        skipped counters."""
         with self.lock:
             series = self._get((platform, check, location))
             series.results.setdefault("success", 0)
+            for reason in reasons:
+                series.results.setdefault(reason, 0)
             if series.unreliable is None:
                 series.unreliable = 0
             for why in SKIP_REASONS:
@@ -198,8 +215,14 @@ def render(store: ProbeStore, tail: str = "") -> str:
         for lines, name, value in zip(gauges, names, values[:5]):
             if value is not None:
                 lines.append(f"{name}{{{text}}} {number(value)}\n")
-        for outcome, counted in values[5]:
-            results.append(f"probe_results_total{{{text},{_label('result', outcome)}}} {count(counted)}\n")
+        # Most counters did not move since the last scrape (and most are failure reasons at 0): their
+        # lines are reused. Concurrent scrapes may both write the cache; each writes a consistent pair.
+        cached_counts, cached_text = series.results_text
+        if cached_counts != values[5]:
+            cached_text = "".join(f"probe_results_total{{{text},{_label('result', outcome)}}} {count(counted)}\n"
+                                  for outcome, counted in values[5])
+            series.results_text = (values[5], cached_text)
+        results.append(cached_text)
         if values[6] is not None:
             unreliable.append(f"monitor_unreliable_results_total{{{text}}} {count(values[6])}\n")
         for why, counted in values[7]:

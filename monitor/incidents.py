@@ -56,7 +56,7 @@ from operator import attrgetter
 from typing import Literal
 
 from monitor.localtime import local
-from monitor.result import ProbeResult
+from monitor.result import PROBER_NETWORK, ProbeResult
 
 Kind = Literal["down", "degraded"]
 Scope = Literal["platform", "location"]
@@ -371,6 +371,8 @@ def detect(results: Iterable[ProbeResult], slow_after: Mapping[str, float],
     """
     streams: dict[tuple[str, str, str], list[ProbeResult]] = defaultdict(list)
     for result in results:
+        if result.unreliable and PROBER_NETWORK in result.details:
+            continue  # the prober's own network was down (monitor/selfcheck.py): no evidence about the platform
         if not result.unreliable or usable(result, slow_after.get(result.platform, default_slow_after)):
             streams[(result.platform, result.location, result.check)].append(result)
     by_platform: dict[str, dict[str, _Location]] = defaultdict(lambda: defaultdict(_Location))

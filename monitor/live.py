@@ -16,7 +16,7 @@ from collections import defaultdict, deque
 
 from monitor.config import Catalog
 from monitor.incidents import Incident, IncidentPolicy, detect
-from monitor.result import ProbeResult
+from monitor.result import PROBER_NETWORK, ProbeResult
 
 WINDOWS_KEPT = 3  # degraded windows of results kept per check and location
 
@@ -50,6 +50,8 @@ class LiveIncidents:
         self._recent: dict[tuple[str, str, str, str], deque[_Kept]] = defaultdict(lambda: deque(maxlen=keep))
 
     def add(self, result: ProbeResult) -> None:
+        if result.unreliable and PROBER_NETWORK in result.details:
+            return  # the prober's own failure: detection skips it anyway (monitor/selfcheck.py)
         self._recent[(result.platform, result.check, result.location, result.kind)].append(_keep(result))
 
     def open(self) -> list[Incident]:

@@ -25,7 +25,8 @@ import gzip
 import itertools
 import socket
 import threading
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -34,7 +35,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 from monitor import __version__, exposition
-from monitor.exposition import PHASE_BUCKETS, PROBE_LABELS, SKIP_REASONS, ProbeStore, render
+from monitor.calendar import PeakHours, is_peak
+from monitor.exposition import PHASE_BUCKETS, PROBE_LABELS, REASONS_BY_KIND, SKIP_REASONS, ProbeStore, render
 from monitor.result import ProbeResult
 
 __all__ = ["INCIDENT_KINDS", "LAG_BUCKETS", "PHASE_BUCKETS", "PROBE_LABELS", "SKIP_REASONS", "Metrics", "serve"]
@@ -65,12 +67,21 @@ class Metrics:
                                    registry=r)
         self.incident_open = Gauge("platform_incident_open", "1 while a platform-wide incident of this kind is "
                                    "open (monitor/incidents.py).", ("platform", "kind"), registry=r)
+        self.self_check_ok = Gauge("monitor_self_check_ok", "1 while the prober's own network passes its self-check "
+                                   "(reference target and resolver), 0 while it fails.", ("location",), registry=r)
+        self.peak_hours = Gauge("monitor_peak_time", "1 during peak hours (giờ cao điểm) on a Vietnamese working "
+                                "day, else 0 (the prober's peak_hours setting and holiday calendar).", registry=r)
         self.build_info = Gauge("monitor_build_info", "Build information; always 1.", ("version",), registry=r)
         self.build_info.labels(__version__).set(1)
 
-    def register_check(self, platform: str, check: str, location: str) -> None:
-        """Start a check's counters at 0 so ``rate()`` and ``increase()`` see its first failure (or stall)."""
-        self.probes.register(platform, check, location)
+    def register_check(self, platform: str, check: str, location: str, kind: str | None = None) -> None:
+        """Start a check's counters at 0 so ``rate()`` and ``increase()`` see its first failure (or stall):
+        ``success`` and every failure reason a check of ``kind`` can give (``REASONS_BY_KIND``)."""
+        self.probes.register(platform, check, location, REASONS_BY_KIND.get(kind or "", ()))
+
+    def track_peak_hours(self, peak: PeakHours, clock: Callable[[], float] = time.time) -> None:
+        """``monitor_peak_time`` computed at each scrape from the Vietnamese calendar (monitor/calendar.py)."""
+        self.peak_hours.set_function(lambda: 1.0 if is_peak(clock(), peak) else 0.0)
 
     def skip(self, platform: str, check: str, location: str, why: str) -> None:
         """Count a run not started: ``why`` is ``overlap`` or ``missed`` (SKIP_REASONS)."""

@@ -26,6 +26,11 @@ class Reason(enum.StrEnum):
     OTHER = "other"  # anything else; the detail is in the log and the stored result
 
 
+PROBER_NETWORK = "prober_network"
+"""The ``details`` key of a result that failed because the prober's own network was down (monitor/selfcheck.py):
+stored as unreliable, kept out of ``probe_*``, never evidence against a platform."""
+
+
 PHASES = ("resolve", "connect", "tls", "processing", "transfer", "total")
 """Probe phases, in order. A phase that did not complete is absent, never 0."""
 

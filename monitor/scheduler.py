@@ -27,6 +27,7 @@ from monitor.metrics import Metrics
 from monitor.probes import ProbeContext
 from monitor.result import ProbeResult
 from monitor.runner import run_check
+from monitor.selfcheck import SelfCheck
 
 log = logging.getLogger(__name__)
 
@@ -72,17 +73,19 @@ class Prober:
 
     def __init__(self, jobs: list[Job], ctx: ProbeContext, metrics: Metrics, sink: Callable[[ProbeResult], None],
                  max_concurrency: int = 200, loop_lag: LoopLagMonitor | None = None,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, self_check: SelfCheck | None = None):
         self.jobs = jobs
         self.ctx = ctx
         self.metrics = metrics
         self.sink = sink
         self.loop_lag = loop_lag
         self.clock = clock
+        self.self_check = self_check  # a failed result waits for it: the platform's failure, or ours?
         self._limit = asyncio.Semaphore(max_concurrency)  # our bound; requests never queue inside httpx
         self._in_flight: set[asyncio.Task] = set()
         self._scheduler: AsyncIOScheduler | None = None
         self._lag_task: asyncio.Task | None = None
+        self._self_check_task: asyncio.Task | None = None
 
     def start(self) -> None:
         """Add one APScheduler job per check and start; must be called with the loop running."""
@@ -94,7 +97,7 @@ class Prober:
             interval = job.check.interval
             job_id = f"{job.key}@{self.ctx.location}"
             labels[job_id] = (job.platform, job.check.id, self.ctx.location)
-            self.metrics.register_check(*labels[job_id])
+            self.metrics.register_check(*labels[job_id], job.check.kind)
             scheduler.add_job(
                 self._run, IntervalTrigger(seconds=interval, start_date=dt.datetime.fromtimestamp(anchor, dt.UTC)),
                 args=(job, anchor), id=job_id, name=job_id, max_instances=1, coalesce=True,
@@ -111,6 +114,8 @@ class Prober:
         self._scheduler = scheduler
         if self.loop_lag is not None:
             self._lag_task = asyncio.get_running_loop().create_task(self.loop_lag.run())
+        if self.self_check is not None:
+            self._self_check_task = asyncio.get_running_loop().create_task(self.self_check.run())
 
     async def _run(self, job: Job, anchor: float) -> None:
         task = asyncio.current_task()
@@ -120,8 +125,11 @@ class Prober:
             async with self._limit:
                 now = self.clock()
                 self.metrics.scheduler_lag.observe(max(0.0, now - planned_start(anchor, job.check.interval, now)))
+                began = self.self_check.now() if self.self_check is not None else 0.0
                 probe = run_check(job.platform, job.check, self.ctx)
                 result = await (self.loop_lag.watch(probe) if self.loop_lag is not None else probe)
+            if self.self_check is not None:  # outside the slot: waiting for the verdict is not probing
+                result = await self.self_check.confirm(result, began)
             self.metrics.record(result)
             self.sink(result)
         finally:
@@ -142,6 +150,7 @@ class Prober:
             await asyncio.gather(*pending, return_exceptions=True)
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
-        if self._lag_task is not None:
-            self._lag_task.cancel()
+        for task in (self._lag_task, self._self_check_task):
+            if task is not None:
+                task.cancel()
         return len(pending)

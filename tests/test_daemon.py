@@ -31,7 +31,9 @@ def daemon_factory():
         daemon.stop()
 
 
-def test_run_serves_metrics_stores_results_and_stops_cleanly_on_sigterm(http_port, tmp_path, daemon_factory):
+def test_run_serves_metrics_stores_results_and_stops_cleanly_on_sigterm(http_port, tmp_path, daemon_factory,
+                                                                      monkeypatch):
+    monkeypatch.setenv("MONITOR_LOG_LEVEL", "DEBUG")  # per-batch store lines are DEBUG
     store = tmp_path / "history.db"
     daemon = daemon_factory(write_checks(tmp_path, http_port), store)
     url = daemon.metrics_url()
@@ -92,7 +94,8 @@ def test_sigterm_waits_for_probes_in_flight(loop_thread, tmp_path, daemon_factor
     assert len(results) == 1 and results[0].success and results[0].phases["processing"] > 1.4
 
 
-def test_kill_9_leaves_a_database_with_every_committed_batch(http_port, tmp_path, daemon_factory):
+def test_kill_9_leaves_a_database_with_every_committed_batch(http_port, tmp_path, daemon_factory, monkeypatch):
+    monkeypatch.setenv("MONITOR_LOG_LEVEL", "DEBUG")  # per-batch store lines are DEBUG
     store = tmp_path / "history.db"
     daemon = daemon_factory(write_checks(tmp_path, http_port, interval="200ms", timeout="150ms", count=8), store)
     daemon.metrics_url()

@@ -14,12 +14,14 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from monitor.config.selfcheck import SelfCheckSettings
 from monitor.errors import ConfigError, ConfigProblem
 from monitor.grafana.settings import GrafanaSettings
 from monitor.incidents import IncidentPolicy
 from monitor.matching import MatchPolicy
 
 SETTINGS_FILE_ENV = "MONITOR_SETTINGS_FILE"
+RUNBOOK_BASE_URL = "https://github.com/ORG/party-platform-monitor/blob/main/"  # placeholder: set yours
 
 
 class Settings(BaseSettings):
@@ -54,6 +56,8 @@ class Settings(BaseSettings):
     # PAKN export columns: our field -> extra header names accepted (besides the built-in ones)
     grafana: GrafanaSettings | None = None  # url, token or token_file (secret), folder: monitor grafana ...
     complaint_columns: dict[Literal["id", "received_at", "unit", "province", "text"], list[str]] = {}
+    self_check: SelfCheckSettings | None = None  # the prober's own network: url, resolve_name (monitor.selfcheck)
+    runbook_base_url: str = RUNBOOK_BASE_URL  # rendered into alerts/rules by `monitor alerts build`
 
     @classmethod
     def settings_customise_sources(
