@@ -444,3 +444,44 @@ def test_evidence_tables_keep_incidents_complaints_and_matches(tmp_path):
             sorted(verdicts, key=lambda m: m.platform or "")
     finally:
         store.close()
+
+
+# --- read-only ------------------------------------------------------------------------
+
+def _one_result(t: float) -> ProbeResult:
+    return ProbeResult("gqthc", "home", "http", "hanoi", t, True, 0.1, phases={"total": 0.1})
+
+
+def test_a_read_only_store_sees_every_commit_and_writes_nothing(tmp_path):
+    path = tmp_path / "monitor.db"
+    writer = open_store(path)
+    try:
+        writer.add_results([_one_result(1.0)])
+        reader = open_store(path, read_only=True)
+        try:
+            writer.add_results([_one_result(2.0)])  # committed to the WAL after the reader opened
+            assert [r.started_at for r in reader.results_between(0, 10)] == [1.0, 2.0]
+            with pytest.raises(StoreError, match="readonly"):
+                reader.add_results([_one_result(3.0)])
+            with pytest.raises(StoreError, match="readonly"):
+                reader.prune(10.0)
+        finally:
+            reader.close()
+        assert writer.count_results() == 2
+    finally:
+        writer.close()
+
+
+def test_a_missing_store_is_not_created_by_a_read_only_open(tmp_path):
+    with pytest.raises(StoreError, match="no history at"):
+        open_store(tmp_path / "none" / "monitor.db", read_only=True)
+    assert not (tmp_path / "none").exists()
+
+
+def test_a_store_newer_than_the_code_is_refused_read_only_too(tmp_path):
+    path = tmp_path / "monitor.db"
+    open_store(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE schema_version SET version = 99")
+    with pytest.raises(StoreError, match="schema version 99, newer than this monitor knows"):
+        open_store(path, read_only=True)
