@@ -416,6 +416,10 @@ def parser() -> argparse.ArgumentParser:
     from monitor.grafana.cli import add_parser as add_grafana_parser
 
     add_grafana_parser(commands, common)
+
+    from monitor.alerts_build import add_parser as add_alerts_parser
+
+    add_alerts_parser(commands, common)
     return root
 
 

@@ -134,3 +134,54 @@ def test_no_secrets_in_alertmanager_config():
             assert telegram["bot_token"] == "__TELEGRAM_BOT_TOKEN__"
         for email in receiver.get("email_configs", []):
             assert "auth_password" not in email
+
+
+# --- one source of truth: `monitor alerts build` ------------------------------------------------------
+
+
+def _monitor(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    import os
+    import sys
+
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    return subprocess.run([sys.executable, "-m", "monitor.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, env={**clean, **(env or {})})
+
+
+def test_committed_rules_are_what_alerts_build_writes_from_the_shipped_checks():
+    done = _monitor("alerts", "build", "--check")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_alerts_build_takes_thresholds_from_slow_after_and_the_runbook_base_from_settings(tmp_path):
+    import shutil
+
+    rules = tmp_path / "rules"
+    shutil.copytree(ALERTS / "rules", rules)
+    checks = tmp_path / "checks.yml"
+    checks.write_text((ROOT / "checks" / "dcs.yml").read_text(encoding="utf-8").replace(
+        "  - id: gqthc\n", "  - id: gqthc\n    slow_after: 4s\n", 1), encoding="utf-8")
+    base = "https://git.example.vn/dcs/monitor/-/blob/main/"
+    env = {"MONITOR_RUNBOOK_BASE_URL": base}
+    assert _monitor("alerts", "build", "--check", "--dir", str(rules), "--checks", str(checks), env=env).returncode == 1
+    done = _monitor("alerts", "build", "--dir", str(rules), "--checks", str(checks), env=env)
+    assert done.returncode == 0 and "wrote" in done.stdout, done.stdout + done.stderr
+    assert _monitor("alerts", "build", "--check", "--dir", str(rules), "--checks", str(checks), env=env).returncode == 0
+    files = sorted(rules.glob("*.yml"))
+    run(tool("promtool"), "check", "rules", *map(str, files))
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert "ORG" not in text, path.name
+        for group in yaml.safe_load(text)["groups"]:
+            for rule in group["rules"]:
+                if "alert" in rule:
+                    assert rule["annotations"]["runbook_url"] == f"{base}docs/runbooks/{rule['alert']}.md"
+    test = tmp_path / "threshold.yml"
+    test.write_text(yaml.safe_dump({
+        "rule_files": [str(p) for p in files], "evaluation_interval": "1m",
+        "tests": [{"interval": "1m", "input_series": [], "promql_expr_test": [{
+            "expr": 'platform:latency_threshold_seconds{platform=~"gqthc|pakn"}', "eval_time": "1m",
+            "exp_samples": [{"labels": 'platform:latency_threshold_seconds{platform="gqthc"}', "value": 4},
+                            {"labels": 'platform:latency_threshold_seconds{platform="pakn"}', "value": 2.5}]}]}],
+    }), encoding="utf-8")
+    assert "SUCCESS" in run(tool("promtool"), "test", "rules", str(test)).stdout

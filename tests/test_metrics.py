@@ -274,3 +274,41 @@ def test_values_are_written_as_prometheus_client_writes_them(number_):
     assert number(number_) == floatToGoString(number_)
     if 0 <= number_ < 1e300 and number_ == int(number_):
         assert count(int(number_)) == floatToGoString(number_)
+
+
+def test_peak_time_follows_the_vietnamese_calendar():
+    import datetime as dt
+
+    from monitor.calendar import PeakHours
+    from monitor.localtime import VIETNAM
+
+    now = {"t": 0.0}
+    metrics = Metrics()
+    metrics.track_peak_hours(PeakHours.parse(["07:30-11:00", "13:30-16:30"]), clock=lambda: now["t"])
+
+    def at(*when: int) -> float | None:
+        now["t"] = dt.datetime(*when, tzinfo=VIETNAM).timestamp()
+        return metrics.registry.get_sample_value("monitor_peak_time")
+
+    assert at(2026, 6, 3, 9, 0) == 1.0  # Wednesday morning
+    assert at(2026, 6, 3, 12, 0) == 0.0  # lunch
+    assert at(2026, 6, 6, 9, 0) == 0.0  # Saturday
+    assert at(2026, 9, 2, 9, 0) == 0.0  # Wednesday, but Quốc khánh: PromQL alone would call it peak
+
+
+def test_every_failure_reason_of_a_check_kind_starts_at_zero():
+    metrics = Metrics()
+    metrics.register_check("gqthc", "home", "hanoi", "http")
+    metrics.register_check("gqthc", "dns", "hanoi", "dns")
+    found = samples(fetch(metrics)[0].decode())
+
+    def reasons(check: str) -> dict[str, float]:
+        return {dict(labels)["result"]: v for (name, labels), v in found.items()
+                if name == "probe_results_total" and dict(labels)["check"] == check}
+
+    assert reasons("home") == {"success": 0.0, **{reason.value: 0.0 for reason in Reason}}
+    assert reasons("dns") == {"success": 0.0, "dns": 0.0, "timeout": 0.0, "other": 0.0}
+    metrics.record(result(False, platform="gqthc", check="home", reason=Reason.HTTP_STATUS))
+    assert samples(fetch(metrics)[0].decode())[
+        ("probe_results_total", frozenset({"platform": "gqthc", "check": "home", "location": "hanoi",
+                                           "result": "http_status"}.items()))] == 1.0
