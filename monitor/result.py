@@ -16,7 +16,9 @@ class Reason(enum.StrEnum):
     TLS_EXPIRED = "tls_expired"  # certificate expired (or not yet valid)
     TLS_HOSTNAME = "tls_hostname"  # certificate does not cover the host name
     TLS_UNTRUSTED = "tls_untrusted"  # certificate chain does not lead to a trusted CA
+    NOT_HTTPS = "not_https"  # fail_if_not_ssl: the final URL, after redirects, is plain HTTP
     HTTP_STATUS = "http_status"  # status code not in the expected set
+    HEADER_MISMATCH = "header_mismatch"  # a response header failed a fail_if_header_(not_)matches rule
     BODY_MISMATCH = "body_mismatch"  # body failed a must/must-not match or contain rule
     BODY_TOO_LARGE = "body_too_large"  # body longer than the check's limit
     TOO_MANY_REDIRECTS = "too_many_redirects"  # redirect limit exceeded (or a loop)

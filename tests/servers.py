@@ -11,6 +11,8 @@ Paths of the scripted HTTP server:
   /hang                reads the request, never answers
   /echo                200 with the request head (lower-cased) as the body
   /to?<location>       302 to the percent-decoded <location> (another host, port or scheme)
+  /json?<body>         200, application/json, the percent-decoded <body>
+  /headers?<query>     200 with the query's name=value pairs as response headers
 
 ``scripted_recording(heads)`` is the same handler, appending every request head (lower-cased) to ``heads``.
 """
@@ -57,9 +59,9 @@ class LoopThread:
 
 
 def _response(status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> bytes:
-    lines = [f"HTTP/1.1 {status} X", f"Content-Length: {len(body)}", "Connection: close",
-             "Content-Type: text/html; charset=utf-8"]
-    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    headers = {"Content-Type": "text/html; charset=utf-8", **(headers or {})}
+    lines = [f"HTTP/1.1 {status} X", f"Content-Length: {len(body)}", "Connection: close"]
+    lines += [f"{k}: {v}" for k, v in headers.items()]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
@@ -81,6 +83,10 @@ async def scripted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, h
     parts = path.strip("/").split("/")
     if path.startswith("/to?"):
         data = _response(302, headers={"Location": urllib.parse.unquote(path[4:])})
+    elif path.startswith("/json?"):
+        data = _response(200, urllib.parse.unquote(path[6:]).encode(), {"Content-Type": "application/json"})
+    elif path.startswith("/headers?"):
+        data = _response(200, OK_PAGE, dict(urllib.parse.parse_qsl(path[9:])))
     elif parts[0] == "ok":
         data = _response(200, OK_PAGE)
     elif parts[0] == "status":
@@ -130,8 +136,8 @@ class Server:
     server: asyncio.base_events.Server
 
 
-async def start_server(handler: Callable, ssl_context: ssl.SSLContext | None = None) -> Server:
-    server = await asyncio.start_server(handler, "127.0.0.1", 0, ssl=ssl_context)
+async def start_server(handler: Callable, ssl_context: ssl.SSLContext | None = None, host: str = "127.0.0.1") -> Server:
+    server = await asyncio.start_server(handler, host, 0, ssl=ssl_context)
     return Server(server.sockets[0].getsockname()[1], server)
 
 

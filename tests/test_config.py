@@ -164,6 +164,22 @@ INVALID: dict[str, list[str]] = {
         "tests/fixtures/invalid-long-value.yml:10: platform 'pakn', check 'gui': "
         "body: a value of 17,999 characters is longer than the 16,384 allowed; shorten it",
     ],
+    "probe-options": [
+        "tests/fixtures/invalid-probe-options.yml:9: platform 'dichvucong', check 'api': "
+        "ip_protocol: expected 'ip4' or 'ip6', found 'ipv6'",
+        "tests/fixtures/invalid-probe-options.yml:10: platform 'dichvucong', check 'api': "
+        "fail_if_header_matches[0].regexp: required field is missing",
+        "tests/fixtures/invalid-probe-options.yml:10: platform 'dichvucong', check 'api': "
+        "fail_if_header_matches[0].regex: unknown key (did you mean 'regexp'?)",
+        "tests/fixtures/invalid-probe-options.yml:11: platform 'dichvucong', check 'api': "
+        "fail_if_header_not_matches[0].header: invalid header name 'X Frame'",
+        "tests/fixtures/invalid-probe-options.yml:13: platform 'dichvucong', check 'api': "
+        "body_json[0].path: invalid JSON path '$..status' at character 2 (use e.g. $.status or data.items[0].state)",
+        "tests/fixtures/invalid-probe-options.yml:14: platform 'dichvucong', check 'api': "
+        "body_json[1]: give exactly one of 'equals', 'lt', 'le', 'gt', 'ge' or 'exists'",
+        "tests/fixtures/invalid-probe-options.yml:15: platform 'dichvucong', check 'api': "
+        "body_json[2].lt: expected a number, found '10'",
+    ],
     "regex-nested": [
         "tests/fixtures/invalid-regex-nested.yml:9: platform 'dichvucong', check 'home': "
         "body_not_matches[0]: invalid regular expression: groups nested too deeply",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import socket
 import statistics
 import time
@@ -376,3 +377,113 @@ def test_a_secret_header_gone_since_start_up_fails_the_probe_naming_its_source(h
     monkeypatch.delenv("MONITOR_TEST_API_KEY")
     result = probe(check)
     assert result.reason is Reason.OTHER and result.error == "environment variable MONITOR_TEST_API_KEY is not set"
+
+
+# --- options from blackbox_exporter and gatus ----------------------------------------------------
+
+
+def test_fail_if_not_ssl_fails_when_the_platform_ends_on_plain_http(https_port, http_port, pki):
+    downgrade = _to(f"http://{HOST}:{http_port}/ok")
+    fields = {"resolve": {HOST: "127.0.0.1"}, "tls": {"ca_file": str(pki.ca_file)}}
+    url = f"https://{HOST}:{https_port}"
+    assert probe(http_check(url + downgrade, **fields)).success  # off by default, as in blackbox_exporter
+    result = probe(http_check(url + downgrade, fail_if_not_ssl=True, **fields))
+    assert result.reason is Reason.NOT_HTTPS and result.status_code == 200 and result.details["redirects"] == 1
+    assert result.error == f"ended on plain HTTP at http://{HOST}:{http_port}/"
+    assert probe(http_check(url + "/redirect/1", fail_if_not_ssl=True, **fields)).success  # HTTPS throughout
+    assert probe(http_check(f"http://{HOST}:{http_port}/ok", fail_if_not_ssl=True, **fields)).reason is Reason.NOT_HTTPS
+
+
+HEADERS_PATH = "/headers?Server=nginx%2F1.14.0&X-Cache=HIT&Strict-Transport-Security=max-age%3D300"
+
+
+@pytest.mark.parametrize(("rules", "error"), [
+    ({"fail_if_header_matches": [{"header": "Server", "regexp": r"nginx/1\.1[0-4]\."}]},
+     r"header Server matches /nginx/1\.1[0-4]\./"),
+    ({"fail_if_header_matches": [{"header": "server", "regexp": "Apache"}]}, None),  # names are case-insensitive
+    ({"fail_if_header_matches": [{"header": "X-Debug", "regexp": "."}]}, None),  # missing: nothing matches
+    ({"fail_if_header_not_matches": [{"header": "X-Cache", "regexp": "^HIT$"}]}, None),
+    ({"fail_if_header_not_matches": [{"header": "Strict-Transport-Security", "regexp": r"max-age=\d{8,}"}]},
+     r"header Strict-Transport-Security does not match /max-age=\d{8,}/"),
+    ({"fail_if_header_not_matches": [{"header": "X-Frame-Options", "regexp": "DENY"}]},
+     "header X-Frame-Options is missing"),
+    ({"fail_if_header_not_matches": [{"header": "X-Frame-Options", "regexp": "DENY", "allow_missing": True}]}, None),
+])
+def test_header_rules(http_port, rules, error):
+    result = probe(http_check(f"http://127.0.0.1:{http_port}{HEADERS_PATH}", **rules))
+    assert result.success is (error is None), result.error
+    if error:
+        assert result.reason is Reason.HEADER_MISMATCH and result.error == error and result.status_code == 200
+
+
+DOCUMENT = {"status": "UP", "data": {"items": [{"state": "ok", "queue": 3}]}, "ready": True, "ratio": 0.5,
+            "tên": "Sổ tay"}
+
+
+@pytest.mark.parametrize(("assertion", "error"), [
+    ({"path": "$.status", "equals": "UP"}, None),
+    ({"path": "status", "equals": "DOWN"}, 'body $.status is "UP", expected "DOWN"'),
+    ({"path": "data.items[0].state", "equals": "ok"}, None),
+    ({"path": "$.data.items[0].queue", "lt": 10}, None),
+    ({"path": "$.data.items[0].queue", "le": 2}, "body $.data.items[0].queue is 3, expected <= 2"),
+    ({"path": "$.data.items[0].queue", "gt": 3}, "body $.data.items[0].queue is 3, expected > 3"),
+    ({"path": "$.data.items[0].queue", "ge": 3}, None),
+    ({"path": "$.ratio", "equals": 0.5}, None),
+    ({"path": "$.status", "gt": 0}, 'body $.status is "UP", not a number (expected > 0)'),
+    ({"path": "$.ready", "equals": True}, None),
+    ({"path": "$.ready", "equals": 1}, "body $.ready is true, expected 1"),  # true is not 1
+    ({"path": '$["tên"]', "equals": "Sổ tay"}, None),
+    ({"path": "$.data.items[1]", "exists": True}, "body $.data.items[1] is missing"),
+    ({"path": "$.error", "exists": False}, None),
+    ({"path": "$.ready", "exists": False}, "body $.ready exists"),
+    ({"path": "$.data.items[0].owner", "equals": "x"}, "body $.data.items[0].owner is missing"),
+])
+def test_json_body_assertions(http_port, assertion, error):
+    from urllib.parse import quote
+
+    url = f"http://127.0.0.1:{http_port}/json?" + quote(json.dumps(DOCUMENT, ensure_ascii=False), safe="")
+    result = probe(http_check(url, body_json=[assertion]))
+    assert result.success is (error is None), result.error
+    if error:
+        assert result.reason is Reason.BODY_MISMATCH and result.error == error
+
+
+def test_json_assertions_on_a_body_that_is_not_json(http_port):
+    result = probe(http_check(f"http://127.0.0.1:{http_port}/ok", body_json=[{"path": "$.status", "equals": "UP"}]))
+    assert result.reason is Reason.BODY_MISMATCH and result.error.startswith("body is not JSON: Expecting value")
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as sock:
+            sock.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback here")
+@pytest.mark.parametrize(("ip_protocol", "peer"), [("ip6", "v6"), ("ip4", "v4"), (None, "v4")])
+def test_ip_protocol_picks_the_family_among_a_names_addresses(loop_thread, ip_protocol, peer):
+    from tests.servers import scripted_recording, start_server
+
+    seen = {"v4": [], "v6": []}
+    v4 = loop_thread.run(start_server(scripted_recording(seen["v4"]))).port
+    v6 = loop_thread.run(start_server(scripted_recording(seen["v6"]), host="::1")).port
+    addresses = {HOST: [f"127.0.0.1:{v4}", f"[::1]:{v6}"]}
+    result = probe(http_check(f"http://{HOST}/ok", resolve=addresses, ip_protocol=ip_protocol))
+    assert result.success, result.error
+    assert result.peer == (f"[::1]:{v6}" if peer == "v6" else f"127.0.0.1:{v4}")
+    assert len(seen[peer]) == 1 and not seen["v6" if peer == "v4" else "v4"]
+
+
+def test_ip_protocol_falls_back_to_the_other_family_unless_told_not_to(http_port):
+    """``localhost`` (the system resolver, /etc/hosts) and a pinned address, each with IPv4 only."""
+    for url, fields in ((f"http://localhost:{http_port}/ok", {}),
+                        (f"http://{HOST}/ok", {"resolve": {HOST: f"127.0.0.1:{http_port}"}})):
+        result = probe(http_check(url, ip_protocol="ip6", **fields))
+        if fields or result.peer.startswith("127."):  # a name with an IPv6 address here would be picked: right too
+            assert result.success and result.peer == f"127.0.0.1:{http_port}", result.error
+            result = probe(http_check(url, ip_protocol="ip6", ip_protocol_fallback=False, **fields))
+            assert result.reason is Reason.DNS and "no IPv6 address" in result.error
+            assert "connect" not in result.phases

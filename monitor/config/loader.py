@@ -442,6 +442,10 @@ def _model_at(raw: object, path: tuple) -> type[BaseModel] | None:
             model = CHECK_MODELS.get(kind) if isinstance(kind, str) else None
             position += 2
             continue
+        if isinstance(part, int):  # an item of a list of models: the same model
+            node = node[part] if isinstance(node, list) and 0 <= part < len(node) else None
+            position += 1
+            continue
         field = model.model_fields.get(part) if isinstance(part, str) else None
         model = _model_in(field.annotation) if field is not None else None
         node = node.get(part) if isinstance(node, dict) else None

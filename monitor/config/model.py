@@ -97,6 +97,9 @@ def _parse_address(value: object) -> object:
 
 Address = Annotated[tuple[str, int | None], BeforeValidator(_parse_address)]
 """An IP address with an optional port, written ``ip``, ``ip:port`` or ``[v6]:port``."""
+Addresses = Annotated[list[Address], Field(min_length=1),
+                      BeforeValidator(lambda value: value if isinstance(value, list) else [value])]
+"""One address or a list of them (a name's IPv4 and IPv6 addresses, chosen by ``ip_protocol``)."""
 
 
 class _Strict(BaseModel):
@@ -213,6 +216,79 @@ def _compile(value: object) -> object:
 Regex = Annotated[str, BeforeValidator(_compile)]
 
 
+class HeaderRule(_Strict):
+    """A regular expression on a response header, like blackbox_exporter's ``fail_if_header_matches``."""
+
+    header: str
+    regexp: Regex
+    allow_missing: bool = False  # for fail_if_header_not_matches: a missing header passes
+
+    @field_validator("header")
+    @classmethod
+    def _header_name(cls, header: str) -> str:
+        if not _HEADER_NAME.fullmatch(header):
+            raise ValueError(f"invalid header name {header!r}")
+        return header
+
+
+_JSON_STEP = re.compile(r'\.([A-Za-z0-9_-]+)|\[(\d+)\]|\["([^"\\]*)"\]')
+
+
+def parse_json_path(value: object) -> object:
+    """``$.status`` / ``data.items[0].state`` / ``$["a b"]`` -> ("status",) / ("data", "items", 0, "state")."""
+    if not isinstance(value, str):
+        return value
+    text = value.removeprefix("$")
+    if text and text[0] not in ".[":
+        text = "." + text  # gatus style: data.items[0].state
+    steps: list[str | int] = []
+    position = 0
+    while position < len(text):
+        match = _JSON_STEP.match(text, position)
+        if match is None:
+            raise ValueError(f"invalid JSON path {value!r} at character {position + len(value) - len(text) + 1} "
+                             "(use e.g. $.status or data.items[0].state)")
+        key, index, quoted = match.groups()
+        steps.append(int(index) if index is not None else key if key is not None else quoted)
+        position = match.end()
+    if not steps:
+        raise ValueError(f"invalid JSON path {value!r}: names nothing (use e.g. $.status)")
+    return tuple(steps)
+
+
+JsonScalar = Union[bool, int, float, str, None]
+Number = Annotated[float, Field(allow_inf_nan=False), BeforeValidator(lambda v: _number(v))]
+
+
+def _number(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"expected a number, found {value!r}")
+    return value
+
+
+class JsonAssertion(_Strict):
+    """One condition on a JSON response body, like a gatus ``[BODY].status == UP`` condition."""
+
+    path: Annotated[tuple[str | int, ...], BeforeValidator(parse_json_path)]
+    equals: JsonScalar = None
+    lt: Number | None = None
+    le: Number | None = None
+    gt: Number | None = None
+    ge: Number | None = None
+    exists: bool | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> JsonAssertion:
+        given = [name for name in ("equals", "lt", "le", "gt", "ge", "exists") if name in self.model_fields_set]
+        if len(given) != 1:
+            raise ValueError("give exactly one of 'equals', 'lt', 'le', 'gt', 'ge' or 'exists'")
+        return self
+
+    @property
+    def operator(self) -> str:
+        return next(name for name in ("equals", "lt", "le", "gt", "ge", "exists") if name in self.model_fields_set)
+
+
 class TlsOptions(_Strict):
     """How a check trusts certificates. Verification is on unless switched off."""
 
@@ -257,7 +333,13 @@ class HttpCheck(_Check):
     body_not_contains: list[str] = []
     max_body_bytes: Annotated[int, Field(gt=0)] = 10 * 1024 * 1024
     tls: TlsOptions = TlsOptions()
-    resolve: dict[str, Address] = {}  # host -> ip[:port], like curl --resolve
+    resolve: dict[str, Addresses] = {}  # host -> ip[:port] (or a list of them), like curl --resolve
+    fail_if_not_ssl: bool = False  # the final URL, after redirects, must be HTTPS
+    fail_if_header_matches: list[HeaderRule] = []
+    fail_if_header_not_matches: list[HeaderRule] = []
+    body_json: list[JsonAssertion] = []
+    ip_protocol: Literal["ip4", "ip6"] | None = None  # prefer this family among a name's addresses
+    ip_protocol_fallback: bool = True  # else the other family when the name has none of it
 
     @field_validator("headers")
     @classmethod

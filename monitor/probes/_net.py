@@ -28,8 +28,23 @@ def is_ip(host: str) -> bool:
     return True
 
 
-async def resolve(host: str, port: int, obs: Observation) -> tuple[str, int]:
-    """Resolve ``host`` with the system resolver, timed as the ``resolve`` phase.
+def pick(host: str, addresses: list[tuple[str, Any]], prefer: str | None, fallback: bool = True) -> tuple[str, Any]:
+    """The first address, or the first of the ``prefer``red family (``ip4``/``ip6``), like blackbox_exporter's
+    ``preferred_ip_protocol``: else the first of the other family when ``fallback``, else a ``dns`` failure."""
+    if prefer is None:
+        return addresses[0]
+    want_v6 = prefer == "ip6"
+    for address in addresses:
+        if (":" in address[0]) is want_v6:
+            return address
+    if fallback:
+        return addresses[0]
+    raise ProbeFailure(Reason.DNS, f"{host}: no IPv{6 if want_v6 else 4} address (ip_protocol {prefer}, no fallback)")
+
+
+async def resolve(host: str, port: int, obs: Observation, prefer: str | None = None,
+                  fallback: bool = True) -> tuple[str, int]:
+    """Resolve ``host`` with the system resolver, timed as the ``resolve`` phase; ``prefer`` an address family.
 
     Runs in the loop's thread pool (getaddrinfo blocks). Names under ``.invalid``
     fail at once without a query, as RFC 6761 asks of resolver libraries.
@@ -46,6 +61,8 @@ async def resolve(host: str, port: int, obs: Observation) -> tuple[str, int]:
         raise ProbeFailure(Reason.DNS, f"{host}: {exc.strerror or exc}") from exc
     if not infos:
         raise ProbeFailure(Reason.DNS, f"{host}: no addresses")
+    if prefer is not None:
+        return pick(host, [(info[4][0], info[4][1]) for info in infos], prefer, fallback)
     address = infos[0][4]
     return address[0], address[1]
 

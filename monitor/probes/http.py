@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import functools
+import json
+import operator
 import re
 import ssl
 from typing import Any
@@ -21,9 +23,9 @@ import httpcore
 import httpx
 
 from monitor import __version__
-from monitor.config.model import HttpCheck, SecretRef, header_value_problem
+from monitor.config.model import HttpCheck, JsonAssertion, SecretRef, header_value_problem
 from monitor.errors import ProbeFailure
-from monitor.probes._net import connect_failure, earliest_expiry, peer_text, resolve
+from monitor.probes._net import connect_failure, earliest_expiry, peer_text, pick, resolve
 from monitor.probes._stream import connect
 from monitor.probes.base import Observation, ProbeContext
 from monitor.result import Reason
@@ -48,15 +50,21 @@ _VERSIONS = {"1.1": (True, False, ("http/1.1",)), "2": (False, True, ("h2",)), "
 class _Backend(httpcore.AsyncNetworkBackend):
     """Resolves (timed, or from the check's ``resolve`` overrides) then connects (timed)."""
 
-    def __init__(self, obs: Observation, overrides: dict[str, tuple[str, int | None]], source: str | None):
+    def __init__(self, obs: Observation, check: HttpCheck, source: str | None):
         self._obs = obs
-        self._overrides = overrides
+        self._overrides = check.resolve
+        self._prefer = check.ip_protocol
+        self._fallback = check.ip_protocol_fallback
         self._source = source
 
     async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                           local_address: str | None = None, socket_options: Any = None) -> httpcore.AsyncNetworkStream:
         override = self._overrides.get(host)
-        ip, port = (override[0], override[1] or port) if override else await resolve(host, port, self._obs)
+        if override:
+            ip, pinned = override[0] if self._prefer is None else pick(host, override, self._prefer, self._fallback)
+            port = pinned or port
+        else:
+            ip, port = await resolve(host, port, self._obs, self._prefer, self._fallback)
         self._obs.peer = peer_text(ip, port)
         try:
             with self._obs.timing("connect"):
@@ -195,7 +203,7 @@ async def _read_body(response: httpx.Response, limit: int) -> bytes:
 async def probe(check: HttpCheck, ctx: ProbeContext, obs: Observation) -> None:
     """Request ``check.url`` once over a fresh connection; raise :class:`ProbeFailure` on failure."""
     ssl_context = await ctx.ssl_context(check.tls.verify, check.tls.ca_file, _VERSIONS[check.http_version][2])
-    transport = _Transport(check, ssl_context, _Backend(obs, dict(check.resolve), ctx.source_address))
+    transport = _Transport(check, ssl_context, _Backend(obs, check, ctx.source_address))
     headers: dict[str, Any] = {"User-Agent": USER_AGENT}
     private: dict[str, str] = {}
     if check.headers or check.auth is not None:
@@ -228,8 +236,88 @@ async def probe(check: HttpCheck, ctx: ProbeContext, obs: Observation) -> None:
     except (httpx.ProtocolError, httpx.ReadError, httpx.WriteError, httpx.DecodingError) as exc:
         raise ProbeFailure(Reason.PROTOCOL, f"{type(exc).__name__}: {exc}") from exc
 
+    if check.fail_if_not_ssl and response.url.scheme != "https":  # a platform quietly downgraded is an incident
+        raise ProbeFailure(Reason.NOT_HTTPS, f"ended on plain HTTP at http://{response.url.netloc.decode()}/")
     if not any(low <= response.status_code <= high for low, high in check.expect_status):
         raise ProbeFailure(Reason.HTTP_STATUS, f"status {response.status_code} {response.reason_phrase}")
-    problem = body_problem(check, body.decode(response.encoding or "utf-8", errors="replace"))
+    if check.fail_if_header_matches or check.fail_if_header_not_matches:
+        problem = header_problem(check, response.headers)
+        if problem:
+            raise ProbeFailure(Reason.HEADER_MISMATCH, problem)
+    text = body.decode(response.encoding or "utf-8", errors="replace")
+    problem = body_problem(check, text) or (json_problem(check.body_json, text) if check.body_json else None)
     if problem:
         raise ProbeFailure(Reason.BODY_MISMATCH, problem)
+
+
+def header_problem(check: HttpCheck, headers: httpx.Headers) -> str | None:
+    """The first header rule the response breaks, described (never the header's value); None when all hold.
+
+    A header sent several times is judged on every value, as blackbox_exporter does: one matching value fails
+    ``fail_if_header_matches``, and ``fail_if_header_not_matches`` needs one value that matches.
+    """
+    for rule in check.fail_if_header_matches:
+        if any(_regex(rule.regexp).search(value) for value in headers.get_list(rule.header)):
+            return f"header {rule.header} matches /{rule.regexp}/"
+    for rule in check.fail_if_header_not_matches:
+        values = headers.get_list(rule.header)
+        if not values and not rule.allow_missing:
+            return f"header {rule.header} is missing"
+        if values and not any(_regex(rule.regexp).search(value) for value in values):
+            return f"header {rule.header} does not match /{rule.regexp}/"
+    return None
+
+
+_MISSING = object()
+_COMPARE = {"lt": (operator.lt, "<"), "le": (operator.le, "<="), "gt": (operator.gt, ">"), "ge": (operator.ge, ">=")}
+
+
+def json_problem(assertions: list[JsonAssertion], text: str) -> str | None:
+    """The first JSON assertion the body breaks, described; None when all hold."""
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        return f"body is not JSON: {exc}"
+    for assertion in assertions:
+        value = _json_at(document, assertion.path)
+        where = "$" + "".join(f"[{step}]" if isinstance(step, int) else f".{step}" for step in assertion.path)
+        kind = assertion.operator
+        if kind == "exists":
+            if (value is not _MISSING) is not assertion.exists:
+                return f"body {where} {'is missing' if assertion.exists else 'exists'}"
+            continue
+        if value is _MISSING:
+            return f"body {where} is missing"
+        if kind == "equals":
+            if not _json_equal(value, assertion.equals):
+                return f"body {where} is {_shown(value)}, expected {_shown(assertion.equals)}"
+            continue
+        compare, symbol = _COMPARE[kind]
+        bound = getattr(assertion, kind)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f"body {where} is {_shown(value)}, not a number (expected {symbol} {bound:g})"
+        if not compare(value, bound):
+            return f"body {where} is {_shown(value)}, expected {symbol} {bound:g}"
+    return None
+
+
+def _json_at(document: object, path: tuple[str | int, ...]) -> object:
+    for step in path:
+        if isinstance(step, int) and isinstance(document, list) and step < len(document):
+            document = document[step]
+        elif isinstance(step, str) and isinstance(document, dict) and step in document:
+            document = document[step]
+        else:
+            return _MISSING
+    return document
+
+
+def _json_equal(value: object, expected: object) -> bool:
+    if isinstance(value, bool) or isinstance(expected, bool):  # true is not 1
+        return type(value) is type(expected) and value == expected
+    return value == expected  # 1 == 1.0; "1" != 1
+
+
+def _shown(value: object) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 80 else text[:77] + "..."
