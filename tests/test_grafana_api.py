@@ -257,6 +257,35 @@ def test_command_annotate_reads_the_store_and_is_idempotent(grafana, tmp_path, m
     assert "GRAFANA_URL is not set" in capsys.readouterr().err
 
 
+def test_annotate_only_reads_the_store_even_while_another_process_writes_it(grafana, tmp_path, monkeypatch, capsys):
+    import sqlite3
+
+    store_path = tmp_path / "monitor.db"
+    store = open_store(store_path)
+    try:
+        store.add_complaints([(COMPLAINT, CLASSIFIED)], source="pakn.csv", now=NOW)
+    finally:
+        store.close()
+    monkeypatch.setenv("GRAFANA_URL", grafana.url)
+    monkeypatch.setenv("GRAFANA_TOKEN", TOKEN)
+    monkeypatch.delenv("GRAFANA_TOKEN_FILE", raising=False)
+    writer = sqlite3.connect(store_path, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # the daemon's writer, mid-batch
+        args = _parser().parse_args(["grafana", "annotate", "--checks", str(ROOT / "checks"), "--store",
+                                     str(store_path), "--from", "02/06/2026", "--to", "02/06/2026", "--json"])
+        assert args.func(args) == 0
+        assert json.loads(capsys.readouterr().out)["created"] == 1
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    store = open_store(store_path)
+    try:
+        assert store.matches_for([COMPLAINT.id]) == []  # annotating stored no verdict
+    finally:
+        store.close()
+
+
 # --- a real Grafana -----------------------------------------------------------------------------
 
 LIVE = bool(os.environ.get("GRAFANA_URL") and os.environ.get("GRAFANA_TOKEN"))
