@@ -1,6 +1,8 @@
-"""The ``monitor`` command: a thin layer over the library, rich for people, ``--json`` for scripts.
+"""Measure the Party's shared platforms (gqthc, dichvucong, sotaydangvien, pakn …): probe, store, report.
 
-Exit codes: 0 success, 1 a probe failed (``check``), 2 invalid configuration or usage.
+Exit codes: 0 success; 1 a probe failed (``check``); 2 invalid input (arguments, settings,
+checks, files), one line saying what and what to do; 70 an unexpected error, whose traceback
+is written to a file the one line names.
 """
 
 from __future__ import annotations
@@ -9,13 +11,23 @@ import argparse
 import asyncio
 import dataclasses
 import datetime as dt
+import errno
 import json
+import os
+import re
+import socket
 import sys
+import tempfile
+import time
+import traceback
 from pathlib import Path
 
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from monitor import __version__, logs
 from monitor.config import Catalog, HttpCheck, Settings, load_catalog
@@ -26,7 +38,7 @@ from monitor.probes import ProbeContext
 from monitor.result import PHASES, ProbeResult
 from monitor.runner import run_check
 
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_SOFTWARE = 0, 1, 2, 70  # 70: EX_SOFTWARE of sysexits.h
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -57,23 +69,48 @@ def cmd_run(args: argparse.Namespace) -> int:
     logs.configure(settings.log_level, err)
 
     def announce(address: str, jobs: list) -> None:
-        out.print(f"monitor {__version__}: location [bold]{settings.location}[/], store {settings.store}")
-        out.print(f"metrics at [bold]{address}[/]")
+        out.print(f"monitor {__version__}: location [bold]{settings.location}[/], store {escape(str(settings.store))}")
+        out.print(f"metrics at [bold]{escape(address)}[/]")
         for platform in catalog.platforms:
             checks = ", ".join(f"{c.id} ({c.kind} every {c.interval:g}s)" for c in platform.checks)
-            out.print(f"  {platform.id:<16} {platform.name}: {checks or '[dim]unmonitored: no known address[/]'}")
+            out.print(f"  {platform.id:<16} {escape(platform.name)}: "
+                      f"{escape(checks) or '[dim]unmonitored: no known address[/]'}")
         out.print(f"{len(jobs)} checks scheduled; Ctrl-C or SIGTERM stops cleanly")
 
-    return asyncio.run(run_daemon(settings, catalog, announce))
+    try:
+        return asyncio.run(run_daemon(settings, catalog, announce))
+    except OSError as exc:
+        if exc.filename is not None or not (isinstance(exc, socket.gaierror) or exc.errno in _LISTEN_ERRORS):
+            raise
+        where = f"{settings.listen_address}:{settings.listen_port}"
+        if exc.errno == errno.EADDRINUSE:
+            todo = "stop what uses the port, or choose another with --listen-port or MONITOR_LISTEN_PORT"
+        elif exc.errno == errno.EACCES:
+            todo = "ports below 1024 need privileges; choose another with --listen-port or MONITOR_LISTEN_PORT"
+        else:
+            todo = "choose an address of this machine with MONITOR_LISTEN_ADDRESS (e.g. 127.0.0.1)"
+        raise UsageError(f"cannot serve /metrics on {where}: {exc.strerror or exc}; {todo}") from None
+
+
+_LISTEN_ERRORS = (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES)
 
 
 # --- check ----------------------------------------------------------------------------
 
-def _targets(catalog: Catalog, target: str, timeout: float) -> list[tuple[str, object]]:
-    if "://" in target:
+def _url_target(target: str, timeout: float) -> list[tuple[str, object]]:
+    """A URL target as an ad-hoc HTTP check; a bad URL or timeout is a usage error."""
+    if not 0 < timeout < 86400:
+        raise UsageError(f"--timeout {timeout:g}: must be more than 0 and less than a day (seconds)")
+    try:
         check = HttpCheck.model_validate({"id": "adhoc", "kind": "http", "url": target,
                                           "timeout": timeout, "interval": timeout + 1})
-        return [("adhoc", check)]
+    except ValidationError as exc:
+        reason = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+        raise UsageError(f"invalid URL {target!r}: {reason} (e.g. https://gqthc.dcs.vn/)") from None
+    return [("adhoc", check)]
+
+
+def _targets(catalog: Catalog, target: str, timeout: float) -> list[tuple[str, object]]:
     platform_id, _, check_id = target.partition("/")
     platform = catalog.platform(platform_id)
     if platform is None:
@@ -99,26 +136,42 @@ def result_dict(result: ProbeResult) -> dict:
     return data
 
 
-def _result_table(results: list[ProbeResult]) -> Table:
-    table = Table(title="Probe results (times in ms)")
-    table.add_column("check")
-    table.add_column("result")
-    table.add_column("status", justify="right")
-    for phase in PHASES:
-        table.add_column(phase, justify="right")
-    table.add_column("certificate expires")
-    table.add_column("peer")
-    for r in results:
-        outcome = "[green]success[/]" if r.success else f"[red]{r.outcome}[/]"
-        expiry = format_datetime(r.cert_expiry, seconds=False) if r.cert_expiry else "—"
-        table.add_row(f"{r.platform}/{r.check}", outcome, str(r.status_code or "—"),
-                      *(_ms(r.phases.get(p)) for p in PHASES), expiry, r.peer or "—")
-    return table
+def _result_block(r: ProbeResult) -> list[Text]:
+    """One result as a few short lines (readable at 80 columns): outcome, phases in ms, peer and certificate.
+
+    Everything that came from a server or a file is a plain :class:`Text`, never Rich markup.
+    """
+    head = Text(f"{r.platform}/{r.check}: ", style="bold")
+    head.append(r.outcome, style="green" if r.success else "red")
+    if r.status_code:
+        head.append(f" · HTTP {r.status_code}")
+    if not r.success:
+        head.append(f" after {_ms(r.duration)} ms")
+    lines = [head]
+    if not r.success and r.error:
+        lines.append(Text(f"  {r.error}", style="red"))
+    cells = [(phase, _ms(r.phases.get(phase))) for phase in PHASES]
+    widths = [max(len(name), len(value)) for name, value in cells]
+    lines.append(Text("  " + "  ".join(name.rjust(w) for (name, _), w in zip(cells, widths)) + "  (ms)",
+                      style="dim"))
+    lines.append(Text("  " + "  ".join(value.rjust(w) for (_, value), w in zip(cells, widths))))
+    where = [f"peer {r.peer}"] if r.peer else []
+    if r.cert_expiry:
+        where.append(f"certificate expires {format_datetime(r.cert_expiry, seconds=False)}")
+    if where:
+        lines.append(Text("  " + " · ".join(where)))
+    details = ", ".join(f"{k} {v}" for k, v in r.details.items())
+    if details:
+        lines.append(Text(f"  {details}", style="dim"))
+    return lines
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    targets = _targets(_catalog(settings), args.target, args.timeout)
+    if "://" in args.target:  # a URL needs no checks: works anywhere, even with none installed
+        targets = _url_target(args.target, args.timeout)
+    else:
+        targets = _targets(_catalog(settings), args.target, args.timeout)
     ctx = ProbeContext(location=settings.location)
 
     async def run_all() -> list[ProbeResult]:
@@ -128,27 +181,49 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([result_dict(r) for r in results], ensure_ascii=False, indent=2))
     else:
-        out.print(_result_table(results))
+        out.print("Probe results (times in ms; Asia/Ho_Chi_Minh)", style="bold")
         for r in results:
-            if not r.success:
-                out.print(f"[red]{r.platform}/{r.check}: {r.outcome}[/]: {r.error}")
-            details = ", ".join(f"{k} {v}" for k, v in r.details.items())
-            if details:
-                out.print(f"[dim]{r.platform}/{r.check}: {details}[/]")
+            for line in _result_block(r):
+                out.print(line)
     return EXIT_OK if all(r.success for r in results) else EXIT_FAILED
 
 
 # --- results --------------------------------------------------------------------------
 
+def _unknown_filter(settings: Settings, platform: str | None, check: str | None) -> UsageError | None:
+    """The error for a --platform/--check with no stored results that the checks do not name either
+    (listing the names they know); None when the checks know both: nothing stored for them yet."""
+    try:
+        catalog = _catalog(settings)
+    except ConfigError:
+        catalog = Catalog(())
+    if platform is not None and catalog.platform(platform) is None:
+        known = ", ".join(p.id for p in catalog.platforms) or "none in the checks"
+        return UsageError(f"unknown --platform {platform!r}: no stored results (known platforms: {known})")
+    found = catalog.platform(platform) if platform else None
+    checks = sorted({c.id for p, c in catalog.checks() if found is None or p.id == found.id})
+    if check is not None and check not in checks:
+        return UsageError(f"unknown --check {check!r}: no stored results (known checks"
+                          f"{f' of {platform}' if platform else ''}: {', '.join(checks) or 'none'})")
+    return None
+
+
 def cmd_results(args: argparse.Namespace) -> int:
     from monitor.store import open_store
 
     settings = _settings(args)
+    if args.n < 1:
+        raise UsageError(f"-n {args.n}: give how many results to show, 1 or more")
     if not settings.store.exists():
         raise UsageError(f"no history at {settings.store} yet: start `monitor run` first")
     store = open_store(settings.store, read_only=True)
     try:
         results = store.recent_results(args.n, platform=args.platform, check=args.check_id)
+        filtered = args.platform is not None or args.check_id is not None
+        if not results and filtered and store.recent_results(1):  # the store has results, none of these names
+            unknown = _unknown_filter(settings, args.platform, args.check_id)
+            if unknown is not None:
+                raise unknown
     finally:
         store.close()
     if args.json:
@@ -156,13 +231,13 @@ def cmd_results(args: argparse.Namespace) -> int:
         return EXIT_OK
     table = Table(title=f"Last {len(results)} results (Asia/Ho_Chi_Minh)")
     for column in ("time", "check", "location", "result", "status", "total ms", "error"):
-        table.add_column(column, justify="right" if column in ("status", "total ms") else "left")
-    for r in results:
-        outcome = "[green]success[/]" if r.success else f"[red]{r.outcome}[/]"
+        table.add_column(column, justify="right" if column in ("status", "total ms") else "left", overflow="fold")
+    for r in results:  # stored text (errors carry servers' reason phrases) is never Rich markup
+        outcome = Text("success", style="green") if r.success else Text(r.outcome, style="red")
         if r.unreliable:
-            outcome += " [yellow](unreliable)[/]"
-        table.add_row(format_datetime(r.started_at), f"{r.platform}/{r.check}", r.location, outcome,
-                      str(r.status_code or "—"), _ms(r.duration), r.error or "")
+            outcome.append(" (unreliable)", style="yellow")
+        table.add_row(format_datetime(r.started_at), Text(f"{r.platform}/{r.check}"), Text(r.location), outcome,
+                      str(r.status_code or "—"), _ms(r.duration), Text(r.error or ""))
     out.print(table)
     return EXIT_OK
 
@@ -277,6 +352,9 @@ def cmd_complaints_import(args: argparse.Namespace) -> int:
     from monitor import cli_evidence as ev
 
     settings = _settings(args)
+    if not args.file.is_file():
+        what = "is a directory" if args.file.is_dir() else "no such file"
+        raise UsageError(f"{args.file}: {what}; give the path of a PAKN export (CSV, JSON or XLSX)")
     catalog = _catalog(settings)
     try:
         summary = ev.import_complaints(args.file, settings, catalog, time.time())
@@ -322,62 +400,162 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 # --- entry point ----------------------------------------------------------------------
 
+DESCRIPTION = """\
+Measure the Party's shared digital platforms (gqthc, quantri-gqthc, dichvucong,
+sotaydangvien, pakn): availability and latency, a history, incidents, and the
+weekly evidence that says whether a complaint was the platform or the commune's
+own connection."""
+
+EPILOG = """\
+examples:
+  monitor check https://gqthc.dcs.vn/      probe one address now
+  monitor check gqthc                      probe a platform's checks now
+  monitor run                              probe on schedule, serve /metrics
+  monitor results --platform pakn          the last stored results of pakn
+  monitor demo --duration 90               try it offline against the lab
+  monitor complaints import export.xlsx    import a PAKN export
+  monitor report --week 2026-W23           section 5 of the bulletin
+
+checks: --checks PATH, else MONITOR_CHECKS, else ./checks, else the checks
+shipped with the package. Settings: MONITOR_* variables or monitor.yml.
+exit codes: 0 done, 1 a probe failed, 2 invalid input (one line says what
+to do), 70 unexpected error (one line says where the traceback is).
+'monitor COMMAND --help' describes each command."""
+
+def _positive(text: str) -> float:
+    """An argument that must be a number above 0 (a speed, a duration, a count of days)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}: must be more than 0")
+    return value
+
+
+def _count(text: str) -> int:
+    """An argument that must be a whole number of 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be 1 or more")
+    return value
+
+
+def _week(text: str) -> str:
+    """A bulletin week such as ``2026-W23``."""
+    from monitor.calendar import bulletin_week
+
+    try:
+        bulletin_week(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _interval(text: str) -> str:
+    """A duration such as ``10m`` (kept as text; parsed by the command)."""
+    from monitor.config.model import parse_duration
+
+    try:
+        if parse_duration(text) <= 0:
+            raise ValueError(f"invalid duration {text!r}: must be more than 0")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+CHECKS_HELP = ("check file or directory of *.yml (repeatable); default: MONITOR_CHECKS, else ./checks, "
+               "else the checks shipped with the package")
+
+
+def _command(commands: argparse._SubParsersAction, name: str, summary: str, details: str = "",
+             **options) -> argparse.ArgumentParser:
+    """A sub-command whose ``--help`` starts with ``summary`` (also shown in the list) and goes on with ``details``."""
+    return commands.add_parser(name, help=summary, description=f"{summary[0].upper()}{summary[1:]}. {details}".strip(),
+                               **options)
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of ``monitor``."""
     from monitor import cli_evidence as ev
 
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--checks", type=Path, action="append", metavar="PATH",
-                        help="check file or directory (repeatable; default: settings / checks/)")
-    root = argparse.ArgumentParser(prog="monitor", description=__doc__.splitlines()[0])
-    root.add_argument("--version", action="version", version=f"monitor {__version__}")
-    commands = root.add_subparsers(dest="command", required=True)
+    common.add_argument("--checks", type=Path, action="append", metavar="PATH", help=CHECKS_HELP)
+    root = argparse.ArgumentParser(prog="monitor", description=DESCRIPTION, epilog=EPILOG,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    root.add_argument("--version", action="version", version=f"monitor {__version__}", help="print the version")
+    commands = root.add_subparsers(title="commands", dest="command", required=True, metavar="COMMAND")
 
-    run = commands.add_parser("run", parents=[common], help="probe on schedule, serve /metrics, store results")
-    run.add_argument("--store", type=Path, help="SQLite history file")
-    run.add_argument("--location", help="name of this prober's location")
-    run.add_argument("--listen-port", type=int, help="metrics port (address from settings)")
+    run = _command(commands, "run", "probe on schedule, serve /metrics, store results",
+                   "The daemon: every check at its interval, Prometheus metrics at /metrics (default "
+                   "http://127.0.0.1:9180/metrics), results in the SQLite history. Ctrl-C or SIGTERM stops it "
+                   "cleanly.", parents=[common])
+    run.add_argument("--store", type=Path, metavar="FILE", help="SQLite history file (default: var/monitor.db)")
+    run.add_argument("--location", help="name of this prober's location, e.g. hanoi (default: local)")
+    run.add_argument("--listen-port", type=int, metavar="PORT",
+                     help="metrics port (default 9180; 0 picks a free one; address: MONITOR_LISTEN_ADDRESS)")
     run.set_defaults(func=cmd_run)
 
-    check = commands.add_parser("check", parents=[common], help="probe now: a platform, platform/check or a URL")
-    check.add_argument("target")
+    check = _command(commands, "check", "probe now: a platform, platform/check or a URL",
+                     "Prints status, phases in ms, certificate and reason. Exit 0 when every probe succeeds, "
+                     "1 when one fails, 2 for an unknown target.", parents=[common])
+    check.add_argument("target", help="a platform id (gqthc), one of its checks (gqthc/home) or a URL "
+                                      "(https://…, needs no checks)")
     check.add_argument("--json", action="store_true", help="machine-readable output")
-    check.add_argument("--timeout", type=float, default=10.0, help="deadline for a URL target (seconds)")
+    check.add_argument("--timeout", type=_positive, default=10.0, metavar="SECONDS",
+                       help="deadline for a URL target (default 10)")
     check.set_defaults(func=cmd_check)
 
-    results = commands.add_parser("results", parents=[common], help="the last stored results")
-    results.add_argument("-n", type=int, default=20, help="how many (default 20)")
-    results.add_argument("--platform")
-    results.add_argument("--check", dest="check_id")
-    results.add_argument("--store", type=Path, help="SQLite history file")
-    results.add_argument("--json", action="store_true")
+    results = _command(commands, "results", "the last stored results",
+                       "Newest first, times in Asia/Ho_Chi_Minh. An unknown --platform or --check exits 2 "
+                       "listing the known ones.", parents=[common])
+    results.add_argument("-n", type=_count, default=20, metavar="N", help="how many results (default 20)")
+    results.add_argument("--platform", help="only this platform id, e.g. gqthc")
+    results.add_argument("--check", dest="check_id", metavar="CHECK", help="only this check id, e.g. home")
+    results.add_argument("--store", type=Path, metavar="FILE", help="SQLite history file (default: var/monitor.db)")
+    results.add_argument("--json", action="store_true", help="machine-readable output")
     results.set_defaults(func=cmd_results)
 
-    lab = commands.add_parser("lab", parents=[common], help="simulated platforms on loopback, for tests and demos")
+    lab = _command(commands, "lab", "simulated platforms on loopback, for tests and demos",
+                   "Serves every platform of the checks on 127.0.0.1 with a local CA until stopped; writes "
+                   "checks.yml (for the monitor), ca.pem and truth.jsonl into --dir.", parents=[common])
     lab.add_argument("--scenario", default="peak-week", help="behaviour scenario (default peak-week)")
-    lab.add_argument("--week", default=_this_week(), help="bulletin week, e.g. 2026-W22 (default: this week)")
-    lab.add_argument("--dir", type=Path, default=Path("var/lab"), help="where ca.pem, checks.yml, truth.jsonl go")
-    lab.add_argument("--speed", type=float, default=60.0, help="simulated seconds per real second (default 60)")
+    lab.add_argument("--week", type=_week, default=_this_week(), help="bulletin week, e.g. 2026-W22 (default: this week)")
+    lab.add_argument("--dir", type=Path, default=Path("var/lab"), help="where ca.pem, checks.yml, truth.jsonl go "
+                                                                      "(default var/lab)")
+    lab.add_argument("--speed", type=_positive, default=60.0, help="simulated seconds per real second (default 60)")
     lab.set_defaults(func=cmd_lab)
 
-    simulate = commands.add_parser("simulate", parents=[common], help="a bulletin week against the lab, in minutes")
+    simulate = _command(commands, "simulate", "a bulletin week against the lab, in minutes",
+                        "Probes the week (or its first --days) against a fresh lab in simulated time, stores the "
+                        "results, imports a synthetic PAKN export and prints the lab's truth side by side.",
+                        parents=[common])
     simulate.add_argument("--scenario", default="peak-week", help="behaviour scenario (default peak-week)")
-    simulate.add_argument("--week", default=_this_week(), help="bulletin week, e.g. 2026-W23 (default: this week)")
-    simulate.add_argument("--days", type=float, help="only the first N days of the week")
-    simulate.add_argument("--interval", help="run every check at this interval instead (e.g. 10m)")
-    simulate.add_argument("--concurrency", type=int, default=200, help="probes in flight (default 200)")
-    simulate.add_argument("--seed", type=int, default=0, help="seed of the synthetic complaints")
+    simulate.add_argument("--week", type=_week, default=_this_week(), help="bulletin week, e.g. 2026-W23 (default: this week)")
+    simulate.add_argument("--days", type=_positive, help="only the first N days of the week")
+    simulate.add_argument("--interval", type=_interval, help="run every check at this interval instead (e.g. 10m)")
+    simulate.add_argument("--concurrency", type=_count, default=200, help="probes in flight (default 200)")
+    simulate.add_argument("--seed", type=int, default=0, help="seed of the synthetic complaints (default 0)")
     simulate.add_argument("--dir", type=Path, help="lab, truth and export directory (default var/sim-WEEK)")
-    simulate.add_argument("--store", type=Path, help="SQLite history file (default DIR/monitor.db)")
+    simulate.add_argument("--store", type=Path, metavar="FILE", help="SQLite history file (default DIR/monitor.db)")
     simulate.set_defaults(func=cmd_simulate)
 
-    demo = commands.add_parser("demo", parents=[common], help="try it without network: lab + live monitor")
-    demo.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
-    demo.add_argument("--speed", type=float, default=150.0, help="simulated seconds per real second (default 150)")
-    demo.add_argument("--dir", type=Path, default=Path("var/demo"), help="lab and store directory")
+    demo = _command(commands, "demo", "try it without network: lab + live monitor",
+                    "Starts the platform lab and the real monitor against it, time compressed, with a live table; "
+                    "ends with the report and the truth side by side. Nothing leaves the machine.", parents=[common])
+    demo.add_argument("--duration", type=_positive, metavar="SECONDS",
+                      help="stop after this many seconds (default: until Ctrl-C)")
+    demo.add_argument("--speed", type=_positive, default=150.0, help="simulated seconds per real second (default 150)")
+    demo.add_argument("--dir", type=Path, default=Path("var/demo"), help="lab and store directory (default var/demo)")
     demo.set_defaults(func=cmd_demo)
 
-    incidents = commands.add_parser("incidents", parents=[common], help="incidents of a period, from the results")
+    incidents = _command(commands, "incidents", "incidents of a period, from the results",
+                         "Recomputed from the stored results; only reads the store (read-only or locked is fine) "
+                         "unless --save. Periods: --week 2026-W23 or --from/--to; default the last complete "
+                         "bulletin week.", parents=[common])
     ev.add_period_arguments(incidents)
     incidents.add_argument("--json", action="store_true", help="machine-readable output")
     incidents.add_argument("--save", action="store_true",
@@ -385,32 +563,44 @@ def parser() -> argparse.ArgumentParser:
                                 "(needs write access; `monitor run` does it hourly)")
     incidents.set_defaults(func=cmd_incidents)
 
-    complaints = commands.add_parser("complaints", help="PAKN complaints")
-    complaint_commands = complaints.add_subparsers(dest="complaints_command", required=True)
-    complaints_import = complaint_commands.add_parser(
-        "import", parents=[common], help="import a PAKN export (CSV, JSON, XLSX): scrub, classify, store")
-    complaints_import.add_argument("file", type=Path)
-    complaints_import.add_argument("--store", type=Path, help="SQLite history file")
+    complaints = _command(commands, "complaints", "PAKN complaints: import an export, list what was imported",
+                          "See 'monitor complaints import --help' and 'monitor complaints list --help'.")
+    complaint_commands = complaints.add_subparsers(dest="complaints_command", required=True, metavar="COMMAND")
+    complaints_import = _command(
+        complaint_commands, "import", "import a PAKN export (CSV, JSON, XLSX): scrub, classify, store",
+        "Bad rows are listed by row number and reason and written to FILE.rejects.csv; importing again adds "
+        "nothing.", parents=[common])
+    complaints_import.add_argument("file", type=Path, metavar="FILE",
+                                   help="the export: CSV (with or without BOM, ',' or ';'), JSON or XLSX")
+    complaints_import.add_argument("--store", type=Path, metavar="FILE",
+                                   help="SQLite history file (default: var/monitor.db)")
     complaints_import.add_argument("--json", action="store_true", help="machine-readable summary")
     complaints_import.set_defaults(func=cmd_complaints_import)
-    complaints_list = complaint_commands.add_parser(
-        "list", parents=[common], help="the period's complaints: classification and verdict, no personal data")
+    complaints_list = _command(
+        complaint_commands, "list", "the period's complaints: classification and verdict, no personal data",
+        "Never the text or the sender. An unknown --platform or --status exits 2 listing the valid ones.",
+        parents=[common])
     ev.add_period_arguments(complaints_list)
     complaints_list.add_argument("--platform", help="only complaints naming this platform id ('none': naming none)")
     complaints_list.add_argument("--status", help="only complaints with this verdict (e.g. corroborated, pending)")
     complaints_list.add_argument("--json", action="store_true", help="machine-readable output")
     complaints_list.set_defaults(func=cmd_complaints_list)
 
-    report = commands.add_parser("report", parents=[common], help="the week's evidence for the bulletin, in Vietnamese")
+    report = _command(commands, "report", "the week's evidence for the bulletin, in Vietnamese",
+                      "Section 5 of the bulletin, shown here and written as Markdown, DOCX and HTML (and the "
+                      "chart) to --out.", parents=[common])
     ev.add_period_arguments(report)
     report.add_argument("--format", default="md,docx,html", help="md, docx, html, comma-separated (default: all)")
-    report.add_argument("--out", type=Path, help="directory for the files (default: settings reports, var/reports)")
+    report.add_argument("--out", type=Path, metavar="DIR",
+                        help="directory for the files (default: settings reports, var/reports)")
     report.add_argument("--quiet", action="store_true", help="write the files without showing the report")
     report.set_defaults(func=cmd_report)
 
-    config = commands.add_parser("config", help="configuration tools")
-    config_commands = config.add_subparsers(dest="config_command", required=True)
-    config_check = config_commands.add_parser("check", parents=[common], help="validate and exit")
+    config = _command(commands, "config", "configuration tools", "See 'monitor config check --help'.")
+    config_commands = config.add_subparsers(dest="config_command", required=True, metavar="COMMAND")
+    config_check = _command(config_commands, "check", "validate the checks and settings, then exit",
+                            "Prints a summary and exits 0, or every problem with file and line and exits 2.",
+                            parents=[common])
     config_check.set_defaults(func=cmd_config_check)
 
     from monitor.grafana.cli import add_parser as add_grafana_parser
@@ -424,7 +614,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``monitor`` console script."""
+    """Entry point of the ``monitor`` console script: never a traceback, one line per problem."""
+    from monitor.config.settings import unknown_environment
+
+    for warning in unknown_environment(os.environ):
+        err.print(warning, markup=False)
     args = parser().parse_args(argv)
     try:
         return args.func(args)
@@ -432,14 +626,77 @@ def main(argv: list[str] | None = None) -> int:
         for problem in exc.problems:
             err.print(str(problem), markup=False)
         err.print(f"{len(exc.problems)} configuration problem(s); nothing started", markup=False)
-    except ValidationError as exc:  # settings from the environment or monitor.yml
-        for error in exc.errors():
+    except SettingsError as exc:  # a value the settings sources cannot even parse (e.g. a list that is not JSON)
+        err.print(_settings_parse_error(exc), markup=False)
+    except ValidationError as exc:
+        if exc.title != "Settings":
+            return _unexpected(exc)
+        for error in exc.errors():  # settings from the environment or monitor.yml
             field = ".".join(str(p) for p in error["loc"])
-            err.print(f"settings: {field}: {error['msg']}", markup=False)
+            variable = "MONITOR_" + "__".join(str(p) for p in error["loc"] if isinstance(p, str)).upper()
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
+                message = "unknown setting"  # the warning above names the closest valid one
+            err.print(f"settings: {field}: {message} (set by {variable} or monitor.yml)", markup=False)
         err.print("invalid settings; nothing started", markup=False)
-    except (UsageError, StoreError, PeriodError, FileNotFoundError) as exc:
+    except (UsageError, StoreError, PeriodError) as exc:
         err.print(f"monitor: {exc}", markup=False)
+    except BrokenPipeError:  # the reader went away (`monitor results | head`): nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
+    except OSError as exc:
+        if exc.filename is None and not isinstance(exc, FileNotFoundError):
+            return _unexpected(exc)
+        err.print(f"monitor: {_os_error(exc)}", markup=False)
+    except KeyboardInterrupt:
+        err.print("monitor: interrupted", markup=False)
+        return 130
+    except Exception as exc:  # noqa: BLE001 (the last resort: the traceback goes to a file, not the terminal)
+        return _unexpected(exc)
     return EXIT_CONFIG
+
+
+def _settings_parse_error(exc: SettingsError) -> str:
+    """``error parsing value for field "checks" from source "EnvSettingsSource"`` as what to do."""
+    found = re.search(r'field "([^"]+)" from source "([^"]+)"', str(exc))
+    if found is None:
+        return f"settings: {exc}; check the MONITOR_* variables and monitor.yml"
+    field, source = found.groups()
+    where = f"MONITOR_{field.upper()}" if source.startswith("Env") else f"{field} in {source}"
+    return (f"settings: {where}: cannot read the value: lists and mappings are JSON, "
+            f"e.g. MONITOR_CHECKS='[\"checks\"]' or MONITOR_PEAK_HOURS='[\"07:30-11:00\"]'")
+
+
+def _os_error(exc: OSError) -> str:
+    """A file problem as one line: the path, what is wrong, what to do."""
+    if exc.filename is None:  # our own message, already saying what to do
+        return str(exc)
+    path = exc.filename
+    what = (exc.strerror or str(exc)).lower()
+    if isinstance(exc, FileNotFoundError):
+        return f"{path}: {what}; check the path (relative paths start in {Path.cwd()})"
+    if isinstance(exc, PermissionError):
+        return f"{path}: {what}; check the path and its permissions, or choose another"
+    return f"{path}: {what}; check the path"
+
+
+def _unexpected(exc: BaseException) -> int:
+    """Write the traceback to a private file and say where, in one line; exit 70."""
+    name = f"monitor-error-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    path = Path(tempfile.gettempdir()) / name
+    try:
+        from monitor.private import open_private
+
+        with open_private(path, "w", encoding="utf-8") as file:
+            file.write(f"monitor {__version__}: {' '.join(sys.argv)}\n")
+            traceback.print_exception(exc, file=file)
+        where = f"the traceback is in {path}"
+    except OSError:
+        where = "the traceback could not be written"
+    summary = (str(exc).splitlines() or [""])[0][:200]
+    err.print(f"monitor: unexpected error ({type(exc).__name__}: {summary}); {where}; please report it",
+              markup=False)
+    return EXIT_SOFTWARE
 
 
 if __name__ == "__main__":

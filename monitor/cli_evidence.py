@@ -26,8 +26,22 @@ class PeriodError(ValueError):
     """A period on the command line that names no time."""
 
 
+_YEARS = (1970, 3000)  # outside these a moment has no Unix time, or is a typo
+
+
 def parse_moment(text: str, end_of_day: bool = False) -> float:
     """``dd/mm/yyyy`` (local; the whole day when ``end_of_day``), ``dd/mm/yyyy HH:MM`` or ISO 8601."""
+    low, high = (dt.datetime(year, 1, 1, tzinfo=VIETNAM).timestamp() for year in _YEARS)
+    try:
+        moment = _parse_moment(text, end_of_day)
+    except OverflowError:
+        moment = -1.0
+    if not low <= moment < high:
+        raise PeriodError(f"time {text!r} is out of range (use a date between {_YEARS[0]} and {_YEARS[1] - 1})")
+    return moment
+
+
+def _parse_moment(text: str, end_of_day: bool) -> float:
     for fmt in _DATE_FORMATS:
         try:
             moment = dt.datetime.strptime(text.strip(), fmt).replace(tzinfo=VIETNAM)
@@ -38,9 +52,9 @@ def parse_moment(text: str, end_of_day: bool = False) -> float:
         return moment.timestamp()
     try:
         moment = dt.datetime.fromisoformat(text.strip())
-    except ValueError:
+        return (moment if moment.tzinfo else moment.replace(tzinfo=VIETNAM)).timestamp()
+    except (ValueError, OverflowError):
         raise PeriodError(f"invalid time {text!r} (use dd/mm/yyyy, dd/mm/yyyy HH:MM or ISO 8601)") from None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=VIETNAM)).timestamp()
 
 
 def period(args: argparse.Namespace, settings: Settings, now: float) -> tuple[float, float, str]:

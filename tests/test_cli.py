@@ -54,15 +54,15 @@ def test_check_prints_phases_that_agree_with_the_servers_delay(http_port, tmp_pa
     assert result["success"] and result["status_code"] == 200 and result["reason"] is None
     assert result["phases"]["processing"] == pytest.approx(0.12, abs=0.01)
 
-    table = monitor("check", f"http://127.0.0.1:{http_port}/delay/120")
-    assert table.returncode == 0
-    header = next(line for line in table.stdout.splitlines() if "processing" in line)
-    assert [c.strip() for c in header.strip("┃ ").split("┃")][:9] == [
-        "check", "result", "status", "resolve", "connect", "tls", "processing", "transfer", "total"]
-    row = next(line for line in table.stdout.splitlines() if "adhoc/adhoc" in line)
-    cells = [c.strip() for c in row.strip("│ ").split("│")]
-    assert cells[1] == "success" and cells[2] == "200" and cells[5] == "—"  # no TLS on plain HTTP
-    assert float(cells[6]) == pytest.approx(120, abs=10)
+    shown = monitor("check", f"http://127.0.0.1:{http_port}/delay/120")
+    assert shown.returncode == 0
+    lines = shown.stdout.splitlines()
+    head = lines.index("adhoc/adhoc: success · HTTP 200")
+    assert lines[head + 1].split() == ["resolve", "connect", "tls", "processing", "transfer", "total", "(ms)"]
+    cells = lines[head + 2].split()
+    assert cells[0] == "—" and cells[2] == "—"  # no name to resolve, no TLS on plain HTTP
+    assert float(cells[3]) == pytest.approx(120, abs=10)
+    assert lines[head + 3] == f"  peer 127.0.0.1:{http_port}"
 
 
 def test_check_a_platform_from_the_checks_file_and_fail_with_exit_1(http_port, tmp_path):
@@ -71,7 +71,9 @@ def test_check_a_platform_from_the_checks_file_and_fail_with_exit_1(http_port, t
     assert ok.returncode == 0 and "sotaydangvien/c0" in ok.stdout
     failing = monitor("check", f"http://127.0.0.1:{http_port}/status/503")
     assert failing.returncode == 1
-    assert "adhoc/adhoc: http_status: status 503" in failing.stdout
+    lines = failing.stdout.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("adhoc/adhoc: http_status · HTTP 503 after "))
+    assert lines[head + 1] == "  status 503 X"
 
 
 @pytest.mark.parametrize(

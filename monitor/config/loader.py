@@ -21,6 +21,8 @@ from monitor.config.model import (CHECK_KINDS, CHECK_MODELS, Check, HttpCheck, P
                                   header_value_problem)
 from monitor.errors import ConfigError, ConfigProblem
 
+CHECKS_HINT = "name check files or directories with --checks PATH or MONITOR_CHECKS='[\"PATH\"]'"
+
 _PLATFORM = TypeAdapter(Platform)
 _CHECK = TypeAdapter(Check)
 _TOP_KEYS = ("platforms",)
@@ -71,8 +73,12 @@ def load_catalog(paths: Sequence[Path]) -> Catalog:
     problems: list[ConfigProblem] = []
     platforms: list[Platform] = []
     first_seen: dict[str, str] = {}  # platform id -> "file:line"
-    files = expand(paths)
-    if not files:
+    missing = [path for path in paths if not path.exists()]
+    for path in missing:  # named as given and as resolved, with how to name others
+        shown = str(path) if path.is_absolute() else f"{path} ({path.absolute()})"
+        problems.append(ConfigProblem(shown, None, "", "", f"checks not found; {CHECKS_HINT}"))
+    files = expand([path for path in paths if path.exists()])
+    if not files and not missing:
         problems.append(ConfigProblem(", ".join(map(str, paths)), None, "", "",
                                       "no check files found (*.yml or *.yaml)"))
     for file in files:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
+import ipaddress
 import os
+import re
+from collections.abc import Mapping
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,6 +28,23 @@ from monitor.matching import MatchPolicy
 
 SETTINGS_FILE_ENV = "MONITOR_SETTINGS_FILE"
 RUNBOOK_BASE_URL = "https://github.com/ORG/party-platform-monitor/blob/main/"  # placeholder: set yours
+ENV_PREFIX = "MONITOR_"
+LOCAL_CHECKS = Path("checks")
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
+
+
+def packaged_checks() -> Path:
+    """The default checks shipped inside the package (a copy of the repository's ``checks/``)."""
+    return Path(str(resources.files("monitor") / "checks"))
+
+
+def default_checks() -> list[Path]:
+    """Where the checks are when nobody named them: ``./checks`` if it exists, else the packaged copy.
+
+    The full search order: ``--checks`` arguments, then ``MONITOR_CHECKS`` (or ``checks:`` in
+    ``monitor.yml``), then ``./checks`` in the working directory, then the checks shipped with the package.
+    """
+    return [LOCAL_CHECKS] if LOCAL_CHECKS.is_dir() else [packaged_checks()]
 
 
 class Settings(BaseSettings):
@@ -38,7 +61,7 @@ class Settings(BaseSettings):
         env_prefix="MONITOR_", env_nested_delimiter="__", extra="forbid", yaml_file="monitor.yml"
     )
 
-    checks: list[Path] = [Path("checks")]  # files or directories of *.yml
+    checks: list[Path] = Field(default_factory=default_checks)  # files or directories of *.yml
     listen_address: str = "127.0.0.1"  # metrics server; loopback unless you mean it
     listen_port: Annotated[int, Field(ge=0, lt=65536)] = 9180
     location: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")] = "local"
@@ -59,6 +82,28 @@ class Settings(BaseSettings):
     self_check: SelfCheckSettings | None = None  # the prober's own network: url, resolve_name (monitor.selfcheck)
     runbook_base_url: str = RUNBOOK_BASE_URL  # rendered into alerts/rules by `monitor alerts build`
 
+    @field_validator("listen_address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        """An IP address or a host name, so a typo fails ``config check`` rather than ``monitor run``."""
+        try:
+            ipaddress.ip_address(value)
+            return value
+        except ValueError:
+            pass
+        if not _HOSTNAME.match(value) or re.fullmatch(r"[0-9.]+", value):
+            raise ValueError(f"{value!r} is neither an IP address nor a host name (e.g. 127.0.0.1, 0.0.0.0, ::1)")
+        return value
+
+    @field_validator("peak_hours")
+    @classmethod
+    def _peak(cls, value: list[str]) -> list[str]:
+        """``HH:MM-HH:MM`` windows, end after start, checked here so every command agrees."""
+        from monitor.calendar import PeakHours
+
+        PeakHours.parse(value).seconds()  # raises ValueError naming the bad window
+        return value
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -76,3 +121,45 @@ class Settings(BaseSettings):
             raise ConfigError([problem])
         yaml_file = named if named is not None else "monitor.yml"
         return (init_settings, env_settings, YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file))
+
+
+def setting_names() -> list[str]:
+    """Every ``MONITOR_*`` variable the settings read, nested ones with ``__`` (e.g. ``MONITOR_INCIDENTS__WINDOW``)."""
+    names = [SETTINGS_FILE_ENV]
+    for name, field in Settings.model_fields.items():
+        names.append(f"{ENV_PREFIX}{name.upper()}")
+        for nested in _nested_fields(field.annotation):
+            names.append(f"{ENV_PREFIX}{name.upper()}__{nested.upper()}")
+    return names
+
+
+def _nested_fields(annotation: object) -> list[str]:
+    import typing
+
+    for candidate in (annotation, *typing.get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return list(candidate.model_fields)
+        if isinstance(candidate, type) and dataclasses.is_dataclass(candidate):
+            return [f.name for f in dataclasses.fields(candidate)]
+    return []
+
+
+def unknown_environment(environ: Mapping[str, str]) -> list[str]:
+    """One warning per ``MONITOR_*`` variable that is no setting, with the closest valid name.
+
+    The settings ignore such variables, so a typo (``MONITOR_LISTEN_PORTT``) would silently run
+    on the default. Names are compared case-insensitively, as the settings read them.
+    """
+    known = setting_names()
+    warnings = []
+    for variable in sorted(environ):
+        upper = variable.upper()
+        if not upper.startswith(ENV_PREFIX) or upper in known:
+            continue
+        # Compared without the common prefix, which would make every name look alike.
+        close = difflib.get_close_matches(upper.removeprefix(ENV_PREFIX),
+                                          [name.removeprefix(ENV_PREFIX) for name in known], n=1, cutoff=0.6)
+        hint = (f"did you mean {ENV_PREFIX}{close[0]}?" if close
+                else "no setting has a similar name (see README.md, Configuration)")
+        warnings.append(f"monitor: warning: {variable} is not a setting and is ignored; {hint}")
+    return warnings
