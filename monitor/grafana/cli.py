@@ -100,20 +100,29 @@ def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
     from monitor.grafana.settings import DEFAULT_MESSAGE  # not from sync: grafana_client costs 0.6 s and MBs
 
     grafana = commands.add_parser("grafana",
-                                  help="Grafana: dashboards as code, incidents and complaints as annotations")
-    sub = grafana.add_subparsers(dest="grafana_command", required=True)
+                                  help="Grafana: dashboards as code, incidents and complaints as annotations",
+                                  description="Grafana: dashboards as code, incidents and complaints as annotations. "
+                                              "See 'monitor grafana COMMAND --help'.")
+    sub = grafana.add_subparsers(dest="grafana_command", required=True, metavar="COMMAND")
 
-    build = sub.add_parser("build", help="write the dashboards' JSON (dashboards/*.json) from code")
+    build = sub.add_parser("build", help="write the dashboards' JSON (dashboards/*.json) from code",
+                           description="Write the dashboards' JSON (dashboards/*.json) from code; with --check, "
+                                       "write nothing and exit 1 if the committed files differ.")
     build.add_argument("--dir", type=Path, default=DASHBOARDS_DIR, help="output directory (default dashboards/)")
     build.add_argument("--check", action="store_true", help="write nothing; exit 1 if the files differ from code")
     build.set_defaults(func=_guarded(cmd_build))
 
-    push = sub.add_parser("push", help="save the dashboards in Grafana (GRAFANA_URL, GRAFANA_TOKEN[_FILE])")
+    push = sub.add_parser("push", help="save the dashboards in Grafana (GRAFANA_URL, GRAFANA_TOKEN[_FILE])",
+                          description="Create the folder and save the dashboards in Grafana, overwriting, with a "
+                                      "version message. Needs MONITOR_GRAFANA__URL and a token (or GRAFANA_URL, "
+                                      "GRAFANA_TOKEN or GRAFANA_TOKEN_FILE).")
     push.add_argument("--message", default=DEFAULT_MESSAGE, help="version message shown in Grafana's history")
     push.set_defaults(func=_guarded(cmd_push))
 
     annotate = sub.add_parser("annotate", parents=[common],
-                              help="incidents and complaints of a period as Grafana annotations (idempotent)")
+                              help="incidents and complaints of a period as Grafana annotations (idempotent)",
+                              description="The period's incidents (regions) and complaints (points, no personal "
+                                          "data) as Grafana annotations; running again updates, never duplicates.")
     add_period_arguments(annotate)
     annotate.add_argument("--json", action="store_true", help="machine-readable counts")
     annotate.set_defaults(func=_guarded(cmd_annotate))
