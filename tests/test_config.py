@@ -255,7 +255,9 @@ def test_check_ids_may_repeat_across_platforms(tmp_path):
 
 
 def test_missing_path_and_empty_directory(tmp_path):
-    assert problems_of(tmp_path / "nope.yml") == [f"{tmp_path / 'nope.yml'}: cannot read: No such file or directory"]
+    assert problems_of(tmp_path / "nope.yml") == [
+        f"{tmp_path / 'nope.yml'}: checks not found; name check files or directories with --checks PATH or "
+        "MONITOR_CHECKS='[\"PATH\"]'"]
     assert problems_of(tmp_path) == [f"{tmp_path}: no check files found (*.yml or *.yaml)"]
 
 
@@ -404,10 +406,12 @@ def clean_env(monkeypatch, tmp_path):
 
 
 def test_settings_defaults(clean_env):
+    from monitor.config.settings import packaged_checks
+
     settings = Settings()
     assert settings.listen_address == "127.0.0.1"  # loopback unless someone means otherwise
     assert settings.listen_port == 9180
-    assert settings.checks == [Path("checks")]
+    assert settings.checks == [packaged_checks()]  # no ./checks here: the copy shipped in the package
     assert settings.location == "local"
     assert settings.log_level == "INFO"
 
