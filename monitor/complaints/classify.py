@@ -37,9 +37,9 @@ import functools
 import re
 from collections.abc import Sequence
 
-from monitor.calendar import DEFAULT_PEAK, PeakHours, is_peak
+from monitor.calendar import DEFAULT_PEAK, PeakHours, is_working_day
 from monitor.complaints.model import Classification, Complaint
-from monitor.complaints.text import SHORTHAND, Folded, fold, word_pattern
+from monitor.complaints.text import SHORTHAND, Clues, FirstOf, Folded, WordPattern, fold
 from monitor.config import Platform
 from monitor.localtime import VIETNAM, local
 
@@ -127,8 +127,7 @@ TIERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
                             r"co (?:chuc nang|tinh nang|che do|nut|muc) ",
                             r"giao dien (?:\S+ ){0,3}?(?:hon|than thien|de dung)")),
 )
-_SYMPTOM_PATTERNS = tuple((symptom, re.compile("|".join(word_pattern(p) for p in patterns)))
-                          for _, symptom, patterns in TIERS)
+_SYMPTOM_PATTERNS = tuple((symptom, FirstOf(patterns)) for _, symptom, patterns in TIERS)
 
 
 def _names(platform: Platform) -> tuple[str, ...]:
@@ -151,47 +150,111 @@ def _phrases(pid: str, names: tuple[str, ...], catalog: dict[str, tuple[str, ...
 
 
 _TOKEN = re.compile(r"\w+(?:[-.]\w+)*")  # a word, or words joined by '-' or '.' (a domain, "quantri-gqthc")
-_Index = dict[str, list[tuple[tuple[str, ...], str]]]
+_JOINED = re.compile(r"[-.](?<=\w.)(?=\w)")  # '-' or '.' between word characters (found from the '-' or '.')
+_Index = tuple[dict[tuple[str, ...], list[str]], dict[tuple[str, str], tuple[int, ...]], dict[str, frozenset[str]],
+               frozenset[str]]
 
 
 @functools.lru_cache(maxsize=16)
 def _index(catalog: tuple[tuple[str, tuple[str, ...]], ...]) -> _Index:
-    """First word -> (phrase words, platform id or "" for a phrase that names no platform of ours)."""
+    """Phrase tokens -> platform ids ("" for a phrase that names no platform of ours); the lengths of the
+    phrases of two tokens or more by their first two; each first token of a phrase -> the other tokens
+    every phrase it starts has ("trang" -> "quan", "tri"); and the first word (``\\w+``) of each first
+    token: a key without any names no platform."""
     names = dict(catalog)
     named = [(phrase, pid) for pid in names for phrase in _phrases(pid, names[pid], names)]
     named += [(fold(n), "") for n in NOT_PLATFORMS]
-    index: _Index = {}
+    phrases: dict[tuple[str, ...], list[str]] = {}
     for phrase, pid in named:
         words = tuple(_TOKEN.findall(phrase))
         if words:
-            index.setdefault(words[0], []).append((words, pid))
-    return index
+            phrases.setdefault(words, []).append(pid)
+    lengths: dict[tuple[str, str], set[int]] = {}
+    for words in phrases:
+        if len(words) > 1:
+            lengths.setdefault(words[:2], set()).add(len(words))
+    needs: dict[str, frozenset[str]] = {}
+    for words in phrases:
+        needs[words[0]] = needs.get(words[0], frozenset(words[1:])) & frozenset(words[1:])
+    return (phrases, {pair: tuple(sorted(n)) for pair, n in lengths.items()}, needs,
+            frozenset(re.match(r"\w+", first).group() for first in needs))
 
 
-def _platforms(folded: Folded, platforms: Sequence[Platform]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+_CATALOGS: dict[tuple[int, ...], tuple[Sequence[Platform], _Index]] = {}
+
+
+def _catalog_index(platforms: Sequence[Platform]) -> _Index:
+    """:func:`_index` of these platforms, remembered by identity (platforms are frozen; an import classifies
+    every row with the same ones, and building the key of :func:`_index` costs as much as a classification)."""
+    ids = tuple(map(id, platforms))
+    cached = _CATALOGS.get(ids)
+    if cached is None:
+        if len(_CATALOGS) >= 16:
+            _CATALOGS.clear()
+        cached = _CATALOGS[ids] = (tuple(platforms), _index(tuple((p.id, _names(p)) for p in platforms)))
+    return cached[1]
+
+
+def _tokens(clues: Clues) -> tuple[list[str], set[str]]:
+    """``_TOKEN.findall(key)`` and its set: the key's words unless a '-' or '.' joins two of them (a domain)."""
+    if _JOINED.search(clues.key):
+        tokens = _TOKEN.findall(clues.key)
+        return tokens, set(tokens)
+    return clues.runs, clues.words
+
+
+def _positions(words: list[str], wanted: set[str]) -> list[int]:
+    """Indexes of the words in ``wanted``, in order (found with C-speed ``list.index``)."""
+    positions = []
+    for word in wanted:
+        i = -1
+        for _ in range(words.count(word)):
+            i = words.index(word, i + 1)
+            positions.append(i)
+    return sorted(positions)
+
+
+def _offsets(key: str, tokens: list[str], count: int) -> list[int]:
+    """Where each of the first ``count`` tokens starts in ``key`` (no word character lies between tokens)."""
+    starts, at = [], 0
+    for token in tokens[:count]:
+        at = key.find(token, at)
+        starts.append(at)
+        at += len(token)
+    return starts
+
+
+def _platforms(folded: Folded, clues: Clues, platforms: Sequence[Platform]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Platform ids in order of first mention, with the phrase as written; longest match wins, no overlaps."""
-    index = _index(tuple((p.id, _names(p)) for p in platforms))
-    tokens = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(folded.key)]
-    words = [t[0] for t in tokens]
-    found = [(i, i + len(phrase), pid) for i, word in enumerate(words) for phrase, pid in index.get(word, ())
-             if tuple(words[i:i + len(phrase)]) == phrase]
-    taken = [False] * len(tokens)  # per token: already part of a longer mention
+    phrases, lengths, needs, first_words = _catalog_index(platforms)
+    if first_words.isdisjoint(clues.words):
+        return (), ()
+    words, present = _tokens(clues)
+    found = []
+    for i in _positions(words, {word for word in needs.keys() & present if needs[word] <= present}):
+        found += [(i, i + 1, pid) for pid in phrases.get((words[i],), ())]
+        found += [(i, i + n, pid) for n in lengths.get(tuple(words[i:i + 2]), ()) if i + n <= len(words)
+                  for pid in phrases.get(tuple(words[i:i + n]), ())]
+    taken = [False] * len(words)  # per token: already part of a longer mention
     chosen = []
     for first, last, pid in sorted(found, key=lambda m: (m[0] - m[1], m[0])):
         if not any(taken[first:last]):
             taken[first:last] = [True] * (last - first)
             chosen.append((first, last, pid))
+    chosen = [c for c in sorted(chosen) if c[2]]
+    starts = _offsets(folded.key, words, max((last for _, last, _ in chosen), default=0))
     ids: dict[str, str] = {}
-    for first, last, pid in sorted(chosen):
-        if pid:
-            ids.setdefault(pid, folded.source(tokens[first][1], tokens[last - 1][2]))
+    for first, last, pid in chosen:
+        ids.setdefault(pid, folded.source(starts[first], starts[last - 1] + len(words[last - 1])))
     return tuple(ids), tuple(ids.values())
 
 
-def _symptom(folded: Folded) -> tuple[str, str | None]:
-    for symptom, pattern in _SYMPTOM_PATTERNS:
-        for _, _, source in folded.finditer(pattern):
-            return symptom, source
+def _symptom(folded: Folded, clues: Clues) -> tuple[str, str | None]:
+    """The first tier with a phrase in the text, and that phrase (its first in the text) as written."""
+    for symptom, tier in _SYMPTOM_PATTERNS:
+        match = tier.search(clues)
+        if match:
+            return symptom, folded.source(*match.span("w"))
     return "other", None
 
 
@@ -206,14 +269,14 @@ _RANGE = r"(?:tu |trong khoang |khoang |luc )?(?P<h1>\d{1,2})(?: ?(?:h|gio|g)(?:
          r"(?: (?P<part1>sang|trua|chieu|toi))? ?(?:den|toi|-|–|~) ?" + _CLOCK
 _NORMAL = re.compile(r" (?:(?:van |con |dung |vao )*(?:binh thuong|on|duoc|tot|nhanh))")  # "hôm qua vẫn bình thường"
 _WHEN = (  # (pattern, kind), tried in this order; the first that gives a time decides
-    (re.compile(word_pattern(_RANGE)), "range"),
-    (re.compile(word_pattern(rf"(?:trong |vao |luc )?khoang {_CLOCK}")), "around"),
-    (re.compile(word_pattern(rf"tu {_CLOCK}")), "since"),
-    (re.compile(word_pattern(rf"(?:tu |vao |trong |ca |suot )?(?:buoi )?{_PART} (?:hom )?qua")), "yesterday"),
-    (re.compile(word_pattern(rf"tu (?:buoi )?{_PART}(?: nay)?(?: (?:den|toi) (?:gio|nay))?")), "today_from"),
-    (re.compile(word_pattern(rf"(?:vao |trong |ca |suot )?(?:buoi )?(?:{_PART} nay|(?P<habit>dau gio|cuoi gio) "
-                             r"(?:sang|chieu)|(?:ca|suot) (?:buoi )?(?:sang|chieu))")), "today"),
-    (re.compile(word_pattern(r"(?P<since>tu )?(?:hom|ngay) qua")), "yesterday_all"),
+    (WordPattern(_RANGE), "range"),
+    (WordPattern(rf"(?:trong |vao |luc )?khoang {_CLOCK}"), "around"),
+    (WordPattern(rf"tu {_CLOCK}"), "since"),
+    (WordPattern(rf"(?:tu |vao |trong |ca |suot )?(?:buoi )?{_PART} (?:hom )?qua"), "yesterday"),
+    (WordPattern(rf"tu (?:buoi )?{_PART}(?: nay)?(?: (?:den|toi) (?:gio|nay))?"), "today_from"),
+    (WordPattern(rf"(?:vao |trong |ca |suot )?(?:buoi )?(?:{_PART} nay|(?P<habit>dau gio|cuoi gio) "
+                 r"(?:sang|chieu)|(?:ca|suot) (?:buoi )?(?:sang|chieu))"), "today"),
+    (WordPattern(r"(?P<since>tu )?(?:hom|ngay) qua"), "yesterday_all"),
 )
 _DURATION_WORDS = ("cho ", "mat ", "doi ", "trong vong ", "len toi ", "hon ", "gan ")
 
@@ -226,17 +289,22 @@ def _clock(hour: str, minute: str | None, part: str | None) -> float | None:
     return h + m / 60 if h <= 23 and m <= 59 else None
 
 
+_PART_NAMES = tuple((p, re.compile(rf"(?<!\w){p}(?!\w)")) for p in sorted(PARTS, key=len, reverse=True))
+
+
 def _part_of(match: re.Match[str]) -> str:
-    text = match.group(0)
-    return next(p for p in sorted(PARTS, key=len, reverse=True) if re.search(rf"(?<!\w){p}(?!\w)", text))
+    """The longest part of the day named in the matched phrase."""
+    text = match.group("w")
+    return next(p for p, pattern in _PART_NAMES if pattern.search(text))
 
 
-def _stated_time(folded: Folded, received_at: float) -> tuple[float | None, float | None, str | None]:
+def _stated_time(folded: Folded, clues: Clues, received_at: float,
+                 today: dt.date) -> tuple[float | None, float | None, str | None]:
     """(pain_from, pain_to, phrase) from what the text says about when, relative to receipt (local time).
 
     Never after receipt: a time of day later than the receipt, with no "nay", is the day before.
+    ``today`` is the local date of receipt.
     """
-    today = local(received_at).date()
 
     def at(hours: float, days_back: int = 0) -> float:
         day = today - dt.timedelta(days=days_back)
@@ -253,11 +321,14 @@ def _stated_time(folded: Folded, received_at: float) -> tuple[float | None, floa
 
     key = folded.key
     for pattern, kind in _WHEN:
+        if not pattern.possible(clues):
+            continue
         for match in pattern.finditer(key):
-            phrase = folded.source(*match.span())
+            start, end = match.span("w")
+            phrase = folded.source(start, end)
             found: tuple[float, float] | None = None
-            if (kind == "around" or kind == "range" and not match.group().startswith("tu ")) \
-                    and key[max(0, match.start() - 12):match.start()].endswith(_DURATION_WORDS):
+            if (kind == "around" or kind == "range" and not match.group("w").startswith("tu ")) \
+                    and key[max(0, start - 12):start].endswith(_DURATION_WORDS):
                 continue  # "chờ khoảng 2 giờ", "chờ 1-2 giờ" is how long, not when ("chờ từ 8h" is when)
             if kind == "range":
                 end = _clock(match.group("h"), match.group("m") or match.group("mm"), match.group("part"))
@@ -282,18 +353,42 @@ def _stated_time(folded: Folded, received_at: float) -> tuple[float | None, floa
                 found = (span[0], received_at) if span else None
             elif kind == "today":
                 found = window(*PARTS[_part_of(match)], None if match.group("habit") else "nay")
-            elif not _NORMAL.match(key, match.end()):  # "hôm qua": the whole day, unless it was fine then
+            elif not _NORMAL.match(key, end):  # "hôm qua": the whole day, unless it was fine then
                 found = at(0, 1), (received_at if match.group("since") else min(at(24, 1), received_at))
             if found is not None:
                 return found[0], found[1], phrase
     return None, None, None
 
 
+@functools.lru_cache(maxsize=8)
+def _peak_seconds(peak: PeakHours) -> tuple[tuple[int, int], ...]:
+    return peak.seconds()
+
+
+def _is_peak(moment: dt.datetime, peak: PeakHours) -> bool:
+    """:func:`monitor.calendar.is_peak` of a local time, with the windows read once per PeakHours."""
+    if not is_working_day(moment.date()):
+        return False
+    second = moment.hour * 3600 + moment.minute * 60 + moment.second + moment.microsecond / 1e6
+    return any(start <= second < end for start, end in _peak_seconds(peak))
+
+
+def _read(text: str) -> tuple[Folded, Clues]:
+    """The text folded, with teen-code expanded (only when the key has a shorthand word), and its clues."""
+    folded = Folded.of(text)
+    clues = Clues.of(folded.key)
+    if clues.words.isdisjoint(SHORTHAND):
+        return folded, clues
+    expanded = folded.expand(SHORTHAND)
+    return (folded, clues) if expanded is folded else (expanded, Clues.of(expanded.key))
+
+
 def classify(complaint: Complaint, platforms: Sequence[Platform], peak: PeakHours = DEFAULT_PEAK) -> Classification:
     """Platforms named, symptom, peak and stated time of one complaint (pure; see the module docstring)."""
-    folded = Folded.of(complaint.text).expand(SHORTHAND)
-    ids, phrases = _platforms(folded, platforms)
-    symptom, symptom_phrase = _symptom(folded)
-    pain_from, pain_to, time_phrase = _stated_time(folded, complaint.received_at)
-    return Classification(ids, phrases, symptom, symptom_phrase, is_peak(complaint.received_at, peak),
+    folded, clues = _read(complaint.text)
+    ids, phrases = _platforms(folded, clues, platforms)
+    symptom, symptom_phrase = _symptom(folded, clues)
+    received = local(complaint.received_at)
+    pain_from, pain_to, time_phrase = _stated_time(folded, clues, complaint.received_at, received.date())
+    return Classification(ids, phrases, symptom, symptom_phrase, _is_peak(received, peak),
                           pain_from, pain_to, time_phrase)

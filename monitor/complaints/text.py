@@ -2,6 +2,13 @@
 
 ``fold`` gives the comparison key. :class:`Folded` keeps, for every character of the key, where it
 came from in the original text, so a phrase found in the key can be shown as it was written.
+
+Speed (issue 12): a complaint is folded with one ``str.translate`` when every character folds to
+exactly one key character (NFC Vietnamese, no whitespace runs); then key positions are text positions
+and no position map is built. Other texts (NFD, whitespace runs, letters folding to several
+characters) take the character-by-character path, which defines the key. Phrases are searched with
+:class:`WordPattern`, which a C-speed scan can run and which is skipped when a word every match
+needs is absent from the key (:class:`Clues`).
 """
 
 from __future__ import annotations
@@ -9,8 +16,10 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
+from re import _parser as sre  # the regex parse tree: which words a phrase pattern cannot match without
 
 # A match must not continue a word: letters, digits, '_', or a '-'/'.' joining word parts
 # ("gqthc" is not found inside "quantri-gqthc", "dcs.vn" not inside "gqthc.dcs.vn").
@@ -35,17 +44,59 @@ def fold(text: str) -> str:
     return Folded.of(text).key.strip()
 
 
+# One key character per text character, for the characters where that holds (whitespace -> " ");
+# any other character maps to _ELSEWHERE, which sends the text to the character-by-character path.
+_ELSEWHERE = "\x00"
+_SAME_LENGTH: dict[int, str] = {}
+_TABLE_RANGES = ((0x0000, 0x0250), (0x0300, 0x0370), (0x1E00, 0x1F00), (0x2000, 0x2070))  # Latin, marks, Vietnamese, spaces
+_UNTABLED = re.compile("[^" + "".join(f"\\u{lo:04x}-\\u{hi - 1:04x}" for lo, hi in _TABLE_RANGES) + "]")
+
+
+def _one_for_one(char: str) -> str:
+    """``char``'s key character when it folds to exactly one (whitespace to " "), else _ELSEWHERE."""
+    piece = " " if char.isspace() else _fold_char(char)
+    return piece if len(piece) == 1 and piece != _ELSEWHERE and (piece != " " or char.isspace()) else _ELSEWHERE
+
+
+_SAME_LENGTH.update((c, _one_for_one(chr(c))) for lo, hi in _TABLE_RANGES for c in range(lo, hi))
+_fold_char.cache_clear()
+
+
+def _identity(n: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    return tuple(range(n)), tuple(range(1, n + 1))
+
+
 @dataclass(frozen=True)
 class Folded:
-    """A text with its fold key (whitespace collapsed, not trimmed) and, per key character, the original span."""
+    """A text with its fold key (whitespace collapsed, not trimmed) and, per key character, the original span.
+
+    ``spans`` is None when key character i comes from text character i (the usual case: no map kept).
+    """
 
     original: str
     key: str
-    starts: tuple[int, ...]
-    ends: tuple[int, ...]
+    spans: tuple[tuple[int, ...], tuple[int, ...]] | None = None
+
+    @property
+    def starts(self) -> tuple[int, ...]:
+        return (self.spans or _identity(len(self.key)))[0]
+
+    @property
+    def ends(self) -> tuple[int, ...]:
+        return (self.spans or _identity(len(self.key)))[1]
 
     @classmethod
     def of(cls, text: str) -> Folded:
+        if _UNTABLED.search(text):  # a letter of another script, an emoji: rare, done one by one
+            return cls._by_char(text)
+        key = text.translate(_SAME_LENGTH)
+        if _ELSEWHERE in key or "  " in key:
+            return cls._by_char(text)
+        return cls(text, key)
+
+    @classmethod
+    def _by_char(cls, text: str) -> Folded:
+        """The key one character at a time (the definition): marks join the character before, runs collapse."""
         key: list[str] = []
         starts: list[int] = []
         ends: list[int] = []
@@ -64,7 +115,7 @@ class Folded:
                 key.append(c)
                 starts.append(i)
                 ends.append(i + 1)
-        return cls(text, "".join(key), tuple(starts), tuple(ends))
+        return cls(text, "".join(key), (tuple(starts), tuple(ends)))
 
     def expand(self, words: Mapping[str, str]) -> Folded:
         """The same text with whole key words replaced (``{"ko": "khong"}``); linear in the key's length.
@@ -74,33 +125,36 @@ class Folded:
         """
         if not words:
             return self
-        pattern = _words_pattern(tuple(sorted(words)))
+        found = list(_shorthand_pattern(tuple(sorted(words))).finditer(self.key))
+        if not found:
+            return self
+        old_starts, old_ends = self.spans or (range(len(self.key)), range(1, len(self.key) + 1))
         key: list[str] = []
         starts: list[int] = []
         ends: list[int] = []
         done = 0
-        for match in pattern.finditer(self.key):
-            start, end = match.span()
+        for match in found:
+            start, end = match.span("w")
             key.append(self.key[done:start])
-            starts += self.starts[done:start]
-            ends += self.ends[done:start]
-            replacement = words[match.group()]
+            starts += old_starts[done:start]
+            ends += old_ends[done:start]
+            replacement = words[match.group("w")]
             key.append(replacement)
-            starts += [self.starts[start]] * len(replacement)
-            ends += [self.ends[end - 1]] * len(replacement)
+            starts += [old_starts[start]] * len(replacement)
+            ends += [old_ends[end - 1]] * len(replacement)
             done = end
-        if not done:
-            return self
         key.append(self.key[done:])
-        starts += self.starts[done:]
-        ends += self.ends[done:]
-        return Folded(self.original, "".join(key), tuple(starts), tuple(ends))
+        starts += old_starts[done:]
+        ends += old_ends[done:]
+        return Folded(self.original, "".join(key), (tuple(starts), tuple(ends)))
 
     def source(self, start: int, end: int) -> str:
         """The original text behind key[start:end], as written (with its marks)."""
         if start >= end:
             return ""
-        return self.original[self.starts[start]:self.ends[end - 1]]
+        if self.spans is None:
+            return self.original[start:end]
+        return self.original[self.spans[0][start]:self.spans[1][end - 1]]
 
     def finditer(self, pattern: re.Pattern[str]) -> Iterator[tuple[int, int, str]]:
         """(start, end, original phrase) of each match of a pattern over the key."""
@@ -117,6 +171,12 @@ SHORTHAND: dict[str, str] = {
     "tk": "tai khoan", "wa": "qua", "qa": "qua", "ntn": "nhu the nao", "cx": "cung", "r": "roi",
     "lm": "lam", "trc": "truoc", "nhiu": "nhieu", "dt": "dien thoai", "mn": "moi nguoi", "tg": "thoi gian",
 }
+
+
+@functools.lru_cache(maxsize=8)
+def _shorthand_pattern(words: tuple[str, ...]) -> WordPattern:
+    """Any of ``words`` as a whole word of a fold key (not part of a longer word, a domain or an address)."""
+    return WordPattern("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
 
 
 @functools.lru_cache(maxsize=8)
@@ -147,3 +207,198 @@ def find_phrase(phrase: str, text: str) -> str | None:
     for _, _, source in folded.finditer(phrase_pattern(phrase)):
         return source
     return None
+
+
+# --- Searching fold keys fast -----------------------------------------------------------------------
+#
+# ``re`` tries a pattern that starts with a look-behind at every position of the key. A WordPattern
+# starts instead with the character before the phrase (a non-word character), which ``re`` finds with
+# a C loop; a phrase at the very start of the key is tried once, anchored. Matches are the same.
+# And most phrases cannot match without some word ("cham", "treo", "khong an toan"): a pattern whose
+# needed words are all absent from the key is not run at all.
+
+DIGIT = "<digit>"  # the clue of a key with a digit (never a word of a key: '<' is not a word character)
+_WORD = re.compile(r"\w+")
+_DIGITS = re.compile(r"\d")
+_ASCII_NON_WORD = {c: chr(c) if re.match(r"\w", chr(c)) else " " for c in range(128)}  # every entry: C fast path
+
+
+class Clues(NamedTuple):
+    """A fold key, its words (maximal runs of ``\\w``) in order, and as a set with :data:`DIGIT` if it has a digit."""
+
+    key: str
+    runs: list[str]
+    words: set[str]
+
+    @classmethod
+    def of(cls, key: str) -> Clues:
+        runs = key.translate(_ASCII_NON_WORD).split() if key.isascii() else _WORD.findall(key)
+        words = set(runs)
+        if _DIGITS.search(key):
+            words.add(DIGIT)
+        return cls(key, runs, words)
+
+
+Needles = frozenset[tuple[str, str]]  # ("word", a whole word) or ("text", a substring): a match contains one
+_REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)
+_ZERO_WIDTH = (sre.ASSERT, sre.ASSERT_NOT, sre.AT)
+
+
+def _after(op: object, av: object, bounded: bool) -> bool:
+    """Whether a match of one regex item always ends at a word boundary, given whether it starts at one."""
+    if op is sre.LITERAL:
+        return not _WORD.match(chr(av))
+    if op is sre.SUBPATTERN:
+        return _ends_bounded(av[-1], bounded)
+    if op is sre.BRANCH:
+        return all(_ends_bounded(alt, bounded) for alt in av[1])
+    if op in _REPEATS:
+        return _ends_bounded(av[2], bounded) and (av[0] >= 1 or bounded)
+    return op in _ZERO_WIDTH and bounded
+
+
+def _ends_bounded(items: sre.SubPattern, bounded: bool) -> bool:
+    for op, av in items:
+        bounded = _after(op, av, bounded)
+    return bounded
+
+
+def _run_needles(run: str, left: bool, right: bool) -> list[Needles]:
+    """What a literal run guarantees: each of its whole words (bounded on both sides), else the run itself."""
+    whole = [m.group() for m in _WORD.finditer(run) if (m.start() > 0 or left) and (m.end() < len(run) or right)]
+    needles = [frozenset({("word", word)}) for word in whole]
+    if " " in run.strip() or not whole and run.strip():  # several words in this order ("trang trang")
+        needles.append(frozenset({("text", run)}))
+    return needles
+
+
+def _needles(items: sre.SubPattern, left: bool, right: bool) -> list[Needles]:
+    """Needle sets of a regex sequence: every match contains one needle of each set.
+
+    ``left``/``right``: the sequence starts/ends at a word boundary. Look-arounds consume nothing.
+    """
+    items = [(op, av) for op, av in items if op not in _ZERO_WIDTH]
+    found: list[Needles] = []
+    bounded, i = left, 0
+    while i < len(items):
+        op, av = items[i]
+        if op is sre.LITERAL:
+            j = i
+            while j < len(items) and items[j][0] is sre.LITERAL:
+                j += 1
+            run = "".join(chr(a) for _, a in items[i:j])
+            found += _run_needles(run, bounded, right and j == len(items))
+            bounded, i = not _WORD.match(run[-1]), j
+            continue
+        last = right and i == len(items) - 1
+        if op is sre.SUBPATTERN:
+            found.append(_best(_needles(av[-1], bounded, last)))
+        elif op is sre.BRANCH:
+            alternatives = [_best(_needles(alt, bounded, last)) for alt in av[1]]
+            if all(alternatives):
+                found.append(frozenset().union(*alternatives))
+        elif op in _REPEATS and av[0] >= 1:
+            if op is not sre.POSSESSIVE_REPEAT:
+                found.append(_best(_needles(av[2], bounded, last and av[1] == 1)))
+        elif op is sre.IN and av == [(sre.CATEGORY, sre.CATEGORY_DIGIT)]:
+            found.append(frozenset({("word", DIGIT)}))
+        bounded = _after(op, av, bounded)
+        i += 1
+    return [f for f in found if f]
+
+
+# Words of most complaints: a poor first needle ("đảng viên", "trang", "không", "chi bộ").
+_COMMON = frozenset("khong dang trang chi co bi duoc mat qua tai vao lai cho doi phai ra thi la tu".split())
+
+
+def _cost(needles: Needles) -> tuple[bool, bool, int, int]:
+    """Lower for a needle set cheaper to check and less often present: words only, uncommon, long, few."""
+    return (any(kind == "text" for kind, _ in needles), any(v in _COMMON for _, v in needles),
+            -min(len(v) for _, v in needles), len(needles))
+
+
+def _best(sets: list[Needles]) -> Needles:
+    """The needle set of ``sets`` to keep when only one can be (inside an alternative)."""
+    return min(sets, key=_cost, default=frozenset())
+
+
+class WordPattern:
+    """A regex over fold keys matching whole words only, like ``re.compile(word_pattern(regex))``.
+
+    The phrase of a match is its group ``"w"``. :attr:`needs` lists needle sets: every match contains
+    a needle of each (a whole word, :data:`DIGIT`, or a piece of text), so :meth:`possible` is False
+    for a key without one, and the pattern need not run there.
+    """
+
+    def __init__(self, regex: str):
+        self.regex = regex
+        self._at_start = re.compile(f"(?P<w>{regex}){_AFTER}")  # at key position 0 nothing comes before
+        self._inside = re.compile(f"[^\\w-](?<!\\w\\.)(?P<w>{regex}){_AFTER}")  # the character before, then it
+        self.needs = tuple(sorted(set(_needles(sre.parse(regex), True, True)), key=_cost))
+        words_only = [needles for needles in self.needs if all(kind == "word" for kind, _ in needles)]
+        self._all_of = frozenset(v for needles in words_only if len(needles) == 1 for _, v in needles)
+        self._any_of = tuple(frozenset(v for _, v in needles) for needles in words_only if len(needles) > 1)
+        self._mixed = tuple((frozenset(v for kind, v in needles if kind == "word"),
+                             tuple(v for kind, v in needles if kind == "text"))
+                            for needles in self.needs if needles not in words_only)
+
+    def possible(self, clues: Clues) -> bool:
+        """Whether the key has a needle of every set (words first: they cost a set look-up)."""
+        if not self._all_of <= clues.words:
+            return False
+        for words in self._any_of:
+            if words.isdisjoint(clues.words):
+                return False
+        for words, texts in self._mixed:
+            if words.isdisjoint(clues.words) and not any(t in clues.key for t in texts):
+                return False
+        return True
+
+    def search(self, key: str, pos: int = 0) -> re.Match[str] | None:
+        """The leftmost match starting at ``pos`` or later."""
+        if pos == 0:
+            match = self._at_start.match(key)
+            if match:
+                return match
+            pos = 1
+        return self._inside.search(key, pos - 1)
+
+    def finditer(self, key: str) -> Iterator[re.Match[str]]:
+        """Successive matches, none overlapping (as ``re.finditer``; no pattern here matches empty text)."""
+        match = self.search(key)
+        while match:
+            yield match
+            match = self.search(key, max(match.end(), match.start("w") + 1))
+
+
+class FirstOf:
+    """Whole-word patterns searched as one alternation ``a|b|c``: the leftmost match; at a tie, the earliest pattern.
+
+    Only the patterns whose needles are in the key run (an index from needed word to patterns).
+    """
+
+    def __init__(self, regexes: Iterable[str]):
+        self.patterns = tuple(WordPattern(r) for r in regexes)
+        self._always = frozenset(i for i, p in enumerate(self.patterns) if not p.needs)
+        self._by_word: dict[str, list[int]] = {}
+        self._by_text: list[tuple[str, int]] = []
+        for i, pattern in enumerate(self.patterns):
+            for kind, value in pattern.needs[0] if pattern.needs else ():
+                if kind == "word":
+                    self._by_word.setdefault(value, []).append(i)
+                else:
+                    self._by_text.append((value, i))
+        self._words = frozenset(self._by_word)
+
+    def search(self, clues: Clues) -> re.Match[str] | None:
+        candidates = set(self._always)
+        for word in self._words & clues.words:
+            candidates.update(self._by_word[word])
+        candidates.update(i for text, i in self._by_text if text in clues.key)
+        best = None
+        for i in sorted(candidates):
+            pattern = self.patterns[i]
+            match = pattern.search(clues.key) if pattern.possible(clues) else None
+            if match and (best is None or match.start("w") < best.start("w")):
+                best = match
+        return best
