@@ -127,7 +127,7 @@ TIERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
                             r"co (?:chuc nang|tinh nang|che do|nut|muc) ",
                             r"giao dien (?:\S+ ){0,3}?(?:hon|than thien|de dung)")),
 )
-_SYMPTOM_PATTERNS = tuple((symptom, FirstOf(patterns)) for _, symptom, patterns in TIERS)
+_SYMPTOM_PATTERNS = FirstOf(patterns for _, _, patterns in TIERS)
 
 
 def _names(platform: Platform) -> tuple[str, ...]:
@@ -251,11 +251,11 @@ def _platforms(folded: Folded, clues: Clues, platforms: Sequence[Platform]) -> t
 
 def _symptom(folded: Folded, clues: Clues) -> tuple[str, str | None]:
     """The first tier with a phrase in the text, and that phrase (its first in the text) as written."""
-    for symptom, tier in _SYMPTOM_PATTERNS:
-        match = tier.search(clues)
-        if match:
-            return symptom, folded.source(*match.span("w"))
-    return "other", None
+    found = _SYMPTOM_PATTERNS.search(clues)
+    if found is None:
+        return "other", None
+    tier, match = found
+    return TIERS[tier][1], folded.source(*match.span("w"))
 
 
 # Stated time. Parts of the day, in hours of the local day (22 to 30 is the night into the next day).

@@ -266,10 +266,9 @@ def _ends_bounded(items: sre.SubPattern, bounded: bool) -> bool:
 def _run_needles(run: str, left: bool, right: bool) -> list[Needles]:
     """What a literal run guarantees: each of its whole words (bounded on both sides), else the run itself."""
     whole = [m.group() for m in _WORD.finditer(run) if (m.start() > 0 or left) and (m.end() < len(run) or right)]
-    needles = [frozenset({("word", word)}) for word in whole]
-    if " " in run.strip() or not whole and run.strip():  # several words in this order ("trang trang")
-        needles.append(frozenset({("text", run)}))
-    return needles
+    if whole:
+        return [frozenset({("word", word)}) for word in whole]
+    return [frozenset({("text", run)})] if run.strip() else []
 
 
 def _needles(items: sre.SubPattern, left: bool, right: bool) -> list[Needles]:
@@ -322,6 +321,93 @@ def _best(sets: list[Needles]) -> Needles:
     return min(sets, key=_cost, default=frozenset())
 
 
+def _group_end(regex: str, start: int) -> int | None:
+    """The index after the group opening at ``regex[start]`` ("("), skipping escapes and character classes."""
+    depth, i = 0, start
+    while i < len(regex):
+        char = regex[i]
+        if char == "\\":
+            i += 2
+            continue
+        if char == "[":
+            i += 2 if regex[i + 1:i + 2] == "]" else 1  # a "]" first in a class is a character
+            while i < len(regex) and regex[i] != "]":
+                i += 2 if regex[i] == "\\" else 1
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return None
+
+
+def _lead(regex: str) -> tuple[str, list[tuple[str, str]], str, int] | None:
+    """``regex`` as (first, look-behinds before it, rest, width of first): first is its leading literal
+    text or its leading group, of a fixed width; None when it does not start so (or splitting is unsure).
+
+    Look-behinds before ``first`` move after it, widened by ``width`` characters, and the phrase's own
+    word boundary joins them: ``re`` then finds candidates by ``first`` (a literal prefix or first-character
+    set) instead of trying every position.
+    """
+    behind: list[tuple[str, str]] = []
+    pos = 0
+    while regex.startswith(("(?<!", "(?<="), pos):
+        end = _group_end(regex, pos)
+        if end is None:
+            return None
+        behind.append((regex[pos + 2:pos + 4], regex[pos + 4:end - 1]))
+        pos = end
+    if regex.startswith("(", pos):
+        end = _group_end(regex, pos)
+    else:  # literal characters up to the first special one (a quantifier takes the last back)
+        end = pos
+        while end < len(regex) and (regex[end].isalnum() or regex[end] in " _-:'"):
+            end += 1
+        if end < len(regex) and regex[end] in "?*+{":
+            end -= 1
+    if end is None or end <= pos or regex[end:end + 1] in ("?", "*", "+", "{"):
+        return None
+    first, rest = regex[pos:end], regex[end:]
+    low, high = sre.parse(first).getwidth()
+    whole, parts = sre.parse(regex[pos:]), (sre.parse(first), sre.parse(rest))
+    if low != high or low < 1 or len(whole) != len(parts[0]) + len(parts[1]):
+        return None
+    return first, behind, rest, low
+
+
+def _anchor(items: sre.SubPattern, offset: int = 0) -> tuple[str, int] | None:
+    """(text or :data:`DIGIT`, furthest offset from the match's start) of a piece every match has at a
+    bounded distance from its start: the longest literal run (or a digit) among the leading items of
+    bounded width. No match starts before the piece's first occurrence less that offset."""
+    best: tuple[str, int] | None = None
+    items = list(items)
+    i = 0
+    while i < len(items):
+        op, av = items[i]
+        if op is sre.LITERAL:
+            j = i
+            while j < len(items) and items[j][0] is sre.LITERAL:
+                j += 1
+            run = "".join(chr(a) for _, a in items[i:j])
+            if len(run.strip()) >= 2 and (best is None or best[0] == DIGIT or len(run) > len(best[0])):
+                best = (run, offset)
+            offset += j - i
+            i = j
+            continue
+        if op is sre.SUBPATTERN and best is None:
+            best = _anchor(av[-1], offset)
+        elif op in _REPEATS and av[0] >= 1 and list(av[2]) == [(sre.IN, [(sre.CATEGORY, sre.CATEGORY_DIGIT)])]:
+            best = best or (DIGIT, offset)
+        width = sre.SubPattern(sre.State(), [(op, av)]).getwidth()[1]
+        if width >= sre.MAXREPEAT:
+            break
+        offset += width
+        i += 1
+    return best
+
+
 class WordPattern:
     """A regex over fold keys matching whole words only, like ``re.compile(word_pattern(regex))``.
 
@@ -332,8 +418,17 @@ class WordPattern:
 
     def __init__(self, regex: str):
         self.regex = regex
-        self._at_start = re.compile(f"(?P<w>{regex}){_AFTER}")  # at key position 0 nothing comes before
-        self._inside = re.compile(f"[^\\w-](?<!\\w\\.)(?P<w>{regex}){_AFTER}")  # the character before, then it
+        lead = _lead(regex)
+        if lead:  # the leading words or group first ("re" looks for them), then what came before them
+            first, behind, rest, width = lead
+            back = "".join(f"(?{kind}{body}[\\s\\S]{{{width}}})" for kind, body in (*behind, ("<!", "[\\w-]"),
+                                                                                 ("<!", "\\w\\.")))
+            self._at_start = None
+            self._inside = re.compile(f"(?P<w>{first}{back}{rest}){_AFTER}")
+        else:  # the character before the phrase first (a C loop finds non-word characters), then the phrase
+            self._at_start = re.compile(f"(?P<w>{regex}){_AFTER}")  # at key position 0 nothing comes before
+            self._inside = re.compile(f"[^\\w-](?<!\\w\\.)(?P<w>{regex}){_AFTER}")
+        self._anchor = _anchor(sre.parse(regex)) if lead is None else None
         self.needs = tuple(sorted(set(_needles(sre.parse(regex), True, True)), key=_cost))
         words_only = [needles for needles in self.needs if all(kind == "word" for kind, _ in needles)]
         self._all_of = frozenset(v for needles in words_only if len(needles) == 1 for _, v in needles)
@@ -341,11 +436,13 @@ class WordPattern:
         self._mixed = tuple((frozenset(v for kind, v in needles if kind == "word"),
                              tuple(v for kind, v in needles if kind == "text"))
                             for needles in self.needs if needles not in words_only)
+        self.simple = not self._any_of and not self._mixed  # possible: all of some words are in the key
 
     def possible(self, clues: Clues) -> bool:
         """Whether the key has a needle of every set (words first: they cost a set look-up)."""
-        if not self._all_of <= clues.words:
-            return False
+        return self._all_of <= clues.words and (self.simple or self._possible(clues))
+
+    def _possible(self, clues: Clues) -> bool:
         for words in self._any_of:
             if words.isdisjoint(clues.words):
                 return False
@@ -356,6 +453,14 @@ class WordPattern:
 
     def search(self, key: str, pos: int = 0) -> re.Match[str] | None:
         """The leftmost match starting at ``pos`` or later."""
+        if self._at_start is None:
+            return self._inside.search(key, pos)
+        if self._anchor:  # no match starts before the anchor's first occurrence, less its furthest offset
+            anchor, offset = self._anchor
+            found = _DIGITS.search(key, pos) if anchor == DIGIT else key.find(anchor, pos)
+            if found is None or found == -1:
+                return None
+            pos = max(pos, (found if anchor != DIGIT else found.start()) - offset)
         if pos == 0:
             match = self._at_start.match(key)
             if match:
@@ -372,17 +477,19 @@ class WordPattern:
 
 
 class FirstOf:
-    """Whole-word patterns searched as one alternation ``a|b|c``: the leftmost match; at a tie, the earliest pattern.
+    """Groups of whole-word patterns, each group searched as one alternation ``a|b|c``: the first group with a
+    match, and its leftmost match (at a tie, the earliest pattern of the group).
 
-    Only the patterns whose needles are in the key run (an index from needed word to patterns).
+    Only patterns whose needles are in the key run: one index from a needed word to the patterns, over
+    all groups, and the search stops at the end of the first group that matched.
     """
 
-    def __init__(self, regexes: Iterable[str]):
-        self.patterns = tuple(WordPattern(r) for r in regexes)
-        self._always = frozenset(i for i, p in enumerate(self.patterns) if not p.needs)
+    def __init__(self, groups: Iterable[Iterable[str]]):
+        self.patterns = tuple((g, WordPattern(r)) for g, regexes in enumerate(groups) for r in regexes)
+        self._always = frozenset(i for i, (_, p) in enumerate(self.patterns) if not p.needs)
         self._by_word: dict[str, list[int]] = {}
         self._by_text: list[tuple[str, int]] = []
-        for i, pattern in enumerate(self.patterns):
+        for i, (_, pattern) in enumerate(self.patterns):
             for kind, value in pattern.needs[0] if pattern.needs else ():
                 if kind == "word":
                     self._by_word.setdefault(value, []).append(i)
@@ -390,15 +497,22 @@ class FirstOf:
                     self._by_text.append((value, i))
         self._words = frozenset(self._by_word)
 
-    def search(self, clues: Clues) -> re.Match[str] | None:
+    def search(self, clues: Clues) -> tuple[int, re.Match[str]] | None:
+        """(group, match) of the first group with a match; None if no pattern matches."""
         candidates = set(self._always)
         for word in self._words & clues.words:
             candidates.update(self._by_word[word])
-        candidates.update(i for text, i in self._by_text if text in clues.key)
-        best = None
+        candidates.update([i for text, i in self._by_text if text in clues.key])
+        best: re.Match[str] | None = None
+        best_group = -1
+        words = clues.words
         for i in sorted(candidates):
-            pattern = self.patterns[i]
-            match = pattern.search(clues.key) if pattern.possible(clues) else None
+            group, pattern = self.patterns[i]
+            if best is not None and group != best_group:
+                break
+            if not (pattern._all_of <= words and (pattern.simple or pattern._possible(clues))):
+                continue  # (pattern.possible, inlined: this loop runs for every complaint)
+            match = pattern.search(clues.key)
             if match and (best is None or match.start("w") < best.start("w")):
-                best = match
-        return best
+                best, best_group = match, group
+        return (best_group, best) if best is not None else None
