@@ -5,8 +5,11 @@
 - ``platform-detail``: one platform (``platform`` variable): availability, results by outcome,
   latency by phase, percentiles, a heatmap, the peak-hour grid (hour of day × weekday),
   certificates and the locations side by side.
+- ``prober-health``: the probers themselves (``location`` variable, one prober per location):
+  self-check of their own network, scrape, scheduler and event-loop lag, skipped runs, the
+  share of unreliable results, the store backlog, peak time and the version they run.
 
-Both show the incidents and complaints pushed by ``monitor grafana annotate`` on every time
+All show the incidents and complaints pushed by ``monitor grafana annotate`` on every time
 series panel (dashboard annotations on tags, see :func:`monitor.grafana.panels.annotations`).
 The JSON is deterministic (sorted keys, explicit ids and positions) so the committed files are
 checked against a fresh build.
@@ -27,9 +30,11 @@ from monitor.grafana import promql as q
 
 OVERVIEW_UID = "platform-overview"
 DETAIL_UID = "platform-detail"
-TAG = "party-platform-monitor"  # on both dashboards; their links find each other by it
+PROBERS_UID = "prober-health"
+TAG = "party-platform-monitor"  # on every dashboard; their links find each other by it
 TIMEZONE = "Asia/Ho_Chi_Minh"
 PLATFORMS = 'label_values(probe_success{job="monitor"}, platform)'  # monitored platforms (unmonitored have no series)
+PROBERS = 'label_values(monitor_build_info{job="monitor"}, prober)'  # one prober per location (scrape label prober)
 # What the live test puts for each variable so an expression becomes plain PromQL; longest first.
 SUBSTITUTIONS = (("${location:regex}", ".*"), ("$__rate_interval", "1m"), ("$__interval", "30s"),
                  ("$__range", "1h"), ("$location", ".*"))
@@ -109,10 +114,97 @@ def detail() -> db.Dashboard:
     return dashboard
 
 
+SELF_CHECK = {"1": ("mạng ổn", "green"), "0": ("mạng lỗi", "red"), "-1": ("chưa cấu hình", "text")}
+SCRAPED = {"1": ("thu thập được", "green"), "0": ("không thu thập được", "red")}
+PEAK = {"1": ("giờ cao điểm", "orange"), "0": ("ngoài giờ cao điểm", "text")}
+SCHEDULER_LAG = "monitor_scheduler_lag_seconds"
+LOOP_LAG = "monitor_event_loop_lag_seconds"
+LAG_WARNING, LAG_ALERT = 0.1, 1.0  # s; p99 above LAG_ALERT for 10 min is MonitorSchedulerLagHigh
+LOOP_STALL = 0.05  # s, the default loop_lag_threshold: a longer stall marks results unreliable
+UNRELIABLE_WARNING, UNRELIABLE_ALERT = 0.01, 0.05  # share; MonitorUnreliableResultsHigh above 5 %
+BACKLOG_WARNING, BACKLOG_ALERT = 500, 2000  # results; the writer's batch, MonitorStoreBacklog
+
+
+def probers() -> db.Dashboard:
+    """The probers themselves: is what the platform dashboards show measured, and measured well?"""
+    dashboard = (_dashboard(PROBERS_UID, "Nền tảng số của Đảng — Sức khỏe bộ đo",
+                            "Các bộ đo (mỗi điểm đo một bộ): tự kiểm tra mạng của chính bộ đo, Prometheus thu thập "
+                            "số liệu, độ trễ lập lịch và vòng sự kiện, lượt đo bị bỏ, tỷ lệ kết quả không tin cậy, "
+                            "kết quả chờ ghi vào kho dữ liệu, giờ cao điểm và phiên bản đang chạy.")
+                 .with_variable(p.datasource_variable())
+                 .with_variable(p.label_variable("location", "Điểm đo", PROBERS, multi=True))
+                 .annotations(p.annotations()))
+
+    def lags(metric: str) -> list:
+        return [p.query(q.lag_quantile(metric, quantile), ref, legend=f"{{{{prober}}}} {name}")
+                for ref, (quantile, name) in zip("AB", ((0.5, "p50"), (0.99, "p99")))]
+
+    layout = [  # (panel, x, y, w, h)
+        (p.state_stat("Tự kiểm tra mạng của bộ đo", q.self_check_ok(), SELF_CHECK, "{{prober}}",
+                      "monitor_self_check_ok: mạng của chính bộ đo (máy chủ phân giải tên và mục tiêu tham chiếu của "
+                      "self_check). Khi lỗi, kết quả đo lỗi là của bộ đo, không mở sự cố cho nền tảng và chỉ một "
+                      "cảnh báo MonitorNetworkDown được gửi. «chưa cấu hình»: bộ đo không có self_check."),
+         0, 0, 5, 5),
+        (p.state_stat("Prometheus thu thập số liệu", q.scraped(), SCRAPED, "{{prober}}",
+                      "up: lần thu thập gần nhất của Prometheus từ bộ đo; không được quá 2 phút là cảnh báo "
+                      "MonitorDown."), 5, 0, 4, 5),
+        (p.value_stat("Trễ lập lịch p99 trong khoảng", q.lag_quantile_over_range(SCHEDULER_LAG, 0.99), "s",
+                      (None, "green"), (LAG_WARNING, "orange"), (LAG_ALERT, "red"), decimals=3,
+                      description="Phân vị 99 của thời điểm bắt đầu thực tế trừ thời điểm theo lịch (gồm cả thời "
+                                  "gian chờ lượt đồng thời), bộ đo kém nhất. Cam từ 0,1 giây; đỏ từ 1 giây "
+                                  "(MonitorSchedulerLagHigh khi kéo dài 10 phút)."), 9, 0, 4, 5),
+        (p.value_stat("Kết quả không tin cậy trong khoảng", q.unreliable_share("$__range", by=""), "percentunit",
+                      (None, "green"), (UNRELIABLE_WARNING, "yellow"), (UNRELIABLE_ALERT, "red"),
+                      description="Tỷ lệ kết quả đo trong lúc bộ đo bị nghẽn hoặc mất mạng: không tính vào độ khả "
+                                  "dụng và độ trễ của nền tảng. Vàng từ 1 %; đỏ từ 5 % "
+                                  "(MonitorUnreliableResultsHigh)."), 13, 0, 4, 5),
+        (p.value_stat("Lượt đo bị bỏ trong khoảng", q.skipped_over_range(), "none",
+                      (None, "green"), (1, "orange"), decimals=0,
+                      description="Lượt đo không được khởi chạy: lượt trước chưa xong (overlap) hoặc quá trễ so với "
+                                  "lịch (missed)."), 17, 0, 3, 5),
+        (p.state_stat("Giờ cao điểm", q.peak_time(), PEAK, "{{prober}}",
+                      "monitor_peak_time: giờ cao điểm (peak_hours) trong ngày làm việc ở Việt Nam, trừ ngày lễ, "
+                      "theo lịch của bộ đo; cảnh báo giờ cao điểm đọc giá trị này."), 20, 0, 4, 5),
+        (p.state_timeline("Tự kiểm tra mạng theo thời gian", q.self_check_ok(), SELF_CHECK, "{{prober}}",
+                          "Khi nào mạng của từng bộ đo lỗi: trong các khoảng đỏ, kết quả đo lỗi không được tính "
+                          "cho nền tảng."), 0, 5, 16, 5),
+        (p.names_stat("Phiên bản đang chạy", q.build_info(), "{{prober}}: {{version}}",
+                      "monitor_build_info: phiên bản monitor của từng bộ đo."), 16, 5, 8, 5),
+        (p.with_threshold_lines(p.series("Độ trễ lập lịch (p50, p99) theo điểm đo", lags(SCHEDULER_LAG), "s")
+                                .description("monitor_scheduler_lag_seconds: bắt đầu thực tế trừ bắt đầu theo lịch. "
+                                             "Nét đứt: 0,1 giây (cam) và 1 giây, ngưỡng cảnh báo (đỏ)."),
+                                (LAG_WARNING, "orange"), (LAG_ALERT, "red")), 0, 10, 12, 8),
+        (p.with_threshold_lines(p.series("Độ trễ vòng sự kiện (p50, p99) theo điểm đo", lags(LOOP_LAG), "s")
+                                .description("monitor_event_loop_lag_seconds: vòng sự kiện của bộ đo thức dậy trễ "
+                                             "bao lâu. Nét đứt: 0,05 giây, ngưỡng ngưng trệ mặc định "
+                                             "(loop_lag_threshold) làm kết quả không tin cậy."),
+                                (LOOP_STALL, "orange")), 12, 10, 12, 8),
+        (p.stacked_bars("Lượt đo bị bỏ theo điểm đo và lý do", q.skipped(), "{{location}}: {{why}}")
+         .description("monitor_probes_skipped_total: overlap — lượt trước của phép đo chưa xong; missed — quá trễ "
+                      "so với lịch nên bị bỏ. MonitorProbesSkipped khi từ 3 lượt trong 15 phút."), 0, 18, 12, 8),
+        (p.with_threshold_lines(p.series("Tỷ lệ kết quả không tin cậy theo điểm đo",
+                                         [p.query(q.unreliable_share(), legend="{{location}}")], "percentunit")
+                                .description("monitor_unreliable_results_total so với mọi kết quả: đo trong lúc bộ "
+                                             "đo nghẽn hoặc mất mạng. Nét đứt: 1 % (vàng) và 5 %, ngưỡng cảnh báo "
+                                             "(đỏ)."),
+                                (UNRELIABLE_WARNING, "yellow"), (UNRELIABLE_ALERT, "red")), 12, 18, 12, 8),
+        (p.with_threshold_lines(p.series("Kết quả chờ ghi vào kho dữ liệu", [p.query(q.store_pending(),
+                                                                                    legend="{{prober}}")], "short")
+                                .description("monitor_store_pending_results: kết quả đang chờ ghi vào kho SQLite "
+                                             "(ghi theo lô 500 kết quả hoặc 1 giây). Nét đứt: 500 (cam) và 2000, "
+                                             "ngưỡng cảnh báo MonitorStoreBacklog (đỏ); quá 50 000 kết quả mới bị "
+                                             "bỏ."),
+                                (BACKLOG_WARNING, "orange"), (BACKLOG_ALERT, "red")), 0, 26, 24, 8),
+    ]
+    for panel_id, (panel, x, y, w, h) in enumerate(layout, start=1):
+        dashboard = dashboard.with_panel(p.place(panel, panel_id, x, y, w, h))
+    return dashboard
+
+
 def build() -> dict[str, dict]:
     """Every dashboard as Grafana JSON (a dict), by uid."""
     built = {}
-    for dashboard in (overview(), detail()):
+    for dashboard in (overview(), detail(), probers()):
         model = json.loads(JSONEncoder(sort_keys=True).encode(dashboard.build()))
         built[model["uid"]] = model
     return built

@@ -6,7 +6,8 @@ Every panel and query reads the ``datasource`` variable; every panel is placed e
 
 from __future__ import annotations
 
-from grafana_foundation_sdk.builders import bargauge, common as cb, heatmap, prometheus, stat, table, timeseries
+from grafana_foundation_sdk.builders import (bargauge, common as cb, heatmap, prometheus, stat, statetimeline, table,
+                                              timeseries)
 from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.models import common, dashboard as dm
@@ -213,6 +214,57 @@ def peak_grid(title: str, latency: str, hour: str, weekday: str) -> table.Panel:
             .override_by_name("Giờ", hour_column)
             .no_value("—"))
 
+
+
+# --- the probers themselves -------------------------------------------------------------------
+
+def value_stat(title: str, expr: str, unit: str, *steps: tuple[float | None, str], decimals: int = 2,
+               description: str = "") -> stat.Panel:
+    """One number (over the selected range) coloured by ``steps`` (value, colour), the first from ``None``."""
+    return (stat.Panel().title(title).description(description).datasource(DATASOURCE)
+            .with_target(query(expr, instant=True)).unit(unit).decimals(decimals).min(0)
+            .thresholds(_thresholds(*steps))
+            .color_mode(common.BigValueColorMode.VALUE).graph_mode(common.BigValueGraphMode.NONE)
+            .reduce_options(_last()).no_value(text.NO_DATA))
+
+
+def state_stat(title: str, expr: str, states: dict[str, tuple[str, str]], legend: str,
+               description: str = "") -> stat.Panel:
+    """One coloured box per series (e.g. per prober) naming its state: ``states`` maps value -> (text, colour)."""
+    return (stat.Panel().title(title).description(description).datasource(DATASOURCE)
+            .with_target(query(expr, legend=legend, instant=True))
+            .mappings(_mapping(states)).thresholds(_thresholds((None, "text")))
+            .color_mode(common.BigValueColorMode.BACKGROUND).graph_mode(common.BigValueGraphMode.NONE)
+            .text_mode(common.BigValueTextMode.VALUE_AND_NAME).reduce_options(_last()).no_value(text.NO_DATA))
+
+
+def state_timeline(title: str, expr: str, states: dict[str, tuple[str, str]], legend: str,
+                   description: str = "") -> statetimeline.Panel:
+    """A state per series over time (e.g. a prober's self-check), named and coloured by ``states``."""
+    return (statetimeline.Panel().title(title).description(description).datasource(DATASOURCE)
+            .with_target(query(expr, legend=legend)).mappings(_mapping(states))
+            .thresholds(_thresholds((None, "text"))).show_value(common.VisibilityMode.NEVER)
+            .merge_values(True).line_width(0).fill_opacity(80).no_value(text.NO_DATA))
+
+
+def names_stat(title: str, expr: str, legend: str, description: str = "") -> stat.Panel:
+    """Each series' name only (``legend``), e.g. the version each prober runs."""
+    return (stat.Panel().title(title).description(description).datasource(DATASOURCE)
+            .with_target(query(expr, legend=legend, instant=True))
+            .thresholds(_thresholds((None, "blue")))
+            .color_mode(common.BigValueColorMode.NONE).graph_mode(common.BigValueGraphMode.NONE)
+            .text_mode(common.BigValueTextMode.NAME).reduce_options(_last()).no_value(text.NO_DATA))
+
+
+def stacked_bars(title: str, expr: str, legend: str) -> timeseries.Panel:
+    """Counts per interval as stacked bars (e.g. skipped runs by prober and why)."""
+    return (series(title, [query(expr, legend=legend)], "short").draw_style(common.GraphDrawStyle.BARS)
+            .fill_opacity(80).stacking(cb.StackingConfig().mode(common.StackingMode.NORMAL)))
+
+def with_threshold_lines(panel: timeseries.Panel, *steps: tuple[float, str]) -> timeseries.Panel:
+    """Draw each (value, colour) of ``steps`` (warning, alert threshold) as a dashed line."""
+    return (panel.thresholds(_thresholds((None, "transparent"), *steps))
+            .thresholds_style(cb.GraphThresholdsStyleConfig().mode(common.GraphThresholdsStyleMode.DASHED)))
 
 # --- variables, annotations -----------------------------------------------------------------
 

@@ -94,3 +94,71 @@ def local_hour() -> str:
 def local_weekday() -> str:
     """The local day of week (0 = Sunday … 6 = Saturday) at each step: the column of the peak-hour grid."""
     return f"day_of_week(vector(time() + {VIETNAM_OFFSET}))"
+
+
+# --- the probers themselves (the prober-health dashboard) -------------------------------------
+# Series without probe labels (lags, store backlog, build info, peak time, self-check) are told
+# apart by the scrape target label ``prober`` (= the prober's location, deploy/prometheus.yml);
+# per-check series (skips, unreliable results) carry ``location`` themselves.
+
+def prober(metric: str, *matchers: str) -> str:
+    """A prober-wide series of the selected probers."""
+    return selector(metric, PROBER, *matchers)
+
+
+def lag_quantile(metric: str, q: float) -> str:
+    """The ``q`` quantile of a lag histogram (``monitor_scheduler_lag_seconds``, the event-loop lag) per prober."""
+    return (f"histogram_quantile({q:g}, sum by (prober, le) "
+            f"(rate({prober(metric + '_bucket')}[$__rate_interval])))")
+
+
+def lag_quantile_over_range(metric: str, q: float) -> str:
+    """The same quantile over the whole selected range, the worst prober: one number."""
+    return f"max(histogram_quantile({q:g}, sum by (prober, le) (increase({prober(metric + '_bucket')}[$__range]))))"
+
+
+def skipped() -> str:
+    """Runs not started per interval, by prober and why (``overlap``, ``missed``); counters start at 0."""
+    return (f"sum by (location, why) "
+            f"(increase({selector('monitor_probes_skipped_total', LOCATION)}[$__rate_interval]))")
+
+
+def skipped_over_range() -> str:
+    """Runs not started over the selected range, every selected prober."""
+    return f"sum(increase({selector('monitor_probes_skipped_total', LOCATION)}[$__range]))"
+
+
+def unreliable_share(window: str = "$__rate_interval", by: str = "location") -> str:
+    """Share of results the prober marked unreliable (its own stall or network), as the rules compute it:
+    unreliable / (unreliable + counted in ``probe_results_total``)."""
+    grouping = f" by ({by})" if by else ""
+    unreliable = f"sum{grouping} (rate({selector('monitor_unreliable_results_total', LOCATION)}[{window}]))"
+    counted = f"sum{grouping} (rate({selector('probe_results_total', LOCATION)}[{window}]))"
+    return f"{unreliable} / ({unreliable} + {counted})"
+
+
+def store_pending() -> str:
+    """Results waiting to be written to the store, per prober."""
+    return f"max by (prober) ({prober('monitor_store_pending_results')})"
+
+
+def self_check_ok() -> str:
+    """Per prober: 1 while its own network passes the self-check, 0 while it fails, and -1 for a prober
+    without ``self_check`` (the gauge is absent there; its build info stands in, so it shows as such)."""
+    return (f"max by (prober) ({prober('monitor_self_check_ok')})"
+            f" or -1 * max by (prober) ({prober('monitor_build_info')})")
+
+
+def build_info() -> str:
+    """The version each prober runs (``monitor_build_info{version}`` is 1)."""
+    return f"max by (prober, version) ({prober('monitor_build_info')})"
+
+
+def peak_time() -> str:
+    """Per prober: 1 during its peak hours on a Vietnamese working day, else 0."""
+    return f"max by (prober) ({prober('monitor_peak_time')})"
+
+
+def scraped() -> str:
+    """Per prober: 1 when Prometheus' last scrape of it succeeded."""
+    return f"max by (prober) ({prober('up')})"
