@@ -2,8 +2,9 @@
 
 The PromQL is checked here with the real promtool (Prometheus 2.42): each expression, variables
 substituted as the live test does, is evaluated by ``promtool test rules`` on synthetic series
-shaped like the metric contract and must return at least one sample. The live test against a
-Prometheus scraping the lab is elsewhere.
+shaped like the metric contract and must return at least one sample. The live tests against a
+Prometheus scraping real probers are tests/test_e2e_alerting.py (the lab, every dashboard) and
+tests/test_dashboard_probers.py (prober health, with and without a self-check).
 """
 
 from __future__ import annotations
@@ -21,12 +22,17 @@ from monitor.grafana.cli import cmd_build
 
 ROOT = Path(__file__).resolve().parent.parent
 DIR = ROOT / "dashboards"
-UIDS = {"platform-overview", "platform-detail"}
+UIDS = {"platform-overview", "platform-detail", "prober-health"}
+PLATFORM_UIDS = {"platform-overview", "platform-detail"}
 PROMETHEUS = {"type": "prometheus", "uid": "${datasource}"}
 GRAFANA = {"type": "grafana", "uid": "-- Grafana --"}
 METRICS = {"probe_success", "probe_results_total", "probe_phase_duration_seconds_bucket",
            "probe_phase_duration_seconds_sum", "probe_phase_duration_seconds_count",
-           "probe_ssl_earliest_cert_expiry", "platform_incident_open"}
+           "probe_ssl_earliest_cert_expiry", "platform_incident_open",
+           # the probers themselves (prober-health)
+           "up", "monitor_scheduler_lag_seconds_bucket", "monitor_event_loop_lag_seconds_bucket",
+           "monitor_probes_skipped_total", "monitor_unreliable_results_total", "monitor_store_pending_results",
+           "monitor_self_check_ok", "monitor_build_info", "monitor_peak_time"}
 
 BUILT = dashboards.build()
 
@@ -63,7 +69,8 @@ def test_build_check_and_write(tmp_path, capsys):
     assert "differs" in capsys.readouterr().err
     assert cmd_build(argparse.Namespace(dir=tmp_path, check=False)) == 0
     assert cmd_build(argparse.Namespace(dir=tmp_path, check=True)) == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["platform-detail.json", "platform-overview.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["platform-detail.json", "platform-overview.json",
+                                                          "prober-health.json"]
     (tmp_path / "platform-detail.json").write_text("{}\n", encoding="utf-8")
     assert cmd_build(argparse.Namespace(dir=tmp_path, check=True)) == 1
 
@@ -75,7 +82,7 @@ def test_every_panel_reads_the_datasource_variable(uid):
     dashboard = BUILT[uid]
     variables = {v["name"]: v for v in dashboard["templating"]["list"]}
     assert variables["datasource"]["type"] == "datasource" and variables["datasource"]["query"] == "prometheus"
-    for name in ("platform", "location"):
+    for name in ("platform", "location") if uid in PLATFORM_UIDS else ("location",):
         assert variables[name]["datasource"] == PROMETHEUS
     assert variables["location"]["multi"] and variables["location"]["includeAll"]
     assert variables["location"]["allValue"] == ".*"
@@ -130,6 +137,48 @@ def test_overview_repeats_a_row_per_platform_and_detail_has_the_panels_asked_for
         assert needle in exprs, needle
 
 
+def _steps(panel: dict) -> list[tuple[float | None, str]]:
+    return [(step["value"], step["color"]) for step in panel["fieldConfig"]["defaults"]["thresholds"]["steps"]]
+
+
+def test_prober_health_shows_the_probers_per_location_with_thresholds():
+    dashboard = BUILT["prober-health"]
+    variables = {v["name"]: v for v in dashboard["templating"]["list"]}
+    assert set(variables) == {"datasource", "location"}  # no platform: one prober per location
+    assert variables["location"]["query"]["query"] == 'label_values(monitor_build_info{job="monitor"}, prober)'
+    assert dashboard["title"] == "Nền tảng số của Đảng — Sức khỏe bộ đo" and dashboard["description"]
+    by_title = {p["title"]: p for p in panels(dashboard)}
+    for panel in by_title.values():
+        assert panel["description"], panel["title"]  # what it reads and what the colours mean
+    exprs = " ".join(t["expr"] for p in by_title.values() for t in p["targets"])
+    for metric in ("monitor_scheduler_lag_seconds_bucket", "monitor_event_loop_lag_seconds_bucket",
+                   "monitor_probes_skipped_total", "monitor_unreliable_results_total", "probe_results_total",
+                   "monitor_store_pending_results", "monitor_self_check_ok", "monitor_build_info",
+                   "monitor_peak_time", "up{"):
+        assert metric in exprs, metric
+    assert {p["type"] for p in by_title.values()} == {"stat", "timeseries", "state-timeline"}
+    lag, share = by_title["Trễ lập lịch p99 trong khoảng"], by_title["Kết quả không tin cậy trong khoảng"]
+    assert lag["fieldConfig"]["defaults"]["unit"] == "s"
+    assert _steps(lag) == [(None, "green"), (0.1, "orange"), (1.0, "red")]  # 1 s: MonitorSchedulerLagHigh
+    assert share["fieldConfig"]["defaults"]["unit"] == "percentunit"
+    assert _steps(share) == [(None, "green"), (0.01, "yellow"), (0.05, "red")]  # 5 %: the alert
+    assert _steps(by_title["Tỷ lệ kết quả không tin cậy theo điểm đo"])[1:] == [(0.01, "yellow"), (0.05, "red")]
+    assert _steps(by_title["Kết quả chờ ghi vào kho dữ liệu"])[1:] == [(500, "orange"), (2000, "red")]
+    assert _steps(by_title["Độ trễ lập lịch (p50, p99) theo điểm đo"])[1:] == [(0.1, "orange"), (1.0, "red")]
+    for title in ("Tự kiểm tra mạng của bộ đo", "Tự kiểm tra mạng theo thời gian"):
+        options = by_title[title]["fieldConfig"]["defaults"]["mappings"][0]["options"]
+        assert {k: (v["text"], v["color"]) for k, v in options.items()} == {
+            "1": ("mạng ổn", "green"), "0": ("mạng lỗi", "red"), "-1": ("chưa cấu hình", "text")}
+
+
+@pytest.mark.parametrize("uid", sorted(UIDS))
+def test_every_dashboard_carries_the_tag_and_links_to_the_others(uid):
+    dashboard = BUILT[uid]
+    assert dashboard["tags"] == [dashboards.TAG]
+    assert [(link["type"], link["tags"], link["includeVars"]) for link in dashboard["links"]] == [
+        ("dashboards", [dashboards.TAG], True)]
+
+
 def test_expressions_use_the_contract_and_substitute_to_plain_promql():
     found = dashboards.queries(BUILT, platform="gqthc")
     assert {uid for uid, _, _ in found} == UIDS
@@ -144,7 +193,12 @@ def test_expressions_use_the_contract_and_substitute_to_plain_promql():
     for uid, title, expr in found:
         assert "$" not in expr and "{{" not in expr, (uid, title, expr)
         assert expr.count("(") == expr.count(")"), expr
-        assert 'platform="gqthc"' in expr or "vector(time()" in expr, expr
+        if uid in PLATFORM_UIDS:
+            assert 'platform="gqthc"' in expr or "vector(time()" in expr, expr
+        else:  # the probers: every selector at the selected locations, no platform
+            assert "platform=" not in expr and all(m in ('location=~".*"', 'prober=~".*"')
+                                                   for m in re.findall(r'(?:location|prober)=~"[^"]*"', expr)), expr
+            assert expr.count("{") == expr.count('=~".*"'), expr
 
 
 # --- PromQL, with promtool --------------------------------------------------------------------
@@ -181,15 +235,39 @@ def _series(platform: str) -> list[dict]:
     return out
 
 
+def _prober_series(platform: str) -> list[dict]:
+    """The probers' own series (prober-health): two probers, only hanoi with a self-check."""
+    out = []
+    for location in ("hanoi", "caobang"):
+        target = f'job="monitor", prober="{location}"'
+        base = f'job="monitor", platform="{platform}", check="home", location="{location}", prober="{location}"'
+        out += [
+            {"series": f"up{{{target}}}", "values": "1+0x480"},
+            {"series": f"monitor_store_pending_results{{{target}}}", "values": "0+0x480"},
+            {"series": f'monitor_build_info{{{target}, version="0.1.0"}}', "values": "1+0x480"},
+            {"series": f"monitor_peak_time{{{target}}}", "values": "0+0x480"},
+            {"series": f"monitor_unreliable_results_total{{{base}}}", "values": "0+0x480"},
+            *({"series": f'monitor_probes_skipped_total{{{base}, why="{why}"}}', "values": "0+0x480"}
+              for why in ("overlap", "missed")),
+        ]
+        for metric in ("monitor_scheduler_lag_seconds", "monitor_event_loop_lag_seconds"):
+            out += [{"series": f'{metric}_bucket{{{target}, le="{le}"}}', "values": f"0+{step}x480"}
+                    for le, step in (("0.01", 8), ("0.1", 10), ("+Inf", 10))]
+    out.append({"series": 'monitor_self_check_ok{job="monitor", location="hanoi", prober="hanoi"}',
+                "values": "1+0x480"})
+    return out
+
+
 def test_every_expression_is_valid_promql_and_returns_data(tmp_path):
     found = dashboards.queries(BUILT, platform="sotaydangvien")
     tests = [{"expr": f"count({expr}) > bool 0", "eval_time": "2h", "exp_samples": [{"labels": "{}", "value": 1}]}
              for _, _, expr in found]
     test_file = tmp_path / "dashboards_test.yml"
     test_file.write_text(yaml.safe_dump({"rule_files": [], "evaluation_interval": "15s", "tests": [{
-        "interval": "15s", "input_series": _series("sotaydangvien"), "promql_expr_test": tests}]},
+        "interval": "15s", "input_series": _series("sotaydangvien") + _prober_series("sotaydangvien"),
+        "promql_expr_test": tests}]},
         allow_unicode=True), encoding="utf-8")
     proc = subprocess.run([_promtool(), "test", "rules", str(test_file)], capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, f"{proc.stdout}\n{proc.stderr}"
-    assert len(found) == 23
+    assert len(found) == 38  # 23 on the platform dashboards, 15 on prober-health

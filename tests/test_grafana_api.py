@@ -89,7 +89,8 @@ def test_push_creates_the_folder_once_and_saves_dashboards_with_overwrite_and_me
     posts = [r.json() for r in grafana.requests("POST", "/api/dashboards/db")]
     assert [p["dashboard"]["uid"] for p in posts] == sorted(built) * 2
     assert all(p["overwrite"] is True and p["folderUid"] == "nen-tang-so-dang" for p in posts)
-    assert [p["message"] for p in posts] == ["v1 từ mã nguồn"] * 2 + ["v2"] * 2
+    assert sorted(built) == ["platform-detail", "platform-overview", "prober-health"]
+    assert [p["message"] for p in posts] == ["v1 từ mã nguồn"] * 3 + ["v2"] * 3
     assert posts[0]["dashboard"]["panels"] == built[posts[0]["dashboard"]["uid"]]["panels"]
     assert grafana.state.dashboards["platform-detail"]["version"] == 2
     assert all(r.headers["Authorization"] == f"Bearer {TOKEN}" for r in grafana.state.requests)
@@ -257,6 +258,21 @@ def test_command_annotate_reads_the_store_and_is_idempotent(grafana, tmp_path, m
     assert "GRAFANA_URL is not set" in capsys.readouterr().err
 
 
+def test_command_push_saves_every_dashboard_with_the_prober_health_one(grafana, monkeypatch, capsys):
+    monkeypatch.setenv("GRAFANA_URL", grafana.url)
+    monkeypatch.setenv("GRAFANA_TOKEN", TOKEN)
+    monkeypatch.delenv("GRAFANA_TOKEN_FILE", raising=False)
+    args = _parser().parse_args(["grafana", "push"])
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    assert "3 dashboards pushed" in out and "prober-health" in out
+    posts = [r.json()["dashboard"] for r in grafana.requests("POST", "/api/dashboards/db")]
+    assert sorted(d["uid"] for d in posts) == ["platform-detail", "platform-overview", "prober-health"]
+    stored = grafana.state.dashboards["prober-health"]
+    assert stored["dashboard"]["title"] == "Nền tảng số của Đảng — Sức khỏe bộ đo"
+    assert stored["dashboard"]["panels"] == dashboards.build()["prober-health"]["panels"]
+
+
 def test_annotate_only_reads_the_store_even_while_another_process_writes_it(grafana, tmp_path, monkeypatch, capsys):
     import sqlite3
 
@@ -298,7 +314,7 @@ def test_live_grafana_push_and_annotate():
     assert api.health.check()["database"] == "ok"
     pushed = push_dashboards(api, dashboards.build(), folder_title="Nền tảng số của Đảng (kiểm thử)",
                              folder_uid="nen-tang-so-dang-kiem-thu", message="live test")
-    assert set(pushed.dashboards) == {"platform-overview", "platform-detail"}
+    assert set(pushed.dashboards) == {"platform-overview", "platform-detail", "prober-health"}
     suffix = f"{NOW:.0f}-{os.getpid()}"
     down = dataclasses.replace(DOWN, id=f"live-test-{suffix}")
     complaint = dataclasses.replace(COMPLAINT, id=f"live-test-{suffix}")
