@@ -298,6 +298,12 @@ def _part_of(match: re.Match[str]) -> str:
     return next(p for p, pattern in _PART_NAMES if pattern.search(text))
 
 
+@functools.lru_cache(maxsize=1024)
+def _midnight(day: dt.date) -> float:
+    """Unix time of local midnight starting ``day``."""
+    return dt.datetime.combine(day, dt.time(), VIETNAM).timestamp()
+
+
 def _stated_time(folded: Folded, clues: Clues, received_at: float,
                  today: dt.date) -> tuple[float | None, float | None, str | None]:
     """(pain_from, pain_to, phrase) from what the text says about when, relative to receipt (local time).
@@ -307,8 +313,7 @@ def _stated_time(folded: Folded, clues: Clues, received_at: float,
     """
 
     def at(hours: float, days_back: int = 0) -> float:
-        day = today - dt.timedelta(days=days_back)
-        return dt.datetime.combine(day, dt.time(), VIETNAM).timestamp() + hours * 3600
+        return _midnight(today - dt.timedelta(days=days_back)) + hours * 3600
 
     def window(start: float, end: float, day: str | None) -> tuple[float, float] | None:
         back = 1 if day == "qua" else 0

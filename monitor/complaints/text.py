@@ -3,9 +3,9 @@
 ``fold`` gives the comparison key. :class:`Folded` keeps, for every character of the key, where it
 came from in the original text, so a phrase found in the key can be shown as it was written.
 
-Speed (issue 12): a complaint is folded with one ``str.translate`` when every character folds to
-exactly one key character (NFC Vietnamese, no whitespace runs); then key positions are text positions
-and no position map is built. Other texts (NFD, whitespace runs, letters folding to several
+Speed (issue 12): a complaint is folded with C-speed string operations when every character folds to
+exactly one ASCII key character (NFC Vietnamese, no whitespace runs); then key positions are text
+positions and no position map is built. Other texts (NFD, whitespace runs, letters folding to several
 characters) take the character-by-character path, which defines the key. Phrases are searched with
 :class:`WordPattern`, which a C-speed scan can run and which is skipped when a word every match
 needs is absent from the key (:class:`Clues`).
@@ -17,7 +17,6 @@ import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import NamedTuple
 from re import _parser as sre  # the regex parse tree: which words a phrase pattern cannot match without
 
@@ -44,30 +43,26 @@ def fold(text: str) -> str:
     return Folded.of(text).key.strip()
 
 
-# One key character per text character, for the characters where that holds (whitespace -> " ");
-# any other character maps to _ELSEWHERE, which sends the text to the character-by-character path.
-_ELSEWHERE = "\x00"
-_SAME_LENGTH: dict[int, str] = {}
-_TABLE_RANGES = ((0x0000, 0x0250), (0x0300, 0x0370), (0x1E00, 0x1F00), (0x2000, 0x2070))  # Latin, marks, Vietnamese, spaces
-_UNTABLED = re.compile("[^" + "".join(f"\\u{lo:04x}-\\u{hi - 1:04x}" for lo, hi in _TABLE_RANGES) + "]")
+# Texts where every character folds to one ASCII key character (ASCII, and Latin letters that are an
+# ASCII letter with marks, đ): their key is NFD without marks, lower case, whitespace as " ", and key
+# position i is text position i. Any other character sends the text to the character-by-character path.
+def _one_ascii(char: str) -> bool:
+    if char in "đĐ":
+        return True
+    parts = unicodedata.normalize("NFD", char)
+    return (len(parts) > 1 and parts[0].isascii() and not parts[0].isspace()
+            and all(unicodedata.combining(mark) for mark in parts[1:]))
 
 
-def _one_for_one(char: str) -> str:
-    """``char``'s key character when it folds to exactly one (whitespace to " "), else _ELSEWHERE."""
-    piece = " " if char.isspace() else _fold_char(char)
-    return piece if len(piece) == 1 and piece != _ELSEWHERE and (piece != " " or char.isspace()) else _ELSEWHERE
-
-
-_SAME_LENGTH.update((c, _one_for_one(chr(c))) for lo, hi in _TABLE_RANGES for c in range(lo, hi))
-_fold_char.cache_clear()
+_OTHER = re.compile("[^\x00-\x7f" + "".join(chr(c) for c in range(0x80, 0x2000) if _one_ascii(chr(c))) + "]")
+_ASCII_FOLD = {c: " " if chr(c).isspace() else chr(c).lower() for c in range(128)}  # every entry: C fast path
 
 
 def _identity(n: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
     return tuple(range(n)), tuple(range(1, n + 1))
 
 
-@dataclass(frozen=True)
-class Folded:
+class Folded(NamedTuple):
     """A text with its fold key (whitespace collapsed, not trimmed) and, per key character, the original span.
 
     ``spans`` is None when key character i comes from text character i (the usual case: no map kept).
@@ -87,10 +82,11 @@ class Folded:
 
     @classmethod
     def of(cls, text: str) -> Folded:
-        if _UNTABLED.search(text):  # a letter of another script, an emoji: rare, done one by one
+        if _OTHER.search(text):  # a mark alone (NFD), another script, an emoji: rare, done one by one
             return cls._by_char(text)
-        key = text.translate(_SAME_LENGTH)
-        if _ELSEWHERE in key or "  " in key:
+        bare = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "d")).encode("ascii", "ignore")
+        key = bare.decode("ascii").translate(_ASCII_FOLD)
+        if "  " in key or len(key) != len(text):  # a whitespace run collapses: positions move
             return cls._by_char(text)
         return cls(text, key)
 
@@ -377,11 +373,14 @@ def _lead(regex: str) -> tuple[str, list[tuple[str, str]], str, int] | None:
     return first, behind, rest, low
 
 
-def _anchor(items: sre.SubPattern, offset: int = 0) -> tuple[str, int] | None:
-    """(text or :data:`DIGIT`, furthest offset from the match's start) of a piece every match has at a
-    bounded distance from its start: the longest literal run (or a digit) among the leading items of
-    bounded width. No match starts before the piece's first occurrence less that offset."""
-    best: tuple[str, int] | None = None
+Anchors = tuple[tuple[str, int], ...]  # (text or DIGIT, furthest offset from the match's start), any of them
+
+
+def _anchor(items: sre.SubPattern, offset: int = 0) -> Anchors | None:
+    """Pieces one of which every match has at a bounded distance from its start: the best literal run
+    (or digit) among the leading items of bounded width, or for an alternation one piece per branch.
+    No match starts before the first occurrence of a piece less its offset."""
+    found: list[Anchors] = []
     items = list(items)
     i = 0
     while i < len(items):
@@ -391,21 +390,40 @@ def _anchor(items: sre.SubPattern, offset: int = 0) -> tuple[str, int] | None:
             while j < len(items) and items[j][0] is sre.LITERAL:
                 j += 1
             run = "".join(chr(a) for _, a in items[i:j])
-            if len(run.strip()) >= 2 and (best is None or best[0] == DIGIT or len(run) > len(best[0])):
-                best = (run, offset)
+            if len(run.strip()) >= 2:
+                found.append(((run, offset),))
             offset += j - i
             i = j
             continue
-        if op is sre.SUBPATTERN and best is None:
-            best = _anchor(av[-1], offset)
+        if op is sre.SUBPATTERN:
+            found.append(_anchor(av[-1], offset) or ())
+        elif op is sre.BRANCH:
+            branches = [_anchor(alt, offset) for alt in av[1]]
+            if all(branches):
+                found.append(tuple(a for branch in branches for a in branch))
         elif op in _REPEATS and av[0] >= 1 and list(av[2]) == [(sre.IN, [(sre.CATEGORY, sre.CATEGORY_DIGIT)])]:
-            best = best or (DIGIT, offset)
+            found.append(((DIGIT, offset),))
         width = sre.SubPattern(sre.State(), [(op, av)]).getwidth()[1]
         if width >= sre.MAXREPEAT:
             break
         offset += width
         i += 1
-    return best
+    found = [anchors for anchors in found if anchors]
+    return max(found, key=lambda anchors: (-len(anchors), min(len(text) for text, _ in anchors)), default=None)
+
+
+def _earliest_start(anchors: Anchors, key: str, pos: int) -> int | None:
+    """Where a match at ``pos`` or later can start at the earliest, by its anchors; None: nowhere."""
+    starts = []
+    for text, offset in anchors:
+        if text == DIGIT:
+            found = _DIGITS.search(key, pos)
+            at = found.start() if found else -1
+        else:
+            at = key.find(text, pos)
+        if at >= 0:
+            starts.append(at - offset)
+    return max(pos, min(starts)) if starts else None
 
 
 class WordPattern:
@@ -455,12 +473,11 @@ class WordPattern:
         """The leftmost match starting at ``pos`` or later."""
         if self._at_start is None:
             return self._inside.search(key, pos)
-        if self._anchor:  # no match starts before the anchor's first occurrence, less its furthest offset
-            anchor, offset = self._anchor
-            found = _DIGITS.search(key, pos) if anchor == DIGIT else key.find(anchor, pos)
-            if found is None or found == -1:
+        if self._anchor:  # no match starts before an anchor's first occurrence less its furthest offset
+            start = _earliest_start(self._anchor, key, pos)
+            if start is None:
                 return None
-            pos = max(pos, (found if anchor != DIGIT else found.start()) - offset)
+            pos = start
         if pos == 0:
             match = self._at_start.match(key)
             if match:
