@@ -376,12 +376,13 @@ def _lead(regex: str) -> tuple[str, list[tuple[str, str]], str, int] | None:
 Anchors = tuple[tuple[str, int], ...]  # (text or DIGIT, furthest offset from the match's start), any of them
 
 
-def _anchor(items: sre.SubPattern, offset: int = 0) -> Anchors | None:
+def _anchor(items: sre.SubPattern, offset: int = 0, whole: bool = False) -> Anchors | None:
     """Pieces one of which every match has at a bounded distance from its start: the best literal run
     (or digit) among the leading items of bounded width, or for an alternation one piece per branch.
-    No match starts before the first occurrence of a piece less its offset."""
+    No match starts before the first occurrence of a piece less its offset. ``whole``: ``items`` is
+    the whole phrase, so its last run ends a word (written with a trailing ``\\b``: "qua" not in "quan")."""
     found: list[Anchors] = []
-    items = list(items)
+    items = [(op, av) for op, av in items if not (whole and op in _ZERO_WIDTH)]
     i = 0
     while i < len(items):
         op, av = items[i]
@@ -391,7 +392,7 @@ def _anchor(items: sre.SubPattern, offset: int = 0) -> Anchors | None:
                 j += 1
             run = "".join(chr(a) for _, a in items[i:j])
             if len(run.strip()) >= 2:
-                found.append(((run, offset),))
+                found.append(((run + ("\\b" if whole and j == len(items) and _WORD.match(run[-1]) else ""), offset),))
             offset += j - i
             i = j
             continue
@@ -409,7 +410,14 @@ def _anchor(items: sre.SubPattern, offset: int = 0) -> Anchors | None:
         offset += width
         i += 1
     found = [anchors for anchors in found if anchors]
-    return max(found, key=lambda anchors: (-len(anchors), min(len(text) for text, _ in anchors)), default=None)
+    return max(found, key=lambda anchors: (-len(anchors), min(len(text.removesuffix("\\b")) for text, _ in anchors)),
+               default=None)
+
+
+@functools.lru_cache(maxsize=256)
+def _word_end(anchor: str) -> re.Pattern[str]:
+    """``"qua\\b"`` -> a pattern finding "qua" where a word ends."""
+    return re.compile(re.escape(anchor[:-2]) + r"(?!\w)")
 
 
 def _earliest_start(anchors: Anchors, key: str, pos: int) -> int | None:
@@ -418,6 +426,9 @@ def _earliest_start(anchors: Anchors, key: str, pos: int) -> int | None:
     for text, offset in anchors:
         if text == DIGIT:
             found = _DIGITS.search(key, pos)
+            at = found.start() if found else -1
+        elif text.endswith("\\b"):
+            found = _word_end(text).search(key, pos)
             at = found.start() if found else -1
         else:
             at = key.find(text, pos)
@@ -446,7 +457,7 @@ class WordPattern:
         else:  # the character before the phrase first (a C loop finds non-word characters), then the phrase
             self._at_start = re.compile(f"(?P<w>{regex}){_AFTER}")  # at key position 0 nothing comes before
             self._inside = re.compile(f"[^\\w-](?<!\\w\\.)(?P<w>{regex}){_AFTER}")
-        self._anchor = _anchor(sre.parse(regex)) if lead is None else None
+        self._anchor = _anchor(sre.parse(regex), whole=True) if lead is None else None
         self.needs = tuple(sorted(set(_needles(sre.parse(regex), True, True)), key=_cost))
         words_only = [needles for needles in self.needs if all(kind == "word" for kind, _ in needles)]
         self._all_of = frozenset(v for needles in words_only if len(needles) == 1 for _, v in needles)
