@@ -19,9 +19,12 @@ from pathlib import Path
 
 import pytest
 
+import re
+
+from monitor.complaints import classify as classifier
 from monitor.complaints.classify import classify
 from monitor.complaints.model import Complaint
-from monitor.complaints.text import SHORTHAND, Folded
+from monitor.complaints.text import SHORTHAND, Clues, Folded, word_pattern
 from monitor.config import load_catalog
 from monitor.localtime import VIETNAM
 
@@ -93,6 +96,48 @@ def test_fold_key_and_spans_match_the_definition():
             assert list(folded.starts) == starts and list(folded.ends) == ends, text
             expanded = folded.expand(SHORTHAND)
             assert len(expanded.starts) == len(expanded.ends) == len(expanded.key)
+
+
+def _keys() -> list[str]:
+    """Distinct fold keys of the recorded texts, before and after teen-code expansion."""
+    keys = set()
+    for row in _load():
+        folded = Folded.of(row["text"])
+        keys |= {folded.key, folded.expand(SHORTHAND).key}
+    return sorted(keys)
+
+
+def test_each_fast_pattern_matches_like_its_plain_regex():
+    """Every symptom and time pattern finds the same phrases as ``re`` over ``word_pattern(regex)``,
+    and is never skipped (``possible``) where it matches."""
+    patterns = [p for _, p in classifier._SYMPTOM_PATTERNS.patterns] + [p for p, _ in classifier._WHEN]
+    keys = _keys()
+    for pattern in patterns:
+        plain = re.compile(word_pattern(pattern.regex))
+        for key in keys:
+            spans = [m.span() for m in plain.finditer(key)]
+            assert [m.span("w") for m in pattern.finditer(key)] == spans, (pattern.regex, key)
+            assert pattern.possible(Clues.of(key)) or not spans, (pattern.regex, key)
+
+
+def test_symptom_tiers_searched_at_once_decide_like_one_by_one():
+    tiers = [re.compile("|".join(word_pattern(p) for p in patterns)) for _, _, patterns in classifier.TIERS]
+    for key in _keys():
+        expected = next(((tier, m.span()) for tier, pattern in enumerate(tiers) if (m := pattern.search(key))), None)
+        found = classifier._SYMPTOM_PATTERNS.search(Clues.of(key))
+        assert (found and (found[0], found[1].span("w"))) == expected, key
+
+
+@pytest.mark.parametrize("text", [
+    "trang quản trị " * 20_000, "không " * 50_000, "a" * 200_000, "1-2 giờ " * 30_000, "hôm qua " * 30_000,
+    "xoay " * 40_000 + "mãi", "đ\u0301 \t " * 30_000, "sổ tay.dcs.vn-" * 15_000, "lúc được lúc " * 20_000,
+    "chờ " * 50_000 + "mới hiện", "từ 8h đến " * 20_000,
+])
+def test_long_pasted_text_classifies(text):
+    """Linear by construction (each pattern scans the key once from where it can start; platform phrases
+    are looked up per token); here: a few hundred kilobytes finish and say something sane."""
+    result = classify(Complaint("R", RECEIVED[0], "", "", text), PLATFORMS)
+    assert result.symptom_phrase is None or result.symptom_phrase in text
 
 
 # --- recording the reference ------------------------------------------------------------------------
