@@ -8,7 +8,8 @@ server every second. A real Prometheus (2.42) scrapes both every second, with th
 :func:`monitor.grafana.dashboards.queries`) must return a sample that is a number, and the
 ``location`` variable must list both probers. Then hanoi's uplink is cut (its platform server
 and its self-check target close): its self-check panel says so and its failed results show as
-unreliable, while caobang's self-check shows as not configured.
+unreliable, while caobang's self-check shows as not configured; with the shipped alert rules
+loaded, one MonitorNetworkDown fires for hanoi and no Platform* alert fires or waits.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import yaml
 from monitor import __version__
 from monitor.grafana import dashboards
 from tests.daemon import write_checks
-from tests.e2e import Proc, api, free_port, query, query_range
+from tests.e2e import RULES, Proc, api, free_port, query, query_range
 from tests.servers import scripted, start_server
 
 UID = dashboards.PROBERS_UID
@@ -103,6 +104,7 @@ def stack(loop_thread, tmp_path):
         config = tmp_path / "prometheus.yml"
         config.write_text(yaml.safe_dump({
             "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+            "rule_files": [str(path) for path in sorted(RULES.glob("*.yml"))],  # the shipped alert rules
             "scrape_configs": [{"job_name": "monitor", "static_configs": scrape}]}), encoding="utf-8")
         port = free_port()
         procs.append(Proc("prometheus", [prometheus, f"--config.file={config}",
@@ -208,3 +210,13 @@ def test_every_panel_of_the_prober_dashboard_shows_real_probers(stack):
     _wait(lambda: (row := timeline()) and row[0] == 1.0 and row[-1] == 0.0, 30, procs, "hanoi's timeline")
     row = timeline()
     assert row[row.index(0.0):] == [0.0] * (len(row) - row.index(0.0))  # red from the cut on
+
+    # The shipped rules page once for hanoi's own network, and never for the platform it could not reach.
+    def alerts(state: str) -> set[tuple[str, str]]:
+        found = query(base, f'ALERTS{{alertstate="{state}"}}')
+        return {(a["metric"]["alertname"], a["metric"].get("location", "")) for a in found}
+
+    _wait(lambda: ("MonitorNetworkDown", "hanoi") in alerts("firing"), 120, procs, "MonitorNetworkDown for hanoi")
+    platform_alerts = {name for name, _ in alerts("firing") | alerts("pending") if name.startswith("Platform")}
+    assert platform_alerts == set(), platform_alerts
+    assert {location for name, location in alerts("firing") if name == "MonitorNetworkDown"} == {"hanoi"}
