@@ -150,7 +150,8 @@ _SOUP = ["ko", "K", "k", "đc", "ĐC", "dc", "bt", "j", "vs", "hs", "tk", "mk", 
          "đề nghị bổ sung", "tính năng", "hướng dẫn", "từ", "đến", "8h", "10h30", "14:05", "2h", "khoảng",
          "sáng nay", "chiều", "tối qua", "hôm qua", "vẫn bình thường", "đầu giờ sáng", "phút", "1-2", "~",
          "\u0301", "\u0323", " ", "  ", "\t", "\u00a0", "\n", ".", ",", "-", ";", "!", "İ", "ß", "ﬁ", "Ǆ", "😀",
-         "ĐẢNG", "Ủy", "nghẽn", "không", "bị", "sập", "treo", "chưa", "lag", "load", "quay", "vòng", "không an toàn", "mạng", "wifi", "mất kết nối", "trắng trang",
+         "ĐẢNG", "Ủy", "nghẽn", "không", "bị", "sập", "treo", "chưa", "lag", "load", "quay", "vòng", "không an toàn",
+         "mạng", "wifi", "mất kết nối", "trắng trang",
          "đăng nhập không được", "dữ liệu", "chưa cập nhật", "mong", "có thêm", "chức năng", "trưa", "tối", "đêm",
          "ngày", "giờ", "lúc", "trong", "vào", "buổi", "suốt", "đầu giờ", "cuối giờ", "0h", "23h59", "25h", "9g15"]
 

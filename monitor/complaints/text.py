@@ -17,8 +17,8 @@ import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
-from typing import NamedTuple
 from re import _parser as sre  # the regex parse tree: which words a phrase pattern cannot match without
+from typing import NamedTuple
 
 # A match must not continue a word: letters, digits, '_', or a '-'/'.' joining word parts
 # ("gqthc" is not found inside "quantri-gqthc", "dcs.vn" not inside "gqthc.dcs.vn").
@@ -173,12 +173,6 @@ SHORTHAND: dict[str, str] = {
 def _shorthand_pattern(words: tuple[str, ...]) -> WordPattern:
     """Any of ``words`` as a whole word of a fold key (not part of a longer word, a domain or an address)."""
     return WordPattern("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
-
-
-@functools.lru_cache(maxsize=8)
-def _words_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
-    """Any of ``words`` as a whole word of a fold key (not part of a longer word, a domain or an address)."""
-    return re.compile(word_pattern("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -373,14 +367,15 @@ def _lead(regex: str) -> tuple[str, list[tuple[str, str]], str, int] | None:
     return first, behind, rest, low
 
 
-Anchors = tuple[tuple[str, int], ...]  # (text or DIGIT, furthest offset from the match's start), any of them
+# (text or DIGIT, furthest offset from the match's start, the text ends a word): a match has one of them
+Anchors = tuple[tuple[str, int, bool], ...]
 
 
 def _anchor(items: sre.SubPattern, offset: int = 0, whole: bool = False) -> Anchors | None:
     """Pieces one of which every match has at a bounded distance from its start: the best literal run
     (or digit) among the leading items of bounded width, or for an alternation one piece per branch.
     No match starts before the first occurrence of a piece less its offset. ``whole``: ``items`` is
-    the whole phrase, so its last run ends a word (written with a trailing ``\\b``: "qua" not in "quan")."""
+    the whole phrase, so its last run ends a word ("qua" is looked for where a word ends, not in "quan")."""
     found: list[Anchors] = []
     items = [(op, av) for op, av in items if not (whole and op in _ZERO_WIDTH)]
     i = 0
@@ -392,7 +387,7 @@ def _anchor(items: sre.SubPattern, offset: int = 0, whole: bool = False) -> Anch
                 j += 1
             run = "".join(chr(a) for _, a in items[i:j])
             if len(run.strip()) >= 2:
-                found.append(((run + ("\\b" if whole and j == len(items) and _WORD.match(run[-1]) else ""), offset),))
+                found.append(((run, offset, whole and j == len(items) and bool(_WORD.match(run[-1]))),))
             offset += j - i
             i = j
             continue
@@ -403,31 +398,30 @@ def _anchor(items: sre.SubPattern, offset: int = 0, whole: bool = False) -> Anch
             if all(branches):
                 found.append(tuple(a for branch in branches for a in branch))
         elif op in _REPEATS and av[0] >= 1 and list(av[2]) == [(sre.IN, [(sre.CATEGORY, sre.CATEGORY_DIGIT)])]:
-            found.append(((DIGIT, offset),))
+            found.append(((DIGIT, offset, False),))
         width = sre.SubPattern(sre.State(), [(op, av)]).getwidth()[1]
         if width >= sre.MAXREPEAT:
             break
         offset += width
         i += 1
     found = [anchors for anchors in found if anchors]
-    return max(found, key=lambda anchors: (-len(anchors), min(len(text.removesuffix("\\b")) for text, _ in anchors)),
-               default=None)
+    return max(found, key=lambda anchors: (-len(anchors), min(len(text) for text, _, _ in anchors)), default=None)
 
 
 @functools.lru_cache(maxsize=256)
-def _word_end(anchor: str) -> re.Pattern[str]:
-    """``"qua\\b"`` -> a pattern finding "qua" where a word ends."""
-    return re.compile(re.escape(anchor[:-2]) + r"(?!\w)")
+def _word_end(text: str) -> re.Pattern[str]:
+    """A pattern finding ``text`` where a word ends ("qua", not in "quan")."""
+    return re.compile(re.escape(text) + r"(?!\w)")
 
 
 def _earliest_start(anchors: Anchors, key: str, pos: int) -> int | None:
     """Where a match at ``pos`` or later can start at the earliest, by its anchors; None: nowhere."""
     starts = []
-    for text, offset in anchors:
+    for text, offset, ends_word in anchors:
         if text == DIGIT:
             found = _DIGITS.search(key, pos)
             at = found.start() if found else -1
-        elif text.endswith("\\b"):
+        elif ends_word:
             found = _word_end(text).search(key, pos)
             at = found.start() if found else -1
         else:
