@@ -28,6 +28,11 @@ a range ("từ 8h đến 10h", "8h-10h sáng nay"), "khoảng 10h", "từ 14h", 
 "sáng hôm qua"), "từ sáng (đến giờ)", a part of today ("sáng nay", "trưa nay", "chiều nay", "đầu giờ
 sáng", "đầu giờ chiều", "suốt buổi chiều"; hours in :data:`PARTS`), "hôm qua" (unless it "vẫn bình
 thường" then). Never after receipt; a time of day later than receipt (without "nay") is the day before.
+
+Speed (issue 12): the text is folded and its words listed once (:class:`~monitor.complaints.text.Clues`);
+a phrase pattern runs only when the words it needs are there, all symptom tiers share one index
+(:class:`~monitor.complaints.text.FirstOf`), and platform phrases are looked up by their first tokens.
+tests/test_complaints_same_decisions.py holds the decisions this must keep.
 """
 
 from __future__ import annotations
@@ -329,11 +334,11 @@ def _stated_time(folded: Folded, clues: Clues, received_at: float,
         if not pattern.possible(clues):
             continue
         for match in pattern.finditer(key):
-            start, end = match.span("w")
-            phrase = folded.source(start, end)
+            said_from, said_to = match.span("w")
+            phrase = folded.source(said_from, said_to)
             found: tuple[float, float] | None = None
             if (kind == "around" or kind == "range" and not match.group("w").startswith("tu ")) \
-                    and key[max(0, start - 12):start].endswith(_DURATION_WORDS):
+                    and key[max(0, said_from - 12):said_from].endswith(_DURATION_WORDS):
                 continue  # "chờ khoảng 2 giờ", "chờ 1-2 giờ" is how long, not when ("chờ từ 8h" is when)
             if kind == "range":
                 end = _clock(match.group("h"), match.group("m") or match.group("mm"), match.group("part"))
@@ -358,7 +363,7 @@ def _stated_time(folded: Folded, clues: Clues, received_at: float,
                 found = (span[0], received_at) if span else None
             elif kind == "today":
                 found = window(*PARTS[_part_of(match)], None if match.group("habit") else "nay")
-            elif not _NORMAL.match(key, end):  # "hôm qua": the whole day, unless it was fine then
+            elif not _NORMAL.match(key, said_to):  # "hôm qua": the whole day, unless it was fine then
                 found = at(0, 1), (received_at if match.group("since") else min(at(24, 1), received_at))
             if found is not None:
                 return found[0], found[1], phrase
