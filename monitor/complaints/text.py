@@ -17,6 +17,7 @@ import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
+from itertools import chain
 from re import _parser as sre  # the regex parse tree: which words a phrase pattern cannot match without
 from typing import NamedTuple
 
@@ -521,10 +522,8 @@ class FirstOf:
 
     def search(self, clues: Clues) -> tuple[int, re.Match[str]] | None:
         """(group, match) of the first group with a match; None if no pattern matches."""
-        candidates = set(self._always)
-        for word in self._words & clues.words:
-            candidates.update(self._by_word[word])
-        candidates.update([i for text, i in self._by_text if text in clues.key])
+        candidates = set(chain(self._always, *map(self._by_word.__getitem__, self._words & clues.words),
+                               [i for text, i in self._by_text if text in clues.key]))
         best: re.Match[str] | None = None
         best_group = -1
         words = clues.words
