@@ -237,7 +237,8 @@ def down_spans(probes: Sequence[ProbeResult], policy: IncidentPolicy, bad: Seque
     return spans
 
 
-def degraded_spans(probes: Sequence[ProbeResult], slow_after: float, policy: IncidentPolicy) -> list[Span]:
+def degraded_spans(probes: Sequence[ProbeResult], slow_after: float, policy: IncidentPolicy,
+                   bad: Sequence[bool] | None = None) -> list[Span]:
     """Spans opened by ``failures_to_open`` bad probes in a row, or by a bad probe in a bad trailing window;
     closed by ``successes_to_close`` good probes.
 
@@ -245,7 +246,8 @@ def degraded_spans(probes: Sequence[ProbeResult], slow_after: float, policy: Inc
     ``merge_degraded_probes`` good probes: probes of a stretch that already ended never help open
     the next one.
     """
-    bad = [is_bad(p, slow_after) for p in probes]
+    if bad is None:
+        bad = [is_bad(p, slow_after) for p in probes]
     spans: list[Span] = []
     first = 0  # index of the window's oldest probe
     bad_in_window = streak = good_run = passes = 0
@@ -269,7 +271,7 @@ def degraded_spans(probes: Sequence[ProbeResult], slow_after: float, policy: Inc
             if passes >= policy.successes_to_close:
                 spans.append((opened, probes[i - passes + 1].started_at))
                 opened, first, bad_in_window = None, i - passes + 1, 0
-        elif good_run >= policy.merge_degraded_probes:
+        elif good_run == policy.merge_degraded_probes:  # once per run: the window holds only good probes since
             first, bad_in_window = i - good_run + 1, 0
     if opened is not None:
         spans.append((opened, OPEN))
@@ -380,7 +382,7 @@ def detect(results: Iterable[ProbeResult], slow_after: Mapping[str, float],
         probes.sort(key=_STARTED_AT)
         threshold = slow_after.get(platform, default_slow_after)
         stream = _Stream(probes, [is_bad(p, threshold) for p in probes], interval_of(probes))
-        slowdowns = degraded_spans(probes, threshold, policy)
+        slowdowns = degraded_spans(probes, threshold, policy, stream.bad)
         down = union(down_spans(probes, policy, stream.bad, slowdowns, stream.interval),
                      policy.merge_probes * stream.interval)
         place = by_platform[platform][location]
