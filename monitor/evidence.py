@@ -51,7 +51,9 @@ def gather(store: SQLiteStore, catalog: Catalog, start: float, end: float, now: 
     results = [r for r in around if start <= r.started_at < end]
     complaints = store.complaints_between(start, end)
     monitored = {p.id for p in catalog.platforms if p.monitored}
-    matches = match(complaints, found, monitored, measurements(around, catalog.slow_after()), match_policy)
+    named = {p for _, k in complaints if k.measurable for p in k.platforms}  # only these need their measurements
+    measured = measurements((r for r in around if r.platform in named), catalog.slow_after())
+    matches = match(complaints, found, monitored, measured, match_policy)
     return Evidence(start, end, results, incidents, certificate_warnings(results, policy), complaints, matches, now)
 
 

@@ -192,6 +192,14 @@ def usable(result: ProbeResult, slow_after: float) -> bool:
     return True
 
 
+def is_evidence(result: ProbeResult, slow_after: float) -> bool:
+    """Whether ``result`` says something about the platform: not the prober's own network failing
+    (:mod:`monitor.selfcheck`), and :func:`usable` despite any stall."""
+    if result.unreliable and PROBER_NETWORK in result.details:
+        return False
+    return usable(result, slow_after)
+
+
 def down_spans(probes: Sequence[ProbeResult], policy: IncidentPolicy, bad: Sequence[bool] | None = None,
                slowdowns: Sequence[Span] = (), interval: float = DEFAULT_INTERVAL) -> list[Span]:
     """Spans confirmed by ``failures_to_open`` failures in a row, closed by ``successes_to_close`` non-failures.
@@ -278,11 +286,17 @@ def degraded_spans(probes: Sequence[ProbeResult], slow_after: float, policy: Inc
     return spans
 
 
+INTERVAL_SAMPLE = 1000  # spacings read to estimate a stream's interval: its median needs no more
+
+
 def interval_of(probes: Sequence[ProbeResult]) -> float:
-    """The stream's probe interval: the median spacing of its probes (sorted by start)."""
+    """The stream's probe interval: the median spacing of its probes (sorted by start), from at most
+    :data:`INTERVAL_SAMPLE` spacings spread over the stream."""
     if len(probes) < 2:
         return DEFAULT_INTERVAL
-    return statistics.median(b.started_at - a.started_at for a, b in zip(probes, probes[1:])) or DEFAULT_INTERVAL
+    step = max(1, (len(probes) - 1) // INTERVAL_SAMPLE)
+    spacings = [probes[k + 1].started_at - probes[k].started_at for k in range(0, len(probes) - 1, step)]
+    return statistics.median(spacings) or DEFAULT_INTERVAL
 
 
 # --- interval arithmetic -------------------------------------------------------------------
@@ -373,9 +387,7 @@ def detect(results: Iterable[ProbeResult], slow_after: Mapping[str, float],
     """
     streams: dict[tuple[str, str, str], list[ProbeResult]] = defaultdict(list)
     for result in results:
-        if result.unreliable and PROBER_NETWORK in result.details:
-            continue  # the prober's own network was down (monitor/selfcheck.py): no evidence about the platform
-        if not result.unreliable or usable(result, slow_after.get(result.platform, default_slow_after)):
+        if not result.unreliable or is_evidence(result, slow_after.get(result.platform, default_slow_after)):
             streams[(result.platform, result.location, result.check)].append(result)
     by_platform: dict[str, dict[str, _Location]] = defaultdict(lambda: defaultdict(_Location))
     for (platform, location, _check), probes in streams.items():

@@ -32,7 +32,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from monitor.complaints.model import Classification, Complaint
-from monitor.incidents import Incident, interval_of, is_bad, usable
+from monitor.incidents import Incident, interval_of, is_bad, is_evidence
 from monitor.result import ProbeResult
 
 
@@ -86,22 +86,31 @@ class Measurements:
 
 def measurements(results: Iterable[ProbeResult], slow_after: Mapping[str, float],
                  default_slow_after: float = 2.5) -> dict[str, Measurements]:
-    """Per platform, what :func:`match` needs to tell "measured and fine" from "not measured"."""
+    """Per platform, what :func:`match` needs to tell "measured and fine" from "not measured".
+
+    One pass over ``results`` (the store returns them by start time; others are sorted here).
+    """
+    times: dict[str, list[float]] = defaultdict(list)
+    bad: dict[str, list[bool]] = defaultdict(list)
     streams: dict[tuple[str, str, str], list[ProbeResult]] = defaultdict(list)
     for r in results:
-        if usable(r, slow_after.get(r.platform, default_slow_after)):
-            streams[(r.platform, r.check, r.location)].append(r)
-    rows: dict[str, list[tuple[float, bool]]] = defaultdict(list)
+        threshold = slow_after.get(r.platform, default_slow_after)
+        if not is_evidence(r, threshold):
+            continue
+        times[r.platform].append(r.started_at)
+        bad[r.platform].append(is_bad(r, threshold))
+        streams[(r.platform, r.check, r.location)].append(r)
     intervals: dict[str, float] = {}
     for (platform, _, _), stream in streams.items():
         stream.sort(key=lambda r: r.started_at)
         intervals[platform] = min(intervals.get(platform, math.inf), interval_of(stream))
-        threshold = slow_after.get(platform, default_slow_after)
-        rows[platform] += [(r.started_at, is_bad(r, threshold)) for r in stream]
     out = {}
-    for platform, pairs in rows.items():
-        pairs.sort()
-        out[platform] = Measurements([t for t, _ in pairs], [b for _, b in pairs], intervals[platform])
+    for platform, when in times.items():
+        flags = bad[platform]
+        if any(a > b for a, b in zip(when, when[1:])):
+            order = sorted(range(len(when)), key=when.__getitem__)
+            when, flags = [when[k] for k in order], [flags[k] for k in order]
+        out[platform] = Measurements(when, flags, intervals[platform])
     return out
 
 
