@@ -76,7 +76,10 @@ class Stack:
             prober = Proc(f"monitor-{location}",
                           [sys.executable, "-m", "monitor.cli", "run", "--checks", str(checks),
                            "--store", str(self.dir / f"{location}.db"), "--location", location],
-                          env={"MONITOR_LISTEN_PORT": "0", "MONITOR_SHUTDOWN_GRACE": "3"})
+                          env={"MONITOR_LISTEN_PORT": "0", "MONITOR_SHUTDOWN_GRACE": "3",
+                               # its own network: the webhook sink on loopback answers (any status counts)
+                               "MONITOR_SELF_CHECK": json.dumps({"url": self.sink.url, "interval": "5s",
+                                                                 "timeout": "2s"})})
             self.procs.append(prober)
             url = prober.wait_for(r"metrics at (http://\S+)/metrics", timeout=60).group(1)
             targets += ["--target", f"{url.removeprefix('http://')}={location}"]

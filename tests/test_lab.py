@@ -145,7 +145,7 @@ def probe(check: Check, at: float | None = MONDAY_9, timeout: float | None = Non
 def test_checks_file_loads_and_points_at_the_lab(lab, checks):
     port, dns_port = lab.ports["gqthc"], lab.dns.port
     home = checks["gqthc/home"]
-    assert home.resolve == {"gqthc.dcs.vn": ("127.0.0.1", port)} and str(home.url) == "https://gqthc.dcs.vn/"
+    assert home.resolve == {"gqthc.dcs.vn": [("127.0.0.1", port)]} and str(home.url) == "https://gqthc.dcs.vn/"
     assert home.tls.ca_file == lab.ca_file and lab.ca_file.read_text().startswith("-----BEGIN CERTIFICATE")
     assert home.body_contains == [MARKER] and (home.interval, home.timeout) == (30.0, 5.0)
     assert checks["gqthc/h1"].http_version == "1.1" and checks["gqthc/h2"].http_version == "2"
