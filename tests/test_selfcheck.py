@@ -89,8 +89,9 @@ def test_cut_network_gives_the_self_check_failure_and_no_platform_incident(loop_
     daemons.append(daemon)
     url = daemon.metrics_url()
     ok = 'monitor_self_check_ok{location="local"}'
-    wait_scrape(url, lambda b: sample(b, ok) == 1.0 and
-                sample(b, 'probe_success{check="c0",location="local",platform="sotaydangvien"}') == 1.0)
+    wait_scrape(url, lambda b: sample(b, ok) == 1.0 and all(  # both checks have answered before the cut
+        sample(b, f'probe_success{{check="{c}",location="local",platform="sotaydangvien"}}') == 1.0
+        for c in ("c0", "c1")))
 
     async def cut() -> None:  # the prober's uplink goes: nothing it reaches answers any more
         for server in (platform.server, target.server):
