@@ -260,8 +260,6 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 
 def _this_week() -> str:
     """This ISO week as ``2026-W22``, the default bulletin week of ``monitor lab``."""
-    import datetime as dt
-
     year, week, _ = dt.date.today().isocalendar()
     return f"{year}-W{week:02d}"
 

@@ -163,7 +163,7 @@ def test_reading_commands_store_nothing_and_save_stores_incidents_and_verdicts(t
 
     saved = monitor("incidents", *WEEK, "--store", str(store), "--save")
     assert saved.returncode == 0, saved.stderr
-    assert f"đã lưu 1 sự cố và " in saved.stdout and f"kết luận phản ánh vào {store}" in saved.stdout
+    assert "đã lưu 1 sự cố và " in saved.stdout and f"kết luận phản ánh vào {store}" in saved.stdout
     as_json = monitor("incidents", *WEEK, "--store", str(store), "--save", "--json")
     assert json.loads(as_json.stdout)[0]["platform"] == "sotaydangvien"  # stdout stays one JSON document
     assert "đã lưu 1 sự cố" in as_json.stderr

@@ -9,7 +9,6 @@ self-check. Everything runs as an operator runs it: ``monitor run`` in a subproc
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import re
