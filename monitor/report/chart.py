@@ -8,13 +8,26 @@ its date. Peak hours are shaded; the legend sits below the plots, never on the d
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING, TypedDict
 
 from monitor.report.model import Report
 from monitor.report.text import date, share
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 NO_DATA = "Không có số liệu"
 PEAK = "Giờ cao điểm (ngày làm việc)"
-_HATCH = dict(facecolor="#dddddd", edgecolor="#888888", hatch="//", linewidth=0)
+
+
+class _Hatch(TypedDict):
+    facecolor: str
+    edgecolor: str
+    hatch: str
+    linewidth: float
+
+
+_HATCH: _Hatch = {"facecolor": "#dddddd", "edgecolor": "#888888", "hatch": "//", "linewidth": 0}
 
 
 def hours_without_data(report: Report) -> list[int]:
@@ -42,7 +55,7 @@ def day_labels(report: Report) -> list[str]:
     return labels
 
 
-def build_figure(report: Report, dpi: int = 110):
+def build_figure(report: Report, dpi: int = 110) -> Figure:
     """The matplotlib Figure: p95 by hour of day with complaints by hour (top), availability by day (bottom)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # optional dependency: only the chart needs it
     from matplotlib.figure import Figure
@@ -56,7 +69,7 @@ def build_figure(report: Report, dpi: int = 110):
     colors = {p.id: f"C{n % 10}" for n, p in enumerate(measured)}
     hours = list(range(24))
     comma = FuncFormatter(lambda v, _: f"{v:g}".replace(".", ","))
-    extra: list = []
+    extra: list[Patch] = []
 
     for lo, hi in report.peak:  # an hour h is drawn from h - 0.5 to h + 0.5
         top.axvspan(lo / 3600 - 0.5, hi / 3600 - 0.5, color="#fff2cc", zorder=0)

@@ -19,6 +19,7 @@ A day whose share is 0 has no data ("không có số liệu") and must never be 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 GAP_INTERVALS = 3  # a stretch without results longer than this many intervals …
@@ -50,6 +51,13 @@ class Coverage:
         return self.share >= NEARLY_ALL
 
     @property
+    def span(self) -> tuple[float, float]:
+        """``(first, last)``: only for coverage with data (a platform with reliable results)."""
+        if self.first is None or self.last is None:
+            raise ValueError("coverage without any result has no measured span")
+        return self.first, self.last
+
+    @property
     def gap_seconds(self) -> float:
         return sum(hi - lo for lo, hi in self.gaps)
 
@@ -76,7 +84,7 @@ def _interval_minutes(seen: bytearray, lo: int, hi: int, marked: int) -> int:
     return 1  # pragma: no cover - the loop always returns
 
 
-def coverage(seen: bytearray, locations, base: float, start: float, end: float) -> Coverage:
+def coverage(seen: bytearray, locations: Iterable[str], base: float, start: float, end: float) -> Coverage:
     """The coverage of one platform from its per-minute marks.
 
     ``seen[i]`` is non-zero when a reliable result started in the minute ``base + 60 * i`` (``base``

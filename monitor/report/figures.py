@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
-from monitor.calendar import is_working_day
+from monitor.calendar import PeakHours, is_working_day
+from monitor.complaints.model import Classification, Complaint
 from monitor.incidents import CertificateWarning, Incident
-from monitor.matching import MatchStatus
+from monitor.matching import Match, MatchStatus
 from monitor.report.coverage import coverage
 from monitor.report.findings import findings, recommendations
 from monitor.report.model import ComplaintRow, Concentration, PlatformFigures, Report, ReportInput
@@ -43,13 +46,13 @@ def _p50_p95(values: list[float]) -> tuple[float, float] | None:
 class _Calendar:
     """Local days and a per-minute peak table for one period."""
 
-    def __init__(self, start: float, end: float, peak) -> None:
+    def __init__(self, start: float, end: float, peak: PeakHours) -> None:
         self.first_day = (int(start) + OFFSET) // DAY
         last_day = (int(end - 1) + OFFSET) // DAY if end > start else self.first_day
         self.ndays = last_day - self.first_day + 1
         self.base_minute = self.first_day * 1440
         self.base = float(self.first_day * DAY - OFFSET)  # unix time of the first local midnight
-        self.working = []
+        self.working: list[bool] = []
         self.peak = bytearray(self.ndays * 1440)  # minute of the period's local days -> in peak hours
         windows = peak.seconds()
         for index in range(self.ndays):
@@ -114,6 +117,19 @@ def _scan(data: ReportInput, cal: _Calendar, ids: set[str]) -> dict[str, _Acc]:
     return accs
 
 
+@dataclass
+class _Counts:
+    """One platform's complaints: named, measurable, and the verdicts of the measurable ones; named per local hour."""
+
+    complaints: int = 0
+    measurable: int = 0
+    corroborated: int = 0
+    not_measured: int = 0
+    no_data: int = 0
+    sporadic: int = 0
+    hourly: list[int] = field(default_factory=lambda: [0] * 24)
+
+
 def _clip(incident: Incident, start: float, end: float, now: float) -> tuple[float, float]:
     """The incident's time inside [start, end): to its end, to ``now`` while ongoing, else to its last bad probe."""
     return max(incident.start, start), min(incident.until(now), end)
@@ -125,7 +141,8 @@ def _overlaps(incident: Incident, start: float, end: float, now: float) -> bool:
 
 
 def _merged_seconds(spans: list[tuple[float, float]]) -> float:
-    total, current_start, current_end = 0.0, None, None
+    total, current_start = 0.0, 0.0
+    current_end: float | None = None
     for lo, hi in sorted(s for s in spans if s[1] > s[0]):
         if current_end is None or lo > current_end:
             if current_end is not None:
@@ -173,7 +190,7 @@ def _concentration(spans: list[tuple[float, float]], cal: _Calendar) -> Concentr
     return Concentration((first * SLOT, (first + width) * SLOT), share, working / total > 0.5, peak / total)
 
 
-def _precise_concentration(spans, cal):
+def _precise_concentration(spans: list[tuple[float, float]], cal: _Calendar) -> Concentration | None:
     """Tighten the span's edges to the minute where incidents start and end inside it."""
     found = _concentration(spans, cal)
     if found is None or found.span is None:
@@ -186,7 +203,7 @@ def _precise_concentration(spans, cal):
     return Concentration((lo, hi), found.share, found.working_days, found.peak_share) if lo < hi else found
 
 
-def _certificates(warnings) -> tuple[CertificateWarning, ...]:
+def _certificates(warnings: Iterable[CertificateWarning]) -> tuple[CertificateWarning, ...]:
     earliest: dict[tuple[str, str], CertificateWarning] = {}
     for warning in warnings:
         key = (warning.platform, warning.check)
@@ -210,7 +227,7 @@ def build_report(data: ReportInput) -> Report:
 
     hourly_all = [0] * 24
     symptoms: dict[str, int] = {}
-    per_platform: dict[str, list] = {pid: [0, 0, 0, 0, 0, [0] * 24, 0] for pid in ids}
+    per_platform = {pid: _Counts() for pid in ids}
     for complaint, cls in complaints:
         hour = (int(complaint.received_at) + OFFSET) // 3600 % 24
         hourly_all[hour] += 1
@@ -219,15 +236,15 @@ def build_report(data: ReportInput) -> Report:
             counts = per_platform.get(pid)
             if counts is None:
                 continue
-            counts[0] += 1
-            counts[5][hour] += 1
+            counts.complaints += 1
+            counts.hourly[hour] += 1
             if cls.measurable:
-                counts[1] += 1
+                counts.measurable += 1
                 verdict = status.get((complaint.id, pid))
-                counts[2] += verdict == MatchStatus.CORROBORATED
-                counts[3] += verdict == MatchStatus.NOT_MEASURED
-                counts[4] += verdict == MatchStatus.NO_DATA
-                counts[6] += verdict == MatchStatus.SPORADIC
+                counts.corroborated += verdict == MatchStatus.CORROBORATED
+                counts.not_measured += verdict == MatchStatus.NOT_MEASURED
+                counts.no_data += verdict == MatchStatus.NO_DATA
+                counts.sporadic += verdict == MatchStatus.SPORADIC
 
     figures = []
     for platform in data.platforms:
@@ -245,12 +262,12 @@ def build_report(data: ReportInput) -> Report:
             incidents_down=len(down), incidents_degraded=len(slow),
             incidents_location=sum(1 for i in incidents if i.platform == platform.id and i.scope == "location"),
             latency_peak=_p50_p95(acc.peak), latency_offpeak=_p50_p95(acc.off),
-            complaints=counts[0], measurable=counts[1], corroborated=counts[2],
-            not_measured=counts[3], no_data=counts[4], sporadic=counts[6],
+            complaints=counts.complaints, measurable=counts.measurable, corroborated=counts.corroborated,
+            not_measured=counts.not_measured, no_data=counts.no_data, sporadic=counts.sporadic,
             daily_availability=tuple(100.0 * ok / n if n else None for ok, n in zip(acc.day_ok, acc.day_n)),
             hourly_latency=tuple(pair[1] if pair else None for pair in hours),
             coverage=coverage(acc.seen, acc.locations, cal.base, data.start, data.end),
-            hourly_complaints=tuple(counts[5]),
+            hourly_complaints=tuple(counts.hourly),
             down_concentration=_precise_concentration(down, cal),
             degraded_concentration=_precise_concentration(slow, cal),
         ))
@@ -305,9 +322,10 @@ def _incident_p95(slots: list[list[float]], cal: _Calendar, lo: float, hi: float
     return quantile(values, 0.95) if values else None
 
 
-def _complaint_rows(complaints, matches) -> tuple[ComplaintRow, ...]:
+def _complaint_rows(complaints: Sequence[tuple[Complaint, Classification]],
+                    matches: Iterable[Match]) -> tuple[ComplaintRow, ...]:
     """Every complaint of the period with its verdict per platform, by receipt: no text, no unit, no person."""
-    verdicts: dict[str, list] = {}
+    verdicts: dict[str, list[tuple[str | None, MatchStatus, str | None]]] = {}
     for m in matches:
         verdicts.setdefault(m.complaint_id, []).append((m.platform, m.status, m.incident_id))
     rows = [ComplaintRow(c.id, c.received_at, tuple(dict.fromkeys(cls.platforms)), cls.symptom,

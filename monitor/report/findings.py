@@ -7,10 +7,14 @@ for it exists (e.g. capacity only for slowdowns concentrated in peak hours).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 
-from monitor.complaints.model import MEASURABLE
+from monitor.complaints.model import MEASURABLE, Classification, Complaint
+from monitor.incidents import CertificateWarning, Incident
 from monitor.report import phrases, text
 from monitor.report.model import Concentration, PlatformFigures
+
+Complaints = Sequence[tuple[Complaint, Classification]]
 
 PEAK_SHARE = 0.5  # more than half of the slowdown time in peak hours -> a capacity problem
 _DOMAIN = re.compile(r"\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.dcs\.vn\b", re.IGNORECASE)
@@ -24,12 +28,13 @@ def _where(found: Concentration | None, count: int) -> str:
     return f", tập trung {text.clock(found.span[0])}–{text.clock(found.span[1])}{days}"
 
 
-def _symptom_words(complaints, platform_id: str) -> str:
+def _symptom_words(complaints: Complaints, platform_id: str) -> str:
     seen = dict.fromkeys(cls.symptom for _, cls in complaints if platform_id in cls.platforms and cls.measurable)
     return text.names([text.SYMPTOM[s] for s in seen])  # measurable symptoms' names hold no comma
 
 
-def _platform_sentences(p: PlatformFigures, complaints, incidents, now, p95) -> list[str]:
+def _platform_sentences(p: PlatformFigures, complaints: Complaints, incidents: Sequence[Incident], now: float,
+                        p95: dict[str, float | None]) -> list[str]:
     """One sentence per kind with every incident's day, hours, duration, p95 and failed share."""
     out = []
     own = [i for i in incidents if i.platform == p.id and i.scope == "platform"]
@@ -54,8 +59,8 @@ def _coverage_sentences(measured: list[PlatformFigures], period: str) -> list[st
     if not partial:
         return []
     of_period = f"thời gian của {period.removeprefix('trong ')}"
-    firsts = [p.coverage.first for p in partial]
-    lasts = [p.coverage.last for p in partial]
+    firsts = [p.coverage.span[0] for p in partial]
+    lasts = [p.coverage.span[1] for p in partial]
     shares = [p.coverage.share for p in partial]
     if max(firsts) - min(firsts) <= 3600 and max(lasts) - min(lasts) <= 3600:  # one span for all of them
         low, high = text.share(min(shares)), text.share(max(shares))
@@ -73,8 +78,9 @@ def _coverage_sentences(measured: list[PlatformFigures], period: str) -> list[st
     return out
 
 
-def _domain_complaints(complaints) -> tuple[int, list[str]]:
-    count, domains = 0, {}
+def _domain_complaints(complaints: Complaints) -> tuple[int, list[str]]:
+    count = 0
+    domains: dict[str, None] = {}  # an ordered set
     for complaint, cls in complaints:
         if cls.symptom != "other":
             continue
@@ -85,8 +91,9 @@ def _domain_complaints(complaints) -> tuple[int, list[str]]:
     return count, list(domains)
 
 
-def findings(platforms, incidents, certificates, complaints, names, *, now: float = 0.0,
-             p95: dict | None = None, week: bool = True) -> tuple[str, ...]:
+def findings(platforms: Sequence[PlatformFigures], incidents: Sequence[Incident],
+             certificates: Sequence[CertificateWarning], complaints: Complaints, names: Mapping[str, str], *,
+             now: float = 0.0, p95: dict[str, float | None] | None = None, week: bool = True) -> tuple[str, ...]:
     """The "Nhận định" bullets: each incident with its day, hours, duration, p95 and share of failed probes;
     what the data covers when it does not cover the whole period; verdicts as DESIGN.md's evidence semantics allow.
     """
@@ -123,7 +130,7 @@ def findings(platforms, incidents, certificates, complaints, names, *, now: floa
         which = text.names(list(dict.fromkeys(names[i.platform] for i in local)))
         out.append(f"{len(local)} sự cố chỉ ghi nhận tại điểm đo {places} ({which}), các điểm đo khác vẫn truy cập "
                    "bình thường: nguyên nhân nhiều khả năng ở đường truyền của điểm đo, không phải ở nền tảng.")
-    other = {}
+    other: dict[str, int] = {}
     for _, cls in complaints:
         if cls.symptom not in MEASURABLE:
             other[cls.symptom] = other.get(cls.symptom, 0) + 1
@@ -146,7 +153,9 @@ def findings(platforms, incidents, certificates, complaints, names, *, now: floa
     return tuple(text.nfc(s) for s in out)
 
 
-def recommendations(platforms, incidents, certificates, complaints, names, *, week: bool = True) -> tuple[str, ...]:
+def recommendations(platforms: Sequence[PlatformFigures], incidents: Sequence[Incident],
+                    certificates: Sequence[CertificateWarning], complaints: Complaints, names: Mapping[str, str], *,
+                    week: bool = True) -> tuple[str, ...]:
     """The "Đề xuất, kiến nghị" bullets: only those the measured evidence supports."""
     out: list[str] = []
     period = text.in_period(week)

@@ -11,6 +11,7 @@ from monitor.incidents import Incident
 from monitor.localtime import local
 from monitor.report import text
 from monitor.report.coverage import Coverage
+from monitor.report.model import Report
 
 DETAILED = 5  # incidents of one platform described one by one in the findings; more are counted
 
@@ -60,7 +61,8 @@ def incidents(items: list[Incident], now: float, p95: dict[str, float | None]) -
 
 def coverage_span(c: Coverage) -> str:
     """``từ 8h00 ngày 29/05/2026 đến 18h05 ngày 30/05/2026``."""
-    return f"từ {text.at(c.first)} đến {text.at(c.last)}"
+    first, last = c.span
+    return f"từ {text.at(first)} đến {text.at(last)}"
 
 
 def days(days_start: tuple[float, ...], shares: tuple[float, ...]) -> str:
@@ -95,7 +97,7 @@ def gaps(c: Coverage, listed: int = 3) -> str:
     return f"{len(c.gaps)} khoảng (tổng {text.duration(c.gap_seconds)}): {text.items(spans)}{more}"
 
 
-def opening(report) -> tuple[str, ...]:
+def opening(report: Report) -> tuple[str, ...]:
     """The opening paragraphs of section 5, in the bulletin's voice: the complaints received (in total, by
     platform, by symptom) and what the measurements show about them and about the platforms."""
     period = text.in_period(report.bulletin_week)

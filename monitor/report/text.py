@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import unicodedata
 
+from monitor.incidents import Incident
 from monitor.localtime import format_datetime, local
 
 NO_DATA = "không có số liệu đo"
@@ -160,7 +161,7 @@ def hm(unix_time: float) -> str:
     return f"{moment.hour}h{moment.minute:02d}"
 
 
-def incident_end(incident, now: float) -> str:
+def incident_end(incident: Incident, now: float) -> str:
     """When an incident ended: ``02/06/2026 14:00``; ``đang diễn ra`` while ongoing; or, when the data stopped
     while it was bad, ``chưa rõ thời điểm kết thúc; số liệu đến 02/06/2026 19:00`` (never "until now")."""
     if incident.end is not None:

@@ -8,9 +8,13 @@ Typography of Vietnamese administrative documents (Nghị định 30/2020/NĐ-CP
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 from monitor.report.document import layout
 from monitor.report.model import Report
+
+if TYPE_CHECKING:
+    from docx.styles.style import CharacterStyle
 
 
 FONT = "Times New Roman"
@@ -19,7 +23,7 @@ PAGE = (21.0, 29.7)  # A4, cm
 MARGINS = {"top": 2.0, "bottom": 2.0, "left": 3.0, "right": 1.5}  # cm, Nghị định 30/2020/NĐ-CP
 
 
-def _font(style, size: int) -> None:
+def _font(style: CharacterStyle, size: int) -> None:
     """Times New Roman at ``size`` pt, black, for every script (Vietnamese is Latin, but Word also reads eastAsia)."""
     from docx.oxml.ns import qn
     from docx.shared import Pt, RGBColor
@@ -42,10 +46,10 @@ def render_docx(report: Report, chart_png: bytes | None = None) -> bytes:
 
     doc = layout(report)
     word = Document()
-    for section in word.sections:
-        section.page_width, section.page_height = Cm(PAGE[0]), Cm(PAGE[1])
-        section.top_margin, section.bottom_margin = Cm(MARGINS["top"]), Cm(MARGINS["bottom"])
-        section.left_margin, section.right_margin = Cm(MARGINS["left"]), Cm(MARGINS["right"])
+    for page in word.sections:
+        page.page_width, page.page_height = Cm(PAGE[0]), Cm(PAGE[1])
+        page.top_margin, page.bottom_margin = Cm(MARGINS["top"]), Cm(MARGINS["bottom"])
+        page.left_margin, page.right_margin = Cm(MARGINS["left"]), Cm(MARGINS["right"])
     for name, size in (("Normal", TEXT_PT), ("Heading 1", TITLE_PT), ("Heading 2", TEXT_PT), ("List Bullet", TEXT_PT)):
         _font(word.styles[name], size)
     word.add_heading(doc.title, level=1).alignment = WD_ALIGN_PARAGRAPH.CENTER

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from monitor.private import write_private
@@ -14,7 +15,7 @@ from monitor.report.word import render_docx
 FORMATS = ("md", "docx", "html")
 
 
-def write_report(report: Report, directory: Path, formats=("md", "docx", "html"),
+def write_report(report: Report, directory: Path, formats: Sequence[str] = ("md", "docx", "html"),
                  stem: str = "bao-cao-2026-W23") -> list[Path]:
     """Write ``<stem>.<format>`` for each format (plus ``<stem>.png``, Markdown's chart) and return the paths."""
     unknown = [f for f in formats if f not in FORMATS]
@@ -22,8 +23,10 @@ def write_report(report: Report, directory: Path, formats=("md", "docx", "html")
         raise ValueError(f"unknown report format(s) {', '.join(unknown)} (use {', '.join(FORMATS)})")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    chart = render_chart(report) if formats else None
     written: list[Path] = []
+    if not formats:
+        return written
+    chart = render_chart(report)
 
     def put(name: str, data: bytes) -> None:
         path = directory / name
