@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -157,3 +158,55 @@ def test_adding_an_unrelated_incident_never_changes_an_existing_match(incidents,
     related = platform == "stdv" and other.start <= high and other.end >= low
     if not related:
         assert verdict(c, [*found, other]) == before
+
+
+# --- the window's edges, pinned at the documented values (3 hours before receipt, 10 minutes after;
+# 30 minutes around a stated time): the numbers are written out here, not read from MatchPolicy, so a
+# changed default fails these tests instead of moving the window silently.
+BEFORE, AFTER, MARGIN = 3 * HOUR, 600.0, 1800.0
+NEAR = 60.0  # one probe interval at the finest usual probing: "just" inside or outside
+
+
+@pytest.mark.parametrize("start, end, corroborated", [
+    # its earliest edge: the incident ends just after, at, or just before receipt - 3 h
+    (T0 - BEFORE - HOUR, T0 - BEFORE + NEAR, True),
+    (T0 - BEFORE - HOUR, T0 - BEFORE, True),  # the window is closed: touching it is overlapping it
+    (T0 - BEFORE - HOUR, T0 - BEFORE - NEAR, False),
+    # its latest edge: the incident starts just before, at, or just after receipt + 10 min
+    (T0 + AFTER - NEAR, T0 + HOUR, True),
+    (T0 + AFTER, T0 + HOUR, True),
+    (T0 + AFTER + NEAR, T0 + HOUR, False),
+], ids=["ends-inside-before", "ends-on-before", "ends-outside-before",
+        "starts-inside-after", "starts-on-after", "starts-outside-after"])
+def test_the_window_reaches_3_hours_before_receipt_and_10_minutes_after(start, end, corroborated):
+    m = verdict(complaint(T0), [incident(start, end, iid="edge")])
+    if corroborated:
+        assert (m.status, m.incident_id) == (MatchStatus.CORROBORATED, "edge")
+    else:  # measured() holds only good probes: outside the window, the platform was measured and fine
+        assert (m.status, m.incident_id) == (MatchStatus.NOT_MEASURED, None)
+
+
+@pytest.mark.parametrize("pain, start, end, corroborated", [
+    # "từ 10h", received at 12h: from 30 minutes before the stated time ...
+    ((T0 - 2 * HOUR, None), T0 - 2 * HOUR - MARGIN - HOUR, T0 - 2 * HOUR - MARGIN + NEAR, True),
+    ((T0 - 2 * HOUR, None), T0 - 2 * HOUR - MARGIN - HOUR, T0 - 2 * HOUR - MARGIN - NEAR, False),
+    # ... to receipt, widened by 30 minutes but never past receipt + 10 minutes
+    ((T0 - 2 * HOUR, None), T0 + AFTER - NEAR, T0 + HOUR, True),
+    ((T0 - 2 * HOUR, None), T0 + AFTER + NEAR, T0 + HOUR, False),
+    # "từ 9h đến 10h", received at 12h: to 30 minutes after the stated end
+    ((T0 - 3 * HOUR, T0 - 2 * HOUR), T0 - 2 * HOUR + MARGIN - NEAR, T0, True),
+    ((T0 - 3 * HOUR, T0 - 2 * HOUR), T0 - 2 * HOUR + MARGIN + NEAR, T0, False),
+], ids=["ends-inside-margin", "ends-outside-margin", "starts-inside-after", "starts-outside-after",
+        "starts-inside-stated-end", "starts-outside-stated-end"])
+def test_a_stated_time_widens_by_30_minutes_and_stops_10_minutes_after_receipt(pain, start, end, corroborated):
+    stated = complaint(T0, pain=pain)
+    m = verdict(stated, [incident(start, end, iid="edge")])
+    expected = (MatchStatus.CORROBORATED, "edge") if corroborated else (MatchStatus.NOT_MEASURED, None)
+    assert (m.status, m.incident_id) == expected
+
+
+def test_the_windows_edges():
+    assert window(*complaint(T0)) == (T0 - BEFORE, T0 + AFTER)
+    assert window(*complaint(T0, pain=(T0 - 2 * HOUR, None))) == (T0 - 2 * HOUR - MARGIN, T0 + AFTER)
+    assert window(*complaint(T0, pain=(T0 - 3 * HOUR, T0 - 2 * HOUR))) == (T0 - 3 * HOUR - MARGIN,
+                                                                            T0 - 2 * HOUR + MARGIN)
