@@ -157,3 +157,28 @@ def test_a_page_failing_more_often_than_not_is_down_even_when_other_checks_pass(
     dns = [ProbeResult("stdv", "dns", "dns", "hanoi", T0 + i * STEP, True, 0.01) for i in range(40)]
     (incident,) = detect(page + dns, {})
     assert incident.kind == "down" and incident.reasons == {"connect_refused": 15}
+
+
+# What each kind times as its total: only HTTP's is a page a person waits for. A TCP connect, a DNS query
+# or a TLS handshake of 5 s is a slow network path, not a slow platform, and `slow_after` is about pages.
+_PHASE_OF = {"tcp": "connect", "dns": "resolve", "tls": "tls", "http": "processing"}
+
+
+def timed(i: int, kind: str, seconds: float) -> ProbeResult:
+    """A successful probe of ``kind`` number ``i`` (30 s apart) whose total took ``seconds``."""
+    return ProbeResult(platform="stdv", check=kind, kind=kind, location="hanoi", started_at=T0 + i * STEP,
+                       success=True, duration=seconds, phases={_PHASE_OF[kind]: seconds, "total": seconds})
+
+
+@pytest.mark.parametrize("kind", ["tcp", "dns", "tls"])
+def test_only_http_probes_can_be_slow(kind):
+    from monitor.incidents import is_bad
+
+    durations = [0.2] * 30 + [5.0] * 40 + [0.2] * 30  # 40 probes at twice the platform's slow_after
+    slow_other = [timed(i, kind, seconds) for i, seconds in enumerate(durations)]
+    assert detect(slow_other, {"stdv": 2.5}) == []
+    assert not is_bad(timed(0, kind, 5.0), 2.5)
+    # the same durations on an HTTP check are a slowdown
+    slow_page = [timed(i, "http", seconds) for i, seconds in enumerate(durations)]
+    assert spans(detect(slow_page, {"stdv": 2.5})) == [(30, 70, "degraded", "platform")]
+    assert is_bad(timed(0, "http", 5.0), 2.5)
