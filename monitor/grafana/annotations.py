@@ -14,14 +14,18 @@ The ``…-id:`` tag is the idempotency key: re-running finds the annotation by i
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from monitor.complaints.model import Classification, Complaint
 from monitor.config import Catalog
 from monitor.incidents import Incident
 from monitor.matching import Match, MatchStatus
 from monitor.report import text
+
+Json = dict[str, Any]
+"""A JSON object as Grafana's HTTP API takes and gives it."""
 
 INCIDENT_TAG, COMPLAINT_TAG = "incident", "complaint"
 INCIDENT_ID, COMPLAINT_ID = "incident-id:", "complaint-id:"
@@ -47,11 +51,11 @@ class Annotation:
     tags: tuple[str, ...]  # the key is one of them
     text: str
 
-    def body(self) -> dict:
+    def body(self) -> Json:
         """The JSON of POST /api/annotations and PUT /api/annotations/:id."""
         return {"time": self.time, "timeEnd": self.time_end, "tags": list(self.tags), "text": self.text}
 
-    def same_as(self, stored: dict) -> bool:
+    def same_as(self, stored: Mapping[str, Any]) -> bool:
         """Whether an annotation returned by GET /api/annotations already says exactly this."""
         return (stored.get("time") == self.time and (stored.get("timeEnd") or stored.get("time")) == self.time_end
                 and sorted(stored.get("tags") or ()) == sorted(self.tags) and stored.get("text") == self.text)
@@ -101,7 +105,18 @@ def complaint_annotation(complaint: Complaint, classification: Classification, m
     return Annotation(key, when, when, tags, "; ".join(parts))
 
 
-def desired(evidence, catalog: Catalog, now: float) -> list[Annotation]:
+class Evidence(Protocol):
+    """What Grafana shows of a period's evidence, as gathered from the store: its incidents, complaints, verdicts."""
+
+    @property
+    def incidents(self) -> Sequence[Incident]: ...
+    @property
+    def complaints(self) -> Sequence[tuple[Complaint, Classification]]: ...
+    @property
+    def matches(self) -> Sequence[Match]: ...
+
+
+def desired(evidence: Evidence, catalog: Catalog, now: float) -> list[Annotation]:
     """Every annotation the evidence of a period calls for: incidents first, then complaints."""
     by_complaint: dict[str, list[Match]] = defaultdict(list)
     for m in evidence.matches:

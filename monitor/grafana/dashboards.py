@@ -10,7 +10,7 @@
   share of unreliable results, the store backlog, peak time and the version they run.
 
 All show the incidents and complaints pushed by ``monitor grafana annotate`` on every time
-series panel (dashboard annotations on tags, see :func:`monitor.grafana.panels.annotations`).
+series panel (dashboard annotations on tags, see :func:`monitor.grafana.panels.annotation_queries`).
 The JSON is deterministic (sorted keys, explicit ids and positions) so the committed files are
 checked against a fresh build.
 """
@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
@@ -39,6 +40,11 @@ PROBERS = 'label_values(monitor_build_info{job="monitor"}, prober)'  # one probe
 SUBSTITUTIONS = (("${location:regex}", ".*"), ("$__rate_interval", "1m"), ("$__interval", "30s"),
                  ("$__range", "1h"), ("$location", ".*"))
 
+Json = dict[str, Any]
+"""A dashboard, panel or target as Grafana's JSON (what ``json.loads`` gives)."""
+Layout = list[tuple[p.AnyPanel, int, int, int, int]]
+"""(panel, x, y, w, h) for each panel of a dashboard, in id order."""
+
 
 def _dashboard(uid: str, title: str, description: str) -> db.Dashboard:
     return (db.Dashboard(title).uid(uid).description(description).tags([TAG]).timezone(TIMEZONE)
@@ -55,10 +61,10 @@ def overview() -> db.Dashboard:
                  .with_variable(p.label_variable("platform", "Nền tảng", PLATFORMS, multi=True))
                  .with_variable(p.label_variable("location", "Điểm đo",
                                                  'label_values(probe_success{job="monitor"}, location)', multi=True))
-                 .annotations(p.annotations()))  # all platforms: a multi-value tag would need every value at once
+                 .annotations(p.annotation_queries()))  # all platforms: a multi-value tag would need every value at once
     dashboard = dashboard.with_row(db.Row("$platform").id(1).repeat("platform").collapsed(False)
                                    .grid_pos(dm.GridPos(h=1, w=24, x=0, y=0)))
-    cells = [
+    cells: list[tuple[p.AnyPanel, int]] = [
         (p.status_stat("Trạng thái hiện tại", q.status_now()), 4),
         (p.availability_stat("Khả dụng trong khoảng (SLO 99,5 %)", q.availability()), 4),
         (p.incidents_stat("Sự cố đang mở", {"down": q.incident_open("down"),
@@ -85,10 +91,10 @@ def detail() -> db.Dashboard:
                      "location", "Điểm đo",
                      'label_values(probe_success{job="monitor", platform="$platform"}, location)',
                      multi=True))
-                 .annotations(p.annotations("$platform")))
-    percentiles = [p.query(q.latency_quantile(quantile), ref, legend=name)
+                 .annotations(p.annotation_queries("$platform")))
+    percentiles: p.Targets = [p.query(q.latency_quantile(quantile), ref, legend=name)
                    for ref, (quantile, name) in zip("ABC", ((0.5, "p50"), (0.9, "p90"), (0.99, "p99")))]
-    layout = [  # (panel, x, y, w, h)
+    layout: Layout = [
         (p.status_stat("Trạng thái hiện tại", q.status_now()), 0, 0, 4, 5),
         (p.availability_stat("Khả dụng trong khoảng (SLO 99,5 %)", q.availability()), 4, 0, 4, 5),
         (p.latency_stat("Độ trễ p95 trong khoảng", q.latency_quantile(0.95, window="$__range")), 8, 0, 4, 5),
@@ -133,13 +139,13 @@ def probers() -> db.Dashboard:
                             "kết quả chờ ghi vào kho dữ liệu, giờ cao điểm và phiên bản đang chạy.")
                  .with_variable(p.datasource_variable())
                  .with_variable(p.label_variable("location", "Điểm đo", PROBERS, multi=True))
-                 .annotations(p.annotations()))
+                 .annotations(p.annotation_queries()))
 
-    def lags(metric: str) -> list:
+    def lags(metric: str) -> p.Targets:
         return [p.query(q.lag_quantile(metric, quantile), ref, legend=f"{{{{prober}}}} {name}")
                 for ref, (quantile, name) in zip("AB", ((0.5, "p50"), (0.99, "p99")))]
 
-    layout = [  # (panel, x, y, w, h)
+    layout: Layout = [
         (p.state_stat("Tự kiểm tra mạng của bộ đo", q.self_check_ok(), SELF_CHECK, "{{prober}}",
                       "monitor_self_check_ok: mạng của chính bộ đo (máy chủ phân giải tên và mục tiêu tham chiếu của "
                       "self_check). Khi lỗi, kết quả đo lỗi là của bộ đo, không mở sự cố cho nền tảng và chỉ một "
@@ -201,21 +207,21 @@ def probers() -> db.Dashboard:
     return dashboard
 
 
-def build() -> dict[str, dict]:
+def build() -> dict[str, Json]:
     """Every dashboard as Grafana JSON (a dict), by uid."""
-    built = {}
+    built: dict[str, Json] = {}
     for dashboard in (overview(), detail(), probers()):
         model = json.loads(JSONEncoder(sort_keys=True).encode(dashboard.build()))
         built[model["uid"]] = model
     return built
 
 
-def render(dashboard: Mapping) -> str:
+def render(dashboard: Mapping[str, Any]) -> str:
     """The committed form: sorted keys, indent 2, UTF-8 text (Vietnamese unescaped), trailing newline."""
     return json.dumps(dashboard, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
-def write(directory: Path, dashboards: Mapping[str, dict] | None = None) -> list[Path]:
+def write(directory: Path, dashboards: Mapping[str, Json] | None = None) -> list[Path]:
     """Write ``<uid>.json`` for every dashboard into ``directory``; returns the paths written."""
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -226,7 +232,7 @@ def write(directory: Path, dashboards: Mapping[str, dict] | None = None) -> list
     return paths
 
 
-def stale(directory: Path, dashboards: Mapping[str, dict] | None = None) -> list[Path]:
+def stale(directory: Path, dashboards: Mapping[str, Json] | None = None) -> list[Path]:
     """The files in ``directory`` that are missing or differ from a fresh build (empty: up to date)."""
     out = []
     for uid, dashboard in sorted((dashboards if dashboards is not None else build()).items()):
@@ -236,7 +242,7 @@ def stale(directory: Path, dashboards: Mapping[str, dict] | None = None) -> list
     return out
 
 
-def all_panels(dashboard: Mapping) -> Iterator[dict]:
+def all_panels(dashboard: Mapping[str, Any]) -> Iterator[Json]:
     """Every panel, including those nested in collapsed rows."""
     for panel in dashboard.get("panels", []):
         yield panel
@@ -250,7 +256,7 @@ def substitute(expr: str, platform: str) -> str:
     return expr
 
 
-def queries(dashboards: Mapping[str, dict], platform: str = "sotaydangvien") -> list[tuple[str, str, str]]:
+def queries(dashboards: Mapping[str, Json], platform: str = "sotaydangvien") -> list[tuple[str, str, str]]:
     """(dashboard uid, panel title, expr) for every PromQL target, variables substituted (:data:`SUBSTITUTIONS`)."""
     out = []
     for uid, dashboard in sorted(dashboards.items()):

@@ -10,6 +10,7 @@ from grafana_foundation_sdk.builders import (bargauge, common as cb, heatmap, pr
                                               timeseries)
 from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.cog import builder as cogbuilder
+from grafana_foundation_sdk.cog import variants as cogvariants
 from grafana_foundation_sdk.models import common, dashboard as dm
 from grafana_foundation_sdk.models import heatmap as hm
 from grafana_foundation_sdk.models import prometheus as pm
@@ -31,6 +32,11 @@ PHASE = {  # probe phases, in request order
     "transfer": "truyền dữ liệu",
 }
 RESULT = {"success": "thành công", **{k: v for k, v in text.REASON.items() if k != "slow"}}
+
+Targets = list[cogbuilder.Builder[cogvariants.Dataquery]]
+"""A panel's queries, as the SDK's ``targets`` takes them."""
+AnyPanel = stat.Panel | bargauge.Panel | timeseries.Panel | heatmap.Panel | table.Panel | statetimeline.Panel
+"""Every kind of panel the dashboards place."""
 
 
 # --- queries --------------------------------------------------------------------------------
@@ -129,7 +135,7 @@ def availability_gauge(title: str, expr: str, legend: str) -> bargauge.Panel:
             .reduce_options(_last()).no_value(text.NO_DATA))
 
 
-def series(title: str, targets: list[prometheus.Dataquery], unit: str) -> timeseries.Panel:
+def series(title: str, targets: Targets, unit: str) -> timeseries.Panel:
     """A time series panel; the dashboard's incident and complaint annotations show on it."""
     panel = timeseries.Panel().title(title).datasource(DATASOURCE).targets(targets).unit(unit)
     return (panel.line_width(1).fill_opacity(10).show_points(common.VisibilityMode.NEVER)
@@ -283,7 +289,7 @@ def label_variable(name: str, label: str, query_text: str, multi: bool) -> db.Qu
     return variable
 
 
-def annotations(*tags: str) -> list[db.AnnotationQuery]:
+def annotation_queries(*tags: str) -> list[cogbuilder.Builder[dm.AnnotationQuery]]:
     """Grafana's own annotations, then incidents and complaints pushed by ``monitor grafana annotate``.
 
     Tag queries on the built-in datasource show organisation annotations carrying *all* the
@@ -300,6 +306,6 @@ def annotations(*tags: str) -> list[db.AnnotationQuery]:
     return [builtin, tagged("Sự cố", INCIDENT_TAG, "red"), tagged("Phản ánh (PAKN)", COMPLAINT_TAG, "purple")]
 
 
-def place(panel: cogbuilder.Builder, panel_id: int, x: int, y: int, w: int, h: int) -> cogbuilder.Builder:
+def place(panel: AnyPanel, panel_id: int, x: int, y: int, w: int, h: int) -> AnyPanel:
     """Give a panel its id and position."""
     return panel.id(panel_id).grid_pos(dm.GridPos(h=h, w=w, x=x, y=y))

@@ -13,9 +13,9 @@ import logging
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import quote
 
-from grafana_client import GrafanaApi
 from grafana_client.client import (
     GrafanaClientError,
     GrafanaException,
@@ -25,11 +25,41 @@ from grafana_client.client import (
 )
 
 from monitor.config import Catalog
-from monitor.grafana.annotations import Annotation, desired
+from monitor.grafana.annotations import Annotation, Evidence, Json, desired
 from monitor.grafana.settings import DEFAULT_FOLDER, DEFAULT_MESSAGE, GrafanaError
 
 log = logging.getLogger(__name__)
 FOLDER_UID = "nen-tang-so-dang"
+
+
+class _Folders(Protocol):
+    def get_all_folders(self) -> list[Json]: ...
+    def create_folder(self, title: str, uid: str | None = None) -> Json: ...
+
+
+class _Dashboards(Protocol):
+    def update_dashboard(self, dashboard: Json) -> Json: ...
+
+
+class _Annotations(Protocol):
+    def find_annotations(self, *, ann_type: str | None = None, tags: list[str] | None = None,
+                         limit: int | None = None) -> list[Json] | None: ...
+    def add_annotation(self, *, time_from: int | None = None, time_to: int | None = None,
+                       tags: list[str] | None = None, text: str | None = None) -> Json: ...
+    def update_annotation(self, annotations_id: int, *, time_from: int | None = None, time_to: int | None = None,
+                          tags: list[str] | None = None, text: str | None = None) -> Json: ...
+
+
+class GrafanaClient(Protocol):
+    """The part of grafana-client's ``GrafanaApi`` used here, with the types its (unannotated) methods take and
+    return: Grafana's JSON, decoded."""
+
+    @property
+    def folder(self) -> _Folders: ...
+    @property
+    def dashboard(self) -> _Dashboards: ...
+    @property
+    def annotations(self) -> _Annotations: ...
 
 
 @dataclass(frozen=True)
@@ -75,7 +105,7 @@ def _mapped(what: str) -> Iterator[None]:
 
 # --- dashboards -----------------------------------------------------------------------------
 
-def ensure_folder(client: GrafanaApi, title: str = DEFAULT_FOLDER, uid: str = FOLDER_UID) -> tuple[str, bool]:
+def ensure_folder(client: GrafanaClient, title: str = DEFAULT_FOLDER, uid: str = FOLDER_UID) -> tuple[str, bool]:
     """The uid of the folder with this uid (else this title), created when neither exists; and whether it was."""
     with _mapped("listing folders"):
         folders = client.folder.get_all_folders()
@@ -88,7 +118,7 @@ def ensure_folder(client: GrafanaApi, title: str = DEFAULT_FOLDER, uid: str = FO
     return created.get("uid", uid), True
 
 
-def push_dashboards(client: GrafanaApi, dashboards: Mapping[str, dict], folder_title: str = DEFAULT_FOLDER,
+def push_dashboards(client: GrafanaClient, dashboards: Mapping[str, Json], folder_title: str = DEFAULT_FOLDER,
                     message: str = DEFAULT_MESSAGE, folder_uid: str = FOLDER_UID) -> Pushed:
     """Create the folder if missing, then save every dashboard into it (overwriting, with a version message)."""
     folder, created = ensure_folder(client, folder_title, folder_uid)
@@ -103,14 +133,14 @@ def push_dashboards(client: GrafanaApi, dashboards: Mapping[str, dict], folder_t
 
 # --- annotations ----------------------------------------------------------------------------
 
-def _stored(client: GrafanaApi, key: str) -> list[dict]:
+def _stored(client: GrafanaClient, key: str) -> list[Json]:
     with _mapped(f"looking up annotation {key}"):
         # grafana-client puts tags into the query string as they are: escape ids with spaces, & or #
         found = client.annotations.find_annotations(tags=[quote(key, safe="")], ann_type="annotation", limit=100)
     return [a for a in found or [] if key in (a.get("tags") or ())]
 
 
-def sync_annotation(client: GrafanaApi, annotation: Annotation) -> str:
+def sync_annotation(client: GrafanaClient, annotation: Annotation) -> str:
     """Create, update or leave one annotation; returns ``created``, ``updated`` or ``unchanged``."""
     stored = _stored(client, annotation.key)
     if not stored:
@@ -126,7 +156,7 @@ def sync_annotation(client: GrafanaApi, annotation: Annotation) -> str:
     return "updated"
 
 
-def annotate(client: GrafanaApi, evidence, catalog: Catalog, now: float | None = None) -> AnnotateCounts:
+def annotate(client: GrafanaClient, evidence: Evidence, catalog: Catalog, now: float | None = None) -> AnnotateCounts:
     """Incidents as regions and complaints as points (see :mod:`monitor.grafana.annotations`), idempotently.
 
     Each annotation is found by its id tag: created when missing, updated when it differs,
