@@ -105,7 +105,7 @@ def intake_only(export: Path, workdir: Path) -> float:
     Isolates the intake (this section's budget owner) from the classifier, which the CLI figure includes.
     """
     from monitor.complaints.importer import Export
-    from monitor.complaints.model import Classification, Complaint
+    from monitor.domain import Classification, Complaint
     from monitor.store import open_store
 
     fixed = Classification(platforms=(), platform_phrases=(), symptom="other", symptom_phrase=None, peak=False)

@@ -17,10 +17,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from monitor.complaints.model import Classification, Complaint
 from monitor.config import Catalog, Settings
+from monitor.domain import Classification, Complaint, Match, MatchStatus
 from monitor.localtime import format_datetime
-from monitor.matching import Match, MatchStatus
 
 PENDING = "pending"  # no verdict stored yet: imported, not yet matched by `monitor incidents` or `monitor report`
 NO_PLATFORM = "none"  # the complaint names no platform

@@ -15,8 +15,9 @@ from rich.text import Text
 
 from monitor.calendar import PeakHours, bulletin_week
 from monitor.config import Catalog, Settings
+from monitor.domain import MatchStatus
 from monitor.localtime import VIETNAM, format_datetime
-from monitor.matching import MatchStatus, unexplained
+from monitor.matching import unexplained
 from monitor.report import text
 
 _DATE_FORMATS = ("%d/%m/%Y %H:%M", "%d/%m/%Y")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from monitor.calendar import PeakHours
 from monitor.config import Catalog, Settings
-from monitor.incidents import Incident
+from monitor.domain import Incident
 from monitor.live import LiveIncidents
 from monitor.localtime import format_datetime
 from monitor.looplag import LoopLagMonitor

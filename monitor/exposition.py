@@ -24,11 +24,13 @@ import bisect
 import functools
 import itertools
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
-from prometheus_client.utils import floatToGoString
+from prometheus_client import utils as _prometheus_utils
 
 from monitor.result import ProbeResult, Reason
+
+floatToGoString: Callable[[float], str] = _prometheus_utils.floatToGoString  # unannotated in prometheus_client
 
 PROBE_LABELS = ("platform", "check", "location")
 PHASE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -85,6 +87,21 @@ def count(value: int) -> str:
     return f"{value}.0" if 0 <= value < _PLAIN_COUNT else floatToGoString(value)
 
 
+Snapshot = tuple[
+    float | None,  # success
+    float | None,  # duration
+    float | None,  # http_status
+    float | None,  # cert_expiry
+    float | None,  # last_run
+    tuple[tuple[str, int], ...],  # results: (result label, count)
+    int | None,  # unreliable
+    tuple[tuple[str, int], ...],  # skipped: (why, count)
+    tuple[tuple[str, tuple[int, float]], ...],  # phases: (phase, (count, sum))
+    tuple[int, ...] | None,  # total's observations per PHASE_BUCKETS bound (not cumulative)
+]
+"""The values of one :class:`ProbeSeries` as :meth:`ProbeSeries.snapshot` copies them."""
+
+
 def _header(name: str, kind: str, help_text: str) -> str:
     help_text = help_text.replace("\\", r"\\").replace("\n", r"\n")
     return f"# HELP {name} {help_text}\n# TYPE {name} {kind}\n"
@@ -96,21 +113,26 @@ class ProbeSeries:
     __slots__ = ("labels", "text", "check", "location", "platform", "success", "duration", "http_status",
                  "cert_expiry", "last_run", "results", "unreliable", "skipped", "phases", "buckets", "results_text")
 
-    def __init__(self, labels: tuple[str, str, str]):
+    def __init__(self, labels: tuple[str, str, str]) -> None:
         self.labels = labels
         # label text made once, sorted by label name as prometheus_client writes it: check, location, platform
         platform, check, location = (f'{name}="{escape(value)}"' for name, value in zip(PROBE_LABELS, labels))
         self.check, self.location, self.platform = check, location, platform
         self.text = f"{check},{location},{platform}"
-        self.success = self.duration = self.http_status = self.cert_expiry = self.last_run = None
+        self.success: float | None = None
+        self.duration: float | None = None
+        self.http_status: float | None = None
+        self.cert_expiry: float | None = None
+        self.last_run: float | None = None
         self.results: dict[str, int] = {}  # result label -> count
         self.unreliable: int | None = None
         self.skipped: dict[str, int] = {}  # why -> count
         self.phases: dict[str, tuple[int, float]] = {}  # phase -> (count, sum), in the order first observed
         self.buckets: list[int] | None = None  # total's observations per PHASE_BUCKETS bound (not cumulative)
-        self.results_text: tuple[tuple, str] = ((), "")  # render's cache: (results as snapshotted, their lines)
+        # render's cache: (results as snapshotted, their lines)
+        self.results_text: tuple[tuple[tuple[str, int], ...], str] = ((), "")
 
-    def snapshot(self) -> tuple:
+    def snapshot(self) -> Snapshot:
         """Every value, copied (call under the store's lock): the five gauges, results, unreliable, skipped,
         phases as (phase, (count, sum)), total's buckets."""
         return (self.success, self.duration, self.http_status, self.cert_expiry, self.last_run,
@@ -121,7 +143,7 @@ class ProbeSeries:
 class ProbeStore:
     """The probe series by (platform, check, location), created on first use."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.lock = threading.Lock()
         self._series: dict[tuple[str, str, str], ProbeSeries] = {}
 
@@ -176,7 +198,7 @@ class ProbeStore:
                     if index < len(PHASE_BUCKETS):
                         series.buckets[index] += 1
 
-    def snapshots(self) -> Iterator[tuple[ProbeSeries, tuple]]:
+    def snapshots(self) -> Iterator[tuple[ProbeSeries, Snapshot]]:
         """(series, its values), each series copied under the lock on its own."""
         with self.lock:
             every = list(self._series.values())
@@ -239,8 +261,8 @@ def render(store: ProbeStore, tail: str = "") -> str:
                 else:
                     lines = [f"{bucket}{le}{closing}{count(cumulative)}\n"
                              for le, cumulative in zip(LE_TEXT, cumulatives)]
-            counted = count(counted)
-            lines.append(f"{bucket}+Inf{closing}{counted}\n{_FAMILY}_count{{{labels}}} {counted}\n"
+            counted_text = count(counted)
+            lines.append(f"{bucket}+Inf{closing}{counted_text}\n{_FAMILY}_count{{{labels}}} {counted_text}\n"
                          f"{_FAMILY}_sum{{{labels}}} {number(total)}\n")
             phases.append("".join(lines))
     parts: list[str] = []

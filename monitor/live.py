@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections import defaultdict, deque
 
 from monitor.config import Catalog
-from monitor.incidents import Incident, IncidentPolicy, detect
+from monitor.domain import Incident, IncidentPolicy
+from monitor.incidents import detect
 from monitor.result import PROBER_NETWORK, ProbeResult
 
 WINDOWS_KEPT = 3  # degraded windows of results kept per check and location

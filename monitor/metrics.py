@@ -28,16 +28,21 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from socketserver import ThreadingMixIn
+from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from prometheus_client import CollectorRegistry, Gauge, Histogram, disable_created_metrics, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from monitor import __version__, exposition
 from monitor.calendar import PeakHours, is_peak
 from monitor.exposition import PHASE_BUCKETS, PROBE_LABELS, REASONS_BY_KIND, SKIP_REASONS, ProbeStore, render
 from monitor.result import ProbeResult
+
+if TYPE_CHECKING:
+    from monitor.domain import Incident
 
 __all__ = ["INCIDENT_KINDS", "LAG_BUCKETS", "PHASE_BUCKETS", "PROBE_LABELS", "SKIP_REASONS", "Metrics", "serve"]
 
@@ -47,13 +52,14 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 GZIP_LEVEL = 1  # a few MB of text: level 1 takes a fraction of level 9's time for a little more on the wire
 
 # The *_created series double the series count and nothing here reads them (blackbox_exporter has none).
-disable_created_metrics()
+_disable_created_metrics: Callable[[], None] = disable_created_metrics  # unannotated in prometheus_client
+_disable_created_metrics()
 
 
 class Metrics:
     """The probe store and the other metric objects, registered in ``registry`` (a fresh one unless given)."""
 
-    def __init__(self, registry: CollectorRegistry | None = None):
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
         self.probes = ProbeStore()
@@ -92,7 +98,7 @@ class Metrics:
         for kind in INCIDENT_KINDS:
             self.incident_open.labels(platform, kind).set(0)
 
-    def set_open_incidents(self, platforms: list[str], incidents: list) -> None:
+    def set_open_incidents(self, platforms: list[str], incidents: Iterable[Incident]) -> None:
         """Export which platforms have a platform-wide incident open, by kind."""
         open_now = {(i.platform, i.kind) for i in incidents if i.scope == "platform"}
         for platform in platforms:
@@ -125,7 +131,7 @@ class ProbeCollector(Collector):
     registry inside :meth:`hidden`, where this collector yields nothing (on that thread).
     """
 
-    def __init__(self, store: ProbeStore):
+    def __init__(self, store: ProbeStore) -> None:
         self._store = store
         self._local = threading.local()
 
@@ -137,14 +143,14 @@ class ProbeCollector(Collector):
         finally:
             self._local.hidden = False
 
-    def describe(self) -> list:
+    def describe(self) -> list[Metric]:
         return self._families(())  # names only: the registry refuses a second metric of the same name
 
-    def collect(self) -> Iterator:
+    def collect(self) -> Iterator[Metric]:
         return iter(() if getattr(self._local, "hidden", False) else self._families(self._store.snapshots()))
 
     @staticmethod
-    def _families(snapshots: Iterable) -> list:
+    def _families(snapshots: Iterable[tuple[exposition.ProbeSeries, exposition.Snapshot]]) -> list[Metric]:
         names = list(PROBE_LABELS)
         gauges = [GaugeMetricFamily(name, help_text, labels=names) for name, help_text in exposition.GAUGES]
         results = CounterMetricFamily(*exposition.RESULTS, labels=[*names, "result"])
@@ -163,7 +169,7 @@ class ProbeCollector(Collector):
             for why, counted in values[7]:
                 skipped.add_metric([*labels, why], counted)
             for phase, (counted, total) in values[8]:
-                buckets = []
+                buckets: list[tuple[str, float]] = []
                 if phase == exposition.BUCKETED_PHASE and values[9] is not None:
                     buckets = list(zip(exposition.LE_TEXT, itertools.accumulate(values[9])))
                 phases.add_metric([*labels, phase], [*buckets, ("+Inf", counted)], total)
@@ -178,7 +184,7 @@ def serve(metrics: Metrics, address: str, port: int) -> tuple[WSGIServer, thread
     """
     family = socket.getaddrinfo(address, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
     server_class = type("_MetricsServer", (_ThreadingServer,), {"address_family": family})
-    server = make_server(address, port, _app(metrics), server_class, handler_class=_SilentHandler)
+    server: WSGIServer = make_server(address, port, _app(metrics), server_class, handler_class=_SilentHandler)
     thread = threading.Thread(target=server.serve_forever, name="monitor-metrics", daemon=True)
     thread.start()
     return server, thread
@@ -193,8 +199,8 @@ def gzip_accepted(header: str | None) -> bool:
     return False
 
 
-def _app(metrics: Metrics):
-    def app(environ, start_response):
+def _app(metrics: Metrics) -> WSGIApplication:
+    def app(environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
         method = environ["REQUEST_METHOD"]
         if method not in ("GET", "HEAD"):
             start_response("405 Method Not Allowed", [("Allow", "GET, HEAD"), ("Content-Length", "0")])
@@ -212,7 +218,7 @@ def _app(metrics: Metrics):
 
 
 class _SilentHandler(WSGIRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         """Log nothing: one line per scrape."""
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.complaints.model import SYMPTOMS
 from monitor.config import load_catalog
+from monitor.domain import SYMPTOMS
 from monitor.lab.complaints import MAX_REPORT_DELAY, synthesize, write_export, write_truth
 from monitor.lab.world import TruthEvent
 from monitor.localtime import VIETNAM

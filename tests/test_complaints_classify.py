@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from monitor.calendar import PeakHours
 from monitor.complaints.classify import classify
 from monitor.complaints.importer import read_export
-from monitor.complaints.model import SYMPTOMS, Complaint
 from monitor.complaints.text import SHORTHAND, Folded, fold
 from monitor.config import load_catalog
+from monitor.domain import SYMPTOMS, Complaint
 from monitor.lab.complaints import _ascii, synthesize, write_export
 from monitor.lab.world import TruthEvent
 from monitor.localtime import VIETNAM

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from monitor.complaints.classify import classify
-from monitor.complaints.model import SYMPTOMS, Complaint
 from monitor.config import load_catalog
+from monitor.domain import SYMPTOMS, Complaint
 from monitor.localtime import VIETNAM
 
 ROOT = Path(__file__).resolve().parent.parent

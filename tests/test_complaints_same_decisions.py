@@ -23,9 +23,9 @@ import re
 
 from monitor.complaints import classify as classifier
 from monitor.complaints.classify import classify
-from monitor.complaints.model import Complaint
 from monitor.complaints.text import SHORTHAND, Clues, Folded, word_pattern
 from monitor.config import load_catalog
+from monitor.domain import Complaint
 from monitor.localtime import VIETNAM
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from monitor.calendar import bulletin_week
-from monitor.incidents import DEFAULT_POLICY, Incident
+from monitor.domain import DEFAULT_POLICY, Incident
 from monitor.lab.evaluate import expected_kind, score_detection, score_matching
 from monitor.lab.week import read_truth
 from monitor.localtime import format_datetime

@@ -17,16 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from monitor.complaints.model import Classification, Complaint
 from monitor.config import load_catalog
-from monitor.evidence import Evidence
+from monitor.config.grafana import GrafanaSettings
+from monitor.domain import Classification, Complaint, Evidence, Incident, Match, MatchStatus
+from monitor.errors import GrafanaError, GrafanaSettingsError
 from monitor.grafana import dashboards
 from monitor.grafana.cli import add_parser
-from monitor.grafana.settings import GrafanaError, GrafanaSettings, GrafanaSettingsError, connect
+from monitor.grafana.client import connect
 from monitor.grafana.sync import AnnotateCounts, annotate, push_dashboards
-from monitor.incidents import Incident
 from monitor.localtime import VIETNAM
-from monitor.matching import Match, MatchStatus
 from monitor.store import open_store
 from tests.grafana_standin import GrafanaStandIn
 

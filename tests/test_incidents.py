@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.incidents import IncidentPolicy, certificate_warnings, detect, required_locations
+from monitor.domain import IncidentPolicy
+from monitor.incidents import certificate_warnings, detect, required_locations
 from monitor.result import ProbeResult, Reason
 
 T0 = 1_780_290_000.0  # 01/06/2026 12:00 in Vietnam (a Monday)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.incidents import DEFAULT_POLICY as POLICY
+from monitor.domain import DEFAULT_POLICY as POLICY
 from monitor.incidents import detect
 from monitor.result import ProbeResult, Reason
 

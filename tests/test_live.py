@@ -6,7 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.config import Catalog
-from monitor.incidents import IncidentPolicy, detect
+from monitor.domain import IncidentPolicy
+from monitor.incidents import detect
 from monitor.live import WINDOWS_KEPT, LiveIncidents
 from tests.test_incidents import series
 

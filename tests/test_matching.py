@@ -6,9 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.complaints.model import Classification, Complaint
-from monitor.incidents import Incident
-from monitor.matching import Match, Measurements, MatchStatus, match, unexplained, window
+from monitor.domain import Classification, Complaint, Incident, Match, MatchStatus
+from monitor.matching import Measurements, match, unexplained, window
 
 T0 = 1_780_290_000.0  # 01/06/2026 12:00 in Vietnam
 HOUR = 3600.0

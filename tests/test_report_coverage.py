@@ -13,8 +13,7 @@ import re
 import pytest
 
 from monitor.calendar import bulletin_week, is_bulletin_week
-from monitor.incidents import Incident
-from monitor.matching import Match, MatchStatus
+from monitor.domain import Incident, Match, MatchStatus
 from monitor.report import build_report, render_markdown
 from monitor.report.chart import build_figure, day_labels, days_without_data, hours_without_data
 from monitor.report.coverage import coverage

@@ -8,11 +8,9 @@ import unicodedata
 import pytest
 
 from monitor.calendar import bulletin_week, is_peak
-from monitor.complaints.model import Classification, Complaint
 from monitor.config.model import Platform
-from monitor.incidents import CertificateWarning, Incident
+from monitor.domain import CertificateWarning, Classification, Complaint, Incident, Match, MatchStatus
 from monitor.localtime import VIETNAM
-from monitor.matching import Match, MatchStatus
 from monitor.report import ReportInput, build_report, render_markdown
 from monitor.result import ProbeResult, Reason
 

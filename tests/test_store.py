@@ -415,9 +415,7 @@ def test_results_reported_committed_survive_kill_9(db_path):
 
 
 def test_evidence_tables_keep_incidents_complaints_and_matches(tmp_path):
-    from monitor.complaints.model import Classification, Complaint
-    from monitor.incidents import Incident
-    from monitor.matching import Match, MatchStatus
+    from monitor.domain import Classification, Complaint, Incident, Match, MatchStatus
 
     store = open_store(tmp_path / "evidence.db")
     try:

@@ -43,9 +43,9 @@ import re
 from collections.abc import Sequence
 
 from monitor.calendar import DEFAULT_PEAK, PeakHours, is_working_day
-from monitor.complaints.model import Classification, Complaint
 from monitor.complaints.text import SHORTHAND, Clues, FirstOf, Folded, WordPattern, fold
 from monitor.config import Platform
+from monitor.domain import Classification, Complaint
 from monitor.localtime import VIETNAM, local
 
 ABBREVIATIONS: dict[str, tuple[str, ...]] = {  # platform id -> how people shorten its name

@@ -31,11 +31,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from monitor.complaints.limits import LIMITS, RESAVE, ExportError, Limits
-from monitor.complaints.model import Complaint
 from monitor.complaints.scrub import scrub
 from monitor.complaints.text import fold
 from monitor.complaints.xlsx import xlsx_rows
 from monitor.csvsafe import restore_cell, safe_writer
+from monitor.domain import Complaint
 from monitor.localtime import VIETNAM
 from monitor.private import open_private
 

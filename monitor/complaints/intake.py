@@ -17,9 +17,9 @@ from monitor.calendar import PeakHours
 from monitor.complaints.classify import classify
 from monitor.complaints.importer import Export, RejectsFile, rejects_path
 from monitor.complaints.limits import LIMITS, Limits
-from monitor.complaints.model import Classification, Complaint
 from monitor.complaints.scrub import scrub
 from monitor.config import Platform
+from monitor.domain import Classification, Complaint
 
 
 def import_export(path: Path | str, store_path: Path, platforms: Sequence[Platform], peak: PeakHours, now: float,

@@ -20,11 +20,10 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from monitor.config.grafana import GrafanaSettings
 from monitor.config.selfcheck import SelfCheckSettings
+from monitor.domain import IncidentPolicy, MatchPolicy
 from monitor.errors import ConfigError, ConfigProblem
-from monitor.grafana.settings import GrafanaSettings
-from monitor.incidents import IncidentPolicy
-from monitor.matching import MatchPolicy
 
 SETTINGS_FILE_ENV = "MONITOR_SETTINGS_FILE"
 RUNBOOK_BASE_URL = "https://github.com/ORG/party-platform-monitor/blob/main/"  # placeholder: set yours

@@ -18,10 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from monitor.complaints.model import Classification, Complaint
 from monitor.config import Catalog
-from monitor.incidents import Incident
-from monitor.matching import Match, MatchStatus
+from monitor.domain import Classification, Complaint, Incident, Match, MatchStatus
 from monitor.report import text
 
 Json = dict[str, Any]

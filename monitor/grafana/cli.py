@@ -22,7 +22,8 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 def _client():
     """Grafana from settings (``MONITOR_GRAFANA__URL``, ``__TOKEN`` or ``__TOKEN_FILE``), else ``GRAFANA_*``."""
     from monitor.config import Settings
-    from monitor.grafana.settings import GrafanaSettings, connect
+    from monitor.config.grafana import GrafanaSettings
+    from monitor.grafana.client import connect
 
     settings = Settings().grafana or GrafanaSettings.from_env()
     return connect(settings), settings
@@ -77,7 +78,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
 def _guarded(func):
     """Report Grafana and Grafana-settings errors here: ``monitor.cli.main`` does not know them."""
     def run(args: argparse.Namespace) -> int:
-        from monitor.grafana.settings import GrafanaError, GrafanaSettingsError
+        from monitor.errors import GrafanaError, GrafanaSettingsError
 
         try:
             return func(args)
@@ -97,7 +98,7 @@ def _guarded(func):
 def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add ``grafana build|push|annotate`` to the ``monitor`` sub-commands; ``common`` carries ``--checks``."""
     from monitor.cli_evidence import add_period_arguments
-    from monitor.grafana.settings import DEFAULT_MESSAGE  # not from sync: grafana_client costs 0.6 s and MBs
+    from monitor.grafana.client import DEFAULT_MESSAGE  # not from sync: grafana_client costs 0.6 s and MBs
 
     grafana = commands.add_parser("grafana",
                                   help="Grafana: dashboards as code, incidents and complaints as annotations",

@@ -25,8 +25,10 @@ from grafana_client.client import (
 )
 
 from monitor.config import Catalog
+from monitor.config.grafana import DEFAULT_FOLDER
+from monitor.errors import GrafanaError
 from monitor.grafana.annotations import Annotation, Evidence, Json, desired
-from monitor.grafana.settings import DEFAULT_FOLDER, DEFAULT_MESSAGE, GrafanaError
+from monitor.grafana.client import DEFAULT_MESSAGE
 
 log = logging.getLogger(__name__)
 FOLDER_UID = "nen-tang-so-dang"

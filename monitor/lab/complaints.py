@@ -24,10 +24,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from monitor.complaints.model import Complaint
 from monitor.complaints.scrub import scrub
 from monitor.config import Platform
 from monitor.csvsafe import safe_writer
+from monitor.domain import Complaint
 from monitor.lab.world import TruthEvent
 from monitor.localtime import VIETNAM, format_datetime, local
 

@@ -23,14 +23,14 @@ from rich.text import Text
 
 from monitor.calendar import bulletin_week
 from monitor.config import Catalog, load_catalog
-from monitor.incidents import IncidentPolicy
+from monitor.domain import IncidentPolicy
 from monitor.lab.behaviour import ScenarioWorld
 from monitor.lab.complaints import as_complaints
 from monitor.lab.lab import Lab, certificate_days
 from monitor.lab.scenario import load_scenario
 from monitor.lab.week import p50_p95_ms
-from monitor.localtime import VIETNAM, format_datetime
 from monitor.live import LiveIncidents
+from monitor.localtime import VIETNAM, format_datetime
 from monitor.looplag import LoopLagMonitor
 from monitor.metrics import Metrics, serve
 from monitor.probes import ProbeContext

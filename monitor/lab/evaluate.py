@@ -13,10 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from monitor.complaints.model import MEASURABLE
-from monitor.incidents import Incident, Kind, union
+from monitor.domain import MEASURABLE, Incident, Kind, Match, MatchStatus
+from monitor.incidents import union
 from monitor.lab.world import TruthEvent
-from monitor.matching import Match, MatchStatus
 
 _ALWAYS_DEGRADED = frozenset({"slow", "congestion"})  # answers come, late
 _SHARED = frozenset({"gateway_502", "gateway_504", "wrong_content"})  # a share of the requests fail

@@ -16,11 +16,10 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from monitor.incidents import Incident
+from monitor.domain import Incident, Match, MatchStatus
 from monitor.lab.evaluate import expected_kind
 from monitor.lab.world import TruthEvent
 from monitor.localtime import local
-from monitor.matching import Match, MatchStatus
 
 
 @dataclass(frozen=True)

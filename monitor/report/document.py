@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from monitor.matching import MatchStatus
+from monitor.domain import MatchStatus
 from monitor.report import phrases, text
 from monitor.report.model import PlatformFigures, Report
 

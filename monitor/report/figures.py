@@ -13,9 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from monitor.calendar import PeakHours, is_working_day
-from monitor.complaints.model import Classification, Complaint
-from monitor.incidents import CertificateWarning, Incident
-from monitor.matching import Match, MatchStatus
+from monitor.domain import CertificateWarning, Classification, Complaint, Incident, Match, MatchStatus
 from monitor.report.coverage import coverage
 from monitor.report.findings import findings, recommendations
 from monitor.report.model import ComplaintRow, Concentration, PlatformFigures, Report, ReportInput

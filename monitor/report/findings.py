@@ -9,8 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from monitor.complaints.model import MEASURABLE, Classification, Complaint
-from monitor.incidents import CertificateWarning, Incident
+from monitor.domain import MEASURABLE, CertificateWarning, Classification, Complaint, Incident
 from monitor.report import phrases, text
 from monitor.report.model import Concentration, PlatformFigures
 

@@ -10,10 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from monitor.calendar import DEFAULT_PEAK, PeakHours
-from monitor.complaints.model import Classification, Complaint
 from monitor.config.model import Platform
-from monitor.incidents import CertificateWarning, Incident
-from monitor.matching import Match, MatchStatus
+from monitor.domain import CertificateWarning, Classification, Complaint, Incident, Match, MatchStatus
 from monitor.report.coverage import Coverage
 from monitor.result import ProbeResult
 

@@ -7,7 +7,7 @@ never "12/12"; lists whose items may hold commas are joined with semicolons.
 
 from __future__ import annotations
 
-from monitor.incidents import Incident
+from monitor.domain import Incident
 from monitor.localtime import local
 from monitor.report import text
 from monitor.report.coverage import Coverage

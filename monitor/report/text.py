@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import unicodedata
 
-from monitor.incidents import Incident
+from monitor.domain import Incident
 from monitor.localtime import format_datetime, local
 
 NO_DATA = "không có số liệu đo"

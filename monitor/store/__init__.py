@@ -12,9 +12,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from monitor.complaints.model import Classification, Complaint
-from monitor.incidents import Incident
-from monitor.matching import Match
+from monitor.domain import Classification, Complaint, Incident, Match
 from monitor.result import ProbeResult
 from monitor.store.sqlite import SQLiteStore, StoreNeedsMigration
 from monitor.store.writer import ResultWriter

@@ -8,9 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 
-from monitor.complaints.model import Classification, Complaint
-from monitor.incidents import Incident
-from monitor.matching import Match, MatchStatus
+from monitor.domain import Classification, Complaint, Incident, Match, MatchStatus
 
 _INCIDENT_COLUMNS = ("id", "platform", "kind", "scope", "started_at", "ended_at", "locations", "reasons",
                      "worst_latency", "probes", "failed")
