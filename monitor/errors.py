@@ -7,6 +7,9 @@ Hierarchy::
     ├── ProbeFailure             a probe saw the target fail; carries one closed-set reason
     └── StoreError               the history store cannot be opened or migrated
 
+    GrafanaError                 Grafana refused a request or could not be reached (``monitor grafana``)
+    └── GrafanaSettingsError     the Grafana URL or token is missing or unusable
+
 Library exceptions (httpx, ssl, dnspython, sqlite3) are mapped to these at the
 boundary with ``raise ... from exc`` so the original stays in the traceback.
 """
@@ -64,3 +67,11 @@ class ProbeFailure(MonitorError):
 
 class StoreError(MonitorError):
     """The history store cannot be opened, migrated or written."""
+
+
+class GrafanaError(Exception):
+    """Grafana refused a request or could not be reached; the message says which and what to do."""
+
+
+class GrafanaSettingsError(GrafanaError):
+    """The Grafana URL or token is missing or unusable: nothing was sent."""

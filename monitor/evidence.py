@@ -9,32 +9,16 @@ the daemon (:func:`save_recent_weeks`, hourly), ``monitor simulate`` and ``monit
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
-from monitor.complaints.model import Classification, Complaint
 from monitor.config import Catalog
-from monitor.incidents import CertificateWarning, Incident, IncidentPolicy, certificate_warnings, detect
+from monitor.domain import Evidence, Incident, IncidentPolicy, MatchPolicy
+from monitor.incidents import certificate_warnings, detect
 from monitor.localtime import VIETNAM
-from monitor.matching import Match, MatchPolicy, match, measurements
-from monitor.result import ProbeResult
+from monitor.matching import match, measurements
 from monitor.store import SQLiteStore
 
 LOOKBACK = 6 * 3600.0  # results read before a period, so an incident already open at its start keeps its start
 LOOKAHEAD = 3600.0  # and after it, so one still open at its end closes as it did
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """Everything measured and reported about a period [start, end)."""
-
-    start: float
-    end: float
-    results: list[ProbeResult]  # in the period
-    incidents: list[Incident]  # overlapping the period
-    certificate_warnings: list[CertificateWarning]
-    complaints: list[tuple[Complaint, Classification]]  # received in the period
-    matches: list[Match]
-    now: float  # when it was gathered: an open incident is ongoing only if its data reaches near it
 
 
 def overlapping(incidents: list[Incident], start: float, end: float) -> list[Incident]:

@@ -40,7 +40,7 @@ platform's latest result is recent (:meth:`Incident.ongoing`); otherwise the dat
 its end is unknown (:meth:`Incident.until` is then its last bad probe plus one interval).
 
 Ids are the platform, the start and (for location scope) the location, so recomputing
-a period finds the same ids. A certificate about to expire is a :class:`CertificateWarning`,
+a period finds the same ids. A certificate about to expire is a :class:`~monitor.domain.CertificateWarning`,
 never downtime; an expired one fails the probes and so opens a down incident.
 """
 
@@ -53,111 +53,14 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Literal
 
+from monitor.domain import DEFAULT_INTERVAL, DEFAULT_POLICY, CertificateWarning, Incident, IncidentPolicy, Kind, Scope
 from monitor.localtime import local
 from monitor.result import PROBER_NETWORK, ProbeResult
 
-Kind = Literal["down", "degraded"]
-Scope = Literal["platform", "location"]
 Span = tuple[float, float]  # [start, end); end is math.inf while still open
 OPEN = math.inf
-DEFAULT_INTERVAL = 30.0  # a stream with a single probe has no interval of its own
 _STARTED_AT = attrgetter("started_at")
-
-
-@dataclass(frozen=True)
-class IncidentPolicy:
-    """How measurements become incidents, in probes (so at any interval)."""
-
-    failures_to_open: int = 3
-    successes_to_close: int = 2
-    window: int = 20  # trailing probes of a check judged for "degraded"
-    bad_share: float = 0.3  # share of slow or failed probes in the window that makes it bad
-    merge_probes: int = 4  # outages of a check at most this many intervals apart are one incident
-    merge_degraded_probes: int = 8  # and so are bad stretches (slow or failing in share): congestion has lulls
-    congested_failures: int = 6  # failures in a row that make an outage inside congestion
-    location_share: float = 0.5  # share of reporting locations that makes it the platform's incident
-    down_share: float = 0.5  # share of a check's probes that failed for a stretch to be "down"
-    ongoing_intervals: float = 2.0  # an open incident is ongoing while the latest result is this recent
-    cert_warning_days: float = 21.0
-
-    def __post_init__(self) -> None:
-        if self.failures_to_open < 1 or self.successes_to_close < 1:
-            raise ValueError("failures_to_open and successes_to_close must be at least 1")
-        if self.window < self.failures_to_open or self.congested_failures < self.failures_to_open:
-            raise ValueError("window and congested_failures must be at least failures_to_open probes")
-        if self.merge_probes < 0 or self.ongoing_intervals <= 0:
-            raise ValueError("merge_probes must be at least 0 and ongoing_intervals above 0")
-        for name in ("bad_share", "location_share", "down_share"):
-            if not 0 < getattr(self, name) <= 1:
-                raise ValueError(f"{name} must be in (0, 1]")
-
-
-DEFAULT_POLICY = IncidentPolicy()
-
-
-@dataclass(frozen=True)
-class Incident:
-    """A stretch in which a platform was down (gián đoạn) or degraded (chậm, nghẽn).
-
-    ``scope`` is ``platform`` when enough locations saw it, ``location`` when only some
-    did (a problem of that location's network, not a platform outage).
-    """
-
-    id: str  # stable: recomputing the same period gives the same id
-    platform: str
-    kind: Kind
-    scope: Scope
-    start: float  # first bad probe
-    end: float | None  # first good probe after the last bad one; None when the data ends bad
-    locations: tuple[str, ...]
-    reasons: dict[str, int] = field(default_factory=dict)  # failure reason (or "slow") -> probes
-    worst_latency: float | None = None  # slowest successful probe's total, seconds
-    probes: int = 0  # reliable probes inside the incident
-    failed: int = 0
-    failed_share: float = 0.0  # of the check that failed most (the page people could not open), 0..1
-    last_bad: float | None = None  # the last bad probe inside it
-    data_until: float | None = None  # the latest result of the checks that saw it
-    interval: float = DEFAULT_INTERVAL  # the finest probe interval of those checks, seconds
-    ongoing_intervals: float = DEFAULT_POLICY.ongoing_intervals
-
-    def ongoing(self, now: float) -> bool:
-        """Still bad at the latest result, and that result is recent: "đang diễn ra"."""
-        latest = self.data_until if self.data_until is not None else self.start
-        return self.end is None and now - latest <= self.ongoing_intervals * self.interval
-
-    def until(self, now: float) -> float:
-        """When it ended: ``end``; ``now`` while ongoing; else (the data stopped) its last bad probe + one interval."""
-        if self.end is not None:
-            return self.end
-        if self.ongoing(now):
-            return max(now, self.start)
-        return (self.last_bad if self.last_bad is not None else self.start) + self.interval
-
-    def duration(self, now: float) -> float:
-        """Seconds from start to :meth:`until`."""
-        return self.until(now) - self.start
-
-    @property
-    def end_unknown(self) -> bool:
-        """Open with no result after it: when it ended is not known (see :meth:`ongoing`)."""
-        return self.end is None
-
-
-@dataclass(frozen=True)
-class CertificateWarning:
-    """A certificate that expires soon: a warning for on-call, never downtime."""
-
-    platform: str
-    check: str
-    location: str
-    expires_at: float
-    seen_at: float
-
-    @property
-    def days_left(self) -> float:
-        return (self.expires_at - self.seen_at) / 86400
 
 
 # --- step 1: one stream ------------------------------------------------------------------

@@ -25,53 +25,15 @@ unavailable and login complaints take any incident (congestion also refuses logi
 from __future__ import annotations
 
 import bisect
-import enum
 import math
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from monitor.complaints.model import Classification, Complaint
-from monitor.incidents import Incident, interval_of, is_bad, is_evidence
+from monitor.domain import DEFAULT_MATCH_POLICY, Classification, Complaint, Incident, Match, MatchPolicy, MatchStatus
+from monitor.incidents import interval_of, is_bad, is_evidence
 from monitor.result import ProbeResult
 
-
-class MatchStatus(enum.StrEnum):
-    """What the measurements say about one complaint about one platform."""
-
-    CORROBORATED = "corroborated"  # an incident of that platform, of a compatible kind, explains it
-    LOCATION_ONLY = "location_only"  # only some locations saw a problem then
-    SPORADIC = "sporadic"  # failed or slow probes in the window, but no confirmed incident
-    NOT_MEASURED = "not_measured"  # measured densely, and up and fast from every location then
-    NO_DATA = "no_data"  # no reliable measurement of that platform in the window
-    UNMONITORED = "unmonitored"  # the platform has no checks
-    NOT_MEASURABLE = "not_measurable"  # data, feature, local or other: not something probes see
-
-
-@dataclass(frozen=True)
-class Match:
-    """The verdict for one (complaint, platform) pair; ``platform`` is None when none was named."""
-
-    complaint_id: str
-    platform: str | None
-    status: MatchStatus
-    incident_id: str | None = None
-
-
-@dataclass(frozen=True)
-class MatchPolicy:
-    """How far around a complaint to look for its incident, in seconds."""
-
-    before: float = 3 * 3600.0
-    after: float = 600.0
-    margin: float = 1800.0  # around a time the text states
-    min_probes: int = 3  # "measured and fine" needs at least this many results in the window
-    max_gap_intervals: float = 3.0  # and no stretch without a result longer than this many probe intervals,
-    min_gap: float = 300.0  # but at least this many seconds (a missed probe or a restart at 30 s is no gap)
-    max_gap: float = 1800.0  # and at most this many (hourly probes cannot vouch for an hour)
-
-
-DEFAULT_MATCH_POLICY = MatchPolicy()
 _TLS_REASONS = frozenset({"tls_expired", "tls_hostname", "tls_untrusted", "tls_handshake"})
 
 

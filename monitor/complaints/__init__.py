@@ -1,4 +1,5 @@
 """PAKN complaints: import an export (``importer``), scrub personal data (``scrub``), classify (``classify``).
 
-``model`` is the shared contract; ``text`` folds Vietnamese for comparison.
+``text`` folds Vietnamese for comparison; what a complaint and its classification are is
+:class:`monitor.domain.Complaint` and :class:`monitor.domain.Classification`.
 """
