@@ -5,14 +5,19 @@ from __future__ import annotations
 import asyncio
 import collections
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import pytest
+from apscheduler.events import EVENT_JOB_MISSED, EVENT_JOB_SUBMITTED
 
 from monitor.config.model import HttpCheck
 from monitor.looplag import LoopLagMonitor
 from monitor.metrics import Metrics
 from monitor.probes import ProbeContext
+from monitor.result import ProbeResult
 from monitor.scheduler import Job, Prober, planned_start, spread
+from tests.waiting import until
 
 
 def check(check_id: str, url: str, interval: float = 1.0, timeout: float = 0.5) -> HttpCheck:
@@ -20,18 +25,50 @@ def check(check_id: str, url: str, interval: float = 1.0, timeout: float = 0.5) 
                                      "interval": interval, "timeout": timeout})
 
 
-def run_for(jobs: list[Job], seconds: float, **options):
-    metrics = Metrics()
-    results = []
+@dataclass
+class Run:
+    """What a prober did until a condition held: its results and metrics, and what APScheduler planned."""
+
+    results: list[ProbeResult]
+    metrics: Metrics
+    planned: dict[str, list[float]]  # check id -> run times APScheduler submitted and ran (not missed), in order
+
+
+def run_until(jobs: list[Job], done: Callable[[Run], bool], what: str, timeout: float = 30.0, **options) -> Run:
+    """Run a real prober until ``done(run)``, then stop it. No fixed duration: a loaded machine only takes longer."""
+    run = Run([], Metrics(), collections.defaultdict(list))
+
+    def submitted(event) -> None:
+        key = event.job_id.split("/", 1)[1].rsplit("@", 1)[0]
+        if event.code == EVENT_JOB_SUBMITTED:
+            run.planned[key] += [t.timestamp() for t in event.scheduled_run_times]
+        else:  # missed: submitted, then dropped by the misfire grace without running
+            run.planned[key].remove(event.scheduled_run_time.timestamp())
 
     async def scenario():
-        prober = Prober(jobs, ProbeContext(location="hanoi"), metrics, results.append, **options)
+        prober = Prober(jobs, ProbeContext(location="hanoi"), run.metrics, run.results.append, **options)
         prober.start()
-        await asyncio.sleep(seconds)
-        await prober.stop(grace=2)
+        prober._scheduler.add_listener(submitted, EVENT_JOB_SUBMITTED | EVENT_JOB_MISSED)
+        try:
+            await until(lambda: done(run), timeout, what)
+        finally:
+            await prober.stop(grace=2)
 
     asyncio.run(scenario())
-    return results, metrics
+    return run
+
+
+def by_check(results: list[ProbeResult]) -> dict[str, list[ProbeResult]]:
+    out: dict[str, list[ProbeResult]] = collections.defaultdict(list)
+    for result in sorted(results, key=lambda r: r.started_at):
+        out[result.check].append(result)
+    return out
+
+
+def on_grid(at: float, offset: float, interval: float) -> bool:
+    """Whether ``at`` is ``offset`` plus a whole number of intervals after the epoch (to APScheduler's µs)."""
+    steps = (at - offset) / interval
+    return abs(steps - round(steps)) * interval < 1e-5
 
 
 def test_spread_gives_even_stable_offsets():
@@ -48,48 +85,84 @@ def test_planned_start_is_the_latest_grid_point():
 
 
 def test_checks_run_the_expected_number_of_times_at_spread_offsets(http_port):
+    """Every check runs once per interval, on its own grid point (epoch + offset + k intervals).
+
+    Nothing here depends on how busy the machine is: the plan is APScheduler's own (it never drifts
+    with load), a run can only start after its planned time, and the lag the prober reports can
+    only be smaller than what the results show.
+    """
     url = f"http://127.0.0.1:{http_port}/ok"
     jobs = spread(("gqthc", check(f"c{i}", url)) for i in range(4))
-    results, metrics = run_for(jobs, 3.2)
-    runs = collections.Counter(r.check for r in results)
+    run = run_until(jobs, lambda run: len(run.results) >= 12 and all(
+        len(results) >= 3 for results in by_check(run.results).values()) and len(by_check(run.results)) == 4,
+        "three runs of each of the four checks")
+    runs = by_check(run.results)
     assert set(runs) == {"c0", "c1", "c2", "c3"}
-    assert all(3 <= n <= 4 for n in runs.values()), runs
-    assert all(r.success and r.location == "hanoi" for r in results)
+    assert all(r.success and r.location == "hanoi" for r in run.results)
     offsets = {job.check.id: job.offset for job in jobs}
-    for result in results:  # each run starts on its own grid point, not at random
-        phase = result.started_at % 1.0
-        assert min(abs(phase - offsets[result.check]), 1 - abs(phase - offsets[result.check])) < 0.25
-    assert metrics.registry.get_sample_value(
+    lateness = 0.0
+    for check_id, results in runs.items():
+        planned = run.planned[check_id]
+        # planned on its own grid, each grid point once: never two runs for one interval
+        assert all(on_grid(at, offsets[check_id], 1.0) for at in planned), (check_id, planned)
+        assert all(b - a >= 1.0 - 1e-5 for a, b in zip(planned, planned[1:])), (check_id, planned)
+        # one result per planned run (the last few may still have been waiting at the stop), each started
+        # at or after its planned time
+        assert len(planned) - 2 <= len(results) <= len(planned), (check_id, planned, results)
+        for result, at in zip(results, planned):
+            assert result.started_at >= at - 1e-3, (check_id, result.started_at, at)
+            lateness += result.started_at - at
+    assert run.metrics.registry.get_sample_value(
         "probe_results_total", {"platform": "gqthc", "check": "c0", "location": "hanoi", "result": "success"}
-    ) == runs["c0"]
-    assert metrics.registry.get_sample_value("monitor_scheduler_lag_seconds_count") == len(results)
-    assert metrics.registry.get_sample_value("monitor_scheduler_lag_seconds_bucket", {"le": "0.25"}) == len(results)
+    ) == len(runs["c0"])
+    # one lag observation per run, measured from the planned grid point: never more than the runs' lateness
+    assert run.metrics.registry.get_sample_value("monitor_scheduler_lag_seconds_count") == len(run.results)
+    assert 0 <= run.metrics.registry.get_sample_value("monitor_scheduler_lag_seconds_sum") <= lateness + 1e-3
 
 
 def test_hung_check_does_not_delay_the_others(http_port):
+    """While the hung check waits out its 0.9 s deadline, the others start on their own schedule."""
     jobs = spread([("gqthc", check("hung", f"http://127.0.0.1:{http_port}/hang", timeout=0.9))]
                   + [("gqthc", check(f"ok{i}", f"http://127.0.0.1:{http_port}/ok")) for i in range(3)])
-    results, metrics = run_for(jobs, 3.2)
-    healthy = [r for r in results if r.check != "hung"]
-    hung = [r for r in results if r.check == "hung"]
-    assert hung and all(r.reason == "read_timeout" for r in hung)
-    assert len(healthy) >= 9 and all(r.success and r.duration < 0.3 for r in healthy)
-    offsets = {job.check.id: job.offset for job in jobs}
-    for result in healthy:
-        lag = (result.started_at - offsets[result.check]) % 1.0
-        assert lag < 0.25, (result.check, lag)
+
+    def enough(run: Run) -> bool:
+        runs = by_check(run.results)
+        return len(runs["hung"]) >= 2 and all(len(runs[f"ok{i}"]) >= 3 for i in range(3))
+
+    run = run_until(jobs, enough, "two runs of the hung check and three of each other")
+    runs = by_check(run.results)
+    hung = runs.pop("hung")
+    healthy = [r for results in runs.values() for r in results]
+    assert all(r.reason == "read_timeout" for r in hung)
+    assert all(r.success for r in healthy)
+    # A probe that started while a hung one was in flight was not held back by it. Each hung probe holds
+    # its slot at least 0.9 s (its deadline; load only makes that longer) and the others are planned
+    # 0.25, 0.5 and 0.75 s after it starts, so all of them would wait if the hung one blocked them.
+    during = [r for r in healthy if any(h.started_at < r.started_at < h.started_at + h.duration for h in hung)]
+    assert len(during) >= 2, ([(h.started_at, h.duration) for h in hung], [(r.check, r.started_at) for r in healthy])
+    # and the hung check's duration is its own deadline, not inflated by the others
+    assert all(r.duration >= 0.9 for r in hung)
 
 
 def test_overlapping_runs_are_skipped_and_counted(http_port):
     """With room for one probe at a time, three 0.9 s probes every second cannot all run."""
     jobs = spread(("gqthc", check(f"h{i}", f"http://127.0.0.1:{http_port}/hang", timeout=0.9)) for i in range(3))
-    results, metrics = run_for(jobs, 4.2, max_concurrency=1)
-    skipped = sum(metrics.registry.get_sample_value("monitor_probes_skipped_total", {
-        "platform": "gqthc", "check": f"h{i}", "location": "hanoi", "why": "overlap"}) for i in range(3))
-    assert skipped >= 3
-    assert len(results) <= 6  # four seconds of one-at-a-time 0.9 s probes
-    # waiting for a free slot shows up as scheduling lag, not as platform latency
-    assert metrics.registry.get_sample_value("monitor_scheduler_lag_seconds_bucket", {"le": "0.5"}) < len(results)
+
+    def skipped(run: Run) -> float:
+        return sum(run.metrics.registry.get_sample_value("monitor_probes_skipped_total", {
+            "platform": "gqthc", "check": f"h{i}", "location": "hanoi", "why": "overlap"}) or 0 for i in range(3))
+
+    run = run_until(jobs, lambda run: skipped(run) >= 3 and len(run.results) >= 3,
+                    "three skipped runs and three results", max_concurrency=1)
+    results = sorted(run.results, key=lambda r: r.started_at)
+    # one at a time: each probe started only once the one before it had ended. A probe's duration counts
+    # from its own start, so time spent waiting for the slot is not in it (it would overlap the previous one)
+    for before, after in zip(results, results[1:]):
+        assert after.started_at >= before.started_at + before.duration - 1e-3, (before, after)
+    # waiting for a free slot shows up as scheduling lag: the second of three checks 1/3 s apart waits for
+    # the first's 0.9 s, so some lag is over 0.5 s (load only adds to it)
+    assert run.metrics.registry.get_sample_value("monitor_scheduler_lag_seconds_bucket", {"le": "0.5"}) < \
+        run.metrics.registry.get_sample_value("monitor_scheduler_lag_seconds_count")
 
 
 @pytest.mark.parametrize("compressed", [False, True], ids=["real-time", "compressed-clock"])
@@ -122,8 +195,10 @@ def test_results_measured_during_a_prober_stall_are_marked_unreliable(loop_threa
                         ProbeContext(wall_clock=(lambda: time.time() * 600 - 1e12) if compressed else time.time),
                         metrics, results.append, loop_lag=lag)
         prober.start()
-        await asyncio.sleep(2.5)
-        await prober.stop(grace=2)
+        try:
+            await until(lambda: len(results) >= 2, 30, "two results")
+        finally:
+            await prober.stop(grace=2)
 
     asyncio.run(scenario())
     assert len(results) >= 2
@@ -149,7 +224,7 @@ def test_a_short_stall_in_a_long_probe_leaves_it_reliable_but_not_in_a_short_one
     async def scenario() -> tuple[ProbeResult, ProbeResult]:
         lag = LoopLagMonitor(threshold=0.05, interval=0.02)
         task = asyncio.create_task(lag.run())
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0)  # one turn of the loop: the monitor is measuring from its first sleep on
         long = await lag.watch(probe(4.0, 0.1))
         short = await lag.watch(probe(0.1, 0.2))
         task.cancel()
