@@ -7,8 +7,8 @@ import asyncio
 import ipaddress
 import socket
 import ssl
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar, cast
 
 from monitor.errors import ProbeFailure
 from monitor.probes.base import Observation
@@ -17,6 +17,9 @@ from monitor.result import Reason
 # OpenSSL X509_V_ERR_* codes that have a reason of their own.
 _EXPIRED = {9, 10}  # CERT_NOT_YET_VALID, CERT_HAS_EXPIRED
 _HOSTNAME = {62}  # HOSTNAME_MISMATCH
+
+
+_Address = TypeVar("_Address", bound="tuple[str, int | None]")  # (ip, port): a port is optional in overrides
 
 
 def is_ip(host: str) -> bool:
@@ -28,7 +31,7 @@ def is_ip(host: str) -> bool:
     return True
 
 
-def pick(host: str, addresses: list[tuple[str, Any]], prefer: str | None, fallback: bool = True) -> tuple[str, Any]:
+def pick(host: str, addresses: Sequence[_Address], prefer: str | None, fallback: bool = True) -> _Address:
     """The first address, or the first of the ``prefer``red family (``ip4``/``ip6``), like blackbox_exporter's
     ``preferred_ip_protocol``: else the first of the other family when ``fallback``, else a ``dns`` failure."""
     if prefer is None:
@@ -61,10 +64,12 @@ async def resolve(host: str, port: int, obs: Observation, prefer: str | None = N
         raise ProbeFailure(Reason.DNS, f"{host}: {exc.strerror or exc}") from exc
     if not infos:
         raise ProbeFailure(Reason.DNS, f"{host}: no addresses")
+    # A stream socket to a name: AF_INET (ip, port) or AF_INET6 (ip, port, flow, scope) addresses, never AF_UNIX's.
     if prefer is not None:
-        return pick(host, [(info[4][0], info[4][1]) for info in infos], prefer, fallback)
+        found = [(info[4][0], info[4][1]) for info in infos]
+        return pick(host, cast("list[tuple[str, int]]", found), prefer, fallback)
     address = infos[0][4]
-    return address[0], address[1]
+    return cast("tuple[str, int]", (address[0], address[1]))
 
 
 async def locate(host: str, port: int, address: tuple[str, int | None] | None, obs: Observation) -> tuple[str, int]:
@@ -130,7 +135,7 @@ def earliest_expiry(ssl_object: ssl.SSLObject | ssl.SSLSocket | None, verified: 
     if not times:
         peer = ssl_object.getpeercert()
         if peer and "notAfter" in peer:
-            times.append(ssl.cert_time_to_seconds(peer["notAfter"]))
+            times.append(ssl.cert_time_to_seconds(cast(str, peer["notAfter"])))
     return min(times) if times else None
 
 

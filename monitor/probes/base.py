@@ -82,7 +82,7 @@ class ProbeContext:
     source_address: str | None = None  # local IP to connect from (None: the system's choice)
     clock: Callable[[], float] = time.perf_counter  # for durations
     wall_clock: Callable[[], float] = time.time  # for timestamps
-    _ssl_contexts: dict[tuple, ssl.SSLContext] = field(default_factory=dict)
+    _ssl_contexts: dict[tuple[bool, Path | None, tuple[str, ...]], ssl.SSLContext] = field(default_factory=dict)
 
     async def ssl_context(self, verify: bool, ca_file: Path | None, alpn: tuple[str, ...] = ()) -> ssl.SSLContext:
         """A cached client context. Building one reads a CA bundle from disk: done off the event loop, once."""

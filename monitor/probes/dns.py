@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+from typing import cast
 
 import dns.asyncquery
 import dns.exception
@@ -24,7 +25,7 @@ from monitor.result import Reason
 def _system_server() -> str:
     """The first nameserver of /etc/resolv.conf (read once)."""
     try:
-        return dns.resolver.Resolver().nameservers[0]
+        return cast(str, dns.resolver.Resolver().nameservers[0])  # from resolv.conf: an address, never an object
     except (dns.resolver.NoResolverConfiguration, IndexError) as exc:
         raise ProbeFailure(Reason.DNS, "no system nameserver configured") from exc
 

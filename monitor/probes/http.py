@@ -17,6 +17,7 @@ import json
 import operator
 import re
 import ssl
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpcore
@@ -93,7 +94,7 @@ class _Transport(httpx.AsyncHTTPTransport):
         )
 
 
-def _tracer(obs: Observation):
+def _tracer(obs: Observation) -> Callable[[str, dict[str, Any]], Awaitable[None]]:
     async def trace(event: str, info: dict[str, Any]) -> None:
         _, step, state = event.rsplit(".", 2)
         if (step, state) == ("start_tls", "complete"):
