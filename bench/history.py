@@ -34,8 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-from monitor.calendar import DEFAULT_PEAK, bulletin_week, is_working_day
 from monitor.lab.world import TruthEvent
+from monitor.workcalendar import DEFAULT_PEAK, bulletin_week, is_working_day
 
 WEEK = "2026-W23"
 LOCATIONS = ("hanoi", "danang", "tphcm")

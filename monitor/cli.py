@@ -444,7 +444,7 @@ def _count(text: str) -> int:
 
 def _week(text: str) -> str:
     """A bulletin week such as ``2026-W23``."""
-    from monitor.calendar import bulletin_week
+    from monitor.workcalendar import bulletin_week
 
     try:
         bulletin_week(text)

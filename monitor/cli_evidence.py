@@ -13,12 +13,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from monitor.calendar import PeakHours, bulletin_week
 from monitor.config import Catalog, Settings
 from monitor.domain import MatchStatus
 from monitor.localtime import VIETNAM, format_datetime
 from monitor.matching import unexplained
 from monitor.report import text
+from monitor.workcalendar import PeakHours, bulletin_week
 
 _DATE_FORMATS = ("%d/%m/%Y %H:%M", "%d/%m/%Y")
 
@@ -197,7 +197,7 @@ def show_import(summary: dict, console: Console) -> None:
 
 def build_weekly_report(evidence, catalog: Catalog, settings: Settings, now: float):
     """The report of ``evidence`` (see :mod:`monitor.report`)."""
-    from monitor.calendar import is_bulletin_week
+    from monitor.workcalendar import is_bulletin_week
     from monitor.report import ReportInput, build_report
 
     return build_report(ReportInput(

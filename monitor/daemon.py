@@ -10,7 +10,6 @@ import threading
 import time
 from collections.abc import Callable
 
-from monitor.calendar import PeakHours
 from monitor.config import Catalog, Settings
 from monitor.domain import Incident
 from monitor.live import LiveIncidents
@@ -22,6 +21,7 @@ from monitor.result import ProbeResult
 from monitor.scheduler import Prober, spread
 from monitor.selfcheck import SelfCheck
 from monitor.store import ResultWriter, open_store, retention_cutoff
+from monitor.workcalendar import PeakHours
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY = 3600.0  # seconds between retention prunes

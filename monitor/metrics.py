@@ -37,9 +37,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 from monitor import __version__, exposition
-from monitor.calendar import PeakHours, is_peak
 from monitor.exposition import PHASE_BUCKETS, PROBE_LABELS, REASONS_BY_KIND, SKIP_REASONS, ProbeStore, render
 from monitor.result import ProbeResult
+from monitor.workcalendar import PeakHours, is_peak
 
 if TYPE_CHECKING:
     from monitor.domain import Incident

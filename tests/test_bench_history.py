@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from bench.history import INTERVAL, LOCATIONS, WEEK, catalog_yaml, generate, plan_events
-from monitor.calendar import bulletin_week
 from monitor.config import load_catalog
 from monitor.localtime import local
+from monitor.workcalendar import bulletin_week
 
 ROOT = Path(__file__).resolve().parents[1]
 

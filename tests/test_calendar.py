@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from monitor.calendar import DEFAULT_PEAK, PeakHours, bulletin_week, is_peak, is_working_day
 from monitor.localtime import VIETNAM
+from monitor.workcalendar import DEFAULT_PEAK, PeakHours, bulletin_week, is_peak, is_working_day
 
 
 def local(text: str) -> float:

@@ -11,7 +11,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.calendar import PeakHours
 from monitor.complaints.classify import classify
 from monitor.complaints.importer import read_export
 from monitor.complaints.text import SHORTHAND, Folded, fold
@@ -20,6 +19,7 @@ from monitor.domain import SYMPTOMS, Complaint
 from monitor.lab.complaints import _ascii, synthesize, write_export
 from monitor.lab.world import TruthEvent
 from monitor.localtime import VIETNAM
+from monitor.workcalendar import PeakHours
 
 ROOT = Path(__file__).resolve().parent.parent
 # A copy of ../shared/data/pakn-sample.csv: a clone of the repository stands alone.

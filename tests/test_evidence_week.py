@@ -21,12 +21,12 @@ from pathlib import Path
 
 import pytest
 
-from monitor.calendar import bulletin_week
 from monitor.domain import DEFAULT_POLICY, Incident
 from monitor.lab.evaluate import expected_kind, score_detection, score_matching
 from monitor.lab.week import read_truth
 from monitor.localtime import format_datetime
 from monitor.store import open_store
+from monitor.workcalendar import bulletin_week
 
 pytestmark = pytest.mark.timeout(1800)  # the simulated week is the slow part; everything is bounded below
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,8 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from monitor.calendar import bulletin_week
 from monitor.store import open_store
+from monitor.workcalendar import bulletin_week
 
 REPO = Path(__file__).resolve().parent.parent
 # A copy of ../shared/data/pakn-sample.csv: a clone of the repository stands alone.

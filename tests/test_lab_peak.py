@@ -7,7 +7,6 @@ import datetime as dt
 import statistics
 from pathlib import Path
 
-from monitor.calendar import bulletin_week
 from monitor.config import load_catalog
 from monitor.lab.behaviour import ScenarioWorld
 from monitor.lab.lab import Lab
@@ -16,6 +15,7 @@ from monitor.lab.simulate import drive
 from monitor.localtime import VIETNAM
 from monitor.probes import ProbeContext
 from monitor.scheduler import Job
+from monitor.workcalendar import bulletin_week
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -279,7 +279,7 @@ def test_values_are_written_as_prometheus_client_writes_them(number_):
 def test_peak_time_follows_the_vietnamese_calendar():
     import datetime as dt
 
-    from monitor.calendar import PeakHours
+    from monitor.workcalendar import PeakHours
     from monitor.localtime import VIETNAM
 
     now = {"t": 0.0}

@@ -12,12 +12,12 @@ import re
 
 import pytest
 
-from monitor.calendar import bulletin_week, is_bulletin_week
 from monitor.domain import Incident, Match, MatchStatus
 from monitor.report import build_report, render_markdown
 from monitor.report.chart import build_figure, day_labels, days_without_data, hours_without_data
 from monitor.report.coverage import coverage
 from monitor.report.text import incident_end, names, period_heading
+from monitor.workcalendar import bulletin_week, is_bulletin_week
 from tests.test_report_figures import LOCATIONS, START, at, complaint, week_input, week_results
 
 TWO_DAYS_END = START + 2 * 86400  # Fri 29/05 and Sat 30/05 measured, Sun 31/05 .. Thu 04/06 not

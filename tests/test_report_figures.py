@@ -7,12 +7,12 @@ import unicodedata
 
 import pytest
 
-from monitor.calendar import bulletin_week, is_peak
 from monitor.config.model import Platform
 from monitor.domain import CertificateWarning, Classification, Complaint, Incident, Match, MatchStatus
 from monitor.localtime import VIETNAM
 from monitor.report import ReportInput, build_report, render_markdown
 from monitor.result import ProbeResult, Reason
+from monitor.workcalendar import bulletin_week, is_peak
 
 START, END = bulletin_week("2026-W23")  # Fri 29/05/2026 00:00 .. Fri 05/06/2026 00:00 (local)
 STEP = 300

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from monitor.calendar import bulletin_week
 from monitor.config import load_catalog
 from monitor.errors import ConfigError
 from monitor.lab.behaviour import BUSY_PAGE, CONGESTION_LOAD, ScenarioWorld
 from monitor.lab.scenario import Scenario, load_scenario, packaged_scenarios
 from monitor.lab.world import ConnectionPlan, DnsPlan, ResponsePlan
 from monitor.localtime import VIETNAM
+from monitor.workcalendar import bulletin_week
 
 ROOT = Path(__file__).resolve().parent.parent
 PLATFORMS = [p.id for p in load_catalog([ROOT / "checks" / "dcs.yml"]).platforms]

@@ -42,11 +42,11 @@ import functools
 import re
 from collections.abc import Sequence
 
-from monitor.calendar import DEFAULT_PEAK, PeakHours, is_working_day
 from monitor.complaints.text import SHORTHAND, Clues, FirstOf, Folded, WordPattern, fold
 from monitor.config import Platform
 from monitor.domain import Classification, Complaint
 from monitor.localtime import VIETNAM, local
+from monitor.workcalendar import DEFAULT_PEAK, PeakHours, is_working_day
 
 ABBREVIATIONS: dict[str, tuple[str, ...]] = {  # platform id -> how people shorten its name
     "sotaydangvien": ("STĐV", "Sổ tay ĐV", "sổ tay", "sổ tay đảng viên điện tử", "app sổ tay"),

@@ -13,13 +13,13 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
-from monitor.calendar import PeakHours
 from monitor.complaints.classify import classify
 from monitor.complaints.importer import Export, RejectsFile, rejects_path
 from monitor.complaints.limits import LIMITS, Limits
 from monitor.complaints.scrub import scrub
 from monitor.config import Platform
 from monitor.domain import Classification, Complaint
+from monitor.workcalendar import PeakHours
 
 
 def import_export(path: Path | str, store_path: Path, platforms: Sequence[Platform], peak: PeakHours, now: float,

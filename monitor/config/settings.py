@@ -98,7 +98,7 @@ class Settings(BaseSettings):
     @classmethod
     def _peak(cls, value: list[str]) -> list[str]:
         """``HH:MM-HH:MM`` windows, end after start, checked here so every command agrees."""
-        from monitor.calendar import PeakHours
+        from monitor.workcalendar import PeakHours
 
         PeakHours.parse(value).seconds()  # raises ValueError naming the bad window
         return value

@@ -40,11 +40,11 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from monitor.calendar import is_working_day
 from monitor.config.loader import _field
 from monitor.lab.scenario import WEEKDAYS, EventBase, Profile, Scenario, problems
 from monitor.lab.world import ConnectionPlan, DnsPlan, ResponsePlan, TruthEvent
 from monitor.localtime import VIETNAM, local
+from monitor.workcalendar import is_working_day
 
 CONGESTION_LOAD = 0.6  # load from which a platform is congested (a truth event) and may fail requests
 RAMP = 1800.0  # seconds over which load moves between levels

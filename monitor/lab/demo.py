@@ -21,7 +21,6 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from monitor.calendar import bulletin_week
 from monitor.config import Catalog, load_catalog
 from monitor.domain import IncidentPolicy
 from monitor.lab.behaviour import ScenarioWorld
@@ -38,6 +37,7 @@ from monitor.report.text import KIND
 from monitor.result import ProbeResult
 from monitor.scheduler import Prober, spread
 from monitor.store import ResultWriter, open_store
+from monitor.workcalendar import bulletin_week
 
 DEMO_INTERVAL = 1.0  # real seconds between runs of each check: 2½ simulated minutes at the default speed
 # The lab's delays are real seconds while the calendar is compressed, so the demo's checks judge

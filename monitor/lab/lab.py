@@ -23,7 +23,6 @@ from typing import Any
 
 import yaml
 
-from monitor.calendar import bulletin_week
 from monitor.config import Catalog, Check, DnsCheck, HttpCheck, Platform, TcpCheck, TlsCheck, load_catalog
 from monitor.config.model import format_duration
 from monitor.lab import simclock
@@ -33,6 +32,7 @@ from monitor.lab.pki import LabPki
 from monitor.lab.scenario import load_scenario
 from monitor.lab.servers import MARKER, AppliedEvents, PlatformServer
 from monitor.lab.world import World
+from monitor.workcalendar import bulletin_week
 
 log = logging.getLogger(__name__)
 

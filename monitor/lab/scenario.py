@@ -3,7 +3,7 @@
 A scenario file (``monitor/lab/scenarios/<name>.yml`` or any path) has four keys::
 
     seed: 20260601                      # decisions are reproducible for a given seed
-    peak: ["07:30-11:00", "13:30-16:30"]  # optional; default monitor.calendar.DEFAULT_PEAK
+    peak: ["07:30-11:00", "13:30-16:30"]  # optional; default monitor.workcalendar.DEFAULT_PEAK
     profiles:                           # per platform; platforms without one are healthy
       sotaydangvien:
         delay: {median: 150ms, p95: 600ms}   # server processing time, lognormal
@@ -37,10 +37,10 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, ValidationError, create_model,
                       field_validator, model_validator)
 
-from monitor.calendar import DEFAULT_PEAK, PeakHours, clock_seconds
 from monitor.config.loader import _describe, _field, _message, _model_in, _Source, _unknown_key
 from monitor.config.model import Duration, Slug, parse_duration
 from monitor.errors import ConfigError, ConfigProblem
+from monitor.workcalendar import DEFAULT_PEAK, PeakHours, clock_seconds
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -22,7 +22,6 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from monitor.calendar import bulletin_week
 from monitor.config import Catalog, load_catalog
 from monitor.lab.complaints import synthesize, write_export, write_truth
 from monitor.lab.simulate import count_runs, drive
@@ -31,6 +30,7 @@ from monitor.probes import ProbeContext
 from monitor.result import ProbeResult
 from monitor.scheduler import spread
 from monitor.store import ResultWriter, open_store
+from monitor.workcalendar import bulletin_week
 
 LAB_READY_TIMEOUT = 60.0
 

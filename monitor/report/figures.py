@@ -12,11 +12,11 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from monitor.calendar import PeakHours, is_working_day
 from monitor.domain import CertificateWarning, Classification, Complaint, Incident, Match, MatchStatus
 from monitor.report.coverage import coverage
 from monitor.report.findings import findings, recommendations
 from monitor.report.model import ComplaintRow, Concentration, PlatformFigures, Report, ReportInput
+from monitor.workcalendar import PeakHours, is_working_day
 
 OFFSET = 7 * 3600  # Asia/Ho_Chi_Minh, no daylight saving time
 DAY = 86400

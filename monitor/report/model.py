@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from monitor.calendar import DEFAULT_PEAK, PeakHours
 from monitor.config.model import Platform
 from monitor.domain import CertificateWarning, Classification, Complaint, Incident, Match, MatchStatus
 from monitor.report.coverage import Coverage
 from monitor.result import ProbeResult
+from monitor.workcalendar import DEFAULT_PEAK, PeakHours
 
 
 @dataclass(frozen=True)
