@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from monitor.config.model import HttpCheck
 from monitor.lab.simclock import source_for, time_from
 from monitor.lab.simulate import count_runs, drive, planned_runs
@@ -42,13 +44,22 @@ def test_source_address_round_trip():
 def test_drive_stamps_results_with_simulated_time_and_the_server_sees_it(loop_thread):
     seen: list[float] = []
     in_flight = [0, 0]  # now, max
+    overlapped = asyncio.Event()  # on the server's loop (created there by its first await)
 
     async def lab_like(reader, writer):
         seen.append(time_from(writer.get_extra_info("peername")[0], EPOCH))
         in_flight[0] += 1
         in_flight[1] = max(in_flight)
+        if in_flight[0] >= 2:
+            overlapped.set()
         await reader.readuntil(b"\r\n\r\n")
-        await asyncio.sleep(0.05)
+        # The first requests wait (up to 10 s) for a second one to arrive: a driver that runs one probe at a
+        # time never sends it, and the concurrency assertion below fails instead of depending on timing.
+        try:
+            await asyncio.wait_for(overlapped.wait(), 10)
+        except TimeoutError:
+            pass
+        await asyncio.sleep(0.05)  # a slow lab: a driver without a bound would pile up more than 4 meanwhile
         in_flight[0] -= 1
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
         await writer.drain()
@@ -82,7 +93,8 @@ def test_throttle_backs_off_on_loop_lag_and_grows_only_when_saturated():
         throttle.observe(0.2)
         assert throttle.limit == 23  # the loop lags: back off multiplicatively
         blocked = asyncio.ensure_future(throttle.acquire())
-        await asyncio.sleep(0.01)
+        for _ in range(5):  # turns of the loop, enough for an acquire that could proceed to do so
+            await asyncio.sleep(0)
         assert not blocked.done()  # 32 in flight, limit 23
         for _ in range(10):
             throttle.release()
@@ -93,3 +105,14 @@ def test_throttle_backs_off_on_loop_lag_and_grows_only_when_saturated():
         assert throttle.limit == 8  # never below the floor
 
     asyncio.run(scenario())
+
+
+@pytest.mark.xfail(strict=True, reason="bug in monitor/lab/simulate.py: Throttle backs off to max(floor, ...) and "
+                   "the floor (8) is above a ceiling under 8, so `drive(concurrency=4)` admits 8 once the loop "
+                   "lags (a loaded machine); remove this mark when the floor is capped at the ceiling")
+def test_throttle_never_admits_more_than_its_ceiling():
+    from monitor.lab.simulate import Throttle
+
+    throttle = Throttle(ceiling=4)
+    throttle.observe(0.5)  # the loop lags: back off, never up
+    assert throttle.limit <= 4
