@@ -18,9 +18,9 @@ from monitor.looplag import LoopLagMonitor
 from monitor.metrics import Metrics, serve
 from monitor.probes import ProbeContext
 from monitor.result import ProbeResult
-from monitor.scheduler import Prober, spread
+from monitor.scheduler import Job, Prober, spread
 from monitor.selfcheck import SelfCheck
-from monitor.store import ResultWriter, open_store, retention_cutoff
+from monitor.store import ResultWriter, SQLiteStore, Store, open_store, retention_cutoff
 from monitor.workcalendar import PeakHours
 
 log = logging.getLogger(__name__)
@@ -29,8 +29,11 @@ INCIDENTS_EVERY = 15.0  # seconds between recomputations of open incidents (or t
 EVIDENCE_EVERY = 3600.0  # seconds between saves of the recent weeks' incidents and complaint verdicts
 _saving = threading.Lock()  # one save at a time: the one at shutdown waits for an hourly one still running
 
+IncidentKey = tuple[str, str, tuple[str, ...]]
+"""An open incident across recomputations: platform, scope, locations (see :func:`_key`)."""
 
-async def _prune_forever(store, retention_days: int) -> None:
+
+async def _prune_forever(store: Store, retention_days: int) -> None:
     while True:
         cutoff = retention_cutoff(time.time(), retention_days)
         removed = await asyncio.to_thread(store.prune, cutoff)
@@ -39,11 +42,11 @@ async def _prune_forever(store, retention_days: int) -> None:
         await asyncio.sleep(PRUNE_EVERY)
 
 
-def _save_evidence(store, settings: Settings, catalog: Catalog) -> None:
+def _save_evidence(store: SQLiteStore, settings: Settings, catalog: Catalog) -> None:
     """Store the incidents and complaint verdicts of this bulletin week and the last (what `monitor complaints
     list` and Grafana read; `monitor report` recomputes its own). A failure is logged, never fatal."""
     from monitor.errors import StoreError
-    from monitor.evidence import save_recent_weeks
+    from monitor.assessment import save_recent_weeks
 
     with _saving:
         try:
@@ -58,14 +61,14 @@ def _save_evidence(store, settings: Settings, catalog: Catalog) -> None:
                      incidents, verdicts)
 
 
-async def _save_evidence_hourly(store, settings: Settings, catalog: Catalog) -> None:
+async def _save_evidence_hourly(store: SQLiteStore, settings: Settings, catalog: Catalog) -> None:
     while True:
         await asyncio.sleep(EVIDENCE_EVERY)
         await asyncio.to_thread(_save_evidence, store, settings, catalog)
 
 
 async def _track_incidents(live: LiveIncidents, metrics: Metrics, platforms: list[str], every: float) -> None:
-    was: dict[tuple, Incident] = {}
+    was: dict[IncidentKey, Incident] = {}
     while True:
         await asyncio.sleep(every)
         incidents = await asyncio.to_thread(live.open)
@@ -73,7 +76,7 @@ async def _track_incidents(live: LiveIncidents, metrics: Metrics, platforms: lis
         was = log_changes(was, incidents)
 
 
-def _key(incident: Incident) -> tuple:
+def _key(incident: Incident) -> IncidentKey:
     """What an open incident is across recomputations: platform, scope and locations (its kind may change, and its
     start moves when it outlasts what live detection keeps)."""
     return (incident.platform, incident.scope, tuple(incident.locations))
@@ -84,7 +87,7 @@ def _describe(incident: Incident) -> str:
     return f"{incident.platform} {incident.kind} ({where}) since {format_datetime(incident.start)}"
 
 
-def log_changes(was: dict[tuple, Incident], incidents: list[Incident]) -> dict[tuple, Incident]:
+def log_changes(was: dict[IncidentKey, Incident], incidents: list[Incident]) -> dict[IncidentKey, Incident]:
     """Log the incidents that opened, changed kind or closed since the last recomputation; the new state."""
     now = {_key(i): i for i in incidents}
     for key, incident in now.items():
@@ -100,7 +103,7 @@ def log_changes(was: dict[tuple, Incident], incidents: list[Incident]) -> dict[t
 
 
 async def run_daemon(settings: Settings, catalog: Catalog,
-                     announce: Callable[[str, list], None] | None = None) -> int:
+                     announce: Callable[[str, list[Job]], None] | None = None) -> int:
     """Probe until SIGTERM/SIGINT; then stop scheduling, wait for probes in flight, flush, return 0."""
     store = open_store(settings.store)
     writer = ResultWriter(

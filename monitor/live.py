@@ -17,12 +17,13 @@ from collections import defaultdict, deque
 from monitor.config import Catalog
 from monitor.domain import Incident, IncidentPolicy
 from monitor.incidents import detect
-from monitor.result import PROBER_NETWORK, ProbeResult
+from monitor.result import PROBER_NETWORK, ProbeResult, Reason
 
 WINDOWS_KEPT = 3  # degraded windows of results kept per check and location
 
 # What detection reads of a result, as a tuple: a few dozen bytes where a ProbeResult is several hundred.
-_Kept = tuple  # (started_at, success, duration, reason, total, stalled, unreliable, cert_expiry)
+# (started_at, success, duration, reason, total, stalled, unreliable, cert_expiry)
+_Kept = tuple[float, bool, float, Reason | None, float | None, object, bool, float | None]
 
 
 def _keep(result: ProbeResult) -> _Kept:
@@ -44,7 +45,7 @@ def _result(key: tuple[str, str, str, str], kept: _Kept) -> ProbeResult:
 class LiveIncidents:
     """Recent results per check and location, and the incidents open among them."""
 
-    def __init__(self, catalog: Catalog, policy: IncidentPolicy):
+    def __init__(self, catalog: Catalog, policy: IncidentPolicy) -> None:
         self.slow_after = catalog.slow_after()
         self.policy = policy
         keep = WINDOWS_KEPT * policy.window

@@ -42,13 +42,14 @@ class SelfCheck:
     """Runs the self-check periodically and on demand; exports the verdict through ``on_verdict``."""
 
     def __init__(self, settings: SelfCheckSettings, ctx: ProbeContext,
-                 on_verdict: Callable[[bool], None] | None = None, clock: Callable[[], float] = time.monotonic):
+                 on_verdict: Callable[[bool], None] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
         self.ctx = ctx
         self._on_verdict = on_verdict
         self._clock = clock
         common = {"interval": settings.interval, "timeout": settings.timeout}
-        self.checks = []
+        self.checks: list[HttpCheck | DnsCheck] = []
         if settings.url is not None:
             self.checks.append(HttpCheck.model_validate({
                 "id": "self-check-target", "kind": "http", "url": str(settings.url), "follow_redirects": False,
@@ -60,7 +61,7 @@ class SelfCheck:
             self.checks.append(DnsCheck.model_validate(fields))
         self.ok: bool | None = None  # the latest verdict; None before the first
         self.reason: str | None = None  # why the latest failed
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[str | None] | None = None
         self._task_started = -float("inf")
 
     def now(self) -> float:
