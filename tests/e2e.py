@@ -57,19 +57,24 @@ class Proc:
                                         start_new_session=True)
         self.stdout: list[str] = []
         self.stderr: list[str] = []
-        for stream, sink in ((self.process.stdout, self.stdout), (self.process.stderr, self.stderr)):
-            threading.Thread(target=lambda s=stream, k=sink: k.extend(iter(s.readline, "")), daemon=True).start()
+        self._readers = [threading.Thread(target=lambda s=stream, k=sink: k.extend(iter(s.readline, "")), daemon=True)
+                         for stream, sink in ((self.process.stdout, self.stdout), (self.process.stderr, self.stderr))]
+        for reader in self._readers:
+            reader.start()
 
     def wait_for(self, pattern: str, timeout: float = 30.0) -> re.Match:
         """The first stdout line matching ``pattern``; fails after ``timeout`` s or when the process ends."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            ended = self.process.poll() is not None
+            if ended:  # read what it wrote before it ended (children holding the pipes: at most 5 s)
+                for reader in self._readers:
+                    reader.join(5)
             for line in list(self.stdout):
                 match = re.search(pattern, line)
                 if match:
                     return match
-            if self.process.poll() is not None:
-                time.sleep(0.2)  # let the reader threads drain
+            if ended:
                 break
             time.sleep(0.05)
         raise AssertionError(f"{self.name}: no {pattern!r} in stdout (exit {self.process.poll()}):\n"

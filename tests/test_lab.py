@@ -28,6 +28,7 @@ from monitor.probes import ProbeContext
 from monitor.result import ProbeResult, Reason
 from monitor.runner import run_check
 from tests.servers import LoopThread
+from tests.waiting import wait_until
 
 VIETNAM = dt.timezone(dt.timedelta(hours=7))
 EPOCH = dt.datetime(2026, 5, 29, tzinfo=VIETNAM).timestamp()  # a bulletin week starts on a Friday
@@ -312,8 +313,13 @@ def test_truth_is_written_periodically_while_running(loop, tmp_path):
     try:
         checks = {f"{p.id}/{c.id}": c for p, c in load_catalog([lab.checks_file]).checks()}
         probe(checks["gqthc/cert"], at=EPOCH + 5)
-        loop.run(asyncio.sleep(0.2))
-        assert [json.loads(line)["id"] for line in lab.truth_file.read_text().splitlines()] == ["outage-1"]
+
+        def written() -> list[str]:  # written while running (every 50 ms), not at the stop
+            if not lab.truth_file.exists():
+                return []
+            return [json.loads(line)["id"] for line in lab.truth_file.read_text().splitlines()]
+
+        assert wait_until(written, timeout=10, what="the truth file, while the lab runs") == ["outage-1"]
     finally:
         loop.run(lab.stop())
 
