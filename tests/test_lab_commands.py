@@ -80,8 +80,11 @@ def test_demo_runs_for_its_duration_and_probes_every_monitored_platform(tmp_path
 
 
 def test_demo_stops_cleanly_on_ctrl_c(tmp_path):
+    import re
     import signal
-    import time
+    import urllib.request
+
+    from tests.waiting import wait_until
 
     process = subprocess.Popen([sys.executable, "-m", "monitor.cli", "demo", "--dir", str(tmp_path)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
@@ -89,12 +92,22 @@ def test_demo_stops_cleanly_on_ctrl_c(tmp_path):
     try:
         assert process.stdout is not None
         first = process.stdout.readline()  # "lab: ...; metrics at ..." once everything runs
-        assert "metrics at http://127.0.0.1:" in first
-        time.sleep(3)
+        metrics = re.search(r"metrics at (http://127\.0\.0\.1:\d+/metrics)", first)
+        assert metrics, first
+
+        def probed() -> float:  # results the demo has counted so far, on its own /metrics
+            body = urllib.request.urlopen(metrics.group(1), timeout=5).read().decode()
+            return sum(float(line.rsplit(" ", 1)[1]) for line in body.splitlines()
+                       if line.startswith("probe_results_total{"))
+
+        # interrupted while it is probing, not while it starts: once results are coming in
+        seen = wait_until(probed, timeout=60, what="the demo's first probe results", poll=0.2)
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=30)
     finally:
         if process.poll() is None:
             process.kill()
     assert process.returncode == 0, err
-    assert "results stored in" in out and "Traceback" not in err
+    assert "Traceback" not in err
+    stored = re.search(r"(\d+) results stored in", out)
+    assert stored and int(stored.group(1)) >= seen, out  # everything it had counted was stored
