@@ -129,7 +129,13 @@ def test_complaints_are_matched_as_the_truth_says(week, incidents):
     print(f"\nmatching: {score.correct} correct of {score.corroborated} corroborated, {score.expected} expected; "
           f"precision {score.precision:.3f}, recall {score.recall:.3f}")
     assert score.expected > 30
-    assert score.precision >= 0.9 and score.recall >= 0.9
+    # Pinned at what the lab's week achieves (75 of 75 corroborated correctly, 75 expected), not at a floor
+    # below it: a floor of 0.9 let matching lose up to a tenth of its verdicts without a test noticing.
+    # The complaints are seeded (each from a scripted fault, or a seeded false report) and the detection test
+    # above already requires every fault found and no incident without one, so less than 1.0 here is a
+    # regression in matching, not noise.
+    assert (score.precision, score.recall) == (1.0, 1.0), score
+    assert score.correct == score.corroborated == score.expected
     false_reports = [r["id"] for r in truth if r["event_id"] is None and r["symptom"] == "slow"
                      and r["platform"] != "hdh-tacnghiep"]
     verdicts = {m.complaint_id: m.status.value for m in matches}
