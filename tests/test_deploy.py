@@ -10,11 +10,26 @@
 * kubernetes: render.py output (PrometheusRule groups = alerts/rules, ConfigMap = checks/), and
   ``kubectl kustomize`` of the whole tree when kubectl is installed;
 * systemd units parse as INI with the keys systemd needs; install.sh into a DESTDIR.
+
+And the hardening, so that it stays (each test fails when its property is removed):
+
+* systemd: ``systemd-analyze security --offline`` rates both prober units at most 3.0; UMask=0077,
+  StateDirectory= holding the store, the sandbox that leaves the prober its network; MONITOR_CHECKS
+  survives systemd's unquoting as JSON;
+* the Telegram token is in no process's argv: install.sh and the compose entrypoint use shell
+  builtins only (a static check), and under strace no execve carries it;
+* compose: every service read-only, without capabilities, no-new-privileges, with a memory limit;
+* kubernetes: a NetworkPolicy lets only Prometheus pods reach the probers' metrics port; the
+  probers' pods and service account mount no API token.
 """
 
 from __future__ import annotations
 
 import configparser
+import json
+import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -106,12 +121,15 @@ def test_compose_prometheus_config_passes_promtool_with_the_mounted_rules(tmp_pa
     check_prometheus(config, tmp_path)
 
 
-def install_systemd(destdir: Path) -> None:
+TOKEN = "123456:TEST&not|a/token"  # "&", "|" and "/": special to sed, "&" to bash >= 5.2's ${//}
+
+
+def install_systemd(destdir: Path, *wrapper: str) -> None:
     token = destdir / "telegram_bot_token"
     destdir.mkdir(parents=True, exist_ok=True)
-    token.write_text("123456:TEST-not-a-token", encoding="utf-8")
-    run("bash", str(SYSTEMD / "install.sh"), env={"PATH": "/usr/bin:/bin", "DESTDIR": str(destdir),
-                                                  "TELEGRAM_TOKEN_FILE": str(token)})
+    token.write_text(TOKEN, encoding="utf-8")
+    run(*wrapper, "bash", str(SYSTEMD / "install.sh"), env={"PATH": "/usr/bin:/bin", "DESTDIR": str(destdir),
+                                                            "TELEGRAM_TOKEN_FILE": str(token)})
 
 
 def test_systemd_install_writes_configs_that_pass_promtool_and_amtool(tmp_path):
@@ -124,7 +142,7 @@ def test_systemd_install_writes_configs_that_pass_promtool_and_amtool(tmp_path):
     config["rule_files"] = [str(dest) + pattern for pattern in config["rule_files"]]
     check_prometheus(config, tmp_path)
     rendered = (etc / "alertmanager.yml").read_text(encoding="utf-8")
-    assert "__TELEGRAM_BOT_TOKEN__" not in rendered and "123456:TEST-not-a-token" in rendered
+    assert "__TELEGRAM_BOT_TOKEN__" not in rendered and f'bot_token: "{TOKEN}"' in rendered
     assert (etc / "alertmanager.yml").stat().st_mode & 0o007 == 0, "the config holds the token: not world-readable"
     assert yaml.safe_load(rendered) == load(AM_SOURCE) | {"receivers": yaml.safe_load(rendered)["receivers"]}
     run(tool("amtool"), "check-config", str(etc / "alertmanager.yml"))  # templates/ next to it
@@ -181,14 +199,36 @@ def test_local_render_keeps_routing_and_inhibition_and_sends_only_to_the_webhook
         assert out.strip() == "oncall-page", out
 
 
-def test_compose_alertmanager_config_is_the_shipped_one_with_the_token(tmp_path):
-    # what deploy/compose/alertmanager-entrypoint.sh does: sed the token, templates/ next to it
-    entrypoint = (COMPOSE / "alertmanager-entrypoint.sh").read_text()
-    assert 's|__TELEGRAM_BOT_TOKEN__|$token|g' in entrypoint and "--cluster.listen-address=" in entrypoint
-    text = AM_SOURCE.read_text(encoding="utf-8").replace("__TELEGRAM_BOT_TOKEN__", "123456:TEST")
-    (tmp_path / "alertmanager.yml").write_text(text, encoding="utf-8")
-    (tmp_path / "templates").symlink_to(REPO / "alerts" / "templates")
-    run(tool("amtool"), "check-config", str(tmp_path / "alertmanager.yml"))
+def run_entrypoint(tmp_path: Path, shell: list[str], *wrapper: str) -> Path:
+    """deploy/compose/alertmanager-entrypoint.sh with the container's paths moved under ``tmp_path``;
+    "Alertmanager" is echo. Returns the directory of the config it wrote."""
+    secrets, out = tmp_path / "secrets", tmp_path / "config"
+    secrets.mkdir()
+    (secrets / "telegram_bot_token").write_text(TOKEN, encoding="utf-8")  # no newline, as secrets/README.md says
+    done = run(*wrapper, *shell, str(COMPOSE / "alertmanager-entrypoint.sh"),
+               env={"PATH": "/usr/bin:/bin", "AM_SRC": str(REPO / "alerts"), "AM_SECRETS": str(secrets),
+                    "AM_CONFIG_DIR": str(out), "AM_BINARY": "/bin/echo"})
+    assert done.stdout.split() == [f"--config.file={out}/alertmanager.yml", "--storage.path=/alertmanager",
+                                   "--web.listen-address=:9093", "--cluster.listen-address="]
+    return out
+
+
+def shells() -> list[list[str]]:
+    """dash (Debian's sh) and, when installed, busybox's ash: the prom/alertmanager image's /bin/sh."""
+    found = [["sh"]]
+    if shutil.which("busybox"):
+        found.append(["busybox", "sh"])
+    return found
+
+
+@pytest.mark.parametrize("shell", shells(), ids=lambda s: s[0])
+def test_compose_alertmanager_config_is_the_shipped_one_with_the_token(tmp_path, shell):
+    out = run_entrypoint(tmp_path, shell)
+    rendered = (out / "alertmanager.yml").read_text(encoding="utf-8")
+    assert rendered == AM_SOURCE.read_text(encoding="utf-8").replace("__TELEGRAM_BOT_TOKEN__", TOKEN)
+    assert (out / "alertmanager.yml").stat().st_mode & 0o077 == 0, "the config holds the token: owner only"
+    assert (out / "templates").resolve() == REPO / "alerts" / "templates"
+    run(tool("amtool"), "check-config", str(out / "alertmanager.yml"))
 
 
 # --- compose ------------------------------------------------------------------------------------
@@ -383,3 +423,266 @@ def test_debian_package_dropins_reset_and_replace_execstart(dropin):
     assert "--web.listen-address=127.0.0.1:" in command and command.endswith("$ARGS")
     if "alertmanager" in dropin:
         assert "--cluster.listen-address= " in command
+
+
+# --- hardening: systemd ---------------------------------------------------------------------------
+
+PROBER_UNITS = ["systemd/monitor@.service", "monitor.service"]  # relative to deploy/
+MAX_EXPOSURE = 3.0  # systemd-analyze's scale: 0 (locked down) … 10 (UNSAFE); issue 14 asks for <= 3.0
+
+
+def service_directives(path: Path) -> dict[str, list[str]]:
+    """Every ``Key=value`` of the [Service] section, in order (systemd allows repeated keys)."""
+    directives: dict[str, list[str]] = {}
+    section = None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1]
+        elif section == "Service" and line and not line.startswith(("#", ";")) and "=" in line:
+            key, value = line.split("=", 1)
+            directives.setdefault(key.strip(), []).append(value.strip())
+    return directives
+
+
+def last(directives: dict[str, list[str]], key: str) -> str:
+    assert key in directives, f"{key}= is not set"
+    return directives[key][-1]
+
+
+def systemd_analyze_offline() -> str:
+    """The path of a systemd-analyze that knows ``security --offline`` (systemd >= 250), or skip."""
+    path = shutil.which("systemd-analyze")
+    if path is None:
+        pytest.skip("systemd-analyze is not installed (Debian package systemd); the static checks still ran")
+    version = subprocess.run([path, "--version"], capture_output=True, text=True).stdout
+    found = re.match(r"systemd (\d+)", version)
+    if not found or int(found.group(1)) < 250:
+        pytest.skip(f"systemd-analyze {version.splitlines()[0] if version else '?'} has no security --offline (>= 250)")
+    return path
+
+
+@pytest.mark.parametrize("name", PROBER_UNITS)
+def test_prober_units_pass_systemd_analyze_security(name):
+    analyze = systemd_analyze_offline()
+    # --threshold is on systemd's internal 0-100 scale: 30 is the 3.0 it prints
+    done = subprocess.run([analyze, "security", "--offline=true", f"--threshold={int(MAX_EXPOSURE * 10)}",
+                           "--no-pager", str(DEPLOY / name)], capture_output=True, text=True, timeout=60)
+    found = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", done.stdout)
+    assert found, done.stdout + done.stderr
+    assert float(found.group(1)) <= MAX_EXPOSURE and done.returncode == 0, \
+        f"{name}: exposure {found.group(1)} > {MAX_EXPOSURE}:\n{done.stdout}"
+    assert done.stderr.strip() == "", f"systemd does not understand {name}:\n{done.stderr}"  # e.g. "Unknown key"
+
+
+@pytest.mark.parametrize("name", PROBER_UNITS)
+def test_prober_units_keep_the_store_private_and_in_the_state_directory(name):
+    service = service_directives(DEPLOY / name)
+    assert last(service, "UMask") == "0077", "the store holds complaint text: files owner-only"
+    state = last(service, "StateDirectory").replace("%i", "hanoi")
+    assert last(service, "StateDirectoryMode") == "0700"
+    assert last(service, "ProtectSystem") == "strict", "the state directory must be the only writable place"
+    environment = environment_of(DEPLOY / name)
+    store = Path(environment["MONITOR_STORE"])
+    assert store.parent == Path("/var/lib") / state, f"MONITOR_STORE {store} is outside StateDirectory={state}"
+    assert last(service, "User") == "monitor" and last(service, "Group") == "monitor"
+
+
+@pytest.mark.parametrize("name", PROBER_UNITS)
+def test_prober_units_sandbox_everything_but_the_probers_network(name):
+    service = service_directives(DEPLOY / name)
+    # what the prober needs: outbound TCP/UDP over IPv4 and IPv6 to anywhere, a listening port for /metrics
+    families = last(service, "RestrictAddressFamilies").split()
+    assert {"AF_INET", "AF_INET6"} <= set(families) and not families[0].startswith("~"), families
+    assert service.get("PrivateNetwork", ["false"])[-1] in ("false", "no"), "the probes need the host's network"
+    assert "any" not in " ".join(service.get("IPAddressDeny", [])), "the probed platforms are anywhere"
+    assert int(environment_of(DEPLOY / name)["MONITOR_LISTEN_PORT"]) >= 1024, "no CAP_NET_BIND_SERVICE"
+    # what it does not: privileges, other users' files, the kernel, namespaces
+    for key, value in {"NoNewPrivileges": "true", "CapabilityBoundingSet": "", "PrivateTmp": "true",
+                       "PrivateDevices": "true", "PrivateUsers": "true", "ProtectHome": "true",
+                       "ProtectKernelTunables": "true", "ProtectKernelModules": "true", "ProtectKernelLogs": "true",
+                       "ProtectControlGroups": "true", "RestrictNamespaces": "true", "RestrictSUIDSGID": "true",
+                       "MemoryDenyWriteExecute": "true", "SystemCallArchitectures": "native"}.items():
+        assert last(service, key) == value, f"{name}: {key}={last(service, key)}, expected {value!r}"
+    assert service["SystemCallFilter"][0] == "@system-service"
+
+
+def environment_of(path: Path, instance: str = "hanoi") -> dict[str, str]:
+    """The unit's Environment= as systemd passes it: each line split into words with quotes removed
+    (shlex: the same rules for '…', "…" and \\ as systemd's), %i replaced by ``instance``."""
+    environment = {}
+    for value in service_directives(path).get("Environment", []):
+        for word in shlex.split(value.replace("%i", instance)):
+            key, _, item = word.partition("=")
+            environment[key] = item
+    return environment
+
+
+@pytest.mark.parametrize("name", PROBER_UNITS)
+def test_prober_units_environment_reaches_the_settings_as_written(name, monkeypatch):
+    """MONITOR_CHECKS is JSON: unquoted, systemd strips its double quotes and `monitor` refuses to start."""
+    from monitor.config.settings import Settings
+
+    environment = environment_of(DEPLOY / name)
+    assert json.loads(environment["MONITOR_CHECKS"]) == ["/etc/monitor/checks"]
+    for key in [k for k in os.environ if k.upper().startswith("MONITOR_")]:
+        monkeypatch.delenv(key)
+    for key, value in environment.items():
+        monkeypatch.setenv(key, value)
+    settings = Settings()
+    assert settings.checks == [Path("/etc/monitor/checks")] and settings.location == "hanoi"
+    assert str(settings.store) == environment["MONITOR_STORE"] and settings.listen_address == "127.0.0.1"
+
+
+# --- hardening: the Telegram token in no process's argv ---------------------------------------------------
+
+TOKEN_SCRIPTS = {"systemd/install.sh": "token", "compose/alertmanager-entrypoint.sh": "token"}
+
+
+@pytest.mark.parametrize("script", sorted(TOKEN_SCRIPTS))
+def test_the_token_is_expanded_only_by_shell_builtins(script):
+    """Static: every line that expands the token variable is an assignment, printf (a builtin in bash,
+    dash and busybox ash) or unset; a `sed "s/…/$token/"` or `echo $token | …` line fails here."""
+    variable = TOKEN_SCRIPTS[script]
+    expands = re.compile(r"\$\{?" + variable + r"\b")
+    lines = [line.strip() for line in (DEPLOY / script).read_text(encoding="utf-8").splitlines()
+             if expands.search(line) and not line.strip().startswith("#")]
+    assert lines, f"{script} no longer reads ${variable}: update this test"
+    allowed = re.compile(r"^(?:[A-Za-z_][A-Za-z_0-9]*=|printf |unset |\*.*\) *[A-Za-z_][A-Za-z_0-9]*=)")
+    for line in lines:
+        assert allowed.match(line) and "|" not in line.split("#")[0].replace("||", "").replace(
+            '"|"', ""), f"{script}: the token may reach another program's argv: {line}"
+
+
+def traced_execs(trace: Path) -> str:
+    return trace.read_text(encoding="utf-8", errors="replace")
+
+
+@pytest.mark.parametrize("target", ["install.sh", *("entrypoint-" + s[0] for s in shells())])
+def test_no_process_gets_the_token_in_its_argv_or_environment(tmp_path, target):
+    """Dynamic: under strace, no execve of the script's whole run carries the token (argv or environment)."""
+    strace = shutil.which("strace")
+    if strace is None:
+        pytest.skip("strace is not installed; the static check above still ran")
+    trace = tmp_path / "trace"
+    wrapper = (strace, "-f", "-qq", "-v", "-s", "65536", "-e", "trace=execve", "-o", str(trace))
+    if target == "install.sh":
+        install_systemd(tmp_path / "root", *wrapper)
+        assert TOKEN in (tmp_path / "root" / "etc" / "prometheus" / "alertmanager.yml").read_text()
+    else:
+        shell = next(s for s in shells() if s[0] == target.removeprefix("entrypoint-"))
+        out = run_entrypoint(tmp_path, shell, *wrapper)
+        assert TOKEN in (out / "alertmanager.yml").read_text()
+    execs = traced_execs(trace)
+    assert execs.count("execve(") >= 2, execs[:2000]  # the trace did see the script's commands
+    assert TOKEN not in execs and "TEST&not" not in execs, "the token was in a command line or environment"
+
+
+# --- hardening: compose ---------------------------------------------------------------------------
+
+def megabytes(limit: str) -> float:
+    number, unit = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([kmg]?)b?", str(limit).lower()).groups()
+    return float(number) * {"": 1 / 2**20, "k": 1 / 1024, "m": 1, "g": 1024}[unit]
+
+
+@pytest.mark.parametrize("name", ["monitor", "prometheus", "alertmanager", "grafana"])
+def test_compose_services_run_read_only_without_capabilities_and_with_a_memory_limit(name):
+    service = compose()["services"][name]
+    assert service.get("read_only") is True, f"{name}: root filesystem not read-only"
+    assert service.get("cap_drop") == ["ALL"], f"{name}: capabilities not dropped"
+    assert "no-new-privileges:true" in service.get("security_opt", []), f"{name}: no-new-privileges missing"
+    assert 0 < megabytes(service["mem_limit"]) <= 2048, f"{name}: no memory limit"
+    assert service.get("memswap_limit") == service["mem_limit"], f"{name}: the limit must include swap"
+    assert not service.get("privileged") and not service.get("cap_add"), name
+
+
+def test_compose_monitor_writes_only_to_its_volume_and_tmpfs():
+    service = compose()["services"]["monitor"]
+    named = {v.split(":")[1] for v in service["volumes"] if not v.startswith((".", "/"))}
+    store = Path(service["environment"]["MONITOR_STORE"])
+    assert str(store.parent) in named, f"the store {store} is not on a volume: the root filesystem is read-only"
+    assert any(t.split(":")[0] == "/tmp" for t in service.get("tmpfs", [])), \
+        "$TMPDIR must be writable (the traceback file of an unexpected error)"
+    assert "PYTHONDONTWRITEBYTECODE=1" in (COMPOSE / "Dockerfile").read_text(), "Python would try to write .pyc"
+
+
+# --- hardening: kubernetes ----------------------------------------------------------------------------
+
+def network_policies(directory: Path) -> list[dict]:
+    return [d for p in sorted(directory.rglob("*.yaml")) if "generated" not in p.parts
+            for d in yaml.safe_load_all(p.read_text()) if d and d.get("kind") == "NetworkPolicy"]
+
+
+def prober_pod_labels() -> dict[str, str]:
+    """The labels every prober pod carries whatever its location: the template's and the base's."""
+    deployment = load(K8S / "prober" / "deployment.yaml")
+    labels = dict(deployment["spec"]["template"]["metadata"]["labels"])
+    for entry in load(K8S / "prober" / "kustomization.yaml").get("labels", []):
+        if entry.get("includeSelectors"):
+            labels |= entry["pairs"]
+    return labels
+
+
+def metrics_port() -> dict:
+    [container] = load(K8S / "prober" / "deployment.yaml")["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    [port] = [p for p in container["ports"] if str(p["containerPort"]) == env["MONITOR_LISTEN_PORT"]]
+    return port
+
+
+def check_metrics_policy(policy: dict, pod_labels: dict[str, str]) -> None:
+    spec = policy["spec"]
+    selector = spec["podSelector"]["matchLabels"]
+    assert selector and selector.items() <= pod_labels.items(), f"podSelector {selector} misses the prober pods"
+    assert "Ingress" in spec["policyTypes"]
+    [rule] = spec["ingress"]  # one rule: Prometheus to the metrics port; nothing else may come in
+    assert rule["from"], "an empty `from` admits every pod"
+    for peer in rule["from"]:
+        assert set(peer) <= {"podSelector", "namespaceSelector"} and "ipBlock" not in peer
+        assert peer["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "prometheus"}, peer
+    port = metrics_port()
+    assert [(p.get("protocol", "TCP"), p["port"]) for p in rule["ports"]] in (
+        [("TCP", port["name"])], [("TCP", port["containerPort"])]), rule["ports"]
+
+
+def test_kubernetes_network_policy_admits_only_prometheus_to_the_metrics_port():
+    policies = network_policies(K8S)
+    matching = [p for p in policies if p["spec"]["podSelector"]["matchLabels"].items() <= prober_pod_labels().items()]
+    assert len(matching) == 1, f"expected one NetworkPolicy selecting the prober pods, found {len(matching)}"
+    check_metrics_policy(matching[0], prober_pod_labels())
+
+
+def test_kubernetes_probers_mount_no_service_account_token():
+    pod = load(K8S / "prober" / "deployment.yaml")["spec"]["template"]["spec"]
+    assert pod.get("automountServiceAccountToken") is False, "the prober pods get an API token"
+    accounts = {d["metadata"]["name"]: d for p in (K8S / "prober").glob("*.yaml")
+                for d in yaml.safe_load_all(p.read_text()) if d and d.get("kind") == "ServiceAccount"}
+    assert pod.get("serviceAccountName") in accounts, "the pods must run as the prober's own service account"
+    assert accounts[pod["serviceAccountName"]].get("automountServiceAccountToken") is False
+
+
+def test_every_kubernetes_manifest_is_listed_in_its_kustomization():
+    for kustomization in K8S.rglob("kustomization.yaml"):
+        if "generated" in kustomization.parts:
+            continue
+        listed = {entry.rstrip("/") for entry in load(kustomization).get("resources", [])}
+        for manifest in kustomization.parent.glob("*.yaml"):
+            if manifest.name != "kustomization.yaml":
+                assert manifest.name in listed, f"{manifest.relative_to(K8S)} is not in {kustomization.relative_to(K8S)}"
+
+
+def test_kustomize_build_keeps_the_hardening(k8s_tree):
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl (with its built-in kustomize) is not installed; the static checks above still ran")
+    documents = list(yaml.safe_load_all(run(kubectl, "kustomize", str(k8s_tree)).stdout))
+    deployments = [d for d in documents if d["kind"] == "Deployment"]
+    accounts = {d["metadata"]["name"]: d for d in documents if d["kind"] == "ServiceAccount"}
+    [policy] = [d for d in documents if d["kind"] == "NetworkPolicy"]
+    assert deployments
+    for deployment in deployments:
+        pod = deployment["spec"]["template"]
+        # the built selectors: the locations' labels must not have leaked into the policy's `from`
+        check_metrics_policy(policy, pod["metadata"]["labels"])
+        assert pod["spec"]["automountServiceAccountToken"] is False
+        assert accounts[pod["spec"]["serviceAccountName"]]["automountServiceAccountToken"] is False
