@@ -31,7 +31,7 @@ from rich.text import Text
 
 from monitor import __version__, logs
 from monitor.config import Catalog, HttpCheck, Settings, load_catalog
-from monitor.cli_evidence import PeriodError
+from monitor.cli_assessment import PeriodError
 from monitor.errors import ConfigError, StoreError
 from monitor.localtime import format_datetime
 from monitor.probes import ProbeContext
@@ -299,14 +299,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def _truth_side_by_side(summary, settings: Settings, directory: Path) -> None:
     """Import the synthetic export, then print each scripted event and complaint verdict beside the truth."""
-    from monitor import cli_evidence as ev
-    from monitor.evidence import gather, save
+    from monitor.assessment import gather, import_complaints, save
     from monitor.lab.sidebyside import complaint_rows, event_rows, render
     from monitor.lab.week import read_truth
     from monitor.store import open_store
 
     catalog = load_catalog([directory / "checks.yml"])
-    imported = ev.import_complaints(summary.export, settings, catalog, summary.end)
+    imported = import_complaints(summary.export, settings, catalog, summary.end)
     out.print(f"PAKN export imported into {settings.store}: {imported['new']} new complaints")
     history = open_store(settings.store)
     try:
@@ -332,12 +331,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # --- incidents, complaints, report -------------------------------------------------------
 
 def cmd_incidents(args: argparse.Namespace) -> int:
-    from monitor import cli_evidence as ev
+    from monitor import cli_assessment as ca
 
     settings = _settings(args)
     catalog = _catalog(settings)
-    evidence, _ = ev.gather_period(args, settings, catalog, save=args.save)
-    ev.show_incidents(evidence, catalog, out, args.json)
+    evidence, _ = ca.gather_period(args, settings, catalog, save=args.save)
+    ca.show_incidents(evidence, catalog, out, args.json)
     if args.save:  # on stderr with --json, so stdout stays one JSON document
         (err if args.json else out).print(f"đã lưu {len(evidence.incidents)} sự cố và {len(evidence.matches)} "
                                           f"kết luận phản ánh vào {settings.store}", markup=False)
@@ -347,7 +346,8 @@ def cmd_incidents(args: argparse.Namespace) -> int:
 def cmd_complaints_import(args: argparse.Namespace) -> int:
     import time
 
-    from monitor import cli_evidence as ev
+    from monitor.assessment import import_complaints
+    from monitor.cli_complaints import show_import
 
     settings = _settings(args)
     if not args.file.is_file():
@@ -355,13 +355,13 @@ def cmd_complaints_import(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.file}: {what}; give the path of a PAKN export (CSV, JSON or XLSX)")
     catalog = _catalog(settings)
     try:
-        summary = ev.import_complaints(args.file, settings, catalog, time.time())
+        summary = import_complaints(args.file, settings, catalog, time.time())
     except (OSError, ValueError) as exc:  # unreadable file, no usable header: nothing imported
         raise UsageError(f"{args.file}: {exc}" if str(args.file) not in str(exc) else str(exc)) from None
     if args.json:
         print(json.dumps(summary, ensure_ascii=False, indent=2))
     else:
-        ev.show_import(summary, out)
+        show_import(summary, out)
     return EXIT_OK
 
 
@@ -381,14 +381,15 @@ def cmd_complaints_list(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     import time
 
-    from monitor import cli_evidence as ev
+    from monitor import cli_assessment as ca
+    from monitor.assessment import weekly_report
     from monitor.report import render_rich, write_report
 
     settings = _settings(args)
     catalog = _catalog(settings)
-    formats = ev.parse_formats(args.format)
-    evidence, name = ev.gather_period(args, settings, catalog)
-    report = ev.build_weekly_report(evidence, catalog, settings, time.time())
+    formats = ca.parse_formats(args.format)
+    evidence, name = ca.gather_period(args, settings, catalog)
+    report = weekly_report(evidence, catalog, settings, time.time())
     if not args.quiet:
         render_rich(report, out)
     written = write_report(report, args.out or settings.reports, formats, stem=f"bao-cao-{name}")
@@ -478,7 +479,7 @@ def _command(commands: argparse._SubParsersAction, name: str, summary: str, deta
 
 def parser() -> argparse.ArgumentParser:
     """The argument parser of ``monitor``."""
-    from monitor import cli_evidence as ev
+    from monitor.cli_assessment import add_period_arguments
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--checks", type=Path, action="append", metavar="PATH", help=CHECKS_HELP)
@@ -554,7 +555,7 @@ def parser() -> argparse.ArgumentParser:
                          "Recomputed from the stored results; only reads the store (read-only or locked is fine) "
                          "unless --save. Periods: --week 2026-W23 or --from/--to; default the last complete "
                          "bulletin week.", parents=[common])
-    ev.add_period_arguments(incidents)
+    add_period_arguments(incidents)
     incidents.add_argument("--json", action="store_true", help="machine-readable output")
     incidents.add_argument("--save", action="store_true",
                            help="also store the incidents and the complaints' verdicts, shown by `complaints list` "
@@ -578,7 +579,7 @@ def parser() -> argparse.ArgumentParser:
         complaint_commands, "list", "the period's complaints: classification and verdict, no personal data",
         "Never the text or the sender. An unknown --platform or --status exits 2 listing the valid ones.",
         parents=[common])
-    ev.add_period_arguments(complaints_list)
+    add_period_arguments(complaints_list)
     complaints_list.add_argument("--platform", help="only complaints naming this platform id ('none': naming none)")
     complaints_list.add_argument("--status", help="only complaints with this verdict (e.g. corroborated, pending)")
     complaints_list.add_argument("--json", action="store_true", help="machine-readable output")
@@ -587,7 +588,7 @@ def parser() -> argparse.ArgumentParser:
     report = _command(commands, "report", "the week's evidence for the bulletin, in Vietnamese",
                       "Section 5 of the bulletin, shown here and written as Markdown, DOCX and HTML (and the "
                       "chart) to --out.", parents=[common])
-    ev.add_period_arguments(report)
+    add_period_arguments(report)
     report.add_argument("--format", default="md,docx,html", help="md, docx, html, comma-separated (default: all)")
     report.add_argument("--out", type=Path, metavar="DIR",
                         help="directory for the files (default: settings reports, var/reports)")

@@ -1,8 +1,10 @@
-"""``monitor complaints list``: what was imported, how it was classified and what the measurements said.
+"""``monitor complaints import`` and ``list``: what an import did; what was imported, how it was classified
+and what the measurements said.
 
-Read from the store only (no incidents or matches are recomputed: ``monitor incidents`` or
+``list`` reads from the store only (no incidents or matches are recomputed: ``monitor incidents`` or
 ``monitor report`` store the verdicts). Never the complaint's text, sender or province: only the
-id, the times, and the phrases (from the scrubbed text) that decided platform and symptom.
+id, the times, and the phrases (from the scrubbed text) that decided platform and symptom. The import
+itself is :func:`monitor.assessment.import_complaints`.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ def complaint_rows(complaints: Sequence[tuple[Complaint, Classification]], match
 
 def list_complaints(args: argparse.Namespace, settings: Settings, catalog: Catalog) -> tuple[list[dict], tuple]:
     """The period's stored complaints as rows (see :func:`complaint_rows`), and (start, end, name)."""
-    from monitor.cli_evidence import period
+    from monitor.cli_assessment import period
     from monitor.store import open_store
 
     check_filters(args.platform, args.status, catalog)
@@ -107,3 +109,17 @@ def show_complaints(rows: list[dict], span: tuple, console: Console, as_json: bo
                       "\n".join(escape(v["incident"] or "—") for v in verdicts))
     console.print(table)
     console.print(f"{len(rows)} phản ánh." if rows else "Không có phản ánh nào trong khoảng thời gian này.")
+
+
+def show_import(summary: dict, console: Console) -> None:
+    """What an import did (see :func:`monitor.assessment.import_complaints`): counts, bad rows, the rejects file."""
+    console.print(f"{summary['file']}: {summary['rows']} dòng; nhập mới {summary['new']}, "
+                  f"đã có từ trước {summary['already_stored']}, bị loại {summary['rejected']}, "
+                  f"trùng mã {summary['duplicates']}")
+    for problem in summary["problems"]:
+        console.print(f"  dòng {problem['row']}: {problem['reason']}: {problem['detail']}", markup=False)
+    if summary["rejects_file"]:
+        console.print(f"các dòng bị loại được lưu tại {summary['rejects_file']}", markup=False)
+    if summary["symptoms"]:
+        console.print("biểu hiện: " + ", ".join(f"{k} {v}" for k, v in summary["symptoms"].items()))
+        console.print("nền tảng: " + ", ".join(f"{k} {v}" for k, v in summary["platforms"].items()))

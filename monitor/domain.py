@@ -193,7 +193,7 @@ class MatchPolicy:
 DEFAULT_MATCH_POLICY = MatchPolicy()
 
 
-# --- a period's evidence (gathered by monitor.evidence) ------------------------------------------
+# --- a period's evidence (gathered by monitor.assessment) ---------------------------------------
 
 @dataclass(frozen=True)
 class Evidence:

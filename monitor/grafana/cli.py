@@ -56,7 +56,7 @@ def cmd_push(args: argparse.Namespace) -> int:
 
 
 def cmd_annotate(args: argparse.Namespace) -> int:
-    from monitor import cli_evidence as ev
+    from monitor.cli_assessment import gather_period
     from monitor.config import Settings, load_catalog
     from monitor.grafana.sync import annotate
 
@@ -64,7 +64,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     settings = Settings(**overrides)
     catalog = load_catalog(settings.checks)
     client, grafana = _client()  # before the evidence: a missing URL or token fails fast
-    evidence, name = ev.gather_period(args, settings, catalog)  # read only: works on a read-only or locked store
+    evidence, name = gather_period(args, settings, catalog)  # read only: works on a read-only or locked store
     counts = annotate(client, evidence, catalog)
     if args.json:
         print(json.dumps({"period": name, "incidents": len(evidence.incidents), "complaints": len(evidence.complaints),
@@ -97,7 +97,7 @@ def _guarded(func):
 
 def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add ``grafana build|push|annotate`` to the ``monitor`` sub-commands; ``common`` carries ``--checks``."""
-    from monitor.cli_evidence import add_period_arguments
+    from monitor.cli_assessment import add_period_arguments
     from monitor.grafana.client import DEFAULT_MESSAGE  # not from sync: grafana_client costs 0.6 s and MBs
 
     grafana = commands.add_parser("grafana",

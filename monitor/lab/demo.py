@@ -187,10 +187,9 @@ def write_demo_report(directory: Path, catalog: Catalog, start: float, end: floa
                       ) -> tuple[list[Path], Group]:
     """Complaints the lab's faults would have caused, imported; the report of the simulated span; and the
     lab's truth beside what was found (scripted events, complaint verdicts), to print."""
-    from monitor.cli_evidence import build_weekly_report
+    from monitor.assessment import gather, save, weekly_report
     from monitor.complaints.classify import classify
     from monitor.config import Settings
-    from monitor.evidence import gather, save
     from monitor.lab.complaints import synthesize
     from monitor.lab.sidebyside import complaint_rows, event_rows, render
     from monitor.lab.week import read_truth
@@ -206,7 +205,7 @@ def write_demo_report(directory: Path, catalog: Catalog, start: float, end: floa
         save(store, evidence)  # the demo owns its store
     finally:
         store.close()
-    report = build_weekly_report(evidence, catalog, settings, end)
+    report = weekly_report(evidence, catalog, settings, end)
     paths = write_report(report, directory / "reports", ("md", "docx", "html"), stem="bao-cao-demo")
     confirmation = settings.incidents.failures_to_open * interval
     rows = event_rows(truth, evidence.incidents, start, end, confirmation, end)

@@ -1,8 +1,8 @@
 """History store: where probe results are kept, behind one interface.
 
-:class:`Store` is the contract; :class:`SQLiteStore` is the default (one file,
-WAL) and a PostgreSQL store for a fleet of probers will implement the same
-protocol. :class:`ResultWriter` batches results off the event loop into any
+:class:`Store` is the contract, and what callers type against; :class:`SQLiteStore` is the
+default (one file, WAL; :func:`open_store`) and a PostgreSQL store for a fleet of probers will
+implement the same protocol. :class:`ResultWriter` batches results off the event loop into any
 store. Times are unix seconds, UTC.
 """
 
@@ -46,8 +46,13 @@ class Store(Protocol):
         """The ``limit`` newest results matching the given filters, newest first."""
         ...
 
-    def results_between(self, start: float, end: float, platform: str | None = None) -> list[ProbeResult]:
-        """Results with ``start <= started_at < end``, oldest first."""
+    def results_between(self, start: float, end: float, platform: str | None = None, *,
+                        details: bool = True) -> list[ProbeResult]:
+        """Results with ``start <= started_at < end``, oldest first (half-open, so ranges tile).
+
+        ``details=False`` may leave ``details`` empty except for unreliable results (where it holds
+        their ``stalled`` seconds): what a period's evidence needs, at less cost.
+        """
         ...
 
     def count_results(self) -> int:
@@ -58,7 +63,7 @@ class Store(Protocol):
         """Delete results with ``started_at < older_than``; return how many were deleted."""
         ...
 
-    # Evidence (see monitor/store/evidence.py for the SQLite implementation).
+    # Evidence: incidents, complaints and their verdicts (monitor/store/sqlite_evidence.py for SQLite).
 
     def save_incidents(self, incidents: Sequence[Incident], now: float,
                        replacing: tuple[float, float] | None = None) -> None:
@@ -99,7 +104,7 @@ class Store(Protocol):
         ...
 
 
-def open_store(path: Path, *, read_only: bool = False) -> SQLiteStore:
+def open_store(path: Path, *, read_only: bool = False) -> Store:
     """Open (creating and migrating as needed) the SQLite history store at ``path``.
 
     ``read_only``: open an existing store and write nothing (the commands that only read: ``report``,

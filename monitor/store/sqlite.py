@@ -19,7 +19,7 @@ from urllib.parse import quote
 from monitor.errors import StoreError
 from monitor.private import create_private, narrow
 from monitor.result import PHASES, ProbeResult, Reason
-from monitor.store.evidence import EvidenceTables
+from monitor.store.sqlite_evidence import EvidenceTables
 
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 _PRUNE_CHUNK = 10_000  # rows per prune transaction, so the writer is never locked out for long

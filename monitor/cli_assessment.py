@@ -1,4 +1,8 @@
-"""``monitor incidents``, ``monitor complaints import`` and ``monitor report``: the evidence commands."""
+"""``monitor incidents`` and ``monitor report``: their arguments and what they print, over :mod:`monitor.assessment`.
+
+Also the period every evidence command takes (``--week``, ``--from``/``--to``): :func:`add_period_arguments`
+and :func:`period`.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +17,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from monitor import assessment
 from monitor.config import Catalog, Settings
-from monitor.domain import MatchStatus
+from monitor.domain import Evidence, MatchStatus
 from monitor.localtime import VIETNAM, format_datetime
 from monitor.matching import unexplained
 from monitor.report import text
-from monitor.workcalendar import PeakHours, bulletin_week
+from monitor.workcalendar import bulletin_week
 
 _DATE_FORMATS = ("%d/%m/%Y %H:%M", "%d/%m/%Y")
 
@@ -96,28 +101,13 @@ def add_period_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", type=Path, help="SQLite history file")
 
 
-def gather_period(args: argparse.Namespace, settings: Settings, catalog: Catalog, *, save: bool = False):
-    """The period's evidence and its name, read from a store opened read-only (it may be read-only, or locked
-    by the daemon); ``save``: opened for writing (migrated if needed), and the incidents and verdicts stored."""
-    from monitor import evidence as ev
-    from monitor.errors import StoreError
-    from monitor.store import open_store
-
+def gather_period(args: argparse.Namespace, settings: Settings, catalog: Catalog, *,
+                  save: bool = False) -> tuple[Evidence, str]:
+    """The evidence of the period the arguments name, and the period's name for files (see
+    :func:`monitor.assessment.gather_stored`; ``save``: ``--save``)."""
     now = time.time()
     start, end, name = period(args, settings, now)
-    if not settings.store.exists():
-        raise FileNotFoundError(f"no history at {settings.store}: run `monitor run` or `monitor simulate` first")
-    store = open_store(settings.store, read_only=not save)
-    try:
-        evidence = ev.gather(store, catalog, start, end, now, settings.incidents, settings.matching)
-        if save:
-            try:
-                ev.save(store, evidence)
-            except StoreError as exc:
-                raise StoreError(f"{exc} (without --save, `monitor incidents` only reads)") from exc
-        return evidence, name
-    finally:
-        store.close()
+    return assessment.gather_stored(settings, catalog, start, end, now, write=save), name
 
 
 def incident_dict(incident, now: float) -> dict:
@@ -131,7 +121,7 @@ def incident_dict(incident, now: float) -> dict:
             "failed": incident.failed, "failed_share": incident.failed_share}
 
 
-def show_incidents(evidence, catalog: Catalog, console: Console, as_json: bool) -> None:
+def show_incidents(evidence: Evidence, catalog: Catalog, console: Console, as_json: bool) -> None:
     now = evidence.now
     if as_json:
         console.print_json(json.dumps([incident_dict(i, now) for i in evidence.incidents], ensure_ascii=False))
@@ -163,49 +153,7 @@ def show_incidents(evidence, catalog: Catalog, console: Console, as_json: bool) 
                       f"còn {warning.days_left:.0f} ngày")
 
 
-def peak_hours(settings: Settings) -> PeakHours:
-    return PeakHours.parse(settings.peak_hours)
-
-
-# --- complaints import ---------------------------------------------------------------------
-
-def import_complaints(path: Path, settings: Settings, catalog: Catalog, now: float) -> dict:
-    """Read, scrub, classify and store one PAKN export, streamed and all or nothing; write its rejects file.
-
-    Returns the summary (see :func:`monitor.complaints.intake.import_export`).
-    """
-    from monitor.complaints.intake import import_export
-
-    return import_export(path, settings.store, catalog.platforms, peak_hours(settings), now,
-                         settings.complaint_columns or None)
-
-
-def show_import(summary: dict, console: Console) -> None:
-    console.print(f"{summary['file']}: {summary['rows']} dòng; nhập mới {summary['new']}, "
-                  f"đã có từ trước {summary['already_stored']}, bị loại {summary['rejected']}, "
-                  f"trùng mã {summary['duplicates']}")
-    for problem in summary["problems"]:
-        console.print(f"  dòng {problem['row']}: {problem['reason']}: {problem['detail']}", markup=False)
-    if summary["rejects_file"]:
-        console.print(f"các dòng bị loại được lưu tại {summary['rejects_file']}", markup=False)
-    if summary["symptoms"]:
-        console.print("biểu hiện: " + ", ".join(f"{k} {v}" for k, v in summary["symptoms"].items()))
-        console.print("nền tảng: " + ", ".join(f"{k} {v}" for k, v in summary["platforms"].items()))
-
-
 # --- report -------------------------------------------------------------------------------
-
-def build_weekly_report(evidence, catalog: Catalog, settings: Settings, now: float):
-    """The report of ``evidence`` (see :mod:`monitor.report`)."""
-    from monitor.workcalendar import is_bulletin_week
-    from monitor.report import ReportInput, build_report
-
-    return build_report(ReportInput(
-        start=evidence.start, end=evidence.end, platforms=catalog.platforms, results=evidence.results,
-        incidents=evidence.incidents, certificate_warnings=evidence.certificate_warnings,
-        complaints=evidence.complaints, matches=evidence.matches, peak=peak_hours(settings), generated_at=now,
-        bulletin_week=is_bulletin_week(evidence.start, evidence.end, settings.week_start)))
-
 
 def parse_formats(text: str) -> tuple[str, ...]:
     from monitor.report.write import FORMATS
