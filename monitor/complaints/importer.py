@@ -20,6 +20,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import functools
 import io
 import itertools
 import json
@@ -352,8 +353,19 @@ class Export:
                     yield reject("empty_content")
                     continue
                 first_row[complaint_id] = number
-                yield Complaint(complaint_id, received_at, scrub(_cell(cells.get("unit"))).strip(),
-                                scrub(_cell(cells.get("province"))).strip(), text, source_row=number)
+                yield Complaint(complaint_id, received_at, _scrub_label(_cell(cells.get("unit"))),
+                                _scrub_label(_cell(cells.get("province"))), text, source_row=number)
+
+
+def _scrub_label(value: str) -> str:
+    """A unit or province, scrubbed. The same few hundred values repeat through an export, so a short
+    one is scrubbed once (the cache holds at most 4,096 values of at most 200 characters)."""
+    return _scrub_short(value) if len(value) <= 200 else scrub(value).strip()
+
+
+@functools.lru_cache(maxsize=4096)
+def _scrub_short(value: str) -> str:
+    return scrub(value).strip()
 
 
 def _shown(header: str) -> str:

@@ -120,19 +120,21 @@ _CAP_WORD = rf"[{re.escape(_CAPS)}](?>[^\W\d_]*)"
 _WORD = r"(?>[^\W\d_]+)"
 _NAME_LABELS = _any_of("ho va ten", "ho ten", "ho, ten", "ten nguoi gui", "nguoi gui")
 _FORMS = _any_of("dong chi", "d/c", "ong", "ba", "anh", "chi")
-# Capitalised words after a form of address or a name label.
-_NAME = re.compile(rf"(?<!\w)(?P<form>{_FORMS}|{_NAME_LABELS})(?P<gap>[ \t]*:[ \t]*|[ \t]+)"
-                   rf"(?P<name>{_CAP_WORD}(?:[ \t]+{_CAP_WORD}){{0,5}})(?!\w)")
+# Capitalised words after a form of address or a name label. Words are apart by any whitespace but a line
+# break (a no-break space from a web form included).
+_NAME = re.compile(rf"(?<!\w)(?P<form>{_FORMS}|{_NAME_LABELS})(?P<gap>[^\S\r\n]*:[^\S\r\n]*|[^\S\r\n]+)"
+                   rf"(?P<name>{_CAP_WORD}(?:[^\S\r\n]+{_CAP_WORD}){{0,5}})(?!\w)")
 # After a name label and a colon or dash the name may be in any case: at most six words, up to punctuation.
-_LABEL_NAME = re.compile(rf"(?<!\w)(?P<lead>(?:{_NAME_LABELS})[ \t]*[:\-][ \t]*)"
-                         rf"(?P<name>{_WORD}(?:[ \t]+{_WORD}){{0,5}})")
+_LABEL_NAME = re.compile(rf"(?<!\w)(?P<lead>(?:{_NAME_LABELS})[^\S\r\n]*[:\-][^\S\r\n]*)"
+                         rf"(?P<name>{_WORD}(?:[^\S\r\n]+{_WORD}){{0,5}})")
 # After "liên hệ" and a form of address: lowercase or all-caps words up to the next punctuation.
-_CONTACT = re.compile(rf"(?<!\w)(?P<lead>(?:{_any_of('lien he')})[ \t]+(?:{_FORMS})[ \t]+)"
-                      rf"(?P<name>{_WORD}(?:[ \t]+{_WORD}){{0,5}}?)(?=[ \t]*(?:[,.;:()\n]|$))")
+_CONTACT = re.compile(rf"(?<!\w)(?P<lead>(?:{_any_of('lien he')})[^\S\r\n]+(?:{_FORMS})[^\S\r\n]+)"
+                      rf"(?P<name>{_WORD}(?:[^\S\r\n]+{_WORD}){{0,5}}?)(?=[^\S\r\n]*(?:[,.;:()\n]|$))")
 _PROPER_FORMS = {"đồng chí", "đ/c", "ông", "bà", "anh", "chị"}  # as spelled with their marks
 _UNMARKED = {"ong", "ba", "chi"}  # spellings that are other words when the text has diacritics
 _PLACE_WORDS = {"xa", "phuong", "huyen", "quan", "tinh", "thon", "ban", "lang", "ap", "to", "khu", "pho",
                 "thi tran", "thanh pho", "truong", "chi bo", "dang bo"}
+_DIGIT = re.compile(r"\d")  # any Unicode digit, as the number patterns read them
 _SIX_DIGITS = re.compile(r"(?:\d\D{0,3}){6}")  # bounded: at most 24 characters per attempt
 _MARKED = re.compile(r"[À-ỹ]")  # any letter with a diacritic (NFC)
 
@@ -159,9 +161,19 @@ def _after_place_word(text: str, start: int) -> bool:
     return bool(before) and (before[-1] in _PLACE_WORDS or " ".join(before[-2:]) in _PLACE_WORDS)
 
 
+def _bare(text: str) -> bytes:
+    """Lower-case ASCII letters of ``text`` with the marks dropped (đ -> d): what a loose phrase can match in.
+
+    A gate, not a key: characters with no ASCII letter are dropped, so a phrase :func:`loose` matches in
+    ``text`` always has each of its words in ``_bare(text)``.
+    """
+    return unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "d")).encode("ascii", "ignore").lower()
+
+
 def _names(text: str) -> str:
     marked = _MARKED.search(text) is not None
     all_caps = text == text.upper()
+    bare = _bare(text)
 
     def replace(match: re.Match[str]) -> str:
         form = match.group("form")
@@ -170,8 +182,10 @@ def _names(text: str) -> str:
             return match.group(0)
         return f"{form}{match.group('gap')}{NAME}"
 
-    text = _LABEL_NAME.sub(lambda m: f"{m.group('lead')}{NAME}", text)
-    text = _CONTACT.sub(lambda m: f"{m.group('lead')}{NAME}", text)
+    if b"ten" in bare or b"gui" in bare:  # every name label has one of these words
+        text = _LABEL_NAME.sub(lambda m: f"{m.group('lead')}{NAME}", text)
+    if b"lien" in bare:
+        text = _CONTACT.sub(lambda m: f"{m.group('lead')}{NAME}", text)
     return _NAME.sub(replace, text)
 
 
@@ -185,7 +199,7 @@ def scrub(text: str) -> str:
     text = unicodedata.normalize("NFC", text)
     if "@" in text:
         text = _EMAIL.sub(EMAIL, text)
-    if _SIX_DIGITS.search(text):  # every number pass needs at least six digits somewhere
+    if len(_DIGIT.findall(text)) >= 6 and _SIX_DIGITS.search(text):  # every number pass needs six digits close by
         text = _LABELLED.sub(_labelled, text)
         text = _PHONE.sub(PHONE, text)
         text = _LONG.sub(_long, text)
