@@ -172,7 +172,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> argparse.ArgumentParser:
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser],
+               common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add ``alerts build`` to the ``monitor`` sub-commands; ``common`` carries ``--checks``."""
     alerts = commands.add_parser("alerts", help="alert rules: settings generated from checks/ and the settings",
                                  description="See 'monitor alerts build --help'.")

@@ -72,7 +72,7 @@ class DnsResponder:
         self.decide = decide
         self.port: int | None = None
         self.queries: list[Query] = []
-        self._records: dict[tuple[dns.name.Name, int], list[str]] = {}
+        self._records: dict[tuple[dns.name.Name, dns.rdatatype.RdataType], list[str]] = {}
         self._behaviours: dict[dns.name.Name, tuple[Behaviour, float]] = {}
         self._udp: asyncio.DatagramTransport | None = None
         self._tcp: asyncio.Server | None = None
@@ -103,7 +103,7 @@ class DnsResponder:
         loop = asyncio.get_running_loop()
         for _ in range(20 if port == 0 else 1):
             tcp = await asyncio.start_server(self._serve_tcp, host, port)
-            chosen = tcp.sockets[0].getsockname()[1]
+            chosen: int = tcp.sockets[0].getsockname()[1]
             try:
                 self._udp, _ = await loop.create_datagram_endpoint(
                     lambda: _UdpProtocol(self), local_addr=(host, chosen))
@@ -135,7 +135,7 @@ class DnsResponder:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _rrset(self, name: dns.name.Name, rdtype: int, values: list[str]) -> dns.rrset.RRset:
+    def _rrset(self, name: dns.name.Name, rdtype: dns.rdatatype.RdataType, values: list[str]) -> dns.rrset.RRset:
         return dns.rrset.from_text_list(name, self.ttl, dns.rdataclass.IN, rdtype, values)
 
     async def answer(self, wire: bytes, transport: str, peer: str = "") -> bytes | None:
@@ -178,7 +178,7 @@ class DnsResponder:
             response.flags |= dns.flags.TC
             return response.to_wire()
 
-    def _fill(self, response: dns.message.Message, name: dns.name.Name, rdtype: int) -> None:
+    def _fill(self, response: dns.message.Message, name: dns.name.Name, rdtype: dns.rdatatype.RdataType) -> None:
         """Put the records of ``name``/``rdtype`` in the answer, following CNAMEs in the table."""
         for _ in range(_MAX_CNAME_CHAIN):
             values = self._records.get((name, rdtype))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from monitor.domain import MEASURABLE, Incident, Kind, Match, MatchStatus
 from monitor.incidents import union
@@ -126,11 +127,11 @@ def _kind_over(event: TruthEvent, incidents: Sequence[Incident], data_end: float
     return max(shares)[1] if shares else None
 
 
-def score_matching(truth: Sequence[Mapping], matches: Sequence[Match], incidents: Sequence[Incident],
+def score_matching(truth: Sequence[Mapping[str, Any]], matches: Sequence[Match], incidents: Sequence[Incident],
                    events: Sequence[TruthEvent], data_end: float) -> MatchingScore:
     """Precision and recall of ``corroborated`` against the complaint truth (rows of complaints-truth.jsonl)."""
     by_event = {e.id: e for e in events}
-    by_incident = {i.id: i for i in incidents}
+    by_incident: dict[str | None, Incident] = {i.id: i for i in incidents}  # a match's incident_id may be None
     corroborating: dict[str, list[Match]] = {}
     for m in matches:
         if m.status is MatchStatus.CORROBORATED:
@@ -144,8 +145,9 @@ def score_matching(truth: Sequence[Mapping], matches: Sequence[Match], incidents
         expected += is_expected
         found = corroborating.get(row["id"], [])
         corroborated += bool(found)
-        if is_expected and any(m.platform == event.platform and _explains(by_incident.get(m.incident_id), event,
-                                                                             data_end) for m in found):
+        if is_expected and event is not None and any(
+                m.platform == event.platform and _explains(by_incident.get(m.incident_id), event, data_end)
+                for m in found):
             correct += 1
     return MatchingScore(expected, corroborated, correct)
 

@@ -12,6 +12,7 @@ the ground truth that incident detection is scored against.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -29,7 +30,7 @@ from monitor.lab import simclock
 from monitor.lab.behaviour import ScenarioWorld
 from monitor.lab.dnsd import Behaviour, DnsResponder
 from monitor.lab.pki import LabPki
-from monitor.lab.scenario import load_scenario
+from monitor.lab.scenario import Scenario, load_scenario
 from monitor.lab.servers import MARKER, AppliedEvents, PlatformServer
 from monitor.lab.world import World
 from monitor.workcalendar import bulletin_week
@@ -81,7 +82,7 @@ class Lab:
         try:
             for platform in monitored:
                 server = PlatformServer(platform.id, platform.name, self.world,
-                                        lambda certificate, p=platform.id: pki.context(p, certificate),
+                                        functools.partial(pki.context, platform.id),
                                         self.epoch, self.live_clock, self.applied)
                 self.servers[platform.id] = server
                 await server.start(self.host)
@@ -196,7 +197,8 @@ def lab_checks_yaml(catalog: Catalog, ports: Mapping[str, int], dns_port: int, c
                           for check in platform.checks]
         platforms.append(data)
     header = "# Written by the platform lab: the checks below probe its loopback platforms. Do not edit.\n"
-    return header + yaml.safe_dump({"platforms": platforms}, allow_unicode=True, sort_keys=False, width=120)
+    body: str = yaml.safe_dump({"platforms": platforms}, allow_unicode=True, sort_keys=False, width=120)
+    return header + body
 
 
 def _lab_check(check: Check, address: str, dns_server: str, ca_file: Path, host: str) -> dict[str, Any]:
@@ -267,7 +269,7 @@ async def run_lab(scenario: str, week: str, directory: Path, speed: float, check
     return 0
 
 
-def certificate_days(scenario, catalog: Catalog) -> dict[str, float]:
+def certificate_days(scenario: Scenario, catalog: Catalog) -> dict[str, float]:
     """Validity of each platform's normal certificate, from the scenario's profiles."""
     return {p.id: scenario.profile(p.id).certificate_days for p in catalog.platforms}
 
