@@ -20,7 +20,7 @@ from monitor.probes import ProbeContext
 from monitor.result import ProbeResult
 from monitor.scheduler import Job, Prober, spread
 from monitor.selfcheck import SelfCheck
-from monitor.store import ResultWriter, SQLiteStore, Store, open_store, retention_cutoff
+from monitor.store import ResultWriter, Store, open_store, retention_cutoff
 from monitor.workcalendar import PeakHours
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ async def _prune_forever(store: Store, retention_days: int) -> None:
         await asyncio.sleep(PRUNE_EVERY)
 
 
-def _save_evidence(store: SQLiteStore, settings: Settings, catalog: Catalog) -> None:
+def _save_evidence(store: Store, settings: Settings, catalog: Catalog) -> None:
     """Store the incidents and complaint verdicts of this bulletin week and the last (what `monitor complaints
     list` and Grafana read; `monitor report` recomputes its own). A failure is logged, never fatal."""
     from monitor.errors import StoreError
@@ -61,7 +61,7 @@ def _save_evidence(store: SQLiteStore, settings: Settings, catalog: Catalog) -> 
                      incidents, verdicts)
 
 
-async def _save_evidence_hourly(store: SQLiteStore, settings: Settings, catalog: Catalog) -> None:
+async def _save_evidence_hourly(store: Store, settings: Settings, catalog: Catalog) -> None:
     while True:
         await asyncio.sleep(EVIDENCE_EVERY)
         await asyncio.to_thread(_save_evidence, store, settings, catalog)
