@@ -54,7 +54,10 @@ def test_each_prober_reports_the_injected_delay_of_every_probe_in_the_window(tmp
     assert result.cpu > 0 and result.peak_rss_mb > 0
     if run is run_ours:
         assert result.lag_p99 is not None and result.skipped == 0
-    assert shortfall(result) is None or shortfall(result).startswith("error p99")  # a busy machine may miss 5 ms
+    # Whether the run met the capacity budgets (error p99 under 5 ms, scheduler lag p99 under 100 ms) is the
+    # benchmark's figure, not asserted here: a busy machine misses them (lag p99 224 ms seen on a shared CI
+    # core). What would make the instrument wrong (missing, failed or skipped probes) is asserted above.
+    assert shortfall(result) is None or shortfall(result).startswith(("error p99", "scheduler lag p99"))
 
 
 def test_the_fast_target_answers_at_once_and_the_delayed_one_after_the_delay(tmp_path, target):
