@@ -275,6 +275,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     from monitor.config.model import parse_duration
+    from monitor.lab import pki  # noqa: F401  (the lab runs in a subprocess: say here, in one line, if its extra is missing)
     from monitor.lab.week import platform_lines, simulate_week
 
     settings = _settings(args)
