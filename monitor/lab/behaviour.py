@@ -40,7 +40,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from monitor.config.loader import _field
+from monitor.config.yamlsource import field_name
 from monitor.lab.scenario import WEEKDAYS, EventBase, Profile, Scenario, problems
 from monitor.lab.world import ConnectionPlan, DnsPlan, ResponsePlan, TruthEvent
 from monitor.localtime import VIETNAM, local
@@ -104,7 +104,7 @@ class ScenarioWorld:
         self.seed = scenario.seed if seed is None else seed
         bad = problems(scenario, self.platforms)
         if bad:
-            raise ValueError("; ".join(f"{_field(path)}: {message}" for path, message in bad))
+            raise ValueError("; ".join(f"{field_name(path)}: {message}" for path, message in bad))
         if week_end <= week_start:
             raise ValueError("week_end must be after week_start")
         self._peak = scenario.peak_hours.seconds()

@@ -37,7 +37,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, ValidationError, create_model,
                       field_validator, model_validator)
 
-from monitor.config.loader import _describe, _field, _message, _model_in, _Source, _unknown_key
+from monitor.config.yamlsource import YamlSource, data_path, describe, field_name, message, model_at, unknown_key
 from monitor.config.model import Duration, Slug, parse_duration
 from monitor.errors import ConfigError, ConfigProblem
 from monitor.workcalendar import DEFAULT_PEAK, PeakHours, clock_seconds
@@ -49,7 +49,7 @@ LOAD_PREFIX = "load-"  # ids of load-induced (congestion) truth events; scripted
 
 def _strict_number(value: object) -> object:
     if isinstance(value, bool):  # YAML true/false would otherwise pass as 1/0
-        raise ValueError(f"expected a number, found {_describe(value)}")
+        raise ValueError(f"expected a number, found {describe(value)}")
     return value
 
 
@@ -58,7 +58,7 @@ def _clock(value: object) -> object:
         # YAML 1.1 reads unquoted 13:30 as 810 (base 60); say so instead of guessing.
         raise ValueError('expected a time "HH:MM" in quotes, found a number')
     if not isinstance(value, str):
-        raise ValueError(f'expected a time "HH:MM" in quotes, found {_describe(value)}')
+        raise ValueError(f'expected a time "HH:MM" in quotes, found {describe(value)}')
     return clock_seconds(value)
 
 
@@ -82,7 +82,7 @@ def _peak_load(value: object) -> object:
     values = value if isinstance(value, list) else [value]
     for item in values:
         if isinstance(item, bool) or not isinstance(item, (int, float)) or not 0 <= item <= 1:
-            shown = _describe(item) if isinstance(item, (bool, str, list, dict)) or item is None else item
+            shown = describe(item) if isinstance(item, (bool, str, list, dict)) or item is None else item
             raise ValueError(f"expected a load from 0 to 1 or a list of them, found {shown}")
     return tuple(float(v) for v in values) if isinstance(value, list) else float(value)
 
@@ -91,7 +91,7 @@ def _peak(value: object) -> object:
     if value is None or isinstance(value, PeakHours):
         return value
     if not isinstance(value, list) or not value:
-        raise ValueError(f'expected a list of windows like ["07:30-11:00"], found {_describe(value)}')
+        raise ValueError(f'expected a list of windows like ["07:30-11:00"], found {describe(value)}')
     return PeakHours.parse(value)
 
 
@@ -324,7 +324,7 @@ def _outline(scenario: Scenario) -> dict:
 
 
 def _unknown_platform(name: str, known: list[str]) -> str:
-    hint = _unknown_key(name, known).removeprefix("unknown key")
+    hint = unknown_key(name, known).removeprefix("unknown key")
     return f"unknown platform {name!r}{hint}"
 
 
@@ -341,22 +341,22 @@ def load_scenario(name_or_path: str, platforms: Iterable[str] | None = None) -> 
     platform are errors. Raises :class:`ConfigError` listing every problem with file and line.
     """
     text, label = _read(name_or_path)
-    source = _Source(label)
-    if not source._parse(text):
+    source = YamlSource(label)
+    if not source.parse(text):
         raise ConfigError(source.problems)
-    found: list[tuple[tuple, str]] = list(source._duplicate_keys)
+    found: list[tuple[tuple, str]] = list(source.duplicate_keys)
     scenario = None
     if not isinstance(source.data, dict):
-        what = "the file is empty" if source.data is None else f"found {_describe(source.data)}"
-        message = f"expected a mapping with 'profiles' and 'events'; {what}"
-        raise ConfigError([ConfigProblem(label, None, "", "", message)])
+        what = "the file is empty" if source.data is None else f"found {describe(source.data)}"
+        problem = f"expected a mapping with 'profiles' and 'events'; {what}"
+        raise ConfigError([ConfigProblem(label, None, "", "", problem)])
     try:
         scenario = Scenario.model_validate(source.data)
     except ValidationError as exc:
         found.extend(_from_pydantic(source.data, error) for error in exc.errors())
     found.extend(problems(source.data, platforms, source.line))
     if found:
-        listed = [_problem(label, source, path, message) for path, message in found]
+        listed = [_problem(label, source, path, problem) for path, problem in found]
         raise ConfigError(sorted(listed, key=lambda p: p.line or 0))
     assert scenario is not None
     return scenario
@@ -379,33 +379,12 @@ def _read(name_or_path: str) -> tuple[str, str]:
         raise ConfigError([ConfigProblem(name_or_path, None, "", "", "cannot read: not UTF-8 text")]) from None
 
 
-def _data_loc(data: object, loc: tuple) -> tuple:
-    """Keep the parts of a pydantic ``loc`` that are keys or indexes in the data, or a missing field,
-    plus the event kind tag (dropped later); not pydantic's internal names for union members."""
-    path: list = []
-    node = data
-    for position, part in enumerate(loc):
-        if position == 2 and loc[0] == "events" and part in EVENT_MODELS:
-            path.append(part)
-            continue
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
-        elif isinstance(node, dict) and isinstance(part, str) and part.isidentifier():
-            node = {}  # a missing field (or a default validated): name it and what is missing inside
-        else:
-            continue
-        path.append(part)
-    return tuple(path)
-
-
 def _from_pydantic(data: object, error: dict) -> tuple[tuple, str]:
     """One pydantic error -> (data path, message worded for someone editing YAML)."""
-    model_loc = _data_loc(data, error["loc"])  # with the event kind tag, to find the model
-    loc = model_loc
-    if loc[:1] == ("events",) and len(loc) > 2 and loc[2] in EVENT_MODELS:
-        loc = loc[:2] + loc[3:]
+    pydantic_loc = tuple(error["loc"])
+    tagged = len(pydantic_loc) > 2 and pydantic_loc[0] == "events" and pydantic_loc[2] in EVENT_MODELS
+    # The event's kind, which pydantic puts after events[i], is no key of the data: left out of the path.
+    loc = data_path(data, pydantic_loc[:2] + pydantic_loc[3:] if tagged else pydantic_loc)
     kinds = ", ".join(EVENT_KINDS)
     if error["type"] == "union_tag_invalid":
         tag = error["ctx"]["tag"]
@@ -415,30 +394,13 @@ def _from_pydantic(data: object, error: dict) -> tuple[tuple, str]:
     if error["type"] == "union_tag_not_found":
         return loc + ("kind",), f"required field is missing (one of: {kinds})"
     if error["type"] == "extra_forbidden":
-        model = _model_at(model_loc[:-1])
+        model = model_at(Scenario, pydantic_loc[:-1])
         fields = [f.alias or name for name, f in model.model_fields.items()] if model else []
-        return loc, _unknown_key(loc[-1], fields)
-    return loc, _message(error)
+        return loc, unknown_key(loc[-1], fields)
+    return loc, message(error)
 
 
-def _model_at(loc: tuple) -> type[BaseModel] | None:
-    """The model whose fields are expected at a pydantic ``loc`` (event kind tags included)."""
-    model: type[BaseModel] | None = Scenario
-    parts = list(loc)
-    while parts and model is not None:
-        part = parts.pop(0)
-        if model is Scenario and part in ("events", "profiles") and parts:
-            key = parts.pop(0)
-            model = Profile if part == "profiles" else (EVENT_MODELS.get(parts.pop(0)) if parts else None)
-            if part == "events" and not isinstance(key, int):
-                model = None
-            continue
-        field = model.model_fields.get(part) if isinstance(part, str) else None
-        model = _model_in(field.annotation) if field is not None else None
-    return model
-
-
-def _problem(label: str, source: _Source, path: tuple, message: str) -> ConfigProblem:
+def _problem(label: str, source: YamlSource, path: tuple, problem: str) -> ConfigProblem:
     """A problem at a data path: ``event 'x'`` / ``profile 'y'`` and the field inside it."""
     where, rest = "", path
     data = source.data if isinstance(source.data, dict) else {}
@@ -449,4 +411,4 @@ def _problem(label: str, source: _Source, path: tuple, message: str) -> ConfigPr
         rest = path[2:]
     elif path[:1] == ("profiles",) and len(path) > 1:
         where, rest = f"profile {path[1]!r}", path[2:]
-    return ConfigProblem(label, source.line(path), where, _field(rest), message)
+    return ConfigProblem(label, source.line(path), where, field_name(rest), problem)
