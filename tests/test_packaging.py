@@ -108,7 +108,8 @@ def test_an_installed_wheel_works_from_an_empty_directory(tmp_path, loopback_ser
     assert check.returncode == 0, check.stdout + check.stderr
     assert "adhoc/adhoc: success · HTTP 200" in check.stdout.splitlines()
 
-    for command in (["demo", "--duration", "10"], ["lab", "--dir", "lab"]):  # without the extra: one line, what to do
+    for command in (["demo", "--duration", "10"], ["lab", "--dir", "lab"],  # without the extra: one line, what to do
+                    ["simulate", "--days", "1", "--dir", "sim"]):
         missing = monitor(*command)
         assert missing.returncode == 2 and missing.stdout == "", missing.stdout + missing.stderr
         assert missing.stderr.count("\n") == 1 and "'party-platform-monitor[lab]'" in missing.stderr, missing.stderr
