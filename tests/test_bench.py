@@ -44,6 +44,7 @@ def target(tmp_path_factory):
 
 
 @pytest.mark.parametrize("run", [run_ours, run_blackbox], ids=["ours", "blackbox_exporter"])
+@pytest.mark.slow  # nginx and blackbox_exporter, probed for seconds
 def test_each_prober_reports_the_injected_delay_of_every_probe_in_the_window(tmp_path, target, run):
     result = run(tmp_path / "run", target.delay_url, target.ca_file, rate=5, warmup=2.5, window=3.0, cpu=None)
     expected = 5 * result.window
@@ -60,6 +61,7 @@ def test_each_prober_reports_the_injected_delay_of_every_probe_in_the_window(tmp
     assert shortfall(result) is None or shortfall(result).startswith(("error p99", "scheduler lag p99"))
 
 
+@pytest.mark.slow  # nginx and blackbox_exporter, probed for seconds
 def test_the_fast_target_answers_at_once_and_the_delayed_one_after_the_delay(tmp_path, target):
     fast = run_ours(tmp_path / "fast", target.url, target.ca_file, rate=5, warmup=2.5, window=2.0, cpu=None)
     assert fast.completed and max(fast.processing) < DELAY / 2

@@ -16,6 +16,8 @@ from monitor.config import load_catalog
 from monitor.localtime import local
 from monitor.workcalendar import bulletin_week
 
+pytestmark = pytest.mark.slow  # the benchmark's own tests
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -16,6 +16,8 @@ from monitor.metrics import Metrics, serve
 from monitor.result import ProbeResult, Reason
 from tests.test_metrics import samples
 
+pytestmark = pytest.mark.slow  # the benchmark's own tests
+
 PROMETHEUS_ACCEPT = ("application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
                      "text/plain;version=0.0.4;q=0.5,*/*;q=0.1")
 

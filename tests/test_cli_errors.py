@@ -173,6 +173,7 @@ CASES = [
 
 
 @pytest.mark.parametrize(("args", "env", "code", "lines"), CASES, ids=[" ".join(c[0]) or "(none)" for c in CASES])
+@pytest.mark.slow  # one `monitor` process per case, 50 cases
 def test_bad_input_is_one_line_and_a_documented_exit_code(args, env, code, lines, tmp_path, busy_port, closed_port,
                                                           store):
     work = tmp_path / "work"

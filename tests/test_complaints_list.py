@@ -61,6 +61,7 @@ def test_the_week_lists_every_imported_complaint_with_its_classification_and_no_
             assert leaked not in output  # neither personal data, nor sender, nor the complaint's text
 
 
+@pytest.mark.slow  # a dozen `monitor complaints list` runs
 def test_filters_by_platform_period_and_verdict(store):
     assert [r["id"] for r in listed(store, "--week", "2026-W23", "--platform", "quantri-gqthc")] == ["PAKN-2026-0420"]
     assert listed(store, "--week", "2026-W23", "--platform", "none") == []

@@ -107,6 +107,7 @@ def _keys() -> list[str]:
     return sorted(keys)
 
 
+@pytest.mark.slow  # every pattern against the whole reference
 def test_each_fast_pattern_matches_like_its_plain_regex():
     """Every symptom and time pattern finds the same phrases as ``re`` over ``word_pattern(regex)``,
     and is never skipped (``possible``) where it matches."""

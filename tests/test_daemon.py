@@ -59,6 +59,7 @@ def test_run_serves_metrics_stores_results_and_stops_cleanly_on_sigterm(http_por
         history.close()
 
 
+@pytest.mark.slow  # a real `monitor run` for seconds
 def test_sigterm_waits_for_probes_in_flight(loop_thread, tmp_path, daemon_factory):
     """A probe running when SIGTERM arrives finishes (within the grace) and is stored."""
     import asyncio
@@ -94,6 +95,7 @@ def test_sigterm_waits_for_probes_in_flight(loop_thread, tmp_path, daemon_factor
     assert len(results) == 1 and results[0].success and results[0].phases["processing"] > 1.4
 
 
+@pytest.mark.slow  # a real `monitor run` for seconds
 def test_kill_9_leaves_a_database_with_every_committed_batch(http_port, tmp_path, daemon_factory, monkeypatch):
     monkeypatch.setenv("MONITOR_LOG_LEVEL", "DEBUG")  # per-batch store lines are DEBUG
     store = tmp_path / "history.db"
@@ -132,6 +134,7 @@ def test_invalid_config_starts_nothing(tmp_path, daemon_factory):
     assert not daemon.stdout  # no metrics address: nothing was served
 
 
+@pytest.mark.slow  # a real `monitor run` for seconds
 def test_an_outage_shows_as_an_open_incident_in_the_metrics(tmp_path, daemon_factory):
     from tests.servers import closed_port
 

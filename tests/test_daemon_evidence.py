@@ -13,10 +13,14 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from monitor.localtime import VIETNAM
 from monitor.store import open_store
 from tests.daemon import Daemon, write_checks
 from tests.servers import closed_port
+
+pytestmark = pytest.mark.slow  # a real `monitor run` until its incident is open, then stopped
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -31,6 +31,8 @@ from tests.daemon import write_checks
 from tests.e2e import RULES, Proc, api, free_port, query, query_range
 from tests.servers import scripted, start_server
 
+pytestmark = pytest.mark.slow  # real probers and a real Prometheus, until every panel has data
+
 UID = dashboards.PROBERS_UID
 BUILT = dashboards.build()[UID]
 LOCATIONS = ("hanoi", "caobang")

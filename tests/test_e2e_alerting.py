@@ -33,6 +33,8 @@ import pytest
 from tests.e2e import (DASHBOARDS, START_SH, Proc, WebhookSink, api, dashboard_panels, derive_checks, free_port,
                        query, query_range, render_rules, scenario_yaml, selectors, substitute, variable_values)
 
+pytestmark = pytest.mark.slow  # minutes of real time: the outage is scripted on the lab's real clock
+
 PLATFORM = "dichvucong"           # the one that goes down
 BLIP = "gqthc"                    # one failed probe per location
 LOCATIONS = ("hanoi", "caobang")

@@ -28,7 +28,7 @@ from monitor.localtime import format_datetime
 from monitor.store import open_store
 from monitor.workcalendar import bulletin_week
 
-pytestmark = pytest.mark.timeout(1800)  # the simulated week is the slow part; everything is bounded below
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # the simulated week is the slow part; everything is bounded below
 ROOT = Path(__file__).resolve().parents[1]
 WEEK = "2026-W23"
 INTERVAL = 60.0

@@ -24,7 +24,7 @@ from monitor.localtime import VIETNAM
 from tests.daemon import Daemon
 from tests.servers import OK_PAGE, LoopThread, _response, send
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 INTERVAL = 1.0
 SLOW_AFTER = 0.3  # the platform's slow_after; slow answers take 0.6 s

@@ -10,8 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from monitor.store import open_store
 from monitor.workcalendar import bulletin_week
+
+pytestmark = pytest.mark.slow  # a simulated day and the demo, as an operator runs them
 
 REPO = Path(__file__).resolve().parent.parent
 # A copy of ../shared/data/pakn-sample.csv: a clone of the repository stands alone.

@@ -7,6 +7,8 @@ import datetime as dt
 import statistics
 from pathlib import Path
 
+import pytest
+
 from monitor.config import load_catalog
 from monitor.lab.behaviour import ScenarioWorld
 from monitor.lab.lab import Lab
@@ -16,6 +18,8 @@ from monitor.localtime import VIETNAM
 from monitor.probes import ProbeContext
 from monitor.scheduler import Job
 from monitor.workcalendar import bulletin_week
+
+pytestmark = pytest.mark.slow  # the peak-week scenario probed for real against the lab
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -214,6 +214,7 @@ def test_gzip_when_accepted_and_always_the_text_format(accept):
     assert "Content-Encoding" not in refused_headers and refused == plain
 
 
+@pytest.mark.slow  # scrapes racing records for seconds
 def test_a_scrape_during_records_never_sees_half_a_result():
     """count is always the +Inf bucket, buckets never decrease, and a series' total count matches its successes."""
     metrics = Metrics()

@@ -17,6 +17,8 @@ from monitor.result import ProbeResult, Reason
 from monitor.store import SQLiteStore, open_store
 from monitor.store.sqlite import packaged_migrations
 
+pytestmark = pytest.mark.slow  # a reference store, then each reading command run several ways
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "tests" / "fixtures" / "pakn-sample.csv"
 T0 = 1_780_290_000.0  # Monday 01/06/2026 12:00 in Vietnam, inside bulletin week 2026-W23

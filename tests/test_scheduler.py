@@ -120,6 +120,7 @@ def test_checks_run_the_expected_number_of_times_at_spread_offsets(http_port):
     assert 0 <= run.metrics.registry.get_sample_value("monitor_scheduler_lag_seconds_sum") <= lateness + 1e-3
 
 
+@pytest.mark.slow  # seconds of real scheduling
 def test_hung_check_does_not_delay_the_others(http_port):
     """While the hung check waits out its 0.9 s deadline, the others start on their own schedule."""
     jobs = spread([("gqthc", check("hung", f"http://127.0.0.1:{http_port}/hang", timeout=0.9))]
@@ -144,6 +145,7 @@ def test_hung_check_does_not_delay_the_others(http_port):
     assert all(r.duration >= 0.9 for r in hung)
 
 
+@pytest.mark.slow  # seconds of real scheduling
 def test_overlapping_runs_are_skipped_and_counted(http_port):
     """With room for one probe at a time, three 0.9 s probes every second cannot all run."""
     jobs = spread(("gqthc", check(f"h{i}", f"http://127.0.0.1:{http_port}/hang", timeout=0.9)) for i in range(3))
@@ -166,6 +168,7 @@ def test_overlapping_runs_are_skipped_and_counted(http_port):
 
 
 @pytest.mark.parametrize("compressed", [False, True], ids=["real-time", "compressed-clock"])
+@pytest.mark.slow  # seconds of real scheduling
 def test_results_measured_during_a_prober_stall_are_marked_unreliable(loop_thread, compressed):
     """A loop blocked while a probe waits must not be reported as the platform's latency,
     also when results are stamped by a simulated clock (the demo's) rather than real time."""
@@ -211,6 +214,7 @@ def test_results_measured_during_a_prober_stall_are_marked_unreliable(loop_threa
         metrics.registry.get_sample_value("monitor_event_loop_lag_seconds_count")
 
 
+@pytest.mark.slow  # seconds of real scheduling
 def test_a_short_stall_in_a_long_probe_leaves_it_reliable_but_not_in_a_short_one():
     """Stalls delay timestamps by at most their length: 0.1 s in 4 s is noise, 0.2 s in 0.3 s is not."""
     from monitor.result import ProbeResult

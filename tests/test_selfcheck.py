@@ -73,6 +73,7 @@ def incidents_cli(store, since: float) -> list[dict]:
     return json.loads(done.stdout)
 
 
+@pytest.mark.slow  # a real `monitor run` for seconds
 def test_cut_network_gives_the_self_check_failure_and_no_platform_incident(loop_thread, tmp_path, monkeypatch,
                                                                            daemons):
     platform = loop_thread.run(start_server(scripted))
@@ -131,6 +132,7 @@ def test_cut_network_gives_the_self_check_failure_and_no_platform_incident(loop_
     assert incidents_cli(store, began) == []
 
 
+@pytest.mark.slow  # a real `monitor run` for seconds
 def test_a_dead_resolver_is_the_prober_failure_too(loop_thread, tmp_path, monkeypatch, daemons):
     target = loop_thread.run(start_server(scripted))
     self_check_env(monkeypatch, url=f"http://127.0.0.1:{target.port}/ok", resolve_name="uplink.example.vn",
@@ -146,6 +148,7 @@ def test_a_dead_resolver_is_the_prober_failure_too(loop_thread, tmp_path, monkey
     assert line.startswith("resolver: ") and "target" not in line.split(";")[0]
 
 
+@pytest.mark.slow  # a real `monitor run` for seconds
 def test_a_platform_failure_with_a_healthy_network_opens_and_closes_an_incident_in_the_log(
         loop_thread, tmp_path, monkeypatch, daemons):
     failing = {"on": False}

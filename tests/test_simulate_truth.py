@@ -19,7 +19,7 @@ import pytest
 from monitor.store import open_store
 
 REPO = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 @pytest.mark.parametrize("interval", ["5m", "10m", "20m"])
