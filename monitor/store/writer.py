@@ -20,13 +20,11 @@ import time
 from collections import deque
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import Self
 
 from monitor.errors import StoreError
 from monitor.result import ProbeResult
-
-if TYPE_CHECKING:  # monitor.store imports this module; the protocol is only needed for typing
-    from monitor.store import Store
+from monitor.store.interface import Store
 
 log = logging.getLogger(__name__)
 
