@@ -25,7 +25,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from bench.daemon import checks_yaml, running
 from bench.procs import cpu_seconds, free_port, memory_mb, pinned, stop, wait_listening
 
-REPO = Path(__file__).resolve().parent.parent
 INTERVAL = 2.0  # seconds between runs of each of our checks; rate × INTERVAL checks give the rate
 TIMEOUT = 1.5  # per probe, both tools
 
@@ -41,7 +40,6 @@ class Run:
     failures: int = 0
     unreliable: int = 0  # ours only: results the prober itself flagged as measured during its own stall
     cpu: float = 0.0  # CPU seconds used by the prober process in the window
-    rss_mb: float = 0.0
     peak_rss_mb: float = 0.0
     lag_p99: float | None = None  # ours only: scheduler lag p99, s (from its histogram)
     skipped: int = 0  # ours only: runs the scheduler skipped
@@ -99,7 +97,7 @@ def run_ours(workdir: Path, url: str, ca_file: Path, rate: float, warmup: float,
         cpu1, ended = cpu_seconds(daemon.pid), time.time()
         after = _scrape(port)
         run.cpu, run.window = cpu1 - cpu0, ended - began
-        run.rss_mb, run.peak_rss_mb = memory_mb(daemon.pid)
+        run.peak_rss_mb = memory_mb(daemon.pid)[1]
     lag0, lag1 = _lag_buckets(before), _lag_buckets(after)
     run.lag_p99 = histogram_quantile(0.99, {le: lag1[le] - lag0.get(le, 0.0) for le in lag1})
     run.skipped = int(_skipped(after) - _skipped(before))
@@ -143,7 +141,7 @@ def run_blackbox(workdir: Path, url: str, ca_file: Path, rate: float, warmup: fl
     try:
         wait_listening(port, exporter)
         asyncio.run(_drive(run, exporter.pid, port, url, warmup))
-        run.rss_mb, run.peak_rss_mb = memory_mb(exporter.pid)
+        run.peak_rss_mb = memory_mb(exporter.pid)[1]
     finally:
         stop(exporter)
     return run

@@ -15,7 +15,7 @@ from typing import Literal
 
 from monitor.result import ProbeResult
 
-# --- incidents (made by monitor.incidents) ---------------------------------------------------
+# --- incidents (made by monitor.incidents) --------------------------------------------------------
 
 Kind = Literal["down", "degraded"]
 Scope = Literal["platform", "location"]
@@ -95,11 +95,6 @@ class Incident:
         """Seconds from start to :meth:`until`."""
         return self.until(now) - self.start
 
-    @property
-    def end_unknown(self) -> bool:
-        """Open with no result after it: when it ended is not known (see :meth:`ongoing`)."""
-        return self.end is None
-
 
 @dataclass(frozen=True)
 class CertificateWarning:
@@ -116,7 +111,7 @@ class CertificateWarning:
         return (self.expires_at - self.seen_at) / 86400
 
 
-# --- complaints (read by monitor.complaints, classified by monitor.complaints.classify) ---------
+# --- complaints (read by monitor.complaints, classified by monitor.complaints.classify) -----------
 
 SYMPTOMS = ("slow", "unavailable", "login", "tls", "data", "feature", "local", "other")
 MEASURABLE = frozenset({"slow", "unavailable", "login", "tls"})  # symptoms probes can see
@@ -153,7 +148,7 @@ class Classification:
         return self.symptom in MEASURABLE
 
 
-# --- verdicts (made by monitor.matching) --------------------------------------------------------
+# --- verdicts (made by monitor.matching) ----------------------------------------------------------
 
 class MatchStatus(enum.StrEnum):
     """What the measurements say about one complaint about one platform."""
@@ -193,7 +188,7 @@ class MatchPolicy:
 DEFAULT_MATCH_POLICY = MatchPolicy()
 
 
-# --- a period's evidence (gathered by monitor.assessment) ---------------------------------------
+# --- a period's evidence (gathered by monitor.assessment) -----------------------------------------
 
 @dataclass(frozen=True)
 class Evidence:

@@ -16,8 +16,3 @@ def local(unix_time: float) -> dt.datetime:
 def format_datetime(unix_time: float, seconds: bool = True) -> str:
     """``23/11/2026 08:15:02`` in Asia/Ho_Chi_Minh."""
     return local(unix_time).strftime("%d/%m/%Y %H:%M:%S" if seconds else "%d/%m/%Y %H:%M")
-
-
-def format_date(unix_time: float) -> str:
-    """``23/11/2026`` in Asia/Ho_Chi_Minh."""
-    return local(unix_time).strftime("%d/%m/%Y")
