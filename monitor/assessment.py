@@ -114,7 +114,7 @@ def import_complaints(path: Path, settings: Settings, catalog: Catalog, now: flo
     from monitor.complaints.intake import import_export
 
     return import_export(path, settings.store, catalog.platforms, peak_hours(settings), now,
-                         settings.complaint_columns or None)
+                         {str(field): names for field, names in settings.complaint_columns.items()} or None)
 
 
 def weekly_report(evidence: Evidence, catalog: Catalog, settings: Settings, now: float) -> Report:

@@ -12,6 +12,7 @@ import json
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -19,7 +20,7 @@ from rich.text import Text
 
 from monitor import assessment
 from monitor.config import Catalog, Settings
-from monitor.domain import Evidence, MatchStatus
+from monitor.domain import Evidence, Incident, MatchStatus
 from monitor.localtime import VIETNAM, format_datetime
 from monitor.matching import unexplained
 from monitor.report import text
@@ -110,7 +111,7 @@ def gather_period(args: argparse.Namespace, settings: Settings, catalog: Catalog
     return assessment.gather_stored(settings, catalog, start, end, now, write=save), name
 
 
-def incident_dict(incident, now: float) -> dict:
+def incident_dict(incident: Incident, now: float) -> dict[str, Any]:
     return {"id": incident.id, "platform": incident.platform, "kind": incident.kind, "scope": incident.scope,
             "start": format_datetime(incident.start), "end": format_datetime(incident.end) if incident.end else None,
             "start_unix": incident.start, "end_unix": incident.end, "locations": list(incident.locations),

@@ -156,7 +156,7 @@ class _Source(YamlSource):
 
     def _check_duplicate_check_ids(self, index: int, raw: object) -> None:
         checks = raw.get("checks") if isinstance(raw, dict) else None
-        seen: dict[str, tuple] = {}
+        seen: dict[str, tuple[Any, ...]] = {}
         for position, check in enumerate(checks if isinstance(checks, list) else []):
             check_id = check.get("id") if isinstance(check, dict) else None
             if not isinstance(check_id, str):
@@ -192,8 +192,8 @@ class _Source(YamlSource):
                 continue  # already reported with the platform
             if not isinstance(check, HttpCheck):
                 continue
-            refs: list[tuple[tuple, SecretRef]] = [(("headers", name), value) for name, value in check.headers.items()
-                                                   if isinstance(value, SecretRef)]
+            refs: list[tuple[tuple[Any, ...], SecretRef]] = [
+                (("headers", name), value) for name, value in check.headers.items() if isinstance(value, SecretRef)]
             if check.auth is not None and check.auth.basic is not None:
                 refs.append((("auth", "basic", "password"), check.auth.basic.password))
             if check.auth is not None and check.auth.bearer is not None:
@@ -212,7 +212,7 @@ class _Source(YamlSource):
                     self.report(path, f"{source}: {problem}")
 
 
-def _locate(data: object, path: tuple) -> tuple[str, tuple]:
+def _locate(data: object, path: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
     """Split a data path into ``platform 'x', check 'y'`` and the field path inside them."""
     platforms = data.get("platforms") if isinstance(data, dict) else None
     if len(path) < 2 or path[0] != "platforms" or not isinstance(path[1], int) or not isinstance(platforms, list):

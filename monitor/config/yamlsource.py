@@ -159,7 +159,7 @@ def _children(node: yaml.Node) -> Iterator[yaml.Node]:
         yield from node.value
 
 
-class _AliasLocator(yaml.SafeLoader):
+class _AliasLocator(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML is untyped here
     """Composes a refused file again, counting what each alias adds, to name the alias that goes too far."""
 
     def __init__(self, text: str):
@@ -354,7 +354,7 @@ def message(error: Mapping[str, Any]) -> str:
         return f"expected a list, found {describe(value)}"
     if kind in ("dict_type", "model_type", "model_attributes_type"):
         return f"expected a mapping (key: value), found {describe(value)}"
-    return error["msg"].removeprefix("Value error, ")
+    return str(error["msg"]).removeprefix("Value error, ")
 
 
 def _yaml_message(exc: yaml.YAMLError) -> str:
