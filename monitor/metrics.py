@@ -1,4 +1,4 @@
-"""The one module that owns metric objects: the contract in DESIGN.md, served at ``/metrics``.
+"""The one module that owns metric objects: the metrics contract (README.md "Metrics"), served at ``/metrics``.
 
 Counters and histograms carry every result, so nothing is lost between scrapes;
 gauges say what the last result was. A phase that did not complete is never
@@ -86,7 +86,7 @@ class Metrics:
         self.probes.register(platform, check, location, REASONS_BY_KIND.get(kind or "", ()))
 
     def track_peak_hours(self, peak: PeakHours, clock: Callable[[], float] = time.time) -> None:
-        """``monitor_peak_time`` computed at each scrape from the Vietnamese calendar (monitor/calendar.py)."""
+        """``monitor_peak_time`` computed at each scrape from the Vietnamese calendar (monitor/workcalendar.py)."""
         self.peak_hours.set_function(lambda: 1.0 if is_peak(clock(), peak) else 0.0)
 
     def skip(self, platform: str, check: str, location: str, why: str) -> None:

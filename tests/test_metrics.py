@@ -1,4 +1,4 @@
-"""Metrics: the DESIGN.md contract, read back from a fresh registry and from real scrapes; promtool lints them."""
+"""Metrics: the contract in README.md "Metrics", read back from a fresh registry and from real scrapes; promtool lints them."""
 
 from __future__ import annotations
 

@@ -94,7 +94,8 @@ def findings(platforms: Sequence[PlatformFigures], incidents: Sequence[Incident]
              certificates: Sequence[CertificateWarning], complaints: Complaints, names: Mapping[str, str], *,
              now: float = 0.0, p95: dict[str, float | None] | None = None, week: bool = True) -> tuple[str, ...]:
     """The "Nhận định" bullets: each incident with its day, hours, duration, p95 and share of failed probes;
-    what the data covers when it does not cover the whole period; verdicts as DESIGN.md's evidence semantics allow.
+    what the data covers when it does not cover the whole period; verdicts only as far as their evidence goes
+    (README.md "Incidents, complaints and the report").
     """
     out: list[str] = []
     period = text.in_period(week)

@@ -45,7 +45,7 @@ SYMPTOM = {
     "other": "nội dung khác",
 }
 
-VERDICT = {  # what a verdict may claim: ../shared/DESIGN.md "Evidence semantics"
+VERDICT = {  # what a verdict may claim (README.md "Incidents, complaints and the report")
     "corroborated": "trùng sự cố đo được",
     "location_only": "chỉ ghi nhận tại điểm đo",
     "sporadic": "ghi nhận lỗi rời rạc",
