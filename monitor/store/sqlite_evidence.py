@@ -6,7 +6,10 @@ A mixin of :class:`~monitor.store.sqlite.SQLiteStore`, kept apart so each file h
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING
 
 from monitor.domain import Classification, Complaint, Incident, Match, MatchStatus
 
@@ -18,6 +21,11 @@ _COMPLAINT_COLUMNS = ("id", "received_at", "unit", "province", "text", "source_r
 
 class EvidenceTables:
     """Incidents, complaints and matches; uses the store's connection and transaction helpers."""
+
+    if TYPE_CHECKING:  # SQLiteStore's, which this class is a base of
+        def _connection(self) -> sqlite3.Connection: ...
+        def _transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
+        def _errors(self, doing: str) -> AbstractContextManager[None]: ...
 
     def save_incidents(self, incidents: Sequence[Incident], now: float,
                        replacing: tuple[float, float] | None = None) -> None:
@@ -73,7 +81,7 @@ class EvidenceTables:
             conn.execute("DROP TABLE IF EXISTS temp.complaint_import")
             conn.execute(f"CREATE TEMP TABLE complaint_import AS SELECT {columns} FROM complaints WHERE 0")
             try:
-                rows: list[tuple] = []
+                rows: list[tuple[object, ...]] = []
                 for complaint, classified in complaints:
                     rows.append((*_complaint_row(complaint, classified), source, now))
                     if len(rows) >= batch:
@@ -122,14 +130,14 @@ class EvidenceTables:
         return found
 
 
-def _complaint_row(c: Complaint, k: Classification) -> tuple:
+def _complaint_row(c: Complaint, k: Classification) -> tuple[object, ...]:
     """A complaint and its classification in the order of ``_COMPLAINT_COLUMNS``."""
     return (c.id, c.received_at, c.unit, c.province, c.text, c.source_row, json.dumps(list(k.platforms)),
             json.dumps(list(k.platform_phrases), ensure_ascii=False), k.symptom, k.symptom_phrase,
             int(k.peak), k.pain_from, k.pain_to, k.time_phrase)
 
 
-def _stage(conn, insert: str, rows: list[tuple]) -> None:
+def _stage(conn: sqlite3.Connection, insert: str, rows: list[tuple[object, ...]]) -> None:
     """One batch into the TEMP staging table, in its own transaction (on the temp database only)."""
     if rows:
         conn.execute("BEGIN")
