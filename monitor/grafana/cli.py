@@ -8,10 +8,19 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from grafana_client import GrafanaApi
+
+    from monitor.config.grafana import GrafanaSettings
+
+Command = Callable[[argparse.Namespace], int]
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 DASHBOARDS_DIR = Path("dashboards")
@@ -19,7 +28,7 @@ out = Console(highlight=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def _client():
+def _client() -> tuple[GrafanaApi, GrafanaSettings]:
     """Grafana from settings (``MONITOR_GRAFANA__URL``, ``__TOKEN`` or ``__TOKEN_FILE``), else ``GRAFANA_*``."""
     from monitor.config import Settings
     from monitor.config.grafana import GrafanaSettings
@@ -75,7 +84,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _guarded(func):
+def _guarded(func: Command) -> Command:
     """Report Grafana and Grafana-settings errors here: ``monitor.cli.main`` does not know them."""
     def run(args: argparse.Namespace) -> int:
         from monitor.errors import GrafanaError, GrafanaSettingsError
@@ -95,7 +104,7 @@ def _guarded(func):
     return run
 
 
-def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add ``grafana build|push|annotate`` to the ``monitor`` sub-commands; ``common`` carries ``--checks``."""
     from monitor.cli_assessment import add_period_arguments
     from monitor.grafana.client import DEFAULT_MESSAGE  # not from sync: grafana_client costs 0.6 s and MBs
