@@ -70,6 +70,7 @@ def loopback_server():
     server.server_close()
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_an_installed_wheel_works_from_an_empty_directory(tmp_path, loopback_server):
     """pip wheel, a fresh venv (dependencies from PyPI at the pinned versions), then the commands from nowhere."""
