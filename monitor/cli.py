@@ -20,7 +20,9 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
@@ -30,13 +32,17 @@ from rich.table import Table
 from rich.text import Text
 
 from monitor import __version__, logs
-from monitor.config import Catalog, HttpCheck, Settings, load_catalog
+from monitor.config import Catalog, Check, HttpCheck, Settings, load_catalog
 from monitor.cli_assessment import PeriodError
 from monitor.errors import ConfigError, StoreError
 from monitor.localtime import format_datetime
 from monitor.probes import ProbeContext
 from monitor.result import PHASES, ProbeResult
 from monitor.runner import run_check
+
+if TYPE_CHECKING:
+    from monitor.lab.week import WeekSummary
+    from monitor.scheduler import Job
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_SOFTWARE = 0, 1, 2, 70  # 70: EX_SOFTWARE of sysexits.h
 out = Console(highlight=False)
@@ -68,7 +74,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     catalog = _catalog(settings)
     logs.configure(settings.log_level, err)
 
-    def announce(address: str, jobs: list) -> None:
+    def announce(address: str, jobs: list[Job]) -> None:
         out.print(f"monitor {__version__}: location [bold]{settings.location}[/], store {escape(str(settings.store))}")
         out.print(f"metrics at [bold]{escape(address)}[/]")
         for platform in catalog.platforms:
@@ -97,7 +103,7 @@ _LISTEN_ERRORS = (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES)
 
 # --- check ----------------------------------------------------------------------------
 
-def _url_target(target: str, timeout: float) -> list[tuple[str, object]]:
+def _url_target(target: str, timeout: float) -> list[tuple[str, Check]]:
     """A URL target as an ad-hoc HTTP check; a bad URL or timeout is a usage error."""
     if not 0 < timeout < 86400:
         raise UsageError(f"--timeout {timeout:g}: must be more than 0 and less than a day (seconds)")
@@ -110,7 +116,7 @@ def _url_target(target: str, timeout: float) -> list[tuple[str, object]]:
     return [("adhoc", check)]
 
 
-def _targets(catalog: Catalog, target: str, timeout: float) -> list[tuple[str, object]]:
+def _targets(catalog: Catalog, target: str, timeout: float) -> list[tuple[str, Check]]:
     platform_id, _, check_id = target.partition("/")
     platform = catalog.platform(platform_id)
     if platform is None:
@@ -129,7 +135,7 @@ def _ms(seconds: float | None) -> str:
     return "—" if seconds is None else f"{seconds * 1000:.1f}"
 
 
-def result_dict(result: ProbeResult) -> dict:
+def result_dict(result: ProbeResult) -> dict[str, Any]:
     """A result as JSON-ready data."""
     data = dataclasses.asdict(result)
     data["reason"] = result.reason.value if result.reason else None
@@ -274,7 +280,6 @@ def cmd_lab(args: argparse.Namespace) -> int:
 # --- simulate and demo -----------------------------------------------------------------
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from monitor.config.model import parse_duration
     from monitor.lab import pki  # noqa: F401  (the lab runs in a subprocess: say here, in one line, if its extra is missing)
     from monitor.lab.week import platform_lines, simulate_week
 
@@ -282,7 +287,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     load_catalog(settings.checks)  # fail early, with file and line, before starting anything
     directory = args.dir or Path(f"var/sim-{args.week}")
     store = args.store or directory / "monitor.db"
-    interval = parse_duration(args.interval) if args.interval else None
+    interval = _seconds(args.interval) if args.interval else None
     summary = asyncio.run(simulate_week(args.scenario, args.week, directory, store, settings.checks,
                                         days=args.days, interval=interval, concurrency=args.concurrency,
                                         seed=args.seed, console=out))
@@ -298,7 +303,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _truth_side_by_side(summary, settings: Settings, directory: Path) -> None:
+def _truth_side_by_side(summary: WeekSummary, settings: Settings, directory: Path) -> None:
     """Import the synthetic export, then print each scripted event and complaint verdict beside the truth."""
     from monitor.assessment import gather, import_complaints, save
     from monitor.lab.sidebyside import complaint_rows, event_rows, render
@@ -455,12 +460,17 @@ def _week(text: str) -> str:
     return text
 
 
-def _interval(text: str) -> str:
-    """A duration such as ``10m`` (kept as text; parsed by the command)."""
+def _seconds(text: str) -> float:
+    """A duration such as ``10m`` in seconds; raises ValueError for one that is not."""
     from monitor.config.model import parse_duration
 
+    return cast(float, parse_duration(text))  # a validator typed for any input: text gives a float
+
+
+def _interval(text: str) -> str:
+    """A duration such as ``10m`` (kept as text; parsed by the command)."""
     try:
-        if parse_duration(text) <= 0:
+        if _seconds(text) <= 0:
             raise ValueError(f"invalid duration {text!r}: must be more than 0")
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
@@ -471,11 +481,11 @@ CHECKS_HELP = ("check file or directory of *.yml (repeatable); default: MONITOR_
                "else the checks shipped with the package")
 
 
-def _command(commands: argparse._SubParsersAction, name: str, summary: str, details: str = "",
-             **options) -> argparse.ArgumentParser:
+def _command(commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, summary: str, details: str = "",
+             *, parents: Sequence[argparse.ArgumentParser] = ()) -> argparse.ArgumentParser:
     """A sub-command whose ``--help`` starts with ``summary`` (also shown in the list) and goes on with ``details``."""
     return commands.add_parser(name, help=summary, description=f"{summary[0].upper()}{summary[1:]}. {details}".strip(),
-                               **options)
+                               parents=parents)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -621,7 +631,8 @@ def main(argv: list[str] | None = None) -> int:
         err.print(warning, markup=False)
     args = parser().parse_args(argv)
     try:
-        return args.func(args)
+        command: Callable[[argparse.Namespace], int] = args.func
+        return command(args)
     except ConfigError as exc:
         for problem in exc.problems:
             err.print(str(problem), markup=False)

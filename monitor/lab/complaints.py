@@ -23,6 +23,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import NotRequired, TypedDict
 
 from monitor.complaints.scrub import scrub
 from monitor.config import Platform
@@ -48,6 +49,22 @@ class SyntheticComplaint:
     symptom: str
     platform: str | None
     defect: str | None = None  # only with include_broken: duplicate_id, empty_content, missing_time
+
+
+class ComplaintCause(TypedDict):
+    """What a synthetic complaint is truly about: the event behind it (None: none) and the intended platform."""
+
+    id: str
+    event_id: str | None
+    platform: str | None
+    defect: NotRequired[str]  # only with include_broken: duplicate_id, empty_content, missing_time
+
+
+class ComplaintTruth(ComplaintCause):
+    """One row of complaints-truth.jsonl (:func:`write_truth`)."""
+
+    symptom: str
+    received_at: str  # ISO 8601, +07:00
 
 
 # Complaints per hour of fault while people are at work; the first hour counts most.
@@ -267,7 +284,7 @@ def _unrelated(events: Sequence[TruthEvent], catalog: dict[str, Platform], start
                seed: int) -> list[SyntheticComplaint]:
     rng = random.Random(f"{seed}:unrelated")
     days = max(1.0, (end - start) / 86400)
-    monitored = [p for p in ("sotaydangvien", "dichvucong", "gqthc") if p in catalog] or [None]
+    monitored: list[str | None] = [p for p in ("sotaydangvien", "dichvucong", "gqthc") if p in catalog] or [None]
     false_slow = tuple(("slow", rng.choice(monitored), t) for t in _T["slow"])
     pools = [_LOCAL, _FEATURE, _DATA, false_slow, _UNMONITORED, _NO_PLATFORM, _NO_PLATFORM]  # one of each first
     pools += rng.choices([_LOCAL, _FEATURE, _DATA, false_slow, _NO_PLATFORM], [3, 3, 2, 1, 1], k=round(days * 1.5))
@@ -340,8 +357,8 @@ def write_truth(path: Path, complaints: Sequence[SyntheticComplaint]) -> None:
     """One JSON object per complaint: id, event_id, platform, symptom, received_at (ISO, +07:00), defect if any."""
     with open(path, "w", encoding="utf-8", newline="\n") as f:
         for c in sorted(complaints, key=lambda c: c.received_at):
-            row = {"id": c.id, "event_id": c.event_id, "platform": c.platform, "symptom": c.symptom,
-                   "received_at": local(c.received_at).isoformat()}
+            row: ComplaintTruth = {"id": c.id, "event_id": c.event_id, "platform": c.platform, "symptom": c.symptom,
+                                   "received_at": local(c.received_at).isoformat()}
             if c.defect:
                 row["defect"] = c.defect
             f.write(json.dumps(row, ensure_ascii=False) + "\n")

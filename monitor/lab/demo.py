@@ -190,7 +190,7 @@ def write_demo_report(directory: Path, catalog: Catalog, start: float, end: floa
     from monitor.assessment import gather, save, weekly_report
     from monitor.complaints.classify import classify
     from monitor.config import Settings
-    from monitor.lab.complaints import synthesize
+    from monitor.lab.complaints import ComplaintCause, synthesize
     from monitor.lab.sidebyside import complaint_rows, event_rows, render
     from monitor.lab.week import read_truth
     from monitor.report import write_report
@@ -209,5 +209,5 @@ def write_demo_report(directory: Path, catalog: Catalog, start: float, end: floa
     paths = write_report(report, directory / "reports", ("md", "docx", "html"), stem="bao-cao-demo")
     confirmation = settings.incidents.failures_to_open * interval
     rows = event_rows(truth, evidence.incidents, start, end, confirmation, end)
-    causes = [{"id": c.id, "event_id": c.event_id, "platform": c.platform} for c in complaints]
+    causes: list[ComplaintCause] = [{"id": c.id, "event_id": c.event_id, "platform": c.platform} for c in complaints]
     return paths, render(rows, complaint_rows(causes, evidence.matches))

@@ -21,9 +21,9 @@ import logging
 import socket
 import ssl
 import struct
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import h2.config
 import h2.connection
@@ -34,6 +34,12 @@ from monitor.lab import simclock
 from monitor.lab.world import Certificate, ResponsePlan, World
 
 log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    def _decoded(headers: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+        """A request's headers by name: h2 types them as bytes, but gives str with ``header_encoding`` set."""
+else:
+    _decoded = dict  # no cost: exactly dict(headers)
 
 MARKER = "Đăng nhập hệ thống"
 """Text on every platform's normal page: a check requiring it catches a wrong-content page."""
@@ -288,7 +294,7 @@ class _Http2Session:
                 events = self.conn.receive_data(data)
                 for event in events:
                     if isinstance(event, h2.events.RequestReceived):
-                        headers = dict(event.headers)
+                        headers = _decoded(event.headers)
                         self.streams[event.stream_id] = self.server.spawn(
                             self._stream(event.stream_id, headers.get(":method", "GET"), headers.get(":path", "/")))
                     elif isinstance(event, h2.events.DataReceived):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.console import Group
@@ -20,6 +21,9 @@ from monitor.domain import Incident, Match, MatchStatus
 from monitor.lab.evaluate import expected_kind
 from monitor.lab.world import TruthEvent
 from monitor.localtime import local
+
+if TYPE_CHECKING:
+    from monitor.lab.complaints import ComplaintCause
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,7 @@ def event_rows(events: Sequence[TruthEvent], incidents: Sequence[Incident], star
     return rows
 
 
-def complaint_rows(truth: Sequence[Mapping], matches: Sequence[Match]) -> dict[str, Counter[str]]:
+def complaint_rows(truth: Sequence[ComplaintCause], matches: Sequence[Match]) -> dict[str, Counter[str]]:
     """Verdicts of the complaints the lab caused (``event``) and of the others (``no_event``)."""
     by_complaint: dict[str, list[Match]] = {}
     for m in matches:

@@ -100,7 +100,7 @@ async def drive(jobs: list[Job], start: float, end: float, epoch: float, sink: C
     throttle = Throttle(concurrency)
     loop_lag = LoopLagMonitor(lag_threshold, interval=0.05, observe=throttle.observe)
     lag_task = asyncio.get_running_loop().create_task(loop_lag.run())
-    running: set[asyncio.Task] = set()
+    running: set[asyncio.Task[None]] = set()
     ran = 0
 
     async def one(at: float, job: Job) -> None:

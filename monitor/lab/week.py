@@ -39,13 +39,13 @@ LAB_READY_TIMEOUT = 60.0
 class WeekSummary:
     """What a simulated week produced."""
 
+    truth: Path  # the lab's ground truth (JSON lines)
+    export: Path  # the synthetic PAKN export
+    complaint_truth: Path  # what each synthetic complaint is about (JSON lines)
     results: int = 0
     unreliable: int = 0  # measured while the prober itself was stalled; excluded from figures
     seconds: float = 0.0
     by_platform: dict[str, list[ProbeResult]] = field(default_factory=dict)
-    truth: Path | None = None
-    export: Path | None = None
-    complaint_truth: Path | None = None
     start: float = 0.0  # the simulated span [start, end)
     end: float = 0.0
     interval: float = 0.0  # the finest check interval probed, seconds
@@ -126,7 +126,8 @@ async def simulate_week(scenario: str, week: str, directory: Path, store: Path, 
     if days is not None:
         end = min(end, start + days * 86400)
     lab = LabProcess(scenario, week, directory, checks)
-    summary = WeekSummary(start=start, end=end)
+    summary = WeekSummary(truth=directory / "truth.jsonl", export=directory / f"pakn-{week}.csv",
+                          complaint_truth=directory / "complaints-truth.jsonl", start=start, end=end)
     try:
         lab.wait_ready()
         catalog = load_catalog([directory / "checks.yml"])
@@ -155,10 +156,7 @@ async def simulate_week(scenario: str, week: str, directory: Path, store: Path, 
         history.close()
     finally:
         lab.stop()
-    summary.truth = directory / "truth.jsonl"
     complaints = synthesize(read_truth(summary.truth), catalog.platforms, start, end, seed=seed)
-    summary.export = directory / f"pakn-{week}.csv"
-    summary.complaint_truth = directory / "complaints-truth.jsonl"
     write_export(summary.export, complaints)
     write_truth(summary.complaint_truth, complaints)
     return summary

@@ -8,6 +8,7 @@ events it actually applied.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -53,7 +54,7 @@ class TruthEvent:
     #            wrong_content, dns_failure, congestion
     start: float  # unix seconds
     end: float
-    params: dict
+    params: Mapping[str, float | str]  # the event's parameters, JSON scalars (e.g. share, delay, failure)
 
 
 class World(Protocol):
