@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from monitor.config import Catalog, Settings
 from monitor.domain import Evidence, Incident, IncidentPolicy, MatchPolicy
@@ -26,6 +26,7 @@ from monitor.store import Store
 from monitor.workcalendar import PeakHours
 
 if TYPE_CHECKING:
+    from monitor.complaints.intake import ImportSummary
     from monitor.report import Report
 
 LOOKBACK = 6 * 3600.0  # results read before a period, so an incident already open at its start keeps its start
@@ -106,7 +107,7 @@ def peak_hours(settings: Settings) -> PeakHours:
     return PeakHours.parse(settings.peak_hours)
 
 
-def import_complaints(path: Path, settings: Settings, catalog: Catalog, now: float) -> dict[str, Any]:
+def import_complaints(path: Path, settings: Settings, catalog: Catalog, now: float) -> ImportSummary:
     """Read, scrub, classify and store one PAKN export, streamed and all or nothing; write its rejects file.
 
     Returns the summary (see :func:`monitor.complaints.intake.import_export`).

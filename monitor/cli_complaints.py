@@ -14,6 +14,7 @@ import json
 import time
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, TypedDict
 
 from rich.console import Console
 from rich.markup import escape
@@ -23,12 +24,43 @@ from monitor.config import Catalog, Settings
 from monitor.domain import Classification, Complaint, Match, MatchStatus
 from monitor.localtime import format_datetime
 
+if TYPE_CHECKING:
+    from monitor.complaints.intake import ImportSummary
+
 PENDING = "pending"  # no verdict stored yet: imported, not yet matched by `monitor incidents` or `monitor report`
 NO_PLATFORM = "none"  # the complaint names no platform
 STATUSES = (*(s.value for s in MatchStatus), PENDING)
 VERDICT = {"corroborated": "trùng sự cố", "location_only": "chỉ một điểm đo", "not_measured": "đo không thấy lỗi",
            "no_data": "không có số liệu đo", "unmonitored": "chưa được giám sát",
            "not_measurable": "không đo được", "sporadic": "lỗi rời rạc", PENDING: "chưa đối chiếu"}
+
+
+class VerdictRow(TypedDict):
+    """A stored verdict of a complaint about one platform (None: it names none)."""
+
+    platform: str | None
+    status: str
+    incident: str | None
+
+
+class ComplaintRow(TypedDict):
+    """One complaint as ``complaints list`` shows it (``--json`` prints these): no text, unit or province."""
+
+    id: str
+    received: str  # local time, dd/mm/yyyy HH:MM
+    received_unix: float
+    platforms: list[str]
+    platform_phrases: list[str]
+    symptom: str
+    symptom_phrase: str | None
+    peak: bool
+    stated_time: str | None  # the phrase that stated when the problem happened
+    stated_from: str | None
+    stated_to: str | None
+    verdicts: list[VerdictRow]
+
+
+Span = tuple[float, float, str]  # [start, end) and the period's name
 
 
 class FilterError(ValueError):
@@ -45,12 +77,12 @@ def check_filters(platform: str | None, status: str | None, catalog: Catalog) ->
 
 
 def complaint_rows(complaints: Sequence[tuple[Complaint, Classification]], matches: Sequence[Match],
-                   platform: str | None = None, status: str | None = None) -> list[dict]:
+                   platform: str | None = None, status: str | None = None) -> list[ComplaintRow]:
     """One JSON-ready row per complaint (no text, unit or province), filtered by platform and verdict."""
     verdicts: dict[str, list[Match]] = defaultdict(list)
     for m in matches:
         verdicts[m.complaint_id].append(m)
-    rows = []
+    rows: list[ComplaintRow] = []
     for complaint, k in complaints:
         found = verdicts.get(complaint.id, [])
         statuses = {m.status.value for m in found} or {PENDING}
@@ -70,7 +102,7 @@ def complaint_rows(complaints: Sequence[tuple[Complaint, Classification]], match
     return rows
 
 
-def list_complaints(args: argparse.Namespace, settings: Settings, catalog: Catalog) -> tuple[list[dict], tuple]:
+def list_complaints(args: argparse.Namespace, settings: Settings, catalog: Catalog) -> tuple[list[ComplaintRow], Span]:
     """The period's stored complaints as rows (see :func:`complaint_rows`), and (start, end, name)."""
     from monitor.cli_assessment import period
     from monitor.store import open_store
@@ -88,7 +120,7 @@ def list_complaints(args: argparse.Namespace, settings: Settings, catalog: Catal
     return complaint_rows(complaints, matches, args.platform, args.status), (start, end, name)
 
 
-def show_complaints(rows: list[dict], span: tuple, console: Console, as_json: bool) -> None:
+def show_complaints(rows: list[ComplaintRow], span: Span, console: Console, as_json: bool) -> None:
     """Print the rows: a table (text from files escaped) or JSON."""
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -111,7 +143,7 @@ def show_complaints(rows: list[dict], span: tuple, console: Console, as_json: bo
     console.print(f"{len(rows)} phản ánh." if rows else "Không có phản ánh nào trong khoảng thời gian này.")
 
 
-def show_import(summary: dict, console: Console) -> None:
+def show_import(summary: ImportSummary, console: Console) -> None:
     """What an import did (see :func:`monitor.assessment.import_complaints`): counts, bad rows, the rejects file."""
     console.print(f"{summary['file']}: {summary['rows']} dòng; nhập mới {summary['new']}, "
                   f"đã có từ trước {summary['already_stored']}, bị loại {summary['rejected']}, "

@@ -156,7 +156,8 @@ def _phrases(pid: str, names: tuple[str, ...], catalog: dict[str, tuple[str, ...
 
 _TOKEN = re.compile(r"\w+(?:[-.]\w+)*")  # a word, or words joined by '-' or '.' (a domain, "quantri-gqthc")
 _JOINED = re.compile(r"[-.](?<=\w.)(?=\w)")  # '-' or '.' between word characters (found from the '-' or '.')
-_Index = tuple[dict[tuple[str, ...], list[str]], dict[tuple[str, str], tuple[int, ...]], dict[str, frozenset[str]],
+# The middle mapping's keys are a phrase's first two tokens.
+_Index = tuple[dict[tuple[str, ...], list[str]], dict[tuple[str, ...], tuple[int, ...]], dict[str, frozenset[str]],
                frozenset[str]]
 
 
@@ -174,7 +175,7 @@ def _index(catalog: tuple[tuple[str, tuple[str, ...]], ...]) -> _Index:
         words = tuple(_TOKEN.findall(phrase))
         if words:
             phrases.setdefault(words, []).append(pid)
-    lengths: dict[tuple[str, str], set[int]] = {}
+    lengths: dict[tuple[str, ...], set[int]] = {}  # by the first two tokens
     for words in phrases:
         if len(words) > 1:
             lengths.setdefault(words[:2], set()).add(len(words))
@@ -182,7 +183,7 @@ def _index(catalog: tuple[tuple[str, tuple[str, ...]], ...]) -> _Index:
     for words in phrases:
         needs[words[0]] = needs.get(words[0], frozenset(words[1:])) & frozenset(words[1:])
     return (phrases, {pair: tuple(sorted(n)) for pair, n in lengths.items()}, needs,
-            frozenset(re.match(r"\w+", first).group() for first in needs))
+            frozenset(word.group() for first in needs if (word := re.match(r"\w+", first))))  # every token has one
 
 
 _CATALOGS: dict[tuple[int, ...], tuple[Sequence[Platform], _Index]] = {}

@@ -107,9 +107,11 @@ def parse_time(value: object) -> float:
     match = _VN_TIME.fullmatch(text)
     if match is None:
         raise TimeError(f"{text!r} không đúng dạng dd/mm/yyyy HH:MM")
-    day, month, year, hour, minute, second = (int(g) if g else None for g in match.groups())
-    if hour is None:
+    day_, month_, year_, hour_, minute_, second_ = match.groups()
+    if hour_ is None:  # the minute comes with the hour
         raise TimeError(f"{text!r} chỉ có ngày, thiếu giờ")
+    day, month, year, hour, minute = int(day_), int(month_), int(year_), int(hour_), int(minute_)
+    second = int(second_) if second_ else None
     problems = []
     if not 0 <= hour <= 23:
         problems.append(f"giờ {hour} không hợp lệ (0–23)")
@@ -117,12 +119,13 @@ def parse_time(value: object) -> float:
         problems.append(f"phút {minute} không hợp lệ (0–59)")
     if second is not None and not 0 <= second <= 59:
         problems.append(f"giây {second} không hợp lệ (0–59)")
+    date: dt.date | None
     try:
         date = dt.date(year, month, day)
     except ValueError:
         problems.insert(0, f"ngày {day:02d}/{month:02d}/{year} không tồn tại")
         date = None
-    if problems:
+    if problems or date is None:  # no date: a problem said so
         raise TimeError(f"{text!r}: " + "; ".join(problems))
     return dt.datetime.combine(date, dt.time(hour, minute, second or 0), VIETNAM).timestamp()
 
@@ -150,7 +153,7 @@ def _text_encoding(path: Path, head: bytes) -> str:
     Checked by decoding the file once in chunks, keeping nothing; raises ExportError if none fits.
     """
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        candidates = ("utf-16",)
+        candidates: tuple[str, ...] = ("utf-16",)
     else:
         candidates = ("utf-8-sig", "cp1258")  # cp1258: the Vietnamese Windows code page old Excel saves in
     for encoding in candidates:
@@ -174,7 +177,7 @@ def _lines(f: io.TextIOBase, path: Path, limits: Limits) -> Iterator[str]:
         yield line
 
 
-def _csv_records(path: Path, head: bytes, limits: Limits) -> Iterator[tuple[int, list[object]]]:
+def _csv_records(path: Path, head: bytes, limits: Limits) -> Iterator[tuple[int, list[str]]]:
     encoding = _text_encoding(path, head)
     with open(path, encoding=encoding, newline="") as f:
         lines = _lines(f, path, limits)
@@ -249,7 +252,7 @@ def _json_records(path: Path, head: bytes, limits: Limits) -> Iterator[tuple[int
             yield number, [None] * len(headers)
 
 
-def _records(path: Path, limits: Limits) -> Iterator[tuple[int, list[object]]]:
+def _records(path: Path, limits: Limits) -> Iterator[tuple[int, Sequence[object]]]:
     """(row number, cell values) of every record, header included, whatever the format."""
     with open(path, "rb") as f:
         head = f.read(4096)
@@ -267,7 +270,7 @@ def _records(path: Path, limits: Limits) -> Iterator[tuple[int, list[object]]]:
 
 def _resolve(headers: Sequence[str], columns: Mapping[str, Sequence[str]] | None, path: Path) -> dict[str, str]:
     """Our field -> the export's header. The caller's aliases come first, then the defaults."""
-    by_key = {}
+    by_key: dict[str, str] = {}  # folded header -> header
     for header in headers:
         by_key.setdefault(fold(header), header)
     resolved: dict[str, str] = {}

@@ -19,6 +19,7 @@ from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
+from typing import TypedDict
 
 from monitor.complaints.classify import classify
 from monitor.complaints.importer import Export, RejectsFile, rejects_path
@@ -33,6 +34,35 @@ CHUNK = 500  # complaints per classification task: large enough that sending one
 PARALLEL_FROM = 1 << 20  # bytes: smaller exports are classified in this process (starting workers costs more)
 
 
+# A Classification as a plain tuple, in its fields' order (what crosses to and from a worker process).
+ClassificationFields = tuple[tuple[str, ...], tuple[str, ...], str, str | None, bool, float | None, float | None,
+                             str | None]
+
+
+class ImportProblem(TypedDict):
+    """A row that did not import: its number, the reason code and the Vietnamese detail."""
+
+    row: int
+    reason: str
+    detail: str
+
+
+class ImportSummary(TypedDict):
+    """What :func:`import_export` did (JSON-ready: ``monitor complaints import --json`` prints it)."""
+
+    file: str
+    rows: int  # data rows read
+    accepted: int
+    new: int  # accepted and not stored before
+    already_stored: int
+    rejected: int
+    duplicates: int
+    rejects_file: str | None
+    problems: list[ImportProblem]  # by row
+    symptoms: dict[str, int]  # symptom -> accepted complaints, most first
+    platforms: dict[str, int]  # platform named -> accepted complaints, most first
+
+
 def default_workers(path: Path) -> int:
     """Classification workers for ``path``: one per usable core for a large export, else none (0)."""
     try:
@@ -45,7 +75,7 @@ def default_workers(path: Path) -> int:
 
 def import_export(path: Path | str, store_path: Path, platforms: Sequence[Platform], peak: PeakHours, now: float,
                   columns: Mapping[str, Sequence[str]] | None = None, limits: Limits = LIMITS,
-                  workers: int | None = None) -> dict:
+                  workers: int | None = None) -> ImportSummary:
     """Read, scrub, classify and store one export; write its rejects file. Returns the summary.
 
     ``workers``: classification processes (0: classify here; None: :func:`default_workers`).
@@ -59,8 +89,8 @@ def import_export(path: Path | str, store_path: Path, platforms: Sequence[Platfo
     path = Path(path)
     export = Export(path, columns, limits)
     rejects = RejectsFile(rejects_path(path), export.headers)
-    counts = Counter()
-    problems: list[dict] = []
+    counts: Counter[str] = Counter()
+    problems: list[ImportProblem] = []
     symptoms: Counter[str] = Counter()
     named: Counter[str] = Counter()
 
@@ -115,7 +145,7 @@ def classify_all(complaints: Iterable[Complaint], platforms: Sequence[Platform],
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_setup,
                              initargs=(tuple(platforms), peak)) as pool:
-        pending: deque[tuple[list[Complaint], Future[list[tuple]]]] = deque()
+        pending: deque[tuple[list[Complaint], Future[list[ClassificationFields]]]] = deque()
         for chunk in _chunks(complaints, CHUNK):
             # plain tuples both ways: a frozen dataclass costs ~5 µs to unpickle, a tuple a tenth of that
             pending.append((chunk, pool.submit(_classify_chunk, [(c.text, c.received_at) for c in chunk])))
@@ -125,7 +155,8 @@ def classify_all(complaints: Iterable[Complaint], platforms: Sequence[Platform],
             yield from _paired(*pending.popleft())
 
 
-def _paired(chunk: list[Complaint], future: Future[list[tuple]]) -> Iterator[tuple[Complaint, Classification]]:
+def _paired(chunk: list[Complaint], future: Future[list[ClassificationFields]],
+            ) -> Iterator[tuple[Complaint, Classification]]:
     for complaint, fields in zip(chunk, future.result(), strict=True):
         yield complaint, Classification(*fields)
 
@@ -150,11 +181,11 @@ def _worker_setup(platforms: Sequence[Platform], peak: PeakHours) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the importing process's to handle: no worker traceback
 
 
-def _classify_chunk(chunk: list[tuple[str, float]]) -> list[tuple]:
+def _classify_chunk(chunk: list[tuple[str, float]]) -> list[ClassificationFields]:
     """Classification fields, in :class:`Classification`'s order, of each (text, received_at)."""
     assert _WORKER is not None, "classification worker used without its setup"
     platforms, peak = _WORKER
-    out = []
+    out: list[ClassificationFields] = []
     for text, received_at in chunk:
         k = classify(Complaint("", received_at, "", "", text), platforms, peak)
         out.append(tuple(getattr(k, name) for name in _FIELDS))

@@ -16,10 +16,22 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import chain
-from re import _parser as sre  # the regex parse tree: which words a phrase pattern cannot match without
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias, cast
+
+# The regex parse tree (re._parser, private and untyped): which words a phrase pattern cannot match without.
+if TYPE_CHECKING:
+    import sre_parse as sre  # typeshed's stub of the same parser (sre_parse re-exports re._parser)
+    from sre_constants import _NamedIntConstant as Opcode
+
+    # One item of a parse tree: (opcode, argument). The argument's shape depends on the opcode (LITERAL: a code
+    # point; SUBPATTERN: (group, add_flags, del_flags, items); BRANCH: (None, [items, ...]); a repeat: (min,
+    # max, items)), which typeshed does not model: it is read here only as its opcode says.
+    Item: TypeAlias = tuple[Opcode, Any]
+else:
+    from re import _parser as sre
+Items: TypeAlias = Sequence["Item"]  # a SubPattern as read here: len, [i] and iteration give items
 
 # A match must not continue a word: letters, digits, '_', or a '-'/'.' joining word parts
 # ("gqthc" is not found inside "quantri-gqthc", "dcs.vn" not inside "gqthc.dcs.vn").
@@ -235,7 +247,7 @@ _REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)
 _ZERO_WIDTH = (sre.ASSERT, sre.ASSERT_NOT, sre.AT)
 
 
-def _after(op: object, av: object, bounded: bool) -> bool:
+def _after(op: Opcode, av: Any, bounded: bool) -> bool:
     """Whether a match of one regex item always ends at a word boundary, given whether it starts at one."""
     if op is sre.LITERAL:
         return not _WORD.match(chr(av))
@@ -248,7 +260,7 @@ def _after(op: object, av: object, bounded: bool) -> bool:
     return op in _ZERO_WIDTH and bounded
 
 
-def _ends_bounded(items: sre.SubPattern, bounded: bool) -> bool:
+def _ends_bounded(items: Items, bounded: bool) -> bool:
     for op, av in items:
         bounded = _after(op, av, bounded)
     return bounded
@@ -262,7 +274,7 @@ def _run_needles(run: str, left: bool, right: bool) -> list[Needles]:
     return [frozenset({("text", run)})] if run.strip() else []
 
 
-def _needles(items: sre.SubPattern, left: bool, right: bool) -> list[Needles]:
+def _needles(items: Items, left: bool, right: bool) -> list[Needles]:
     """Needle sets of a regex sequence: every match contains one needle of each set.
 
     ``left``/``right``: the sequence starts/ends at a word boundary. Look-arounds consume nothing.
@@ -368,11 +380,16 @@ def _lead(regex: str) -> tuple[str, list[tuple[str, str]], str, int] | None:
     return first, behind, rest, low
 
 
+def _parse(regex: str) -> Items:
+    """The parse tree of ``regex``: a SubPattern, which is a sequence of items (typeshed gives it no __iter__)."""
+    return cast("Items", sre.parse(regex))
+
+
 # (text or DIGIT, furthest offset from the match's start, the text ends a word): a match has one of them
 Anchors = tuple[tuple[str, int, bool], ...]
 
 
-def _anchor(items: sre.SubPattern, offset: int = 0, whole: bool = False) -> Anchors | None:
+def _anchor(items: Items, offset: int = 0, whole: bool = False) -> Anchors | None:
     """Pieces one of which every match has at a bounded distance from its start: the best literal run
     (or digit) among the leading items of bounded width, or for an alternation one piece per branch.
     No match starts before the first occurrence of a piece less its offset. ``whole``: ``items`` is
@@ -395,8 +412,8 @@ def _anchor(items: sre.SubPattern, offset: int = 0, whole: bool = False) -> Anch
         if op is sre.SUBPATTERN:
             found.append(_anchor(av[-1], offset) or ())
         elif op is sre.BRANCH:
-            branches = [_anchor(alt, offset) for alt in av[1]]
-            if all(branches):
+            branches = [anchors for alt in av[1] if (anchors := _anchor(alt, offset))]
+            if len(branches) == len(av[1]):  # every branch has anchors
                 found.append(tuple(a for branch in branches for a in branch))
         elif op in _REPEATS and av[0] >= 1 and list(av[2]) == [(sre.IN, [(sre.CATEGORY, sre.CATEGORY_DIGIT)])]:
             found.append(((DIGIT, offset, False),))
@@ -452,8 +469,8 @@ class WordPattern:
         else:  # the character before the phrase first (a C loop finds non-word characters), then the phrase
             self._at_start = re.compile(f"(?P<w>{regex}){_AFTER}")  # at key position 0 nothing comes before
             self._inside = re.compile(f"[^\\w-](?<!\\w\\.)(?P<w>{regex}){_AFTER}")
-        self._anchor = _anchor(sre.parse(regex), whole=True) if lead is None else None
-        self.needs = tuple(sorted(set(_needles(sre.parse(regex), True, True)), key=_cost))
+        self._anchor = _anchor(_parse(regex), whole=True) if lead is None else None
+        self.needs = tuple(sorted(set(_needles(_parse(regex), True, True)), key=_cost))
         words_only = [needles for needles in self.needs if all(kind == "word" for kind, _ in needles)]
         self._all_of = frozenset(v for needles in words_only if len(needles) == 1 for _, v in needles)
         self._any_of = tuple(frozenset(v for _, v in needles) for needles in words_only if len(needles) > 1)

@@ -20,6 +20,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NoReturn
 from xml.parsers import expat
 
 from monitor.complaints.limits import LIMITS, RESAVE, ExportError, Limits
@@ -38,14 +39,15 @@ def _local(name: str) -> str:
     return name.rpartition(" ")[2]  # expat with namespace_separator=" ": "uri local" -> "local"
 
 
-def _refuse(*_: object) -> None:
+def _refuse(*_: object) -> NoReturn:
     raise _Refused
 
 
 class _Part:
     """One XML member of the zip, parsed by expat in chunks with DTDs refused and its size bounded."""
 
-    def __init__(self, book: _Book, name: str, start: Callable, end: Callable, text: Callable | None = None):
+    def __init__(self, book: _Book, name: str, start: Callable[[str, dict[str, str]], None],
+                 end: Callable[[str], None], text: Callable[[str], None] | None = None):
         self.book, self.name = book, name
         parser = expat.ParserCreate(namespace_separator=" ")
         parser.buffer_text = True
