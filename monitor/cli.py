@@ -22,7 +22,7 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
@@ -135,7 +135,7 @@ def _ms(seconds: float | None) -> str:
     return "—" if seconds is None else f"{seconds * 1000:.1f}"
 
 
-def result_dict(result: ProbeResult) -> dict[str, Any]:
+def result_dict(result: ProbeResult) -> dict[str, object]:
     """A result as JSON-ready data."""
     data = dataclasses.asdict(result)
     data["reason"] = result.reason.value if result.reason else None

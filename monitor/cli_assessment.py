@@ -12,7 +12,6 @@ import json
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -111,7 +110,7 @@ def gather_period(args: argparse.Namespace, settings: Settings, catalog: Catalog
     return assessment.gather_stored(settings, catalog, start, end, now, write=save), name
 
 
-def incident_dict(incident: Incident, now: float) -> dict[str, Any]:
+def incident_dict(incident: Incident, now: float) -> dict[str, object]:
     return {"id": incident.id, "platform": incident.platform, "kind": incident.kind, "scope": incident.scope,
             "start": format_datetime(incident.start), "end": format_datetime(incident.end) if incident.end else None,
             "start_unix": incident.start, "end_unix": incident.end, "locations": list(incident.locations),

@@ -53,6 +53,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
+from typing import cast
 
 from monitor.domain import DEFAULT_INTERVAL, DEFAULT_POLICY, CertificateWarning, Incident, IncidentPolicy, Kind, Scope
 from monitor.localtime import local
@@ -86,7 +87,7 @@ def usable(result: ProbeResult, slow_after: float) -> bool:
     """
     if not result.unreliable:
         return True
-    stalled = float(result.details.get("stalled", math.inf))  # type: ignore[arg-type]
+    stalled = float(cast(float, result.details.get("stalled", math.inf)))  # seconds (monitor.looplag)
     if result.success:
         total = result.phases.get("total", result.duration)
         return result.kind != "http" or total <= slow_after or total - stalled > slow_after

@@ -108,10 +108,11 @@ def _overlapping(incidents: Sequence[Incident], platform: str, start: float, end
 
 def _closest(candidates: list[Incident], classification: Classification, received_at: float) -> Incident:
     """The incident the complaint most likely means: nearest the stated time, else the latest before receipt."""
-    if classification.pain_from is not None:
+    pain_from = classification.pain_from
+    if pain_from is not None:
         def distance(i: Incident) -> float:
             end = i.end if i.end is not None else received_at
-            return max(0.0, i.start - classification.pain_from, classification.pain_from - end)
+            return max(0.0, i.start - pain_from, pain_from - end)
         return min(candidates, key=lambda i: (distance(i), i.start, i.id))
     return max(candidates, key=lambda i: (i.start, i.id))
 

@@ -82,16 +82,16 @@ class Prober:
         self.clock = clock
         self.self_check = self_check  # a failed result waits for it: the platform's failure, or ours?
         self._limit = asyncio.Semaphore(max_concurrency)  # our bound; requests never queue inside httpx
-        self._in_flight: set[asyncio.Task] = set()
+        self._in_flight: set[asyncio.Task[None]] = set()  # the runs of _run
         self._scheduler: AsyncIOScheduler | None = None
-        self._lag_task: asyncio.Task | None = None
-        self._self_check_task: asyncio.Task | None = None
+        self._lag_task: asyncio.Task[None] | None = None
+        self._self_check_task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         """Add one APScheduler job per check and start; must be called with the loop running."""
         scheduler = AsyncIOScheduler(timezone=dt.timezone.utc)
         now = self.clock()
-        labels = {}
+        labels: dict[str, tuple[str, str, str]] = {}  # job id -> (platform, check, location)
         for job in self.jobs:
             anchor = first_start(job, now)
             interval = job.check.interval
@@ -150,7 +150,7 @@ class Prober:
             await asyncio.gather(*pending, return_exceptions=True)
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
-        for task in (self._lag_task, self._self_check_task):
-            if task is not None:
-                task.cancel()
+        for background in (self._lag_task, self._self_check_task):
+            if background is not None:
+                background.cancel()
         return len(pending)

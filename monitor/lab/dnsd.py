@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Coroutine, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import dns.exception
 import dns.flags
@@ -220,7 +220,7 @@ class _UdpProtocol(asyncio.DatagramProtocol):
         self.transport: asyncio.DatagramTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        self.transport = cast(asyncio.DatagramTransport, transport)  # a datagram endpoint's: create_datagram_endpoint
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         self.responder._spawn(self._reply(data, addr))

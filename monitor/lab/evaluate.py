@@ -10,13 +10,16 @@ matching per complaint.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from monitor.domain import MEASURABLE, Incident, Kind, Match, MatchStatus
 from monitor.incidents import union
 from monitor.lab.world import TruthEvent
+
+if TYPE_CHECKING:
+    from monitor.lab.complaints import ComplaintTruth
 
 _ALWAYS_DEGRADED = frozenset({"slow", "congestion"})  # answers come, late
 _SHARED = frozenset({"gateway_502", "gateway_504", "wrong_content"})  # a share of the requests fail
@@ -127,7 +130,7 @@ def _kind_over(event: TruthEvent, incidents: Sequence[Incident], data_end: float
     return max(shares)[1] if shares else None
 
 
-def score_matching(truth: Sequence[Mapping[str, Any]], matches: Sequence[Match], incidents: Sequence[Incident],
+def score_matching(truth: Sequence[ComplaintTruth], matches: Sequence[Match], incidents: Sequence[Incident],
                    events: Sequence[TruthEvent], data_end: float) -> MatchingScore:
     """Precision and recall of ``corroborated`` against the complaint truth (rows of complaints-truth.jsonl)."""
     by_event = {e.id: e for e in events}

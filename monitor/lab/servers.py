@@ -202,9 +202,9 @@ class PlatformServer:
                 return
             # CPython 3.11 marks the stream as TLS only after start_tls returns; a client that closes
             # right after the handshake (a tls check) lands in between and asyncio logs a warning.
-            protocol = getattr(writer, "_protocol", None)
+            protocol: Any = getattr(writer, "_protocol", None)  # asyncio's private StreamReaderProtocol: untyped
             if hasattr(protocol, "_over_ssl"):
-                protocol._over_ssl = True  # type: ignore[union-attr]
+                protocol._over_ssl = True
             await writer.start_tls(self.contexts(plan.certificate))  # server side: this is a server's stream
             ssl_object = writer.get_extra_info("ssl_object")
             if ssl_object is not None and ssl_object.selected_alpn_protocol() == "h2":

@@ -399,8 +399,8 @@ def _text(value: object, name: str) -> str:
     raise TypeError(f"ProbeResult.{name} must be a str, got {type(value).__name__}")
 
 
-def _optional_float(value: object) -> float | None:
-    return None if value is None else float(value)  # type: ignore[arg-type]
+def _optional_float(value: float | None) -> float | None:
+    return None if value is None else float(value)
 
 
 def _to_row(result: ProbeResult) -> tuple[Any, ...]:
