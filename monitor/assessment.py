@@ -113,8 +113,13 @@ def import_complaints(path: Path, settings: Settings, catalog: Catalog, now: flo
     Returns the summary (see :func:`monitor.complaints.intake.import_export`).
     """
     from monitor.complaints.intake import import_export
+    from monitor.store import open_store
 
-    return import_export(path, settings.store, catalog.platforms, peak_hours(settings), now,
+    def open_for_import() -> Store:
+        settings.store.parent.mkdir(parents=True, exist_ok=True)
+        return open_store(settings.store)
+
+    return import_export(path, open_for_import, catalog.platforms, peak_hours(settings), now,
                          {str(field): names for field, names in settings.complaint_columns.items()} or None)
 
 

@@ -18,7 +18,8 @@ CHECKS = Path(__file__).resolve().parents[1] / "checks"
 
 def _import(export: Path, store: Path, workers: int) -> tuple[dict, list]:
     catalog = load_catalog([CHECKS])
-    summary = import_export(export, store, catalog.platforms, PeakHours(), now=1_780_000_000.0, workers=workers)
+    summary = import_export(export, lambda: open_store(store), catalog.platforms, PeakHours(), now=1_780_000_000.0,
+                            workers=workers)
     opened = open_store(store)
     try:
         stored = opened.complaints_between(0, 4e9)

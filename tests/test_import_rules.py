@@ -26,9 +26,8 @@ CONFIG_MAY_IMPORT = DATA | {"monitor.errors", "monitor.workcalendar"}
 STORE_MAY_IMPORT = DATA | {"monitor.errors", "monitor.private"}
 # Migration 003 scrubs the complaints already stored with today's scrub (store/rescrub.py).
 STORE_MAY_IMPORT_BECAUSE = {("monitor.store.rescrub", "monitor.complaints.scrub")}
-# complaints/intake.py opens the store itself (a use-case inside complaints) while the store's migration
-# scrubs with complaints.scrub: the one cycle between parts left. Gone when the intake takes a store.
-KNOWN_PART_CYCLES = {frozenset({"monitor.complaints", "monitor.store"})}
+# None left: complaints/intake.py takes the store from its caller (monitor/assessment.py opens it).
+KNOWN_PART_CYCLES: set[frozenset[str]] = set()
 # Named like the standard library's http and html; harmless while no one runs a file from their folder.
 KNOWN_STDLIB_NAMES = {"monitor.probes.http", "monitor.report.html"}
 

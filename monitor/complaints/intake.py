@@ -1,7 +1,7 @@
 """``monitor complaints import``: one PAKN export into the store, streamed, all or nothing.
 
 Rows are read and scrubbed one at a time and staged in the store as they come
-(:meth:`~monitor.store.sqlite.SQLiteStore.import_complaints`); the rejects file is written alongside
+(``Store.import_complaints``); the rejects file is written alongside
 to a temporary file. Classification, pure and the costliest step, runs in worker processes on
 chunks of scrubbed complaints while this process goes on reading and storing; chunks come back in
 file order, so the outcome is the same with any number of workers. Only when the whole file has
@@ -16,10 +16,10 @@ import multiprocessing
 import os
 import signal
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
-from typing import TypedDict
+from typing import Protocol, TypedDict
 
 from monitor.complaints.classify import classify
 from monitor.complaints.importer import Export, RejectsFile, rejects_path
@@ -73,19 +73,28 @@ def default_workers(path: Path) -> int:
     return cores if large and cores > 1 else 0
 
 
-def import_export(path: Path | str, store_path: Path, platforms: Sequence[Platform], peak: PeakHours, now: float,
-                  columns: Mapping[str, Sequence[str]] | None = None, limits: Limits = LIMITS,
-                  workers: int | None = None) -> ImportSummary:
+class ComplaintSink(Protocol):
+    """Where complaints go: the store (:class:`~monitor.store.interface.Store` is one), opened by the caller."""
+
+    def import_complaints(self, complaints: Iterable[tuple[Complaint, Classification]], source: str,
+                          now: float) -> int: ...
+
+    def close(self) -> None: ...
+
+
+def import_export(path: Path | str, open_sink: Callable[[], ComplaintSink], platforms: Sequence[Platform],
+                  peak: PeakHours, now: float, columns: Mapping[str, Sequence[str]] | None = None,
+                  limits: Limits = LIMITS, workers: int | None = None) -> ImportSummary:
     """Read, scrub, classify and store one export; write its rejects file. Returns the summary.
 
-    ``workers``: classification processes (0: classify here; None: :func:`default_workers`).
+    ``open_sink`` opens the store; it is called once the export's header has been read, so a file
+    that cannot be imported creates no store. ``workers``: classification processes (0: classify
+    here; None: :func:`default_workers`).
 
     Raises ``ValueError`` (:class:`~monitor.complaints.limits.ExportError`) for a file that cannot be
     imported, and :class:`~monitor.errors.StoreError` for a store that cannot be written: either way
     nothing is stored.
     """
-    from monitor.store import open_store
-
     path = Path(path)
     export = Export(path, columns, limits)
     rejects = RejectsFile(rejects_path(path), export.headers)
@@ -112,8 +121,7 @@ def import_export(path: Path | str, store_path: Path, platforms: Sequence[Platfo
             yield complaint, kind
 
     try:
-        store_path.parent.mkdir(parents=True, exist_ok=True)
-        store = open_store(store_path)
+        store = open_sink()
         try:
             new = store.import_complaints(classified(), source=scrub(path.name), now=now)
         finally:
