@@ -107,12 +107,14 @@ def test_throttle_backs_off_on_loop_lag_and_grows_only_when_saturated():
     asyncio.run(scenario())
 
 
-@pytest.mark.xfail(strict=True, reason="bug in monitor/lab/simulate.py: Throttle backs off to max(floor, ...) and "
-                   "the floor (8) is above a ceiling under 8, so `drive(concurrency=4)` admits 8 once the loop "
-                   "lags (a loaded machine); remove this mark when the floor is capped at the ceiling")
 def test_throttle_never_admits_more_than_its_ceiling():
     from monitor.lab.simulate import Throttle
 
     throttle = Throttle(ceiling=4)
     throttle.observe(0.5)  # the loop lags: back off, never up
     assert throttle.limit <= 4
+
+    throttle = Throttle(ceiling=33)  # starts at 32; growing by 2 stops at the ceiling
+    throttle.in_flight = throttle.limit
+    throttle.observe(0.0)
+    assert throttle.limit == 33

@@ -66,7 +66,7 @@ class Throttle:
 
     def __init__(self, ceiling: int, floor: int = 8, low: float = 0.01, high: float = 0.03):
         self.limit = min(32, ceiling)
-        self.ceiling, self.floor, self.low, self.high = ceiling, floor, low, high
+        self.ceiling, self.floor, self.low, self.high = ceiling, min(floor, ceiling), low, high
         self.in_flight = 0
         self._changed = asyncio.Event()
 
@@ -75,7 +75,7 @@ class Throttle:
         if lag > self.high:
             self.limit = max(self.floor, int(self.limit * 0.7))
         elif lag < self.low and self.in_flight >= self.limit and self.limit < self.ceiling:
-            self.limit += 2
+            self.limit = min(self.ceiling, self.limit + 2)
             self._changed.set()
 
     async def acquire(self) -> None:
