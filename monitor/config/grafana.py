@@ -45,12 +45,12 @@ class GrafanaSettings(BaseModel):
         env = os.environ if environ is None else environ
         if not env.get("GRAFANA_URL"):
             raise GrafanaSettingsError("GRAFANA_URL is not set (e.g. https://grafana.example.vn)")
-        values: dict[str, object] = {"url": env["GRAFANA_URL"]}
+        values = {"url": env["GRAFANA_URL"]}
         for key, field in (("GRAFANA_TOKEN", "token"), ("GRAFANA_TOKEN_FILE", "token_file"),
                            ("GRAFANA_FOLDER", "folder")):
             if env.get(key):
                 values[field] = env[key]
-        return cls(**values)
+        return cls.model_validate(values)  # the strings validated as the fields' types (SecretStr, Path)
 
     def secret(self) -> SecretStr:
         """The token, from ``token`` or ``token_file`` (exactly one of them)."""

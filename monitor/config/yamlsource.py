@@ -159,7 +159,7 @@ def _children(node: yaml.Node) -> Iterator[yaml.Node]:
         yield from node.value
 
 
-class _AliasLocator(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML is untyped here
+class _AliasLocator(yaml.SafeLoader):
     """Composes a refused file again, counting what each alias adds, to name the alias that goes too far."""
 
     def __init__(self, text: str):
@@ -178,9 +178,10 @@ class _AliasLocator(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML is untyped
             self.dispose()
         return None, _TOO_MANY_ALIASED
 
-    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+    # `index` as the stubs declare it (PyYAML also passes a mapping's key node, or None, here); passed on unread.
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
+            event = self.peek_event()  # type: ignore[no-untyped-call]  # types-PyYAML leaves peek_event untyped
             node = self.anchors.get(event.anchor)
             line = event.start_mark.line + 1
             if node is not None and node.end_mark is None:  # still being composed: the alias is inside it

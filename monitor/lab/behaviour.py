@@ -41,8 +41,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from monitor.config.yamlsource import field_name
-from monitor.lab.scenario import WEEKDAYS, EventBase, Profile, Scenario, problems
-from monitor.lab.world import ConnectionPlan, DnsPlan, ResponsePlan, TruthEvent
+from monitor.lab.scenario import (
+    WEEKDAYS,
+    DnsFailureEvent,
+    Event,
+    Gateway502Event,
+    Gateway504Event,
+    OutageRefusedEvent,
+    Profile,
+    Scenario,
+    SlowEvent,
+    WrongContentEvent,
+    problems,
+)
+from monitor.lab.world import Certificate, ConnectionPlan, DnsPlan, ResponsePlan, TruthEvent
 from monitor.localtime import VIETNAM, local
 from monitor.workcalendar import is_working_day
 
@@ -80,7 +92,7 @@ def error_page(message: str) -> bytes:
 @dataclass(frozen=True)
 class _Scripted:
     truth: TruthEvent
-    event: EventBase
+    event: Event
 
 
 @dataclass(frozen=True)
@@ -123,7 +135,7 @@ class ScenarioWorld:
         event_id = active.truth.id
         if active.truth.kind == "outage_refused":
             return ConnectionPlan(action="reset", event=event_id)
-        certificate = "expired" if active.truth.kind == "cert_expired" else "wrong_host"
+        certificate: Certificate = "expired" if active.truth.kind == "cert_expired" else "wrong_host"
         return ConnectionPlan(certificate=certificate, event=event_id)
 
     def response(self, platform: str, at: float, path: str) -> ResponsePlan:
@@ -156,7 +168,7 @@ class ScenarioWorld:
     def dns(self, platform: str, at: float) -> DnsPlan:
         """A failure during a dns_failure event, else an answer."""
         active = self._active(platform, at, ("dns_failure",))
-        if active is None:
+        if active is None or not isinstance(active.event, DnsFailureEvent):  # the latter: never, by its kind
             return DnsPlan()
         return DnsPlan(action=active.event.params.failure, event=active.truth.id)
 
@@ -317,12 +329,14 @@ def _processing(profile: Profile, rng: random.Random) -> float:
 
 
 def _scripted_response(active: _Scripted, delay: float, transfer: float) -> ResponsePlan:
-    kind, params, event_id = active.truth.kind, active.event.params, active.truth.id
-    if kind == "outage_refused":
+    event, event_id = active.event, active.truth.id
+    if isinstance(event, OutageRefusedEvent):
         return ResponsePlan(action="reset", event=event_id)
-    if kind in ("gateway_502", "gateway_504"):
-        status = int(kind[-3:])
-        return ResponsePlan(delay=params.delay, status=status, body=gateway_page(status), event=event_id)
-    if kind == "slow":
-        return ResponsePlan(delay=delay + params.delay, transfer=transfer, event=event_id)
-    return ResponsePlan(delay=delay, body=error_page(params.message), event=event_id)  # wrong_content
+    if isinstance(event, (Gateway502Event, Gateway504Event)):
+        status = int(event.kind[-3:])
+        return ResponsePlan(delay=event.params.delay, status=status, body=gateway_page(status), event=event_id)
+    if isinstance(event, SlowEvent):
+        return ResponsePlan(delay=delay + event.params.delay, transfer=transfer, event=event_id)
+    if isinstance(event, WrongContentEvent):
+        return ResponsePlan(delay=delay, body=error_page(event.params.message), event=event_id)
+    raise ValueError(f"{event.kind} shapes no response")  # never: _RESPONSE_KINDS are the kinds above

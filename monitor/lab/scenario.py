@@ -29,16 +29,35 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable
+import typing
+from collections.abc import Callable, Iterable, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, TypeAlias
 
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, ValidationError, create_model,
-                      field_validator, model_validator)
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
 
-from monitor.config.yamlsource import YamlSource, data_path, describe, field_name, message, model_at, unknown_key
 from monitor.config.model import Duration, Slug, parse_duration
+from monitor.config.yamlsource import (
+    DataPath,
+    YamlSource,
+    data_path,
+    describe,
+    field_name,
+    message,
+    model_at,
+    unknown_key,
+)
 from monitor.errors import ConfigError, ConfigProblem
 from monitor.workcalendar import DEFAULT_PEAK, PeakHours, clock_seconds
 
@@ -79,12 +98,14 @@ def _day(value: object) -> object:
 
 def _peak_load(value: object) -> object:
     # One type, not a union: a union would report each bad value twice (once per member).
-    values = value if isinstance(value, list) else [value]
-    for item in values:
-        if isinstance(item, bool) or not isinstance(item, (int, float)) or not 0 <= item <= 1:
-            shown = describe(item) if isinstance(item, (bool, str, list, dict)) or item is None else item
-            raise ValueError(f"expected a load from 0 to 1 or a list of them, found {shown}")
-    return tuple(float(v) for v in values) if isinstance(value, list) else float(value)
+    return tuple(_load(item) for item in value) if isinstance(value, list) else _load(value)
+
+
+def _load(item: object) -> float:
+    if isinstance(item, bool) or not isinstance(item, (int, float)) or not 0 <= item <= 1:
+        shown = describe(item) if isinstance(item, (bool, str, list, dict)) or item is None else item
+        raise ValueError(f"expected a load from 0 to 1 or a list of them, found {shown}")
+    return float(item)
 
 
 def _peak(value: object) -> object:
@@ -202,30 +223,17 @@ class DnsParams(_Strict):
     failure: Literal["servfail", "nxdomain", "drop"] = "servfail"
 
 
-EVENT_PARAMS: dict[str, type[_Strict]] = {
-    "outage_refused": NoParams,
-    "gateway_502": GatewayParams,
-    "gateway_504": GatewayParams,
-    "slow": SlowParams,
-    "cert_expired": NoParams,
-    "cert_wrong_host": NoParams,
-    "wrong_content": ContentParams,
-    "dns_failure": DnsParams,
-}
-EVENT_KINDS = tuple(EVENT_PARAMS)
-
-
 class EventBase(_Strict):
     """A scripted event: a kind of fault on one platform in a local time window on some days."""
 
     id: Slug
     platform: Slug
-    kind: str
+    kind: str  # narrowed per kind, in the subclasses below
     days: tuple[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], ...] | None = None
     day: Annotated[dt.date | int, BeforeValidator(_day)] | None = None
     start: Clock = Field(alias="from")
     end: Clock = Field(alias="to")
-    params: Any = None  # narrowed per kind
+    params: _Strict  # narrowed per kind
 
     @field_validator("id")
     @classmethod
@@ -250,15 +258,57 @@ class EventBase(_Strict):
         return self
 
 
-def _event_model(kind: str, params: type[_Strict]) -> type[EventBase]:
-    name = "".join(part.title() for part in kind.split("_")) + "Event"
-    # An omitted `params` is validated as {}: a missing required parameter is then named.
-    return create_model(name, __base__=EventBase, kind=(Literal[kind], ...),  # type: ignore[call-overload]
-                        params=(params, Field(default_factory=dict, validate_default=True)))
+def _omitted_params() -> Any:
+    """An omitted ``params`` is validated as ``{}``: a missing required parameter is then named."""
+    return Field(default_factory=dict, validate_default=True)
 
 
-EVENT_MODELS: dict[str, type[EventBase]] = {kind: _event_model(kind, p) for kind, p in EVENT_PARAMS.items()}
-Event = Annotated[Union[tuple(EVENT_MODELS.values())], Field(discriminator="kind")]  # type: ignore[valid-type]
+class OutageRefusedEvent(EventBase):
+    kind: Literal["outage_refused"]
+    params: NoParams = _omitted_params()
+
+
+class Gateway502Event(EventBase):
+    kind: Literal["gateway_502"]
+    params: GatewayParams = _omitted_params()
+
+
+class Gateway504Event(EventBase):
+    kind: Literal["gateway_504"]
+    params: GatewayParams = _omitted_params()
+
+
+class SlowEvent(EventBase):
+    kind: Literal["slow"]
+    params: SlowParams = _omitted_params()
+
+
+class CertExpiredEvent(EventBase):
+    kind: Literal["cert_expired"]
+    params: NoParams = _omitted_params()
+
+
+class CertWrongHostEvent(EventBase):
+    kind: Literal["cert_wrong_host"]
+    params: NoParams = _omitted_params()
+
+
+class WrongContentEvent(EventBase):
+    kind: Literal["wrong_content"]
+    params: ContentParams = _omitted_params()
+
+
+class DnsFailureEvent(EventBase):
+    kind: Literal["dns_failure"]
+    params: DnsParams = _omitted_params()
+
+
+# A scripted event, one model per kind, chosen by `kind`: `event.params` is that kind's parameters.
+Event: TypeAlias = Annotated[OutageRefusedEvent | Gateway502Event | Gateway504Event | SlowEvent | CertExpiredEvent
+                             | CertWrongHostEvent | WrongContentEvent | DnsFailureEvent, Field(discriminator="kind")]
+EVENT_MODELS: dict[str, type[EventBase]] = {typing.get_args(model.model_fields["kind"].annotation)[0]: model
+                                            for model in typing.get_args(typing.get_args(Event)[0])}
+EVENT_KINDS = tuple(EVENT_MODELS)
 
 
 class Scenario(_Strict):
@@ -279,15 +329,15 @@ class Scenario(_Strict):
         return self.profiles.get(platform, DEFAULT_PROFILE)
 
 
-def problems(scenario: Scenario | dict, platforms: Iterable[str] | None = None,
-             line: Callable[[tuple], int | None] = lambda path: None) -> list[tuple[tuple, str]]:
+def problems(scenario: Scenario | Mapping[str, object], platforms: Iterable[str] | None = None,
+             line: Callable[[DataPath], int | None] = lambda path: None) -> list[tuple[DataPath, str]]:
     """Checks across fields, as (data path, message): duplicate event ids, unknown platforms (when
     ``platforms`` is given), and peak loads that do not match the number of peak windows.
 
     Takes a :class:`Scenario` or the raw file data, so a file that fails validation still gets them.
     """
     data = _outline(scenario) if isinstance(scenario, Scenario) else scenario
-    found: list[tuple[tuple, str]] = []
+    found: list[tuple[DataPath, str]] = []
     known = None if platforms is None else list(platforms)
     peak = data.get("peak")
     windows = len(peak) if isinstance(peak, list) and peak else len(DEFAULT_PEAK.windows)
@@ -316,7 +366,7 @@ def problems(scenario: Scenario | dict, platforms: Iterable[str] | None = None,
     return found
 
 
-def _outline(scenario: Scenario) -> dict:
+def _outline(scenario: Scenario) -> dict[str, object]:
     """The parts of a validated scenario that :func:`problems` reads, as plain data."""
     return {"peak": list(scenario.peak_hours.windows),
             "profiles": {name: {"load": {"peak": p.load.peak}} for name, p in scenario.profiles.items()},
@@ -344,7 +394,7 @@ def load_scenario(name_or_path: str, platforms: Iterable[str] | None = None) -> 
     source = YamlSource(label)
     if not source.parse(text):
         raise ConfigError(source.problems)
-    found: list[tuple[tuple, str]] = list(source.duplicate_keys)
+    found: list[tuple[DataPath, str]] = list(source.duplicate_keys)
     scenario = None
     if not isinstance(source.data, dict):
         what = "the file is empty" if source.data is None else f"found {describe(source.data)}"
@@ -379,7 +429,7 @@ def _read(name_or_path: str) -> tuple[str, str]:
         raise ConfigError([ConfigProblem(name_or_path, None, "", "", "cannot read: not UTF-8 text")]) from None
 
 
-def _from_pydantic(data: object, error: dict) -> tuple[tuple, str]:
+def _from_pydantic(data: object, error: ErrorDetails) -> tuple[DataPath, str]:
     """One pydantic error -> (data path, message worded for someone editing YAML)."""
     pydantic_loc = tuple(error["loc"])
     tagged = len(pydantic_loc) > 2 and pydantic_loc[0] == "events" and pydantic_loc[2] in EVENT_MODELS
@@ -400,7 +450,7 @@ def _from_pydantic(data: object, error: dict) -> tuple[tuple, str]:
     return loc, message(error)
 
 
-def _problem(label: str, source: YamlSource, path: tuple, problem: str) -> ConfigProblem:
+def _problem(label: str, source: YamlSource, path: DataPath, problem: str) -> ConfigProblem:
     """A problem at a data path: ``event 'x'`` / ``profile 'y'`` and the field inside it."""
     where, rest = "", path
     data = source.data if isinstance(source.data, dict) else {}
