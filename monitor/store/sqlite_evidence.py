@@ -5,6 +5,7 @@ A mixin of :class:`~monitor.store.sqlite.SQLiteStore`, kept apart so each file h
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -132,9 +133,20 @@ class EvidenceTables:
 
 def _complaint_row(c: Complaint, k: Classification) -> tuple[object, ...]:
     """A complaint and its classification in the order of ``_COMPLAINT_COLUMNS``."""
-    return (c.id, c.received_at, c.unit, c.province, c.text, c.source_row, json.dumps(list(k.platforms)),
-            json.dumps(list(k.platform_phrases), ensure_ascii=False), k.symptom, k.symptom_phrase,
-            int(k.peak), k.pain_from, k.pain_to, k.time_phrase)
+    return (c.id, c.received_at, c.unit, c.province, c.text, c.source_row, _json_list(k.platforms),
+            _json_list(k.platform_phrases), k.symptom, k.symptom_phrase, int(k.peak), k.pain_from, k.pain_to,
+            k.time_phrase)
+
+
+def _json_list(items: tuple[str, ...]) -> str:
+    """A JSON list of platform ids or phrases. The same few repeat through an import, so a short list is
+    encoded once (the cache holds at most 1,024 lists of at most 200 characters)."""
+    return _json_short(items) if sum(map(len, items)) <= 200 else json.dumps(list(items), ensure_ascii=False)
+
+
+@functools.lru_cache(maxsize=1024)
+def _json_short(items: tuple[str, ...]) -> str:
+    return json.dumps(list(items), ensure_ascii=False)
 
 
 def _stage(conn: sqlite3.Connection, insert: str, rows: list[tuple[object, ...]]) -> None:
