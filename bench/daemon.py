@@ -24,7 +24,8 @@ def checks_yaml(url: str, ca_file: Path, count: int, interval: float, timeout: f
     for p in range(-(-count // per_platform)):
         lines += [f"  - id: platform-{p:03d}", f"    name: Nền tảng {p}", "    domains: [bench.test]", "    checks:"]
         lines += [f'      - {{id: c{i:04d}, kind: http, url: "{url}", interval: {interval:g}s, timeout: {timeout:g}s, '
-                  f'tls: {{ca_file: "{ca_file}"}}}}' for i in range(p * per_platform, min(count, (p + 1) * per_platform))]
+                  f'tls: {{ca_file: "{ca_file}"}}}}'
+                  for i in range(p * per_platform, min(count, (p + 1) * per_platform))]
     return "\n".join(lines) + "\n"
 
 

@@ -202,7 +202,7 @@ def generate(directory: Path, platforms: int = 50, week: str = WEEK, seed: int =
     try:
         conn.execute("PRAGMA synchronous = OFF")
         ticks_per_day = int(86400 / INTERVAL)
-        total_ticks = int(round((end - start) / INTERVAL))
+        total_ticks = round((end - start) / INTERVAL)
         for first in range(0, total_ticks, ticks_per_day):
             rows = _chunk(ids, start, first, min(ticks_per_day, total_ticks - first), events, seed)
             conn.execute("BEGIN")
@@ -260,7 +260,8 @@ def _chunk(ids: tuple[str, ...], start: float, first: int, count: int, events: l
         if event.end <= lo_t or event.start >= hi_t:
             continue
         p = ids.index(event.platform)
-        rows = [p * nloc + LOCATIONS.index(event.location)] if event.location else list(range(p * nloc, p * nloc + nloc))
+        rows = ([p * nloc + LOCATIONS.index(event.location)] if event.location
+                else list(range(p * nloc, p * nloc + nloc)))
         inside = (t[rows] >= event.start) & (t[rows] < event.end)
         if event.kind == "slow":
             extra = rng.lognormal(math.log(3.2), 0.45, inside.shape)

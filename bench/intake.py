@@ -1,4 +1,5 @@
-"""How fast and small ``monitor complaints import`` is on a 50 MB CSV, and how long the scrub takes on 1 MB of adversarial text.
+"""How fast and small ``monitor complaints import`` is on a 50 MB CSV, and how long the scrub takes on 1 MB of
+adversarial text.
 
 The issue's budgets: at least 10,000 rows/s and at most 150 MB peak RSS on a 50 MB CSV (≈144 k rows);
 the scrub of 1 MB of any text in under a second. The CSV is generated here (complaints in the styles

@@ -127,7 +127,8 @@ _PROCESSING = re.compile(rb'^probe_http_duration_seconds\{phase="processing"\} (
 _SUCCESS = re.compile(rb"^probe_success (\S+)$", re.M)
 
 
-def run_blackbox(workdir: Path, url: str, ca_file: Path, rate: float, warmup: float, window: float, cpu: int | None) -> Run:
+def run_blackbox(workdir: Path, url: str, ca_file: Path, rate: float, warmup: float, window: float,
+                 cpu: int | None) -> Run:
     """blackbox_exporter driven at ``rate`` probes/s through ``/probe`` (one HTTP/1.0 request per probe)."""
     workdir.mkdir(parents=True)
     config = workdir / "blackbox.yml"

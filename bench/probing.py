@@ -93,7 +93,7 @@ def fidelity_and_capacity(ctx: BenchContext) -> list[Figure]:
                 runs[tool].append(run)
             if all(r and broken(r[-1]) for r in runs.values()):
                 break
-    return _fidelity_figures(runs) + [_capacity_figure(runs)]
+    return [*_fidelity_figures(runs), _capacity_figure(runs)]
 
 
 def _fidelity_figures(runs: dict[str, list[Run]]) -> list[Figure]:

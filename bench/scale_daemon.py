@@ -8,8 +8,8 @@ import time
 import urllib.request
 
 from bench.context import BenchContext
-from bench.model import Budget, Figure
 from bench.daemon import checks_yaml, running
+from bench.model import Budget, Figure
 from bench.procs import memory_mb, two_cpus
 from bench.targets import nginx_target
 

@@ -78,8 +78,8 @@ def nginx_target(workdir: Path, delay: float = 0.05, cpu: int | None = None) -> 
     conf = workdir / "nginx.conf"
     conf.write_text(_NGINX_CONF.format(echo=ECHO_MODULE, dir=workdir, port=port, cert=cert, key=key, delay=delay))
     with open(workdir / "nginx.out", "w") as out:
-        process = subprocess.Popen(["nginx", "-c", str(conf), "-p", str(workdir), "-e", str(workdir / "nginx-error.log")],
-                                   preexec_fn=pinned(cpu), stdout=out, stderr=subprocess.STDOUT)
+        command = ["nginx", "-c", str(conf), "-p", str(workdir), "-e", str(workdir / "nginx-error.log")]
+        process = subprocess.Popen(command, preexec_fn=pinned(cpu), stdout=out, stderr=subprocess.STDOUT)
     try:
         wait_listening(port, process)
         base = f"https://127.0.0.1:{port}/"

@@ -110,13 +110,30 @@ def _header(name: str, kind: str, help_text: str) -> str:
 class ProbeSeries:
     """Every value of one (platform, check, location); ``None`` gauges and phases absent are not exposed."""
 
-    __slots__ = ("labels", "text", "check", "location", "platform", "success", "duration", "http_status",
-                 "cert_expiry", "last_run", "results", "unreliable", "skipped", "phases", "buckets", "results_text")
+    __slots__ = (
+        "buckets",
+        "cert_expiry",
+        "check",
+        "duration",
+        "http_status",
+        "labels",
+        "last_run",
+        "location",
+        "phases",
+        "platform",
+        "results",
+        "results_text",
+        "skipped",
+        "success",
+        "text",
+        "unreliable",
+    )
 
     def __init__(self, labels: tuple[str, str, str]) -> None:
         self.labels = labels
         # label text made once, sorted by label name as prometheus_client writes it: check, location, platform
-        platform, check, location = (f'{name}="{escape(value)}"' for name, value in zip(PROBE_LABELS, labels))
+        platform, check, location = (f'{name}="{escape(value)}"'
+                                     for name, value in zip(PROBE_LABELS, labels, strict=True))
         self.check, self.location, self.platform = check, location, platform
         self.text = f"{check},{location},{platform}"
         self.success: float | None = None
@@ -234,7 +251,7 @@ def render(store: ProbeStore, tail: str = "") -> str:
     skipped: list[str] = []
     for series, values in store.snapshots():
         text = series.text
-        for lines, name, value in zip(gauges, names, values[:5]):
+        for lines, name, value in zip(gauges, names, values[:5], strict=True):
             if value is not None:
                 lines.append(f"{name}{{{text}}} {number(value)}\n")
         # Most counters did not move since the last scrape (and most are failure reasons at 0): their
@@ -257,10 +274,11 @@ def render(store: ProbeStore, tail: str = "") -> str:
             if phase == BUCKETED_PHASE and values[9] is not None:
                 cumulatives = itertools.accumulate(values[9])
                 if counted < _PLAIN_COUNT:  # every bucket too, then: count()'s text without a call per bucket
-                    lines = [f"{bucket}{le}{closing}{cumulative}.0\n" for le, cumulative in zip(LE_TEXT, cumulatives)]
+                    lines = [f"{bucket}{le}{closing}{cumulative}.0\n"
+                             for le, cumulative in zip(LE_TEXT, cumulatives, strict=True)]
                 else:
                     lines = [f"{bucket}{le}{closing}{count(cumulative)}\n"
-                             for le, cumulative in zip(LE_TEXT, cumulatives)]
+                             for le, cumulative in zip(LE_TEXT, cumulatives, strict=True)]
             counted_text = count(counted)
             lines.append(f"{bucket}+Inf{closing}{counted_text}\n{_FAMILY}_count{{{labels}}} {counted_text}\n"
                          f"{_FAMILY}_sum{{{labels}}} {number(total)}\n")

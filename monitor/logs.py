@@ -21,7 +21,7 @@ NOISY = ("httpx", "httpcore", "apscheduler")  # one line per request or job run 
 
 
 class _VietnamTime(logging.Formatter):
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 (logging's name)
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # logging's name
         return format_datetime(record.created)
 
 

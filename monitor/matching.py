@@ -25,6 +25,7 @@ unavailable and login complaints take any incident (congestion also refuses logi
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -69,7 +70,7 @@ def measurements(results: Iterable[ProbeResult], slow_after: Mapping[str, float]
     out = {}
     for platform, when in times.items():
         flags = bad[platform]
-        if any(a > b for a, b in zip(when, when[1:])):
+        if any(a > b for a, b in itertools.pairwise(when)):
             order = sorted(range(len(when)), key=when.__getitem__)
             when, flags = [when[k] for k in order], [flags[k] for k in order]
         out[platform] = Measurements(when, flags, intervals[platform])
@@ -83,7 +84,7 @@ def dense(measured: Measurements, start: float, end: float, policy: MatchPolicy 
         return False
     limit = min(max(policy.max_gap_intervals * measured.interval, policy.min_gap), policy.max_gap)
     edges = [start, *measured.times[lo:hi], end]
-    return all(b - a <= limit for a, b in zip(edges, edges[1:]))
+    return all(b - a <= limit for a, b in itertools.pairwise(edges))
 
 
 def window(complaint: Complaint, classification: Classification, policy: MatchPolicy = DEFAULT_MATCH_POLICY

@@ -89,7 +89,7 @@ class Prober:
 
     def start(self) -> None:
         """Add one APScheduler job per check and start; must be called with the loop running."""
-        scheduler = AsyncIOScheduler(timezone=dt.timezone.utc)
+        scheduler = AsyncIOScheduler(timezone=dt.UTC)
         now = self.clock()
         labels: dict[str, tuple[str, str, str]] = {}  # job id -> (platform, check, location)
         for job in self.jobs:

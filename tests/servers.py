@@ -159,7 +159,7 @@ class Pki:
         self.ca = trustme.CA()
         self.ca_file = directory / "ca.pem"
         self.ca.cert_pem.write_to_path(str(self.ca_file))
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         self.not_after = now + dt.timedelta(days=20)
         self.good = self.ca.issue_cert(self.HOST, not_after=self.not_after)
         self.expired = self.ca.issue_cert(self.HOST, not_before=now - dt.timedelta(days=30),

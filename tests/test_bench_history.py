@@ -42,7 +42,8 @@ def test_counts_per_platform_and_location(history):
 def test_results_look_like_probes(history):
     with sqlite3.connect(history.store) as db:
         ok, failed = db.execute("SELECT sum(success), sum(1 - success) FROM results").fetchone()
-        broken = db.execute("SELECT count(*) FROM results WHERE success AND NOT unreliable AND (total_s IS NULL OR status_code != 200 "
+        broken = db.execute("SELECT count(*) FROM results WHERE success AND NOT unreliable "
+                            "AND (total_s IS NULL OR status_code != 200 "
                             "OR abs(resolve_s + connect_s + tls_s + processing_s + transfer_s - total_s) > 1e-9)"
                             ).fetchone()[0]
         reasons = {r for (r,) in db.execute("SELECT DISTINCT reason FROM results WHERE NOT success")}

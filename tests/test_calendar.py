@@ -86,7 +86,7 @@ def test_bulletin_week(week, week_start, first, after):
 
 def test_bulletin_week_is_local_midnight_friday_to_thursday():
     start, end = bulletin_week("2026-W23")
-    assert start == dt.datetime(2026, 5, 28, 17, 0, tzinfo=dt.timezone.utc).timestamp()  # 00:00 +07:00
+    assert start == dt.datetime(2026, 5, 28, 17, 0, tzinfo=dt.UTC).timestamp()  # 00:00 +07:00
     assert end - start == 7 * 86400
     days = [dt.datetime.fromtimestamp(start + i * 86400, VIETNAM).strftime("%a %d/%m") for i in range(7)]
     assert days == ["Fri 29/05", "Sat 30/05", "Sun 31/05", "Mon 01/06", "Tue 02/06", "Wed 03/06", "Thu 04/06"]

@@ -43,7 +43,8 @@ def test_config_check_reports_every_problem_and_exits_2(tmp_path):
     assert done.returncode == 2
     assert done.stderr.splitlines() == [
         f"{bad}:5: platform 'gqthc', check 'home': timeout: must be shorter than interval (10s >= 10s)",
-        f"{bad}:6: platform 'gqthc', check 'ftp': kind: unknown check kind 'ftp' (expected one of: dns, http, tcp, tls)",
+        f"{bad}:6: platform 'gqthc', check 'ftp': kind: unknown check kind 'ftp' "
+        "(expected one of: dns, http, tcp, tls)",
         "2 configuration problem(s); nothing started",
     ]
 

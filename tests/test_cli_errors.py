@@ -145,7 +145,8 @@ CASES = [
     (["incidents", "--from", "01/06/2026", "--store", "{store}"], {}, 2, ["monitor: --from and --to go together"]),
     (["incidents", "--week", "2026-W23", "--store", "{tmp}/none.db"], {}, 2, [
         "monitor: no history at {tmp}/none.db: run `monitor run` or `monitor simulate` first"]),
-    (["report", "--format", "pdf", "--store", "{store}"], {}, 2, ["monitor: unknown report format 'pdf' (use md, docx, html)"]),
+    (["report", "--format", "pdf", "--store", "{store}"], {}, 2,
+     ["monitor: unknown report format 'pdf' (use md, docx, html)"]),
     (["report", "--from", "0001-01-01", "--to", "02/01/2026", "--store", "{store}"], {}, 2, [
         "monitor: time '0001-01-01' is out of range (use a date between 1970 and 2999)"]),
     (["report", "--week", "2026-W23", "--store", "{store}"], {"MONITOR_PEAK_HOURS": '["sáng"]'}, 2, [
@@ -196,7 +197,7 @@ def test_bad_input_is_one_line_and_a_documented_exit_code(args, env, code, lines
 class _ReasonHandler(http.server.BaseHTTPRequestHandler):
     """Answers 500 with a reason phrase that is Rich markup."""
 
-    def do_GET(self):  # noqa: N802 (http.server's name)
+    def do_GET(self):  # http.server's name
         self.send_response(500, "[/x] [bold]")
         self.send_header("Content-Length", "0")
         self.end_headers()

@@ -23,8 +23,8 @@ def _commands(node: argparse.ArgumentParser, path: tuple[str, ...] = ()):
         if isinstance(action, argparse._SubParsersAction):
             listed = {choice.dest: choice.help for choice in action._choices_actions}
             for name, sub in action.choices.items():
-                yield path + (name,), sub, listed.get(name)
-                yield from _commands(sub, path + (name,))
+                yield (*path, name), sub, listed.get(name)
+                yield from _commands(sub, (*path, name))
 
 
 def test_every_command_and_argument_is_described():

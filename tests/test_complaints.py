@@ -136,7 +136,8 @@ def test_broken_rows_only_on_request(complaints, tmp_path):
     assert defects["empty_content"].text == ""
     path = tmp_path / "broken.csv"
     write_export(path, broken)
-    rows = list(csv.DictReader(open(path, encoding="utf-8-sig", newline="")))
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
     assert len(rows) == len(broken)
     assert sum(r["Thời gian tiếp nhận"] == "" for r in rows) == 1
     assert sum(r["Nội dung"] == "" for r in rows) == 1
@@ -159,7 +160,7 @@ def test_export_reads_back_like_the_sample(complaints, tmp_path):
              for r in rows]
     assert times == sorted(times)
     by_id = {c.id: c for c in complaints}
-    for row, when in zip(rows, times):
+    for row, when in zip(rows, times, strict=True):
         c = by_id[row["Mã PAKN"]]
         assert when.timestamp() == c.received_at
         assert (row["Đơn vị gửi"], row["Tỉnh/Thành phố"], row["Nội dung"]) == (c.unit, c.province, c.text)

@@ -146,7 +146,7 @@ def test_shorthand_expansion_keeps_where_every_key_character_came_from(pieces):
     expanded = folded.expand(SHORTHAND)
     assert len(expanded.starts) == len(expanded.ends) == len(expanded.key)
     for i in range(len(expanded.key)):
-        assert expanded.source(i, i + 1) in text and expanded.source(i, i + 1).strip() or expanded.key[i] == " "
+        assert (expanded.source(i, i + 1) in text and expanded.source(i, i + 1).strip()) or expanded.key[i] == " "
     assert expanded.source(0, len(expanded.key)) == folded.source(0, len(folded.key))
     assert not set(expanded.key.split(" ")) & {"ko", "dc", "bt", "j", "vs", "hs"}
 
@@ -230,7 +230,8 @@ def test_stated_time(text, received, start, end):
         assert result.time_phrase is not None and result.time_phrase in form
 
 
-@pytest.mark.parametrize("text", ["STĐV rất chậm vào buổi sáng, giờ cao điểm.", "STĐV phải chờ khoảng 2 giờ mới vào được.",
+@pytest.mark.parametrize("text", ["STĐV rất chậm vào buổi sáng, giờ cao điểm.",
+                                  "STĐV phải chờ khoảng 2 giờ mới vào được.",
                                   "dvc hom qua van bt, hom nay ko vao dc", "DVC phải đợi 5-7 phút mới nộp xong.",
                                   "STĐV chờ 1-2 giờ mới vào được.", "Chiều nay STĐV chậm."])
 def test_no_stated_time_is_none(text):

@@ -40,7 +40,7 @@ def _csv_bytes() -> bytes:
 
 def _json_bytes() -> bytes:
     rows = _sample_rows()
-    return json.dumps([dict(zip(rows[0], r)) for r in rows[1:]], ensure_ascii=False).encode()
+    return json.dumps([dict(zip(rows[0], r, strict=True)) for r in rows[1:]], ensure_ascii=False).encode()
 
 
 def _sheet_xml() -> bytes:

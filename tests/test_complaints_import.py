@@ -104,10 +104,10 @@ def _write_variants(tmp_path: Path) -> dict[str, Path]:
     with open(out["semicolon"], "w", encoding="utf-8", newline="") as f:
         csv.writer(f, delimiter=";", lineterminator="\n").writerows(rows)
     out["json"] = tmp_path / "sample.json"
-    out["json"].write_text(json.dumps([dict(zip(rows[0], r)) for r in rows[1:]], ensure_ascii=False), encoding="utf-8")
+    records = [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
+    out["json"].write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
     out["json_items"] = tmp_path / "wrapped.json"
-    out["json_items"].write_text(json.dumps({"total": 24, "items": [dict(zip(rows[0], r)) for r in rows[1:]]}),
-                                 encoding="utf-8")
+    out["json_items"].write_text(json.dumps({"total": 24, "items": records}), encoding="utf-8")
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     sheet.append(rows[0])

@@ -195,15 +195,18 @@ def _shared(d: Path, rows: int) -> Path:
     main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
     rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
     strings = ["Mã PAKN", "Thời gian tiếp nhận", "Nội dung"] + [f"sổ tay chậm lần {i}" for i in range(rows)]
-    sheet_rows = ['<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1" t="s"><v>2</v></c></row>']
-    sheet_rows += [f'<row r="{i + 2}"><c r="A{i + 2}" t="str"><v>A{i}</v></c><c r="B{i + 2}" s="1"><v>46174.3354166667</v>'
+    sheet_rows = ['<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c>'
+                  '<c r="C1" t="s"><v>2</v></c></row>']
+    sheet_rows += [f'<row r="{i + 2}"><c r="A{i + 2}" t="str"><v>A{i}</v></c>'
+                   f'<c r="B{i + 2}" s="1"><v>46174.3354166667</v>'
                    f'</c><c r="C{i + 2}" t="s"><v>{i + 3}</v></c></row>' for i in range(rows)]
     return _zip(d / "shared.xlsx", {
         "xl/workbook.xml": f'<workbook xmlns="{main}" xmlns:r="{rel}"><sheets><sheet name="PAKN" sheetId="1" '
                            'r:id="rId7"/></sheets></workbook>',
         "xl/_rels/workbook.xml.rels": '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
                                       f'relationships"><Relationship Id="rId7" Type="{rel}/worksheet" '
-                                      f'Target="worksheets/data.xml"/><Relationship Id="rId8" Type="{rel}/sharedStrings"'
+                                      f'Target="worksheets/data.xml"/><Relationship Id="rId8" '
+                                      f'Type="{rel}/sharedStrings"'
                                       ' Target="sharedStrings.xml"/><Relationship Id="rId9" '
                                       f'Type="{rel}/styles" Target="styles.xml"/></Relationships>',
         "xl/styles.xml": f'<styleSheet xmlns="{main}"><cellXfs count="2"><xf numFmtId="0"/><xf numFmtId="22"/>'
@@ -339,7 +342,7 @@ PHONES = ["0912345678", "0912 345 678", "0912.345.678", "0912-345-678", "+849123
           "(+84)912345678", "(+84) 912.345.678", "0084912345678", "84912345678", "024.3825.1234", "(024) 3825 1234"]
 NAMES = ["Nguyễn Văn An", "Trần Thị Hoa", "Lê Văn Tám", "Phạm Thị Bích", "Đỗ Văn Đức", "Hoàng Minh Tuấn"]
 SECRETS = {
-    "phones": PHONES + ["0987654321"], "emails": ["nguyen.van.an@example.vn", "tran.thi-hoa+pakn@mail.dcs.vn"],
+    "phones": [*PHONES, "0987654321"], "emails": ["nguyen.van.an@example.vn", "tran.thi-hoa+pakn@mail.dcs.vn"],
     "ids": ["001089012345", "001 089 012 345", "012345678"], "accounts": ["19036512345678", "0071 0001 23456"],
     "names": NAMES,
 }

@@ -14,12 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import re
 import unicodedata
 from pathlib import Path
 
 import pytest
-
-import re
 
 from monitor.complaints import classify as classifier
 from monitor.complaints.classify import classify

@@ -187,7 +187,8 @@ def test_local_render_keeps_routing_and_inhibition_and_sends_only_to_the_webhook
     assert all(set(r) == {"name"} for r in silent["receivers"]), "without --webhook nothing may be sent"
     timed = render_local("--group-wait", "5s", "--group-interval", "10s", "--repeat-interval", "1h")
     routes = [timed["route"], *timed["route"]["routes"]]
-    assert all(r["group_wait"] == "5s" and r["group_interval"] == "10s" and r["repeat_interval"] == "1h" for r in routes)
+    assert all(r["group_wait"] == "5s" and r["group_interval"] == "10s" and r["repeat_interval"] == "1h"
+               for r in routes)
     assert [r["matchers"] for r in timed["route"]["routes"]] == [r["matchers"] for r in source["route"]["routes"]]
     for name, config in (("webhook", rendered), ("silent", silent), ("timed", timed)):
         path = tmp_path / f"{name}.yml"
@@ -411,7 +412,8 @@ def test_monitor_units_parse_with_the_required_keys(name):
         assert "Environment=MONITOR_LOCATION=%i" in environment and "%i" in service["StateDirectory"]
 
 
-@pytest.mark.parametrize("dropin", sorted(p.relative_to(SYSTEMD).as_posix() for p in SYSTEMD.glob("*.service.d/*.conf")))
+@pytest.mark.parametrize("dropin",
+                         sorted(p.relative_to(SYSTEMD).as_posix() for p in SYSTEMD.glob("*.service.d/*.conf")))
 def test_debian_package_dropins_reset_and_replace_execstart(dropin):
     lines = [line for line in (SYSTEMD / dropin).read_text().splitlines() if line.startswith("ExecStart=")]
     assert lines[0] == "ExecStart=" and len(lines) == 2, "a drop-in must reset ExecStart= before replacing it"
@@ -669,7 +671,8 @@ def test_every_kubernetes_manifest_is_listed_in_its_kustomization():
         listed = {entry.rstrip("/") for entry in load(kustomization).get("resources", [])}
         for manifest in kustomization.parent.glob("*.yaml"):
             if manifest.name != "kustomization.yaml":
-                assert manifest.name in listed, f"{manifest.relative_to(K8S)} is not in {kustomization.relative_to(K8S)}"
+                assert manifest.name in listed, \
+                    f"{manifest.relative_to(K8S)} is not in {kustomization.relative_to(K8S)}"
 
 
 def test_kustomize_build_keeps_the_hardening(k8s_tree):

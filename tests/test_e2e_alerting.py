@@ -30,8 +30,23 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e import (DASHBOARDS, START_SH, Proc, WebhookSink, api, dashboard_panels, derive_checks, free_port,
-                       query, query_range, render_rules, scenario_yaml, selectors, substitute, variable_values)
+from tests.e2e import (
+    DASHBOARDS,
+    START_SH,
+    Proc,
+    WebhookSink,
+    api,
+    dashboard_panels,
+    derive_checks,
+    free_port,
+    query,
+    query_range,
+    render_rules,
+    scenario_yaml,
+    selectors,
+    substitute,
+    variable_values,
+)
 
 pytestmark = pytest.mark.slow  # minutes of real time: the outage is scripted on the lab's real clock
 
@@ -143,7 +158,8 @@ def test_outage_pages_once_resolves_and_a_blip_stays_quiet(stack):
     outage_start, outage_end = stack.at(OUTAGE_START), stack.at(OUTAGE_END)
 
     # 1. the page: PlatformDown for exactly the platform that is down, through the on-call route
-    page = stack.wait_until(outage_start + PAGE_BUDGET + 30, lambda: _notified(sink, "firing", "PlatformDown", PLATFORM))
+    page = stack.wait_until(outage_start + PAGE_BUDGET + 30,
+                            lambda: _notified(sink, "firing", "PlatformDown", PLATFORM))
     assert page, f"no PlatformDown page for {PLATFORM}; notifications: {json.dumps(sink.notifications)[:3000]}"
     notification, alert = page
     page_delay = notification["_received"] - outage_start
@@ -177,7 +193,8 @@ def test_outage_pages_once_resolves_and_a_blip_stays_quiet(stack):
 
     first_failure = min(float(r["values"][0][0]) for r in query_range(
         stack.prometheus, f'probe_success{{platform="{PLATFORM}"}} == 0', outage_start - 30, time.time(), 1))
-    print(f"\noutage scripted at >= {outage_start:.0f} (first failed probe scraped +{first_failure - outage_start:.0f} s);"
+    print(f"\noutage scripted at >= {outage_start:.0f} "
+          f"(first failed probe scraped +{first_failure - outage_start:.0f} s);"
           f" page +{page_delay:.0f} s; recovery at {outage_end:.0f}, resolved +{resolve_delay:.0f} s;"
           f" blip failures {per_location}; notifications: "
           + ", ".join(f"{a['labels']['alertname']}/{a['labels'].get('platform')}={a['status']}"
@@ -236,7 +253,8 @@ def test_every_rule_and_dashboard_query_returns_data(stack):
         for variable in dashboard.get("templating", {}).get("list", []):
             definition = variable.get("query")
             definition = definition.get("query") if isinstance(definition, dict) else definition
-            if variable.get("type") == "query" and isinstance(definition, str) and definition.startswith("label_values("):
+            if (variable.get("type") == "query" and isinstance(definition, str)
+                    and definition.startswith("label_values(")):
                 inner = definition[len("label_values("):-1]
                 metric, _, label = inner.rpartition(",")
                 metric, label = substitute(metric.strip(), values)[0], label.strip()

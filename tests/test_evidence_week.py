@@ -28,7 +28,8 @@ from monitor.localtime import format_datetime
 from monitor.store import open_store
 from monitor.workcalendar import bulletin_week
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # the simulated week is the slow part; everything is bounded below
+# The simulated week is the slow part; everything is bounded below.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 ROOT = Path(__file__).resolve().parents[1]
 WEEK = "2026-W23"
 INTERVAL = 60.0
@@ -86,7 +87,7 @@ def test_the_synthetic_export_imports_whole_and_only_once(imported):
 
 
 def test_detected_incidents_match_the_labs_ground_truth(week, incidents):
-    start, end = bulletin_week(WEEK)
+    _, end = bulletin_week(WEEK)
     truth = read_truth(week / "truth.jsonl")
     score = score_detection(incidents, truth, DEFAULT_POLICY.failures_to_open * INTERVAL, end)
     print(f"\n{'truth window':60} {'detected':36} start±s end±s pieces")
@@ -106,8 +107,8 @@ def test_detected_incidents_match_the_labs_ground_truth(week, incidents):
         # outage of their own; a scripted window takes at most one incident per event.
         assert w.pieces <= (3 if w.window.load_induced else len(w.window.events)), w
     scripted = [w for w in score.windows if not w.window.load_induced]
-    assert {e.kind for w in scripted for e in w.window.events} >= {"outage_refused", "gateway_502", "slow", "dns_failure",
-                                                           "cert_expired", "wrong_content"}
+    assert {e.kind for w in scripted for e in w.window.events} >= {"outage_refused", "gateway_502", "slow",
+                                                                   "dns_failure", "cert_expired", "wrong_content"}
     # Every scripted event longer than the confirmation is called what it was: an outage is never "chậm, nghẽn".
     for w in scripted:
         for event, kind in w.kinds:

@@ -173,7 +173,7 @@ def test_every_fault_is_found_with_its_kind_and_edges_within_two_intervals(run):
     mine = [i for i in incidents if i["platform"] == "dichvucong"]
     found = [(i["kind"], round(i["start_unix"] - origin, 1), round(i["end_unix"] - origin, 1)) for i in mine]
     assert len(mine) == len(FAULTS), found
-    for fault, incident in zip(FAULTS, mine):
+    for fault, incident in zip(FAULTS, mine, strict=True):
         assert incident["kind"] == fault.expected, (fault, found)
         assert abs(incident["start_unix"] - origin - fault.start) <= 2 * INTERVAL, (fault, found)
         assert abs(incident["end_unix"] - origin - fault.end) <= 2 * INTERVAL, (fault, found)

@@ -84,7 +84,8 @@ def test_an_unreliable_result_counts_only_for_what_its_stall_cannot_explain():
     timeout = ProbeResult("stdv", "home", "http", "hanoi", T0, False, 10.0, reason=Reason.READ_TIMEOUT)
     assert usable(stalled(timeout, 1.0), 2.5) and not usable(stalled(timeout, 9.0), 2.5)
     # Slow probes overlap more stalls: dropping every unreliable one would hide congestion.
-    congested = [stalled(r, 0.4) if r.phases.get("total", 0) > 2.5 else r for r in series("." * 20 + "s" * 30 + "." * 20)]
+    congested = [stalled(r, 0.4) if r.phases.get("total", 0) > 2.5 else r
+                 for r in series("." * 20 + "s" * 30 + "." * 20)]
     assert spans(detect(congested, {"stdv": 2.5})) == [(20, 50, "degraded", "platform")]
 
 

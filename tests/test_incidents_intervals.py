@@ -29,7 +29,8 @@ def probes(faults: list[tuple[str, float, float]], interval: float, phase: float
         failed = kind == "down"
         total = 5.0 if kind == "slow" else 0.2
         out.append(ProbeResult("stdv", "home", "http", "hanoi", at, not failed, total,
-                               reason=Reason.HTTP_STATUS if failed else None, phases={} if failed else {"total": total}))
+                               reason=Reason.HTTP_STATUS if failed else None,
+                               phases={} if failed else {"total": total}))
         at += interval
     return out
 

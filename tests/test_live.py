@@ -35,7 +35,8 @@ def test_an_outage_is_open_until_two_successes_even_after_a_long_history():
 
 def test_slow_congestion_is_open_as_degraded():
     # Each ".." closes a stretch; three slow probes since then open it again (and join it to the last).
-    assert open_now(live_after(series("." * 300 + "s..s.s" * 5 + "s")).open()) == [("stdv", "degraded", "platform", ("hanoi",))]
+    assert open_now(live_after(series("." * 300 + "s..s.s" * 5 + "s")).open()) == [
+        ("stdv", "degraded", "platform", ("hanoi",))]
 
 
 def test_what_is_kept_describes_the_failures_it_counts():

@@ -77,7 +77,8 @@ def test_sparse_measurements_are_no_data_not_a_clean_bill():
     # At 30 s, a 4-minute hole (a restart) is no gap; a 10-minute one is (over 3 intervals and 5 minutes).
     short = measured(step=30)
     for hole in (240, 600):
-        keep = [(t, b) for t, b in zip(short["stdv"].times, short["stdv"].bad) if not T0 - 2 * HOUR < t < T0 - 2 * HOUR + hole]
+        keep = [(t, b) for t, b in zip(short["stdv"].times, short["stdv"].bad, strict=True)
+                if not T0 - 2 * HOUR < t < T0 - 2 * HOUR + hole]
         seen = {"stdv": Measurements([t for t, _ in keep], [b for _, b in keep], 30.0)}
         expected = MatchStatus.NOT_MEASURED if hole == 240 else MatchStatus.NO_DATA
         assert verdict(complaint(T0), [], seen).status is expected

@@ -1,4 +1,5 @@
-"""Metrics: the contract in README.md "Metrics", read back from a fresh registry and from real scrapes; promtool lints them."""
+"""Metrics: the contract in README.md "Metrics", read back from a fresh registry and from real scrapes; promtool lints
+them."""
 
 from __future__ import annotations
 
@@ -112,18 +113,18 @@ def test_only_total_has_buckets_and_a_value_on_a_bound_counts_in_it():
     metrics = Metrics()
     metrics.record(result(True, phases={**ALL_PHASES, "total": 0.25}))
     metrics.record(result(True, phases={**ALL_PHASES, "total": 45.0}))  # beyond the last bound: +Inf only
+
+    def buckets(parsed: dict, phase: str) -> dict[str, float]:
+        return {dict(labels)["le"]: count for (name, labels), count in parsed.items()
+                if name == "probe_phase_duration_seconds_bucket" and ("phase", phase) in labels}
+
     for text in (metrics.exposition().decode(), generate_latest(metrics.registry).decode()):
         parsed = samples(text)
-
-        def buckets(phase: str) -> dict[str, float]:
-            return {dict(labels)["le"]: count for (name, labels), count in parsed.items()
-                    if name == "probe_phase_duration_seconds_bucket" and ("phase", phase) in labels}
-
-        total = buckets("total")
+        total = buckets(parsed, "total")
         assert list(total) == [*(str(float(bound)) for bound in PHASE_BUCKETS), "+Inf"]
         assert total["0.1"] == 0 and total["0.25"] == 1 and total["30.0"] == 1 and total["+Inf"] == 2
         for phase in set(PHASES) - {"total"}:
-            assert buckets(phase) == {"+Inf": 2}, phase
+            assert buckets(parsed, phase) == {"+Inf": 2}, phase
 
 
 def test_error_text_never_becomes_a_label():
@@ -280,8 +281,8 @@ def test_values_are_written_as_prometheus_client_writes_them(number_):
 def test_peak_time_follows_the_vietnamese_calendar():
     import datetime as dt
 
-    from monitor.workcalendar import PeakHours
     from monitor.localtime import VIETNAM
+    from monitor.workcalendar import PeakHours
 
     now = {"t": 0.0}
     metrics = Metrics()

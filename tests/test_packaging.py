@@ -50,7 +50,7 @@ def test_the_checks_are_searched_in_the_documented_order(tmp_path, monkeypatch):
 
 
 class _Ok(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 (http.server's name)
+    def do_GET(self):  # http.server's name
         body = b"<html>ok</html>"
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))

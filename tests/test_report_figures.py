@@ -93,7 +93,7 @@ def complaints() -> tuple[list, list[Match]]:
 
     def add(cid, t, text, platforms, symptom, *statuses):
         pairs.append(complaint(cid, t, text, platforms, symptom))
-        for pid, status in zip(platforms or (None,), statuses):
+        for pid, status in zip(platforms or (None,), statuses, strict=True):
             matches.append(Match(cid, pid, status, explains.get(cid) if status is MatchStatus.CORROBORATED else None))
 
     c, nm = MatchStatus.CORROBORATED, MatchStatus.NOT_MEASURED

@@ -11,8 +11,15 @@ import pytest
 from PIL import Image
 from rich.console import Console
 
-from monitor.report import (ReportInput, build_report, render_chart, render_html, render_markdown, render_rich,
-                            write_report)
+from monitor.report import (
+    ReportInput,
+    build_report,
+    render_chart,
+    render_html,
+    render_markdown,
+    render_rich,
+    write_report,
+)
 from monitor.report.text import duration, percent, week_heading
 from tests.test_report_figures import END, PLATFORMS, START, week_input
 
@@ -173,7 +180,8 @@ def test_rich_terminal(report):
 
 
 def _effective(run, paragraph, attribute):
-    """A run's font name or size as Word resolves it: the run, then its paragraph style and the styles it is based on."""
+    """A run's font name or size as Word resolves it: the run, then its paragraph style and the styles it is based
+    on."""
     value = getattr(run.font, attribute)
     style = paragraph.style
     while value is None and style is not None:

@@ -29,7 +29,8 @@ def test_verdicts_agree_with_the_labs_truth_at_coarse_intervals(tmp_path, interv
                            "--interval", interval, "--dir", str(tmp_path)], cwd=REPO, capture_output=True,
                           text=True, env=env, timeout=540)
     assert done.returncode == 0, done.stdout + done.stderr
-    truth = [json.loads(line) for line in (tmp_path / "complaints-truth.jsonl").read_text(encoding="utf-8").splitlines()]
+    truth_text = (tmp_path / "complaints-truth.jsonl").read_text(encoding="utf-8")
+    truth = [json.loads(line) for line in truth_text.splitlines()]
     store = open_store(tmp_path / "monitor.db")
     try:
         matches = store.matches_for([row["id"] for row in truth])

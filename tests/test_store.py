@@ -110,7 +110,8 @@ def test_results_between_without_details_keeps_only_the_stalls(store):
     store.add_results([full_success(), stalled])
     lean = store.results_between(T0, T0 + 10, details=False)
     assert [r.details for r in lean] == [{}, {"tls_version": "TLSv1.3", "stalled": 0.4}]
-    assert [replace(r, details={}) for r in lean] == [replace(r, details={}) for r in store.results_between(T0, T0 + 10)]
+    assert [replace(r, details={}) for r in lean] == [replace(r, details={})
+                                                      for r in store.results_between(T0, T0 + 10)]
 
 
 def test_add_results_is_all_or_nothing(store):

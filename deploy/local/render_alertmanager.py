@@ -61,7 +61,8 @@ def _override(route: dict, timings: dict[str, str], root: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source", type=Path, default=SOURCE, help="Alertmanager config to render (default: %(default)s)")
+    parser.add_argument("--source", type=Path, default=SOURCE,
+                        help="Alertmanager config to render (default: %(default)s)")
     parser.add_argument("--webhook", help="URL every receiver posts to (default: receivers without configs)")
     for key in TIMINGS:
         parser.add_argument("--" + key.replace("_", "-"), dest=key, help=f"override {key} (tests)")

@@ -106,7 +106,8 @@ TIERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
                                     r"khong kha dung", _NOT_DENIED + r"bi sap", r"sap (?:roi|ca|tu|luon|het)",
                                     r"(?:server|web|he thong|may chu|trang|app) (?:bi )?sap",
                                     r"(?:la|thi|bi|tu) (?:vang|thoat|tat) ra")),
-    ("slow", "slow", (r"(?:rat |qua |hoi )?cham(?! soc| diem| dut| chi)", _NOT_DENIED + r"nghen", _NOT_DENIED + r"qua tai", _NOT_DENIED + r"bi treo", _NOT_DENIED + r"treo",
+    ("slow", "slow", (r"(?:rat |qua |hoi )?cham(?! soc| diem| dut| chi)", _NOT_DENIED + r"nghen",
+                      _NOT_DENIED + r"qua tai", _NOT_DENIED + r"bi treo", _NOT_DENIED + r"treo",
                       r"(?:xoay|quay)(?: (?:xoay|quay))? (?:mai|hoai|vong(?: vong| tron)?|tron)", r"quay quay",
                       r"xoay xoay", r"load (?:\w+ )?(?:mai|lau|hoai)", r"loading(?: \w+)? (?:mai|hoai|lau)",
                       r"load (?:khong|chua) (?:noi|xong)", r"khong load noi", r"tai (?:rat |qua )?lau",
@@ -114,7 +115,8 @@ TIERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
                       r"(?:cho|doi) (?:mai|hoai|mon moi)", r"phai (?:cho|doi) (?:may|vai|hang|ca) phut",
                       r"(?:cho|doi) (?:hon |gan |khoang )?\d+(?:-\d+)? phut",
                       r"mat (?:hon |vai |may |gan |nua |ca )?(?:\d+ )?(?:phut|tieng)", r"mat (?:nhieu )?thoi gian",
-                      _NOT_DENIED + r"giat(?: lag)?", _NOT_DENIED + r"lag", r"bi do", r"dung hinh", r"bam (?:\S+ ){0,3}khong phan hoi",
+                      _NOT_DENIED + r"giat(?: lag)?", _NOT_DENIED + r"lag", r"bi do", r"dung hinh",
+                      r"bam (?:\S+ ){0,3}khong phan hoi",
                       r"nhu rua(?: bo)?")),
     ("unavailable_weak", "unavailable", (r"khong (?:ai )?vao duoc", r"khong mo duoc", r"khong len",
                                          r"khong (?:tai|load|upload|nop|gui) duoc", r"khong su dung duoc")),
@@ -338,7 +340,7 @@ def _stated_time(folded: Folded, clues: Clues, received_at: float,
             said_from, said_to = match.span("w")
             phrase = folded.source(said_from, said_to)
             found: tuple[float, float] | None = None
-            if (kind == "around" or kind == "range" and not match.group("w").startswith("tu ")) \
+            if (kind == "around" or (kind == "range" and not match.group("w").startswith("tu "))) \
                     and key[max(0, said_from - 12):said_from].endswith(_DURATION_WORDS):
                 continue  # "chờ khoảng 2 giờ", "chờ 1-2 giờ" is how long, not when ("chờ từ 8h" is when)
             if kind == "range":

@@ -326,38 +326,40 @@ class Export:
                 continue
             self.total_rows += 1
             if self.total_rows > limits.rows:
-                raise ExportError(self.path, f"more than {limits.rows:,} data rows", "split the export into smaller files")
+                raise ExportError(self.path, f"more than {limits.rows:,} data rows",
+                                  "split the export into smaller files")
             for value in cells.values():
                 if isinstance(value, str) and len(value) > limits.cell_chars:
                     raise _cell_too_long(self.path, number, limits)
 
-            def reject(reason: str, detail: str = "") -> Reject:
-                fields = {h: (_cell(record[i]) if i < len(record) else "") for h, i in self._header_index.items()}
-                fields = {h: v if h == self._id_header else scrub(v) for h, v in fields.items()}
-                detail = scrub(detail)
-                return Reject(number, reason, fields, f"{MESSAGES[reason]}: {detail}" if detail else MESSAGES[reason])
-
             complaint_id = unicodedata.normalize("NFC", _cell(cells["id"])).strip()
             when = cells["received_at"]
             if not complaint_id:
-                yield reject("missing_id")
+                yield self._reject(number, record, "missing_id")
             elif complaint_id in first_row:
-                yield reject("duplicate_id", f"{complaint_id} đã có ở dòng {first_row[complaint_id]}")
+                yield self._reject(number, record, "duplicate_id",
+                                   f"{complaint_id} đã có ở dòng {first_row[complaint_id]}")
             elif when is None or _cell(when).strip() == "":
-                yield reject("missing_time")
+                yield self._reject(number, record, "missing_time")
             else:
                 try:
                     received_at = parse_time(when if not isinstance(when, str) else _cell(when))
                 except TimeError as error:
-                    yield reject("invalid_time", str(error))
+                    yield self._reject(number, record, "invalid_time", str(error))
                     continue
                 text = scrub(_cell(cells["text"])).strip()
                 if not text:
-                    yield reject("empty_content")
+                    yield self._reject(number, record, "empty_content")
                     continue
                 first_row[complaint_id] = number
                 yield Complaint(complaint_id, received_at, _scrub_label(_cell(cells.get("unit"))),
                                 _scrub_label(_cell(cells.get("province"))), text, source_row=number)
+
+    def _reject(self, number: int, record: Sequence[object], reason: str, detail: str = "") -> Reject:
+        fields = {h: (_cell(record[i]) if i < len(record) else "") for h, i in self._header_index.items()}
+        fields = {h: v if h == self._id_header else scrub(v) for h, v in fields.items()}
+        detail = scrub(detail)
+        return Reject(number, reason, fields, f"{MESSAGES[reason]}: {detail}" if detail else MESSAGES[reason])
 
 
 def _scrub_label(value: str) -> str:
@@ -426,7 +428,8 @@ class RejectsFile:
 
     def write(self, reject: Reject) -> None:
         """Add one rejected row."""
-        self._writer.writerow((reject.row, reject.reason, reject.detail, *(reject.fields.get(h, "") for h in self.headers)))
+        self._writer.writerow((reject.row, reject.reason, reject.detail,
+                               *(reject.fields.get(h, "") for h in self.headers)))
         self.count += 1
 
     def commit(self) -> Path:

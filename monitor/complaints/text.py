@@ -310,7 +310,8 @@ def _needles(items: Items, left: bool, right: bool) -> list[Needles]:
 
 
 # Words of most complaints: a poor first needle ("đảng viên", "trang", "không", "chi bộ").
-_COMMON = frozenset("khong dang trang chi co bi duoc mat qua tai vao lai cho doi phai ra thi la tu".split())
+_COMMON = frozenset(["khong", "dang", "trang", "chi", "co", "bi", "duoc", "mat", "qua", "tai", "vao", "lai", "cho",
+                     "doi", "phai", "ra", "thi", "la", "tu"])
 
 
 def _cost(needles: Needles) -> tuple[bool, bool, int, int]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from monitor.config.model import (CHECK_KINDS, Check, HttpCheck, Platform, SecretRef, header_value_problem)
+from monitor.config.model import CHECK_KINDS, Check, HttpCheck, Platform, SecretRef, header_value_problem
 from monitor.config.yamlsource import YamlSource, data_path, describe, field_name, message, model_at, unknown_key
 from monitor.errors import ConfigError, ConfigProblem
 
@@ -180,7 +180,7 @@ class _Source(YamlSource):
             model = model_at(Platform, pydantic_loc[:-1])
             fields = tuple(model.model_fields) if model is not None else ()
             problem = unknown_key(loc[-1], fields)
-        self.report(("platforms", index) + loc, problem)
+        self.report(("platforms", index, *loc), problem)
 
     def _check_secrets(self, index: int, raw: object) -> None:
         """Read the secrets of every valid check now, so a missing one stops startup, not every probe."""
@@ -199,7 +199,7 @@ class _Source(YamlSource):
             if check.auth is not None and check.auth.bearer is not None:
                 refs.append((("auth", "bearer"), check.auth.bearer))
             for field, ref in refs:
-                path = ("platforms", index, "checks", position) + field
+                path = ("platforms", index, "checks", position, *field)
                 try:
                     secret = ref.reveal()
                 except ValueError as exc:  # names the variable or file, never the value

@@ -10,11 +10,10 @@ import ipaddress
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 import dns.exception
 import dns.name
-
 from pydantic import (
     AfterValidator,
     AnyHttpUrl,
@@ -147,7 +146,7 @@ def _header_value_kind(value: object) -> str:
 
 
 HeaderValue = Annotated[
-    Union[Annotated[str, Tag("text-value")], Annotated[SecretRef, Tag("secret-ref")]],
+    Annotated[str, Tag("text-value")] | Annotated[SecretRef, Tag("secret-ref")],
     Discriminator(_header_value_kind),
 ]
 """A header's value: the text itself, or ``{env: VARIABLE}`` / ``{file: PATH}`` for a key or token."""
@@ -256,7 +255,7 @@ def parse_json_path(value: object) -> object:
     return tuple(steps)
 
 
-JsonScalar = Union[bool, int, float, str, None]
+JsonScalar = bool | int | float | str | None
 Number = Annotated[float, Field(allow_inf_nan=False), BeforeValidator(lambda v: _number(v))]
 
 
@@ -403,7 +402,7 @@ class TcpCheck(_Check):
     address: Address | None = None  # connect here instead of resolving host
 
 
-Check = Annotated[Union[HttpCheck, TlsCheck, DnsCheck, TcpCheck], Field(discriminator="kind")]
+Check = Annotated[HttpCheck | TlsCheck | DnsCheck | TcpCheck, Field(discriminator="kind")]
 CHECK_MODELS: dict[str, type[_Check]] = {"http": HttpCheck, "tls": TlsCheck, "dns": DnsCheck, "tcp": TcpCheck}
 CHECK_KINDS = tuple(CHECK_MODELS)
 

@@ -89,7 +89,7 @@ class YamlSource:
                     self._long_scalar(key_node, path, "a key")
                     continue
                 key = loader.construct_object(key_node)
-                child = path + (key,)
+                child = (*path, key)
                 line = key_node.start_mark.line + 1
                 if key in seen:
                     # YAML keeps the last value silently; a reviewer would read the first.
@@ -98,7 +98,7 @@ class YamlSource:
                 self._walk(loader, value, child, depth + 1)
         elif isinstance(node, yaml.SequenceNode):
             for index, item in enumerate(node.value):
-                child = path + (index,)
+                child = (*path, index)
                 self.lines[child] = item.start_mark.line + 1
                 self._walk(loader, item, child, depth + 1)
         elif isinstance(node, yaml.ScalarNode) and len(node.value) > MAX_SCALAR_CHARS:
@@ -232,7 +232,7 @@ def data_path(data: object, loc: Sequence[str | int], *, member_names: bool = Fa
     path: list[Any] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
+        if isinstance(node, dict) and part in node:  # noqa: SIM114 (each branch narrows for mypy)
             node = node[part]
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
             node = node[part]

@@ -60,7 +60,7 @@ class Annotation:
 
 
 def _ms(unix_seconds: float) -> int:
-    return int(round(unix_seconds * 1000))
+    return round(unix_seconds * 1000)
 
 
 def _unique(items: Iterable[str]) -> tuple[str, ...]:

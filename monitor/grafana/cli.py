@@ -104,7 +104,8 @@ def _guarded(func: Command) -> Command:
     return run
 
 
-def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> argparse.ArgumentParser:
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser],
+               common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add ``grafana build|push|annotate`` to the ``monitor`` sub-commands; ``common`` carries ``--checks``."""
     from monitor.cli_assessment import add_period_arguments
     from monitor.grafana.client import DEFAULT_MESSAGE  # not from sync: grafana_client costs 0.6 s and MBs

@@ -61,7 +61,8 @@ def overview() -> db.Dashboard:
                  .with_variable(p.label_variable("platform", "Nền tảng", PLATFORMS, multi=True))
                  .with_variable(p.label_variable("location", "Điểm đo",
                                                  'label_values(probe_success{job="monitor"}, location)', multi=True))
-                 .annotations(p.annotation_queries()))  # all platforms: a multi-value tag would need every value at once
+                 # all platforms: a multi-value tag would need every value at once
+                 .annotations(p.annotation_queries()))
     dashboard = dashboard.with_row(db.Row("$platform").id(1).repeat("platform").collapsed(False)
                                    .grid_pos(dm.GridPos(h=1, w=24, x=0, y=0)))
     cells: list[tuple[p.AnyPanel, int]] = [
@@ -93,7 +94,7 @@ def detail() -> db.Dashboard:
                      multi=True))
                  .annotations(p.annotation_queries("$platform")))
     percentiles: p.Targets = [p.query(q.latency_quantile(quantile), ref, legend=name)
-                   for ref, (quantile, name) in zip("ABC", ((0.5, "p50"), (0.9, "p90"), (0.99, "p99")))]
+                   for ref, (quantile, name) in zip("ABC", ((0.5, "p50"), (0.9, "p90"), (0.99, "p99")), strict=True)]
     layout: Layout = [
         (p.status_stat("Trạng thái hiện tại", q.status_now()), 0, 0, 4, 5),
         (p.availability_stat("Khả dụng trong khoảng (SLO 99,5 %)", q.availability()), 4, 0, 4, 5),
@@ -143,7 +144,7 @@ def probers() -> db.Dashboard:
 
     def lags(metric: str) -> p.Targets:
         return [p.query(q.lag_quantile(metric, quantile), ref, legend=f"{{{{prober}}}} {name}")
-                for ref, (quantile, name) in zip("AB", ((0.5, "p50"), (0.99, "p99")))]
+                for ref, (quantile, name) in zip("AB", ((0.5, "p50"), (0.99, "p99")), strict=True)]
 
     layout: Layout = [
         (p.state_stat("Tự kiểm tra mạng của bộ đo", q.self_check_ok(), SELF_CHECK, "{{prober}}",

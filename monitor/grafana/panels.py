@@ -6,12 +6,13 @@ Every panel and query reads the ``datasource`` variable; every panel is placed e
 
 from __future__ import annotations
 
-from grafana_foundation_sdk.builders import (bargauge, common as cb, heatmap, prometheus, stat, statetimeline, table,
-                                              timeseries)
+from grafana_foundation_sdk.builders import bargauge, heatmap, prometheus, stat, statetimeline, table, timeseries
+from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.cog import variants as cogvariants
-from grafana_foundation_sdk.models import common, dashboard as dm
+from grafana_foundation_sdk.models import common
+from grafana_foundation_sdk.models import dashboard as dm
 from grafana_foundation_sdk.models import heatmap as hm
 from grafana_foundation_sdk.models import prometheus as pm
 
@@ -107,7 +108,7 @@ def latency_stat(title: str, expr: str) -> stat.Panel:
 def incidents_stat(title: str, exprs: dict[str, str]) -> stat.Panel:
     """One value per incident kind: 1 while one is open."""
     panel = stat.Panel().title(title).datasource(DATASOURCE)
-    for ref, (kind, expr) in zip("ABCDEFGH", exprs.items()):
+    for ref, (kind, expr) in zip("ABCDEFGH", exprs.items(), strict=False):  # a letter per query
         panel = panel.with_target(query(expr, ref, legend=text.KIND[kind], instant=True))
     return (panel.mappings(_mapping({"0": ("không", "green"), "1": ("đang mở", "red")}))
             .thresholds(_thresholds((None, "green"), (1, "red")))

@@ -231,7 +231,7 @@ class ScenarioWorld:
         stretches: list[tuple[float, float, float]] = []  # start, end, peak load (seconds after midnight)
         begin = 0.0 if ys[0] >= CONGESTION_LOAD else None
         top = ys[0]
-        for x0, x1, y0, y1 in zip(xs, xs[1:], ys, ys[1:]):
+        for x0, x1, y0, y1 in zip(xs, xs[1:], ys, ys[1:], strict=False):  # segments: one fewer than knots
             if begin is None and y1 >= CONGESTION_LOAD:  # crosses up inside this segment (y0 < threshold)
                 begin, top = x0 + (CONGESTION_LOAD - y0) / (y1 - y0) * (x1 - x0), y1
             elif begin is not None and y1 < CONGESTION_LOAD:  # crosses down (y0 >= threshold)
@@ -312,7 +312,7 @@ def _level(x: float, night: float, offpeak: float, windows: tuple[tuple[int, int
     """The load at ``x`` seconds after midnight on a working day (evaluated at the knots only)."""
     base = night + (offpeak - night) * _weight(x, *DAYTIME)
     best = (0.0, base)  # (weight, level) of the nearest peak window; ties: the higher level
-    for (start, end), peak in zip(windows, peaks):
+    for (start, end), peak in zip(windows, peaks, strict=True):
         weight = _weight(x, start, end)
         if weight > 0:
             best = max(best, (weight, base + (peak - base) * weight))

@@ -127,14 +127,16 @@ _ENDINGS = ("", "", "", "", " Đề nghị kiểm tra, khắc phục.", " Đề 
 _LOCAL = (("local", "sotaydangvien", "Thôn chưa có sóng điện thoại nên đảng viên không sử dụng được {p}."),
           ("local", "sotaydangvien", "Sóng 4G tại xã rất yếu, mở {p} trên điện thoại không lên."),
           ("local", "dichvucong", "Máy tính cấu hình thấp, mở {p} rất ì ạch."),
-          ("local", "gqthc", "Đường truyền internet tại trụ sở xã chập chờn do mưa bão, không gửi được hồ sơ trên {p}."),
+          ("local", "gqthc",
+           "Đường truyền internet tại trụ sở xã chập chờn do mưa bão, không gửi được hồ sơ trên {p}."),
           ("local", "sotaydangvien", "Điện thoại của nhiều đảng viên lớn tuổi đời cũ, không cài được {p}."))
 _FEATURE = (("feature", "sotaydangvien", "Đề nghị bổ sung tính năng tra cứu văn bản trên {p}."),
             ("feature", "dichvucong", "Đề nghị ban hành tài liệu hướng dẫn sử dụng {p} cho cán bộ cấp xã."),
             ("feature", "sotaydangvien", "{p} hoạt động bình thường, đề nghị bổ sung chức năng nhắc lịch sinh hoạt."),
             ("feature", "gqthc", "Đề nghị hướng dẫn thao tác chuyển sinh hoạt Đảng trên {p}."),
             ("feature", "dichvucong", "Đề nghị tích hợp chatbot AI hướng dẫn nghiệp vụ trên {p}."))
-_DATA = (("data", "sotaydangvien", "Dữ liệu đảng viên trên {p} hiển thị chưa đúng nơi sinh hoạt Đảng, đề nghị rà soát."),
+_DATA = (("data", "sotaydangvien",
+          "Dữ liệu đảng viên trên {p} hiển thị chưa đúng nơi sinh hoạt Đảng, đề nghị rà soát."),
          ("data", "sotaydangvien", "{p} hiển thị sai ngày vào Đảng của một số đồng chí."),
          ("data", "sotaydangvien", "Thông tin đảng viên trên {p} chưa được cập nhật sau khi sáp nhập xã."),
          ("data", "sotaydangvien", "Danh sách chi bộ trên {p} còn thiếu 3 đồng chí mới kết nạp."))

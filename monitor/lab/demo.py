@@ -175,7 +175,8 @@ async def run_demo(directory: Path, checks: list[Path], duration: float | None, 
         await lab.stop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
-    console.print(f"\n{writer.committed} results stored in {directory / 'demo.db'}; truth in {directory / 'truth.jsonl'}")
+    console.print(f"\n{writer.committed} results stored in {directory / 'demo.db'}; "
+                  f"truth in {directory / 'truth.jsonl'}")
     paths, truth = write_demo_report(directory, catalog, origin, clock(), DEMO_INTERVAL * speed)
     console.print(truth)
     for path in paths:

@@ -259,7 +259,7 @@ async def run_lab(scenario: str, week: str, directory: Path, speed: float, check
     try:
         await lab.start()
         try:
-            _print_lines(lab.announcement() + ["lab ready"])
+            _print_lines([*lab.announcement(), "lab ready"])
             await stop.wait()
         finally:
             await lab.stop()

@@ -73,7 +73,7 @@ class LabPki:
         """Issue the good, expired and wrong-host certificates of ``platform`` for ``names``."""
         if not names:
             raise ValueError(f"platform {platform!r}: a certificate needs at least one name")
-        now = now or dt.datetime.now(dt.timezone.utc)
+        now = now or dt.datetime.now(dt.UTC)
         # Backdated a day so a client clock slightly behind ours still accepts it.
         not_before = now - dt.timedelta(days=1)
         not_after = now + dt.timedelta(days=valid_days)

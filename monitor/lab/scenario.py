@@ -82,7 +82,7 @@ def _clock(value: object) -> object:
 
 
 def _day(value: object) -> object:
-    if isinstance(value, dt.datetime) or isinstance(value, bool):
+    if isinstance(value, (dt.datetime, bool)):
         raise ValueError(f"expected a date like 2026-06-01 or a day index 0-6, found {value!r}")
     if isinstance(value, int):
         if not 0 <= value <= 6:
@@ -439,10 +439,10 @@ def _from_pydantic(data: object, error: ErrorDetails) -> tuple[DataPath, str]:
     if error["type"] == "union_tag_invalid":
         tag = error["ctx"]["tag"]
         if tag == "congestion":
-            return loc + ("kind",), "'congestion' is reserved for load-induced events (describe load in profiles)"
-        return loc + ("kind",), f"unknown event kind {tag!r} (expected one of: {kinds})"
+            return (*loc, "kind"), "'congestion' is reserved for load-induced events (describe load in profiles)"
+        return (*loc, "kind"), f"unknown event kind {tag!r} (expected one of: {kinds})"
     if error["type"] == "union_tag_not_found":
-        return loc + ("kind",), f"required field is missing (one of: {kinds})"
+        return (*loc, "kind"), f"required field is missing (one of: {kinds})"
     if error["type"] == "extra_forbidden":
         model = model_at(Scenario, pydantic_loc[:-1])
         fields = [f.alias or name for name, f in model.model_fields.items()] if model else []

@@ -304,7 +304,7 @@ def json_problem(assertions: list[JsonAssertion], text: str) -> str | None:
 
 def _json_at(document: object, path: tuple[str | int, ...]) -> object:
     for step in path:
-        if isinstance(step, int) and isinstance(document, list) and step < len(document):
+        if isinstance(step, int) and isinstance(document, list) and step < len(document):  # noqa: SIM114 (narrowing)
             document = document[step]
         elif isinstance(step, str) and isinstance(document, dict) and step in document:
             document = document[step]

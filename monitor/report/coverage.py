@@ -118,7 +118,7 @@ def coverage(seen: bytearray, locations: Iterable[str], base: float, start: floa
             missing[day] += min(hi, (day + 1) * 1440) - max(lo, day * 1440)
     period_minutes = sum(day_minutes)
     share = 1 - sum(missing) / period_minutes if period_minutes else 0.0
-    daily = tuple(1 - gone / minutes if minutes else 0.0 for gone, minutes in zip(missing, day_minutes))
+    daily = tuple(1 - gone / minutes if minutes else 0.0 for gone, minutes in zip(missing, day_minutes, strict=True))
     return Coverage(
         first=max(start, base + 60 * first_m), last=min(end, base + 60 * (last_m + interval)), gaps=tuple(gaps),
         share=share, daily=daily, locations=tuple(sorted(locations)), interval=60.0 * interval,

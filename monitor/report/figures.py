@@ -66,7 +66,7 @@ class _Calendar:
 
 
 class _Acc:
-    __slots__ = ("n", "ok", "day_n", "day_ok", "peak", "off", "slots", "seen", "locations")
+    __slots__ = ("day_n", "day_ok", "locations", "n", "off", "ok", "peak", "seen", "slots")
 
     def __init__(self, ndays: int) -> None:
         self.n = self.ok = 0
@@ -262,7 +262,8 @@ def build_report(data: ReportInput) -> Report:
             latency_peak=_p50_p95(acc.peak), latency_offpeak=_p50_p95(acc.off),
             complaints=counts.complaints, measurable=counts.measurable, corroborated=counts.corroborated,
             not_measured=counts.not_measured, no_data=counts.no_data, sporadic=counts.sporadic,
-            daily_availability=tuple(100.0 * ok / n if n else None for ok, n in zip(acc.day_ok, acc.day_n)),
+            daily_availability=tuple(100.0 * ok / n if n else None
+                                     for ok, n in zip(acc.day_ok, acc.day_n, strict=True)),
             hourly_latency=tuple(pair[1] if pair else None for pair in hours),
             coverage=coverage(acc.seen, acc.locations, cal.base, data.start, data.end),
             hourly_complaints=tuple(counts.hourly),

@@ -21,7 +21,8 @@ def render_html(report: Report, chart_png: bytes | None = None) -> str:
     """A complete ``<html lang="vi">`` document; the chart is embedded when ``chart_png`` is given."""
     doc = layout(report)
     out = ['<!DOCTYPE html>', '<html lang="vi">', "<head>", '<meta charset="utf-8">',
-           f"<title>{escape(doc.title)} {escape(doc.subtitle)}</title>", f"<style>{_STYLE}</style>", "</head>", "<body>",
+           f"<title>{escape(doc.title)} {escape(doc.subtitle)}</title>", f"<style>{_STYLE}</style>", "</head>",
+           "<body>",
            f"<h1>{escape(doc.title)}</h1>", f'<p class="week">{escape(doc.subtitle)}</p>']
     for section in doc.sections:
         if section.chart and chart_png is None:

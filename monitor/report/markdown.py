@@ -29,7 +29,7 @@ def render_markdown(report: Report, chart_name: str | None = "bao-cao.png") -> s
         for paragraph in section.paragraphs:
             lines += [paragraph, ""]
         if section.table is not None:
-            lines += _table(section.table) + [""]
+            lines += [*_table(section.table), ""]
         if section.bullets:
             lines += [f"- {bullet}" for bullet in section.bullets] + [""]
         if section.chart:

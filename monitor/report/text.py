@@ -148,7 +148,8 @@ def at(unix_time: float) -> str:
 
 
 def day_part(unix_time: float) -> str:
-    """``sáng 29/5``, ``chiều 02/6``, ``tối 04/6``, ``đêm 30/5``: the part of the local day and the day, bulletin style."""
+    """``sáng 29/5``, ``chiều 02/6``, ``tối 04/6``, ``đêm 30/5``: the part of the local day and the day, bulletin
+    style."""
     moment = local(unix_time)
     hour = moment.hour
     part = "đêm" if hour < 5 else "sáng" if hour < 12 else "chiều" if hour < 18 else "tối" if hour < 22 else "đêm"

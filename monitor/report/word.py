@@ -65,11 +65,11 @@ def render_docx(report: Report, chart_png: bytes | None = None) -> bytes:
         if section.table is not None:
             table = word.add_table(rows=1, cols=len(section.table.headers))
             table.style = "Table Grid"
-            for cell, header in zip(table.rows[0].cells, section.table.headers):
+            for cell, header in zip(table.rows[0].cells, section.table.headers, strict=True):
                 cell.text = ""
                 cell.paragraphs[0].add_run(header).bold = True
             for row in section.table.rows:
-                for cell, value in zip(table.add_row().cells, row):
+                for cell, value in zip(table.add_row().cells, row, strict=True):
                     cell.text = value
             for row in table.rows:
                 for cell in row.cells:
