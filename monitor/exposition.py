@@ -110,24 +110,8 @@ def _header(name: str, kind: str, help_text: str) -> str:
 class ProbeSeries:
     """Every value of one (platform, check, location); ``None`` gauges and phases absent are not exposed."""
 
-    __slots__ = (
-        "buckets",
-        "cert_expiry",
-        "check",
-        "duration",
-        "http_status",
-        "labels",
-        "last_run",
-        "location",
-        "phases",
-        "platform",
-        "results",
-        "results_text",
-        "skipped",
-        "success",
-        "text",
-        "unreliable",
-    )
+    __slots__ = ("buckets", "cert_expiry", "check", "duration", "http_status", "labels", "last_run", "location",
+                 "phases", "platform", "results", "results_text", "skipped", "success", "text", "unreliable")
 
     def __init__(self, labels: tuple[str, str, str]) -> None:
         self.labels = labels
