@@ -22,6 +22,7 @@ from pydantic_settings import (
 
 from monitor.config.grafana import GrafanaSettings
 from monitor.config.selfcheck import SelfCheckSettings
+from monitor.config.statuspage import StatusPageSettings
 from monitor.domain import IncidentPolicy, MatchPolicy
 from monitor.errors import ConfigError, ConfigProblem
 
@@ -80,6 +81,7 @@ class Settings(BaseSettings):
     complaint_columns: dict[Literal["id", "received_at", "unit", "province", "text"], list[str]] = {}
     self_check: SelfCheckSettings | None = None  # the prober's own network: url, resolve_name (monitor.selfcheck)
     runbook_base_url: str = RUNBOOK_BASE_URL  # rendered into alerts/rules by `monitor alerts build`
+    status_page: StatusPageSettings = StatusPageSettings()  # /status: enabled, refresh, days (monitor.statuspage)
 
     @field_validator("listen_address")
     @classmethod

@@ -86,6 +86,14 @@ class Store(Protocol):
         """Stored verdicts of these complaints."""
         ...
 
+    def set_incident_note(self, incident_id: str, note: str, now: float) -> None:
+        """Store the operator's note on an incident, replacing its earlier one; an empty ``note`` removes it."""
+        ...
+
+    def incident_notes(self, incident_ids: Sequence[str]) -> dict[str, str]:
+        """The notes of those of these incidents that have one, by incident id."""
+        ...
+
     def schema_version(self) -> int:
         """The schema version of the underlying database."""
         ...

@@ -55,6 +55,28 @@ class EvidenceTables:
                          locations=tuple(json.loads(r[6])), reasons=json.loads(r[7]), worst_latency=r[8],
                          probes=r[9], failed=r[10]) for r in rows]
 
+    def set_incident_note(self, incident_id: str, note: str, now: float) -> None:
+        """Store the operator's note on an incident, replacing its earlier one; an empty ``note`` removes it."""
+        with self._errors("write an incident note"), self._transaction() as tx:
+            if note:
+                tx.execute("INSERT OR REPLACE INTO incident_notes (incident_id, note, updated_at) VALUES (?, ?, ?)",
+                           (incident_id, note, now))
+            else:
+                tx.execute("DELETE FROM incident_notes WHERE incident_id = ?", (incident_id,))
+
+    def incident_notes(self, incident_ids: Sequence[str]) -> dict[str, str]:
+        """The notes of those of these incidents that have one, by incident id."""
+        ids = list(dict.fromkeys(incident_ids))
+        notes: dict[str, str] = {}
+        with self._errors("read incident notes"):
+            conn = self._connection()
+            for k in range(0, len(ids), 500):  # SQLite's limit on parameters is far above 500
+                chunk = ids[k:k + 500]
+                rows = conn.execute(f"SELECT incident_id, note FROM incident_notes WHERE incident_id IN "
+                                    f"({', '.join('?' for _ in chunk)})", chunk).fetchall()
+                notes.update((str(i), str(n)) for i, n in rows)
+        return notes
+
     def add_complaints(self, complaints: Sequence[tuple[Complaint, Classification]], source: str,
                        now: float) -> int:
         """Store complaints not stored yet (by id); return how many were new."""

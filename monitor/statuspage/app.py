@@ -1,0 +1,177 @@
+"""Serving the status page: a cache recomputed at most every ``refresh`` seconds, off the request path, and a WSGI
+application for ``/status`` (HTML) and ``/status/api/v1/summary`` (JSON).
+
+A request never waits for a recomputation unless nothing has been computed yet: when the copy is older than
+``refresh``, one background thread recomputes while requests keep getting the previous copy (rendered and
+gzipped once per recomputation). The page is read-only: GET and HEAD only.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
+
+from monitor.statuspage.api import render_json
+from monitor.statuspage.model import Summary
+from monitor.statuspage.render import CSP, render_html
+
+log = logging.getLogger(__name__)
+PREFIX = "/status"
+API_PATH = "/api/v1/summary"
+FIRST_WAIT = 60.0  # seconds a request waits for the very first computation
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One computation, ready to send."""
+
+    summary: Summary
+    html: bytes
+    html_gzip: bytes
+    json: bytes
+    json_gzip: bytes
+    etag: str
+    computed_at: float  # monotonic
+
+
+def render(summary: Summary) -> Rendered:
+    html, data = render_html(summary), render_json(summary)
+    etag = '"' + hashlib.sha256(html + data).hexdigest()[:20] + '"'
+    return Rendered(summary, html, gzip.compress(html, 6), data, gzip.compress(data, 6), etag, time.monotonic())
+
+
+class StatusPage:
+    """The cached page: ``compute(now)`` gives a :class:`Summary`, called at most once per ``refresh`` seconds.
+
+    One worker thread, started at the first request, does every computation (a store gives each thread its own
+    connection, so a thread per refresh would leave connections behind).
+    """
+
+    def __init__(self, compute: Callable[[float], Summary], refresh: float,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._compute = compute
+        self.refresh = refresh
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._wanted = threading.Event()
+        self._ready = threading.Event()
+        self._current: Rendered | None = None
+        self._worker: threading.Thread | None = None
+        self._tried = -float("inf")  # monotonic time of the last attempt, successful or not
+        self.computations = 0
+
+    def current(self) -> Rendered | None:
+        """The latest copy (asking for a recomputation when it is stale); the first call waits for one."""
+        with self._lock:
+            current = self._current
+            if time.monotonic() - self._tried >= self.refresh:  # at most one attempt per refresh, failed or not
+                self._wanted.set()
+                if self._worker is None:
+                    self._worker = threading.Thread(target=self._work, name="status-page", daemon=True)
+                    self._worker.start()
+        if current is None:
+            self._ready.wait(FIRST_WAIT)
+            current = self._current
+        return current
+
+    def _work(self) -> None:
+        while True:
+            self._wanted.wait()
+            self._wanted.clear()
+            with self._lock:
+                self._tried = time.monotonic()
+            try:
+                rendered = render(self._compute(self._clock()))
+            except Exception:  # a broken store must not break the process; the old copy is served meanwhile
+                log.exception("status page not recomputed")
+            else:
+                with self._lock:
+                    self._current = rendered
+                    self.computations += 1
+            finally:
+                self._ready.set()
+
+
+SECURITY_HEADERS = [("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
+                    ("X-Frame-Options", "DENY")]
+
+
+def _accepts_gzip(header: str | None) -> bool:
+    for part in (header or "").split(","):
+        coding, *params = (item.strip().lower() for item in part.split(";"))
+        if coding in ("gzip", "x-gzip"):
+            return not any(p.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000") for p in params)
+    return False
+
+
+def status_app(page: StatusPage, prefix: str = PREFIX) -> WSGIApplication:
+    """``{prefix}`` and ``{prefix}/`` serve the HTML, ``{prefix}/api/v1/summary`` the JSON; anything else is 404."""
+
+    def app(environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
+        method = environ["REQUEST_METHOD"]
+        path = environ.get("PATH_INFO", "")
+        if path in (prefix, prefix + "/", prefix + "/index.html"):
+            kind = "html"
+        elif path == prefix + API_PATH:
+            kind = "json"
+        else:
+            start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8"), *SECURITY_HEADERS])
+            return ["Không có trang này. Trang trạng thái: /status\n".encode()]
+        if method not in ("GET", "HEAD"):
+            start_response("405 Method Not Allowed", [("Allow", "GET, HEAD"), ("Content-Length", "0")])
+            return [b""]
+        rendered = page.current()
+        if rendered is None:
+            body = "Trang trạng thái chưa có số liệu, xin thử lại sau ít phút.\n".encode()
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain; charset=utf-8"),
+                                                       ("Retry-After", "30"), *SECURITY_HEADERS])
+            return [body]
+        headers = [("Cache-Control", f"public, max-age={max(1, int(page.refresh))}"), ("ETag", rendered.etag),
+                   ("Vary", "Accept-Encoding"), *SECURITY_HEADERS]
+        if kind == "html":
+            headers += [("Content-Type", "text/html; charset=utf-8"), ("Content-Security-Policy", CSP)]
+            plain, packed = rendered.html, rendered.html_gzip
+        else:
+            headers += [("Content-Type", "application/json; charset=utf-8"), ("Access-Control-Allow-Origin", "*")]
+            plain, packed = rendered.json, rendered.json_gzip
+        if environ.get("HTTP_IF_NONE_MATCH") == rendered.etag:
+            start_response("304 Not Modified", headers)
+            return [b""]
+        body = plain
+        if _accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING")):
+            body = packed
+            headers.append(("Content-Encoding", "gzip"))
+        headers.append(("Content-Length", str(len(body))))
+        start_response("200 OK", headers)
+        return [b"" if method == "HEAD" else body]
+
+    return app
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # the base class names it "format"
+        """Log nothing: one line per request."""
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+def serve(app: WSGIApplication, address: str, port: int) -> tuple[WSGIServer, threading.Thread]:
+    """Serve ``app`` on a background thread (``monitor status-page --serve``); ``server.server_port`` is the port."""
+    family = socket.getaddrinfo(address, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
+    server_class = type("_StatusServer", (_ThreadingServer,), {"address_family": family})
+    server: WSGIServer = make_server(address, port, app, server_class, handler_class=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, name="status-page-server", daemon=True)
+    thread.start()
+    return server, thread
