@@ -77,6 +77,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     def announce(address: str, jobs: list[Job]) -> None:
         out.print(f"monitor {__version__}: location [bold]{settings.location}[/], store {escape(str(settings.store))}")
         out.print(f"metrics at [bold]{escape(address)}[/]")
+        if settings.status_page.enabled:
+            out.print(f"status page at [bold]{escape(address.removesuffix('/metrics'))}/status[/]")
         for platform in catalog.platforms:
             checks = ", ".join(f"{c.id} ({c.kind} every {c.interval:g}s)" for c in platform.checks)
             out.print(f"  {platform.id:<16} {escape(platform.name)}: "
@@ -349,6 +351,76 @@ def cmd_incidents(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_incidents_note(args: argparse.Namespace) -> int:
+    import time
+
+    from monitor.statuspage.notes import NoteError, note_incident
+    from monitor.statuspage.publish import source_for
+    from monitor.store import open_store
+
+    settings = _settings(args)
+    catalog = _catalog(settings)
+    if not settings.store.exists():
+        raise UsageError(f"no history at {settings.store}: run `monitor run` first, or give --store")
+    store = open_store(settings.store)
+    try:
+        incident, note = note_incident(store, source_for(store, settings, catalog), args.id, args.text, time.time(),
+                                       settings.status_page.note_max_chars)
+    except NoteError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        store.close()
+    out.print(f"đã ghi chú sự cố {incident.id}" if note else f"đã xoá ghi chú của sự cố {incident.id}", markup=False)
+    return EXIT_OK
+
+
+def cmd_status_page(args: argparse.Namespace) -> int:
+    from monitor.statuspage import publish
+
+    settings = _settings(args)
+    catalog = _catalog(settings)
+    if args.serve:
+        return _serve_status_page(args, settings, catalog)
+    summary = publish.summary_now(settings, catalog)
+    if args.json:
+        from monitor.statuspage.api import render_json
+
+        print(render_json(summary).decode("utf-8"))
+        return EXIT_OK
+    written = publish.write_files(summary, args.out)
+    out.print("đã ghi: " + ", ".join(str(p) for p in written), markup=False)
+    return EXIT_OK
+
+
+def _serve_status_page(args: argparse.Namespace, settings: Settings, catalog: Catalog) -> int:
+    import signal
+    import threading
+
+    from monitor.statuspage import publish, serve, status_app
+
+    page, store = publish.served_page(settings, catalog)
+    try:
+        try:
+            server, _ = serve(status_app(page), args.address, args.port)
+        except OSError as exc:
+            if exc.filename is not None or not (isinstance(exc, socket.gaierror) or exc.errno in _LISTEN_ERRORS):
+                raise
+            raise UsageError(f"cannot serve the status page on {args.address}:{args.port}: {exc.strerror or exc}; "
+                             "choose another with --address and --port") from None
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        host = f"[{args.address}]" if ":" in args.address else args.address
+        out.print(f"status page at http://{host}:{server.server_port}/status (Ctrl-C stops)", markup=False)
+        sys.stdout.flush()
+        stop.wait()
+        server.shutdown()
+        server.server_close()
+    finally:
+        store.close()
+    return EXIT_OK
+
+
 def cmd_complaints_import(args: argparse.Namespace) -> int:
     import time
 
@@ -572,6 +644,32 @@ def parser() -> argparse.ArgumentParser:
                            help="also store the incidents and the complaints' verdicts, shown by `complaints list` "
                                 "(needs write access; `monitor run` does it hourly)")
     incidents.set_defaults(func=cmd_incidents)
+    incident_commands = incidents.add_subparsers(dest="incidents_command", metavar="[note]")
+    note = _command(incident_commands, "note", "an operator's note on an incident, shown on the status page",
+                    "The only free text the page shows (escaped there), e.g. \"Đang khắc phục, dự kiến 10h30\"; "
+                    "an empty TEXT removes it. ID: an incident in progress or in the last days (status_page."
+                    "incident_days), as `monitor incidents --json` and /status/api/v1/summary show it.",
+                    parents=[common])
+    note.add_argument("id", metavar="ID", help="the incident, e.g. gqthc-20261126T081500")
+    note.add_argument("text", metavar="TEXT", help="the note (\"\" removes it)")
+    note.add_argument("--store", type=Path, metavar="FILE", default=argparse.SUPPRESS,
+                      help="SQLite history file (default: var/monitor.db)")
+    note.set_defaults(func=cmd_incidents_note)
+
+    status_page = _command(commands, "status-page", "the public status page, from the store",
+                           "Vietnamese, one page: each platform's state, 90 daily bars, today's peak-hour latency, "
+                           "incidents and operators' notes; no personal data. Written to --out (index.html and "
+                           "api/v1/summary), printed with --json, or served with --serve. Reads the store only. "
+                           "`monitor run` serves the same page under /status.", parents=[common])
+    status_page.add_argument("--store", type=Path, metavar="FILE", help="SQLite history file (default: var/monitor.db)")
+    shown = status_page.add_mutually_exclusive_group()
+    shown.add_argument("--out", type=Path, metavar="DIR", default=Path("var/status"),
+                       help="directory for index.html and api/v1/summary (default var/status)")
+    shown.add_argument("--json", action="store_true", help="print the JSON summary instead")
+    shown.add_argument("--serve", action="store_true", help="serve /status until Ctrl-C or SIGTERM")
+    status_page.add_argument("--address", default="127.0.0.1", help="with --serve: address (default 127.0.0.1)")
+    status_page.add_argument("--port", type=int, default=9181, help="with --serve: port (default 9181; 0: any free)")
+    status_page.set_defaults(func=cmd_status_page)
 
     complaints = _command(commands, "complaints", "PAKN complaints: import an export, list what was imported",
                           "See 'monitor complaints import --help' and 'monitor complaints list --help'.")

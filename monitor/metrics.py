@@ -176,15 +176,18 @@ class ProbeCollector(Collector):
         return [*gauges, results, phases, unreliable, skipped]
 
 
-def serve(metrics: Metrics, address: str, port: int) -> tuple[WSGIServer, threading.Thread]:
-    """Serve ``/metrics`` (any path) on a background thread; ``server.server_port`` is the bound port.
+def serve(metrics: Metrics, address: str, port: int, status: WSGIApplication | None = None
+          ) -> tuple[WSGIServer, threading.Thread]:
+    """Serve ``/metrics`` (any path but ``/status``) on a background thread; ``server.server_port`` is the bound port.
 
     Always the text format 0.0.4 (an OpenMetrics Accept header gets it too, as
-    Prometheus allows), gzipped at level 1 when the client accepts gzip.
+    Prometheus allows), gzipped at level 1 when the client accepts gzip. ``/status`` and the paths under it go to
+    ``status`` (the status page, monitor/statuspage/), or answer 404 without it.
     """
     family = socket.getaddrinfo(address, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
     server_class = type("_MetricsServer", (_ThreadingServer,), {"address_family": family})
-    server: WSGIServer = make_server(address, port, _app(metrics), server_class, handler_class=_SilentHandler)
+    app = _app(metrics, status)
+    server: WSGIServer = make_server(address, port, app, server_class, handler_class=_SilentHandler)
     thread = threading.Thread(target=server.serve_forever, name="monitor-metrics", daemon=True)
     thread.start()
     return server, thread
@@ -199,8 +202,17 @@ def gzip_accepted(header: str | None) -> bool:
     return False
 
 
-def _app(metrics: Metrics) -> WSGIApplication:
+STATUS_PREFIX = "/status"
+
+
+def _app(metrics: Metrics, status: WSGIApplication | None = None) -> WSGIApplication:
     def app(environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == STATUS_PREFIX or path.startswith(STATUS_PREFIX + "/"):
+            if status is not None:
+                return list(status(environ, start_response))
+            start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "0")])
+            return [b""]
         method = environ["REQUEST_METHOD"]
         if method not in ("GET", "HEAD"):
             start_response("405 Method Not Allowed", [("Allow", "GET, HEAD"), ("Content-Length", "0")])

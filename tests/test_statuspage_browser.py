@@ -1,0 +1,135 @@
+"""The status page as people see it: ``monitor run`` probing three loopback platforms (one down, one slow, one
+fine) and serving ``/status``, opened in a real headless Chromium at 360 px and 1280 px.
+
+Screenshots are written to ``$MONITOR_TEST_ARTIFACTS/statuspage/`` (default ``var/test-artifacts/``). Chromium
+can reach nothing but 127.0.0.1 (tests/chromium.py), and the test reads every request the page made. axe-core
+(installed from npm by scripts/test) checks accessibility in the same browser.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.chromium import Chromium, axe_source
+from tests.daemon import Daemon
+from tests.servers import closed_port, scripted, start_server
+
+pytestmark = pytest.mark.slow
+
+NOTE = '<b>Đang khắc phục</b> <img src="https://example.com/x.png"> sự cố đường truyền & máy chủ'
+ARTIFACTS = Path(os.environ.get("MONITOR_TEST_ARTIFACTS") or Path(__file__).resolve().parent.parent / "var"
+                 / "test-artifacts") / "statuspage"
+
+
+def checks(directory: Path, port: int, down_port: int) -> Path:
+    def check(url: str, slow_after: str = "1s") -> str:
+        return (f"    slow_after: {slow_after}\n    checks:\n"
+                f'      - {{id: home, kind: http, url: "{url}", interval: 500ms, timeout: 400ms, '
+                f'resolve: {{{url.split("/")[2].split(":")[0]}: "127.0.0.1:{url.split(":")[2].split("/")[0]}"}}}}\n')
+    text = ("platforms:\n"
+            "  - id: gqthc\n    name: Hệ thống giải quyết thủ tục hành chính\n"
+            + check(f"http://gqthc.dcs.vn:{down_port}/ok")
+            + "  - id: sotaydangvien\n    name: Sổ tay đảng viên điện tử\n"
+            + check(f"http://sotaydangvien.dcs.vn:{port}/delay/200", slow_after="100ms")
+            + "  - id: dichvucong\n    name: Cổng dịch vụ công\n"
+            + check(f"http://dichvucong.dcs.vn:{port}/ok")
+            + "  - id: hdh-tacnghiep\n    name: Hệ điều hành tác nghiệp\n    checks: []\n")
+    path = directory / "checks.yml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def poll(url: str, until, timeout: float = 40.0) -> dict:
+    """The JSON summary once ``until(summary)`` holds; fails after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    last: dict = {}
+    while time.monotonic() < deadline:
+        try:
+            last = httpx.get(url, timeout=5).json()
+        except (httpx.HTTPError, json.JSONDecodeError):
+            pass
+        else:
+            if until(last):
+                return last
+        time.sleep(0.25)
+    raise AssertionError(f"the summary never got there: {json.dumps(last, ensure_ascii=False)[:2000]}")
+
+
+def states(summary: dict) -> dict[str, str]:
+    return {p["id"]: p["state"] for p in summary.get("platforms", [])}
+
+
+EXPECTED = {"gqthc": "down", "sotaydangvien": "degraded", "dichvucong": "ok", "hdh-tacnghiep": "unmonitored"}
+
+
+@pytest.fixture
+def daemon(loop_thread, tmp_path):
+    port = loop_thread.run(start_server(scripted)).port
+    path = checks(tmp_path, port, closed_port())
+    store = tmp_path / "monitor.db"
+    env_before = dict(os.environ)
+    os.environ["MONITOR_STATUS_PAGE__REFRESH"] = "1"
+    try:
+        d = Daemon(path, store)
+    finally:
+        os.environ.clear()
+        os.environ.update(env_before)
+    yield d, store, path
+    d.stop()
+
+
+def test_the_page_in_chromium_shows_each_state_offline_accessible_and_notes_as_text(daemon, tmp_path):
+    d, store, checks_path = daemon
+    base = d.metrics_url().removesuffix("/metrics")
+    summary = poll(f"{base}/status/api/v1/summary", lambda s: states(s) == EXPECTED)
+    (down,) = [i for i in summary["incidents"] if i["platform"] == "gqthc"]
+    noted = subprocess.run([sys.executable, "-m", "monitor.cli", "incidents", "note", down["id"], NOTE,
+                            "--store", str(store), "--checks", str(checks_path)],
+                           capture_output=True, text=True, timeout=60)
+    assert noted.returncode == 0, noted.stderr
+    poll(f"{base}/status/api/v1/summary",
+         lambda s: any(i["note"] == NOTE for i in s["incidents"]) and states(s) == EXPECTED)
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    browser = Chromium(tmp_path / "profile")
+    try:
+        for domain in ("Network.enable", "Runtime.enable", "Log.enable", "Page.enable"):
+            browser.call(domain)
+        for width in (360, 1280):
+            browser.open(f"{base}/status", width)
+            shown = browser.evaluate(
+                "Array.from(document.querySelectorAll('section.plat')).map(s => "
+                "[s.querySelector('h2').textContent, s.querySelector('.badge').textContent])")
+            assert shown == [["Hệ thống giải quyết thủ tục hành chính", "Gián đoạn"],
+                             ["Sổ tay đảng viên điện tử", "Chậm"],
+                             ["Cổng dịch vụ công", "Hoạt động bình thường"],
+                             ["Hệ điều hành tác nghiệp", "Chưa giám sát"]]
+            # readable at this width: nothing wider than the viewport
+            assert browser.evaluate("document.documentElement.scrollWidth") <= width
+            browser.screenshot(ARTIFACTS / f"status-{width}.png")
+            note = browser.evaluate("Array.from(document.querySelectorAll('.note')).map(n => "
+                                    "[n.textContent, n.children.length])")
+            assert note == [[NOTE, 0]]  # the markup is text: no element was made of it
+            assert browser.evaluate("document.documentElement.lang") == "vi"
+        browser.evaluate(axe_source() + ";1")
+        violations = browser.evaluate(
+            "axe.run(document, {resultTypes: ['violations']}).then(r => r.violations.map(v => "
+            "({id: v.id, impact: v.impact, nodes: v.nodes.length, help: v.help})))", timeout=60)
+        serious = [v for v in violations if v["impact"] in ("serious", "critical")]
+        assert serious == [], serious
+        (ARTIFACTS / "axe-violations.json").write_text(json.dumps(violations, ensure_ascii=False, indent=1))
+        requests = browser.requests()
+        assert requests and all(url.startswith("http://127.0.0.1:") for url in requests), requests
+        assert browser.errors() == []
+    finally:
+        browser.close()
+    assert (ARTIFACTS / "status-360.png").stat().st_size > 1000
+    assert (ARTIFACTS / "status-1280.png").stat().st_size > 1000
