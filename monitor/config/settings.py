@@ -30,7 +30,8 @@ SETTINGS_FILE_ENV = "MONITOR_SETTINGS_FILE"
 RUNBOOK_BASE_URL = "https://github.com/ORG/party-platform-monitor/blob/main/"  # placeholder: set yours
 ENV_PREFIX = "MONITOR_"
 LOCAL_CHECKS = Path("checks")
-_HOSTNAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"  # one DNS label: 1-63 characters, no hyphen at either end
+_HOSTNAME = re.compile(rf"^(?=.{{1,253}}$)({_LABEL})(\.{_LABEL})*\.?$")
 
 
 def packaged_checks() -> Path:
