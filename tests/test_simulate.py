@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-
-import pytest
+import itertools
 
 from monitor.config.model import HttpCheck
 from monitor.lab.simclock import source_for, time_from
@@ -32,7 +31,7 @@ def test_planned_runs_are_in_time_order_and_counted():
     by_key = {}
     for at, job in runs:
         by_key.setdefault(job.key, []).append(at)
-    assert all(b - a == 30 for a, b in zip(by_key["a/y"], by_key["a/y"][1:]))
+    assert all(b - a == 30 for a, b in itertools.pairwise(by_key["a/y"]))
     assert by_key["a/x"][0] % 30 == 0 and by_key["a/y"][0] % 30 == 15  # the live scheduler's offsets
 
 
