@@ -27,6 +27,7 @@ SECTIONS = {
     "scale": "bench.scale:run",
     "report": "bench.report_time:run",
     "intake": "bench.intake:run",
+    "statuspage": "bench.statuspage:run",
 }
 
 

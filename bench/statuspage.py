@@ -1,0 +1,206 @@
+"""The status page under load while the prober works (issue 16): 500 requests/s for 30 s on ``/status``, p99 ≤ 50 ms,
+and no more unreliable results than the same prober without visitors.
+
+The real ``monitor run`` (pinned to the first CPU) probes 200 HTTP checks of a loopback nginx (the benchmark's
+target, on the second CPU) every 10 s and serves ``/status`` beside ``/metrics``. Two windows of the same length
+follow each other: quiet (nobody reads the page), then loaded (an open-loop client on the second CPU sends
+requests at a fixed rate: 4 of 5 for the page, 1 for the JSON, gzip accepted, a new connection each). Latency
+is measured from the request's planned send time, so a slow server cannot hide its queue. Every loop is bounded
+in count and in time. Unreliable results come from the daemon's ``/metrics``.
+
+Before that, in this process: what one computation of the page costs over 30 days of history (648,000 results);
+the daemon then starts on that history, so its first computation (on the first request) is measured too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import sqlite3
+import time
+import urllib.request
+
+from bench.context import BenchContext
+from bench.daemon import checks_yaml, running
+from bench.model import Budget, Figure
+from bench.probing import quantile
+from bench.procs import cpu_seconds, running_on, two_cpus
+from bench.scale_data import result
+from bench.targets import nginx_target
+from monitor.config import load_catalog
+from monitor.domain import IncidentPolicy
+from monitor.statuspage import StatusSource
+from monitor.store import open_store
+from monitor.workcalendar import PeakHours
+
+SECTION = "statuspage"
+CHECKS = 200
+INTERVAL = 10.0  # s: 20 probes/s
+RATE = 500  # requests/s
+WINDOW = 30.0  # s
+WARMUP = 15.0  # s: every check has run, the page has been computed once
+REQUEST_TIMEOUT = 5.0  # s: a request not answered by then counts as failed
+P99_LIMIT_MS = 50.0
+_COUNTER = re.compile(r"^(probe_results_total|monitor_unreliable_results_total)\{[^}]*\} (\S+)$", re.M)
+
+
+def counters(port: int) -> tuple[int, int]:
+    """(probe results, unreliable results) so far, from the daemon's /metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as response:
+        text = response.read().decode()
+    totals = {"probe_results_total": 0.0, "monitor_unreliable_results_total": 0.0}
+    for name, value in _COUNTER.findall(text):
+        totals[name] += float(value)
+    return round(totals["probe_results_total"]), round(totals["monitor_unreliable_results_total"])
+
+
+async def _one(port: int, path: str, planned: float, out: list[float], failed: list[str]) -> None:
+    await asyncio.sleep(max(0.0, planned - time.monotonic()))
+    try:
+        async with asyncio.timeout(REQUEST_TIMEOUT):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Encoding: gzip\r\n"
+                         "Connection: close\r\n\r\n".encode())
+            data = await reader.read()  # to the end: the server closes after the body
+            writer.close()
+    except (TimeoutError, OSError) as exc:
+        failed.append(type(exc).__name__)
+        return
+    if not data.startswith(b"HTTP/1.") or b" 200 " not in data[:16]:
+        failed.append(data[:16].decode("latin-1"))
+        return
+    out.append(time.monotonic() - planned)
+
+
+async def load(port: int, rate: int, window: float) -> tuple[list[float], list[str], float]:
+    """``rate`` × ``window`` requests at fixed planned times; (latencies s, failures, seconds it took)."""
+    count = int(rate * window)  # bounded in count …
+    began = time.monotonic() + 0.2
+    latencies: list[float] = []
+    failed: list[str] = []
+    tasks = [asyncio.create_task(_one(port, "/status/api/v1/summary" if k % 5 == 4 else "/status",
+                                      began + k / rate, latencies, failed)) for k in range(count)]
+    # … and in time: the last request is planned at ``window``; none may outlive its own timeout after that.
+    await asyncio.wait(tasks, timeout=window + REQUEST_TIMEOUT + 5)
+    for task in tasks:
+        task.cancel()
+    return latencies, failed, time.monotonic() - began
+
+
+def page_size(port: int) -> tuple[int, int]:
+    """(bytes of the page, bytes gzipped)."""
+    plain = urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=30).read()
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/status", headers={"Accept-Encoding": "gzip"})
+    packed = urllib.request.urlopen(request, timeout=30).read()
+    return len(plain), len(packed)
+
+
+def run(ctx: BenchContext) -> list[Figure]:
+    return [*recomputation(ctx), *under_load(ctx)]
+
+
+def recomputation(ctx: BenchContext) -> list[Figure]:
+    """What one computation of the page costs the daemon: the first (every hour of the history read once) and the
+    next ones (the last hours, the stored incidents), over 30 days of 5 platforms × 3 checks every minute."""
+    platforms, per, days, step = 5, 3, (3 if ctx.quick else 30), 60.0
+    lines = ["platforms:"]
+    for p in range(platforms):
+        lines += [f"  - id: platform-{p}", f"    name: Nền tảng {p}", "    checks:"]
+        lines += [f'      - {{id: c{c}, kind: http, url: "https://bench.test/{c}", interval: 1m, timeout: 10s}}'
+                  for c in range(per)]
+    path = ctx.workdir / "page-checks.yml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    catalog = load_catalog([path])
+    store = open_store(ctx.workdir / "history.db")  # then the daemon's own history in under_load()
+    rng = random.Random(16)
+    now = time.time()
+    first = now - days * 86400.0
+    count = int(days * 86400 / step)
+    batch: list = []
+    for k in range(count):  # bounded: days × 1,440 rounds of 15 checks
+        for p in range(platforms):
+            for c in range(per):
+                batch.append(result(f"platform-{p}", f"c{c}", "hanoi", first + k * step, rng))
+        if len(batch) >= 20_000:
+            store.add_results(batch)
+            batch = []
+    store.add_results(batch)
+    stored = store.count_results()
+    source = StatusSource(store, catalog, IncidentPolicy(), PeakHours())
+    timings = []
+    for _ in range(4):  # the first, then three more
+        wall, cpu = time.perf_counter(), time.process_time()
+        source.summary(time.time())
+        timings.append((time.perf_counter() - wall, time.process_time() - cpu))
+    store.close()
+    steady = max(t for t, _ in timings[1:])
+    ctx.say(f"  page over {stored:,} results ({days} days): first {timings[0][0]:.2f}s, then {steady * 1000:.0f} ms")
+    note = (f"{stored:,} results: {days} days of {platforms} platforms × {per} checks every minute, 5 % failed; "
+            "SQLite; CPU ≈ wall time (one thread)")
+    return [
+        Figure(SECTION, f"page, first computation ({days} days)", "s", round(timings[0][0], 2), note=note),
+        Figure(SECTION, "page, each later computation", "ms", round(steady * 1000, 1),
+               note="every status_page.refresh seconds at most, on the page's worker thread"),
+    ]
+
+
+def under_load(ctx: BenchContext) -> list[Figure]:
+    window = 5.0 if ctx.quick else WINDOW
+    daemon_cpu, driver_cpu = two_cpus()
+    with sqlite3.connect(ctx.workdir / "history.db") as db:  # left by recomputation(), if it ran
+        history = int(db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'results'").fetchone()[0]
+                      and db.execute("SELECT count(*) FROM results").fetchone()[0])
+    with nginx_target(ctx.workdir, cpu=driver_cpu) as target:
+        checks = checks_yaml(target.url, target.ca_file, CHECKS, INTERVAL, timeout=5.0, per_platform=20)
+        ctx.say(f"statuspage: monitor run with {CHECKS} HTTP checks every {INTERVAL:g}s against nginx; "
+                f"{window:g}s quiet, then {window:g}s at {RATE} requests/s on /status")
+        with running(ctx.workdir, checks, daemon_cpu, MONITOR_LOG_LEVEL="WARNING") as (daemon, port):
+            time.sleep(WARMUP if not ctx.quick else 5.0)
+            probes_a, unreliable_a = counters(port)
+            began = time.monotonic()
+            size, packed = page_size(port)  # the first request waits for the first computation, over the history
+            first = time.monotonic() - began
+            probes0, unreliable0 = counters(port)
+            time.sleep(window)
+            probes1, unreliable1 = counters(port)
+            cpu1 = cpu_seconds(daemon.pid)
+            with running_on(driver_cpu):
+                latencies, failed, took = asyncio.run(load(port, RATE, window))
+            cpu2 = cpu_seconds(daemon.pid)
+            probes2, unreliable2 = counters(port)
+            if daemon.poll() is not None:
+                raise RuntimeError(f"monitor run exited with {daemon.returncode}; see {ctx.workdir / 'daemon.log'}")
+    with sqlite3.connect(ctx.workdir / "history.db") as db:
+        stored = db.execute("SELECT count(*), sum(unreliable) FROM results WHERE location = 'bench'").fetchone()
+    sent = int(RATE * window)
+    p50, p99 = quantile(latencies, 0.5), quantile(latencies, 0.99)
+    quiet, loaded = unreliable1 - unreliable0, unreliable2 - unreliable1
+    first_unreliable = unreliable0 - unreliable_a
+    ctx.say(f"  first computation in the daemon {first:.1f}s: {first_unreliable} unreliable of "
+            f"{probes0 - probes_a} probes meanwhile")
+    ctx.say(f"  page {size:,} B ({packed:,} B gzipped); {len(latencies):,} of {sent:,} answered in {took:.1f}s, "
+            f"{len(failed)} failed; p50 {1000 * (p50 or 0):.1f} ms, p99 {1000 * (p99 or 0):.1f} ms; "
+            f"unreliable results {quiet} of {probes1 - probes0} quiet, {loaded} of {probes2 - probes1} loaded; "
+            f"daemon CPU {cpu2 - cpu1:.1f} s in the loaded window")
+    note = (f"`monitor run`, {CHECKS} HTTP checks every {INTERVAL:g}s (fresh TLS to a loopback nginx) on one CPU; "
+            f"{sent:,} requests planned at {RATE}/s over {window:g}s (4/5 /status, 1/5 the JSON, gzip, a new "
+            f"connection each) from the other CPU, latency from the planned send time; {len(failed)} failed; "
+            f"daemon CPU {cpu2 - cpu1:.1f} s in the {window:g}s loaded window; the daemon stored {stored[0]:,} results")
+    return [
+        Figure(SECTION, f"/status p99 at {RATE} req/s", "ms", None if p99 is None else round(1000 * p99, 1),
+               budget=Budget("<=", limit=P99_LIMIT_MS), note=note),
+        Figure(SECTION, f"/status p50 at {RATE} req/s", "ms", None if p50 is None else round(1000 * p50, 1)),
+        Figure(SECTION, f"/status requests answered 200 of {sent:,}", "requests", len(latencies),
+               budget=Budget(">=", limit=sent)),
+        Figure(SECTION, "unreliable results, loaded window", "results", loaded, budget=Budget("<=", limit=quiet),
+               note=f"budget: the quiet window's {quiet} (of {probes1 - probes0} probes); "
+                    f"loaded: {probes2 - probes1} probes"),
+        Figure(SECTION, "unreliable results during the daemon's first computation", "results", first_unreliable,
+               budget=Budget("<=", limit=0),
+               note=f"the first request to /status computes the page over the history the daemon started with "
+                    f"({history:,} results, 30 days unless --quick): {first:.1f} s on the page's thread, "
+                    f"{probes0 - probes_a} probes meanwhile"),
+        Figure(SECTION, "status page size", "KB", round(size / 1000, 1), budget=Budget("<=", limit=100),
+               note=f"{packed / 1000:.1f} KB gzipped, {CHECKS // 20} platforms × 90 days"),
+    ]
