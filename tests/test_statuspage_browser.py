@@ -1,5 +1,5 @@
-"""The status page as people see it: ``monitor run`` probing three loopback platforms (one down, one slow, one
-fine) and serving ``/status``, opened in a real headless Chromium at 360 px and 1280 px.
+"""The status page as people see it: the platform lab with one platform down (connections refused), one slow and
+one fine, ``monitor run`` probing it and serving ``/status``, opened in a real headless Chromium at 360 and 1280 px.
 
 Screenshots are written to ``$MONITOR_TEST_ARTIFACTS/statuspage/`` (default ``var/test-artifacts/``). Chromium
 can reach nothing but 127.0.0.1 (tests/chromium.py), and the test reads every request the page made. axe-core
@@ -20,7 +20,7 @@ import pytest
 
 from tests.chromium import Chromium, axe_source
 from tests.daemon import Daemon
-from tests.servers import closed_port, scripted, start_server
+from tests.e2e import Proc
 
 pytestmark = pytest.mark.slow
 
@@ -29,22 +29,37 @@ ARTIFACTS = Path(os.environ.get("MONITOR_TEST_ARTIFACTS") or Path(__file__).reso
                  / "test-artifacts") / "statuspage"
 
 
-def checks(directory: Path, port: int, down_port: int) -> Path:
-    def check(url: str, slow_after: str = "1s") -> str:
-        return (f"    slow_after: {slow_after}\n    checks:\n"
-                f'      - {{id: home, kind: http, url: "{url}", interval: 500ms, timeout: 400ms, '
-                f'resolve: {{{url.split("/")[2].split(":")[0]}: "127.0.0.1:{url.split(":")[2].split("/")[0]}"}}}}\n')
-    text = ("platforms:\n"
-            "  - id: gqthc\n    name: Hệ thống giải quyết thủ tục hành chính\n"
-            + check(f"http://gqthc.dcs.vn:{down_port}/ok")
-            + "  - id: sotaydangvien\n    name: Sổ tay đảng viên điện tử\n"
-            + check(f"http://sotaydangvien.dcs.vn:{port}/delay/200", slow_after="100ms")
-            + "  - id: dichvucong\n    name: Cổng dịch vụ công\n"
-            + check(f"http://dichvucong.dcs.vn:{port}/ok")
-            + "  - id: hdh-tacnghiep\n    name: Hệ điều hành tác nghiệp\n    checks: []\n")
-    path = directory / "checks.yml"
-    path.write_text(text, encoding="utf-8")
-    return path
+CHECKS = """\
+platforms:
+  - id: gqthc
+    name: Hệ thống giải quyết thủ tục hành chính
+    domains: [gqthc.dcs.vn]
+    checks:
+      - {id: home, kind: http, url: "https://gqthc.dcs.vn/", interval: 1s, timeout: 800ms}
+  - id: sotaydangvien
+    name: Sổ tay đảng viên điện tử
+    domains: [sotaydangvien.dcs.vn]
+    slow_after: 150ms
+    checks:
+      - {id: home, kind: http, url: "https://sotaydangvien.dcs.vn/", interval: 1s, timeout: 800ms}
+  - id: dichvucong
+    name: Cổng dịch vụ công
+    domains: [dichvucong.dcs.vn]
+    checks:
+      - {id: home, kind: http, url: "https://dichvucong.dcs.vn/", interval: 1s, timeout: 800ms}
+  - id: hdh-tacnghiep
+    name: Hệ điều hành tác nghiệp
+    checks: []
+"""
+EVERY_DAY = "[mon, tue, wed, thu, fri, sat, sun]"
+# The lab's week starts when it does (speed 1): these hold from its first instant. Dịch vụ công has no event.
+SCENARIO = f"""\
+seed: 16
+events:
+  - {{id: gqthc-tu-choi, platform: gqthc, kind: outage_refused, days: {EVERY_DAY}, from: "00:00", to: "23:59"}}
+  - {{id: stdv-cham, platform: sotaydangvien, kind: slow, days: {EVERY_DAY}, from: "00:00", to: "23:59",
+     params: {{delay: 300ms}}}}
+"""
 
 
 def poll(url: str, until, timeout: float = 40.0) -> dict:
@@ -71,19 +86,28 @@ EXPECTED = {"gqthc": "down", "sotaydangvien": "degraded", "dichvucong": "ok", "h
 
 
 @pytest.fixture
-def daemon(loop_thread, tmp_path):
-    port = loop_thread.run(start_server(scripted)).port
-    path = checks(tmp_path, port, closed_port())
-    store = tmp_path / "monitor.db"
-    env_before = dict(os.environ)
-    os.environ["MONITOR_STATUS_PAGE__REFRESH"] = "1"
+def daemon(tmp_path):
+    """The platform lab (one platform refusing connections, one slow, one fine) and `monitor run` probing it."""
+    (tmp_path / "checks.yml").write_text(CHECKS, encoding="utf-8")
+    (tmp_path / "scenario.yml").write_text(SCENARIO, encoding="utf-8")
+    lab = Proc("lab", [sys.executable, "-m", "monitor.cli", "lab", "--scenario", str(tmp_path / "scenario.yml"),
+                       "--dir", str(tmp_path / "lab"), "--speed", "1", "--checks", str(tmp_path / "checks.yml")])
+    d = None
     try:
-        d = Daemon(path, store)
+        lab.wait_for(r"^lab ready", timeout=60)
+        store = tmp_path / "monitor.db"
+        env_before = dict(os.environ)
+        os.environ["MONITOR_STATUS_PAGE__REFRESH"] = "1"
+        try:
+            d = Daemon(tmp_path / "lab" / "checks.yml", store)
+        finally:
+            os.environ.clear()
+            os.environ.update(env_before)
+        yield d, store, tmp_path / "lab" / "checks.yml"
     finally:
-        os.environ.clear()
-        os.environ.update(env_before)
-    yield d, store, path
-    d.stop()
+        if d is not None:
+            d.stop()
+        lab.stop()
 
 
 def test_the_page_in_chromium_shows_each_state_offline_accessible_and_notes_as_text(daemon, tmp_path):
