@@ -41,13 +41,12 @@ class Rendered:
     json: bytes
     json_gzip: bytes
     etag: str
-    computed_at: float  # monotonic
 
 
 def render(summary: Summary) -> Rendered:
     html, data = render_html(summary), render_json(summary)
     etag = '"' + hashlib.sha256(html + data).hexdigest()[:20] + '"'
-    return Rendered(summary, html, gzip.compress(html, 6), data, gzip.compress(data, 6), etag, time.monotonic())
+    return Rendered(summary, html, gzip.compress(html, 6), data, gzip.compress(data, 6), etag)
 
 
 class StatusPage:
@@ -67,7 +66,7 @@ class StatusPage:
         self._ready = threading.Event()
         self._current: Rendered | None = None
         self._worker: threading.Thread | None = None
-        self._tried = -float("inf")  # monotonic time of the last attempt, successful or not
+        self._tried = -float("inf")  # monotonic time a computation was last asked for (it may have failed)
         self.computations = 0
 
     def current(self) -> Rendered | None:
@@ -75,6 +74,7 @@ class StatusPage:
         with self._lock:
             current = self._current
             if time.monotonic() - self._tried >= self.refresh:  # at most one attempt per refresh, failed or not
+                self._tried = time.monotonic()
                 self._wanted.set()
                 if self._worker is None:
                     self._worker = threading.Thread(target=self._work, name="status-page", daemon=True)
@@ -88,8 +88,6 @@ class StatusPage:
         while True:
             self._wanted.wait()
             self._wanted.clear()
-            with self._lock:
-                self._tried = time.monotonic()
             try:
                 rendered = render(self._compute(self._clock()))
             except Exception:  # a broken store must not break the process; the old copy is served meanwhile
