@@ -32,8 +32,8 @@ from rich.table import Table
 from rich.text import Text
 
 from monitor import __version__, logs
-from monitor.config import Catalog, Check, HttpCheck, Settings, load_catalog
 from monitor.cli_assessment import PeriodError
+from monitor.config import Catalog, Check, HttpCheck, Settings, load_catalog
 from monitor.errors import ConfigError, StoreError
 from monitor.localtime import format_datetime
 from monitor.probes import ProbeContext
@@ -160,9 +160,9 @@ def _result_block(r: ProbeResult) -> list[Text]:
         lines.append(Text(f"  {r.error}", style="red"))
     cells = [(phase, _ms(r.phases.get(phase))) for phase in PHASES]
     widths = [max(len(name), len(value)) for name, value in cells]
-    lines.append(Text("  " + "  ".join(name.rjust(w) for (name, _), w in zip(cells, widths)) + "  (ms)",
+    lines.append(Text("  " + "  ".join(name.rjust(w) for (name, _), w in zip(cells, widths, strict=True)) + "  (ms)",
                       style="dim"))
-    lines.append(Text("  " + "  ".join(value.rjust(w) for (_, value), w in zip(cells, widths))))
+    lines.append(Text("  " + "  ".join(value.rjust(w) for (_, value), w in zip(cells, widths, strict=True))))
     where = [f"peer {r.peer}"] if r.peer else []
     if r.cert_expiry:
         where.append(f"certificate expires {format_datetime(r.cert_expiry, seconds=False)}")
@@ -300,7 +300,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     for row in platform_lines(summary):
         table.add_row(*(str(cell) for cell in row))
     out.print(table)
-    out.print(f"ground truth: {summary.truth}\nPAKN export: {summary.export}\ncomplaint truth: {summary.complaint_truth}")
+    out.print(f"ground truth: {summary.truth}\nPAKN export: {summary.export}\n"
+              f"complaint truth: {summary.complaint_truth}")
     _truth_side_by_side(summary, settings.model_copy(update={"store": store}), directory)
     return EXIT_OK
 
@@ -605,7 +606,8 @@ def parser() -> argparse.ArgumentParser:
                    "Serves every platform of the checks on 127.0.0.1 with a local CA until stopped; writes "
                    "checks.yml (for the monitor), ca.pem and truth.jsonl into --dir.", parents=[common])
     lab.add_argument("--scenario", default="peak-week", help="behaviour scenario (default peak-week)")
-    lab.add_argument("--week", type=_week, default=_this_week(), help="bulletin week, e.g. 2026-W22 (default: this week)")
+    lab.add_argument("--week", type=_week, default=_this_week(),
+                     help="bulletin week, e.g. 2026-W22 (default: this week)")
     lab.add_argument("--dir", type=Path, default=Path("var/lab"), help="where ca.pem, checks.yml, truth.jsonl go "
                                                                       "(default var/lab)")
     lab.add_argument("--speed", type=_positive, default=60.0, help="simulated seconds per real second (default 60)")
@@ -616,7 +618,8 @@ def parser() -> argparse.ArgumentParser:
                         "results, imports a synthetic PAKN export and prints the lab's truth side by side.",
                         parents=[common])
     simulate.add_argument("--scenario", default="peak-week", help="behaviour scenario (default peak-week)")
-    simulate.add_argument("--week", type=_week, default=_this_week(), help="bulletin week, e.g. 2026-W23 (default: this week)")
+    simulate.add_argument("--week", type=_week, default=_this_week(),
+                          help="bulletin week, e.g. 2026-W23 (default: this week)")
     simulate.add_argument("--days", type=_positive, help="only the first N days of the week")
     simulate.add_argument("--interval", type=_interval, help="run every check at this interval instead (e.g. 10m)")
     simulate.add_argument("--concurrency", type=_count, default=200, help="probes in flight (default 200)")
@@ -760,7 +763,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("monitor: interrupted", markup=False)
         return 130
-    except Exception as exc:  # noqa: BLE001 (the last resort: the traceback goes to a file, not the terminal)
+    except Exception as exc:  # the last resort: the traceback goes to a file, not the terminal
         return _unexpected(exc)
     return EXIT_CONFIG
 

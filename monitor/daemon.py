@@ -46,8 +46,8 @@ async def _prune_forever(store: Store, retention_days: int) -> None:
 def _save_evidence(store: Store, settings: Settings, catalog: Catalog) -> None:
     """Store the incidents and complaint verdicts of this bulletin week and the last (what `monitor complaints
     list` and Grafana read; `monitor report` recomputes its own). A failure is logged, never fatal."""
-    from monitor.errors import StoreError
     from monitor.assessment import save_recent_weeks
+    from monitor.errors import StoreError
 
     with _saving:
         try:
@@ -129,7 +129,8 @@ async def run_daemon(settings: Settings, catalog: Catalog,
     self_check = None
     if settings.self_check is not None:
         self_check = SelfCheck(settings.self_check, ctx,
-                               on_verdict=lambda ok: metrics.self_check_ok.labels(settings.location).set(1 if ok else 0))
+                               on_verdict=lambda ok: metrics.self_check_ok.labels(settings.location).set(
+                                   1 if ok else 0))
     prober = Prober(jobs, ctx, metrics, sink, max_concurrency=settings.max_concurrency, loop_lag=loop_lag,
                     self_check=self_check)
     stop = asyncio.Event()

@@ -159,7 +159,7 @@ class ProbeCollector(Collector):
         skipped = CounterMetricFamily(*exposition.SKIPPED, labels=[*names, "why"])
         for series, values in snapshots:  # the layout of ProbeSeries.snapshot()
             labels = list(series.labels)
-            for family, value in zip(gauges, values[:5]):
+            for family, value in zip(gauges, values[:5], strict=False):
                 if value is not None:
                     family.add_metric(labels, value)
             for outcome, counted in values[5]:
@@ -171,7 +171,7 @@ class ProbeCollector(Collector):
             for phase, (counted, total) in values[8]:
                 buckets: list[tuple[str, float]] = []
                 if phase == exposition.BUCKETED_PHASE and values[9] is not None:
-                    buckets = list(zip(exposition.LE_TEXT, itertools.accumulate(values[9])))
+                    buckets = list(zip(exposition.LE_TEXT, itertools.accumulate(values[9]), strict=False))
                 phases.add_metric([*labels, phase], [*buckets, ("+Inf", counted)], total)
         return [*gauges, results, phases, unreliable, skipped]
 
@@ -230,7 +230,7 @@ def _app(metrics: Metrics, status: WSGIApplication | None = None) -> WSGIApplica
 
 
 class _SilentHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:  # "format": the base class's name
         """Log nothing: one line per scrape."""
 
 

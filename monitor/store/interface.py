@@ -58,7 +58,8 @@ class Store(Protocol):
 
     def save_incidents(self, incidents: Sequence[Incident], now: float,
                        replacing: tuple[float, float] | None = None) -> None:
-        """Insert or update incidents by id; with ``replacing``, drop stored ones of that period not in ``incidents``."""
+        """Insert or update incidents by id; with ``replacing``, drop stored ones of that period not in
+        ``incidents``."""
         ...
 
     def incidents_between(self, start: float, end: float) -> list[Incident]:

@@ -63,7 +63,8 @@ def packaged_migrations() -> list[Migration]:
         match = _MIGRATION_NAME.match(entry.name)
         if match:
             version = int(match.group(1))
-            found.append(Migration(version, entry.name, entry.read_text(encoding="utf-8"), _python_steps().get(version)))
+            found.append(Migration(version, entry.name, entry.read_text(encoding="utf-8"),
+                                   _python_steps().get(version)))
     found.sort(key=lambda m: m.version)
     if [m.version for m in found] != list(range(1, len(found) + 1)):
         names = ", ".join(m.name for m in found)
