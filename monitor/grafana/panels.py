@@ -16,6 +16,7 @@ from grafana_foundation_sdk.models import dashboard as dm
 from grafana_foundation_sdk.models import heatmap as hm
 from grafana_foundation_sdk.models import prometheus as pm
 
+from monitor.reasons import REASON
 from monitor.report import text
 
 DATASOURCE = dm.DataSourceRef(type_val="prometheus", uid="${datasource}")
@@ -32,7 +33,7 @@ PHASE = {  # probe phases, in request order
     "processing": "máy chủ xử lý",
     "transfer": "truyền dữ liệu",
 }
-RESULT = {"success": "thành công", **{k: v for k, v in text.REASON.items() if k != "slow"}}
+RESULT = {"success": "thành công", **{k: v for k, v in REASON.items() if k != "slow"}}
 
 Targets = list[cogbuilder.Builder[cogvariants.Dataquery]]
 """A panel's queries, as the SDK's ``targets`` takes them."""

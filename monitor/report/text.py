@@ -7,32 +7,13 @@ import unicodedata
 
 from monitor.domain import Incident
 from monitor.localtime import format_datetime, local
+from monitor.reasons import REASON
 
 NO_DATA = "không có số liệu đo"
 UNMONITORED = "chưa được giám sát"
 
 KIND = {"down": "gián đoạn", "degraded": "chậm, nghẽn"}
 
-REASON = {
-    "dns": "lỗi phân giải tên miền (DNS)",
-    "connect_refused": "máy chủ từ chối kết nối",
-    "connect_timeout": "quá thời gian chờ kết nối",
-    "tls_handshake": "lỗi thiết lập kết nối bảo mật (TLS)",
-    "tls_expired": "chứng chỉ số hết hạn",
-    "tls_hostname": "chứng chỉ số không đúng tên miền",
-    "tls_untrusted": "chứng chỉ số không được tin cậy",
-    "not_https": "trang không còn dùng kết nối bảo mật (HTTPS)",
-    "http_status": "máy chủ trả về mã lỗi",
-    "header_mismatch": "tiêu đề phản hồi không đúng",
-    "body_mismatch": "nội dung trang không đúng",
-    "body_too_large": "nội dung trang quá lớn",
-    "too_many_redirects": "chuyển hướng quá nhiều lần",
-    "read_timeout": "quá thời gian chờ phản hồi",
-    "timeout": "quá thời gian chờ",
-    "protocol": "kết nối bị ngắt hoặc phản hồi sai giao thức",
-    "other": "lỗi khác",
-    "slow": "phản hồi chậm",
-}
 
 SYMPTOM = {
     "slow": "chậm",

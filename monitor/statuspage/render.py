@@ -13,6 +13,7 @@ import hashlib
 from html import escape
 
 from monitor.localtime import local
+from monitor.reasons import REASON
 from monitor.statuspage import wording as w
 from monitor.statuspage.model import DayBar, IncidentView, PeakLatency, PlatformStatus, Summary
 
@@ -162,7 +163,7 @@ def _incident(view: IncidentView, now: float) -> str:
             ("Thời lượng", w.duration(i.duration(now)))]
     reasons = w.public_reasons(i.reasons)
     if reasons:
-        rows.append(("Hiện tượng đo được", ", ".join(f"{w.REASON[k]} ({w.count(v)} lượt đo)"
+        rows.append(("Hiện tượng đo được", ", ".join(f"{REASON[k]} ({w.count(v)} lượt đo)"
                                                      for k, v in reasons.items())))
     cells = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in rows)
     if view.note:

@@ -1,7 +1,7 @@
 """The status page's Vietnamese words: states, kinds, the closed reason set, numbers, times (Asia/Ho_Chi_Minh).
 
 The report's wording (:mod:`monitor.report.text`) is not imported: importing it loads the report package
-(matplotlib, python-docx) into the daemon. The reason labels are the report's own words.
+(matplotlib, python-docx) into the daemon. The reason labels are the report's own (:mod:`monitor.reasons`).
 """
 
 from __future__ import annotations
@@ -25,26 +25,6 @@ STATE_AT: dict[State, str] = {"down": "gián đoạn", "degraded": "chậm", "no
                               "ok": "bình thường", "unmonitored": "chưa giám sát"}
 KIND = {"down": "Gián đoạn", "degraded": "Chậm, nghẽn"}
 
-REASON = {
-    "dns": "lỗi phân giải tên miền (DNS)",
-    "connect_refused": "máy chủ từ chối kết nối",
-    "connect_timeout": "quá thời gian chờ kết nối",
-    "tls_handshake": "lỗi thiết lập kết nối bảo mật (TLS)",
-    "tls_expired": "chứng chỉ số hết hạn",
-    "tls_hostname": "chứng chỉ số không đúng tên miền",
-    "tls_untrusted": "chứng chỉ số không được tin cậy",
-    "not_https": "trang không còn dùng kết nối bảo mật (HTTPS)",
-    "http_status": "máy chủ trả về mã lỗi",
-    "header_mismatch": "tiêu đề phản hồi không đúng",
-    "body_mismatch": "nội dung trang không đúng",
-    "body_too_large": "nội dung trang quá lớn",
-    "too_many_redirects": "chuyển hướng quá nhiều lần",
-    "read_timeout": "quá thời gian chờ phản hồi",
-    "timeout": "quá thời gian chờ",
-    "protocol": "kết nối bị ngắt hoặc phản hồi sai giao thức",
-    "other": "lỗi khác",
-    "slow": "phản hồi chậm",
-}
 PUBLIC_REASONS = frozenset({r.value for r in Reason} | {"slow"})  # the closed set; nothing else is published
 
 
