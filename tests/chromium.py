@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-AXE_DIR_ENV = "MONITOR_TEST_NPM"  # where scripts/test installs npm packages (default ~/.cache/monitor-test/npm)
+AXE_DIR_ENV = "TEST_NPM_PREFIX"  # where scripts/test installs npm packages (default ~/.cache/monitor-test/npm)
 
 
 def chromium_binary() -> str:
