@@ -23,13 +23,11 @@ from __future__ import annotations
 import contextlib
 import gzip
 import itertools
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from socketserver import ThreadingMixIn
-from typing import TYPE_CHECKING, Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from typing import TYPE_CHECKING
+from wsgiref.simple_server import WSGIServer
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from prometheus_client import CollectorRegistry, Gauge, Histogram, disable_created_metrics, generate_latest
@@ -38,6 +36,7 @@ from prometheus_client.registry import Collector
 
 from monitor import __version__, exposition
 from monitor.exposition import PHASE_BUCKETS, PROBE_LABELS, REASONS_BY_KIND, SKIP_REASONS, ProbeStore, render
+from monitor.httpserve import gzip_accepted, serve_app
 from monitor.result import ProbeResult
 from monitor.workcalendar import PeakHours, is_peak
 
@@ -184,22 +183,7 @@ def serve(metrics: Metrics, address: str, port: int, status: WSGIApplication | N
     Prometheus allows), gzipped at level 1 when the client accepts gzip. ``/status`` and the paths under it go to
     ``status`` (the status page, monitor/statuspage/), or answer 404 without it.
     """
-    family = socket.getaddrinfo(address, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
-    server_class = type("_MetricsServer", (_ThreadingServer,), {"address_family": family})
-    app = _app(metrics, status)
-    server: WSGIServer = make_server(address, port, app, server_class, handler_class=_SilentHandler)
-    thread = threading.Thread(target=server.serve_forever, name="monitor-metrics", daemon=True)
-    thread.start()
-    return server, thread
-
-
-def gzip_accepted(header: str | None) -> bool:
-    """Whether an Accept-Encoding header takes gzip (and not with q=0)."""
-    for part in (header or "").split(","):
-        coding, *params = (item.strip().lower() for item in part.split(";"))
-        if coding in ("gzip", "x-gzip"):
-            return not any(param.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000") for param in params)
-    return False
+    return serve_app(_app(metrics, status), address, port, "monitor-metrics")
 
 
 STATUS_PREFIX = "/status"
@@ -227,12 +211,3 @@ def _app(metrics: Metrics, status: WSGIApplication | None = None) -> WSGIApplica
         return [b"" if method == "HEAD" else body]
 
     return app
-
-
-class _SilentHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # "format": the base class's name
-        """Log nothing: one line per scrape."""
-
-
-class _ThreadingServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True  # a scrape in progress never holds up shutdown

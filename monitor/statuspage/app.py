@@ -11,16 +11,14 @@ from __future__ import annotations
 import gzip
 import hashlib
 import logging
-import socket
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from socketserver import ThreadingMixIn
-from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from wsgiref.simple_server import WSGIServer
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
+from monitor.httpserve import gzip_accepted, serve_app
 from monitor.statuspage.api import render_json
 from monitor.statuspage.model import Summary
 from monitor.statuspage.render import CSP, render_html
@@ -104,14 +102,6 @@ SECURITY_HEADERS = [("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "
                     ("X-Frame-Options", "DENY")]
 
 
-def _accepts_gzip(header: str | None) -> bool:
-    for part in (header or "").split(","):
-        coding, *params = (item.strip().lower() for item in part.split(";"))
-        if coding in ("gzip", "x-gzip"):
-            return not any(p.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000") for p in params)
-    return False
-
-
 def status_app(page: StatusPage, prefix: str = PREFIX) -> WSGIApplication:
     """``{prefix}`` and ``{prefix}/`` serve the HTML, ``{prefix}/api/v1/summary`` the JSON; anything else is 404."""
 
@@ -146,7 +136,7 @@ def status_app(page: StatusPage, prefix: str = PREFIX) -> WSGIApplication:
             start_response("304 Not Modified", headers)
             return [b""]
         body = plain
-        if _accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING")):
+        if gzip_accepted(environ.get("HTTP_ACCEPT_ENCODING")):
             body = packed
             headers.append(("Content-Encoding", "gzip"))
         headers.append(("Content-Length", str(len(body))))
@@ -156,20 +146,6 @@ def status_app(page: StatusPage, prefix: str = PREFIX) -> WSGIApplication:
     return app
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # the base class names it "format"
-        """Log nothing: one line per request."""
-
-
-class _ThreadingServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
 def serve(app: WSGIApplication, address: str, port: int) -> tuple[WSGIServer, threading.Thread]:
     """Serve ``app`` on a background thread (``monitor status-page --serve``); ``server.server_port`` is the port."""
-    family = socket.getaddrinfo(address, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
-    server_class = type("_StatusServer", (_ThreadingServer,), {"address_family": family})
-    server: WSGIServer = make_server(address, port, app, server_class, handler_class=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, name="status-page-server", daemon=True)
-    thread.start()
-    return server, thread
+    return serve_app(app, address, port, "status-page-server")
