@@ -29,3 +29,19 @@ def http_port(loop_thread):
 def https_port(loop_thread, pki):
     """An HTTPS scripted server with a certificate for gqthc.dcs.vn from the trusted test CA."""
     return loop_thread.run(start_server(scripted, pki.server_context(pki.good))).port
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory):
+    """A real PostgreSQL server for the session (tests/postgres.py); skipped with a reason where none is installed."""
+    from tests import postgres as pg
+
+    server = pg.start(tmp_path_factory.mktemp("postgres"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres) -> str:
+    """A new empty PostgreSQL database for one test: its URL."""
+    return postgres.database()
