@@ -123,6 +123,43 @@ def test_add_results_is_all_or_nothing(store):
     assert store.count_results() == 1
 
 
+def test_a_batch_written_twice_is_stored_once(store):
+    batch = [make_result(started_at=T0 + s) for s in (0, 1, 2)]
+    assert store.add_results(batch) == batch
+    assert store.add_results(batch) == []
+    assert store.count_results() == 3
+
+
+def test_add_results_returns_only_the_new_results_of_a_batch(store):
+    first, second = make_result(started_at=T0), make_result(started_at=T0 + 1)
+    store.add_results([first])
+    again = replace(first, success=False, reason=Reason.DNS)  # same key, other outcome: the stored one stays
+    other_platform = replace(first, platform="gqthc")  # same check id and time on another platform: a new key
+    other_location = replace(first, location="caobang")
+    assert store.add_results([again, second, second, other_platform, other_location]) == [
+        second, other_platform, other_location]
+    assert store.count_results() == 4
+    assert store.results_between(T0, T0 + 1, platform="sotaydangvien") == [first, other_location]
+
+
+def test_iter_results_streams_everything_oldest_first_in_batches(store):
+    times = [5, 1, 3, 3, 2, 4, 0]
+    stored = [make_result(started_at=T0 + t, location=f"l{i}") for i, t in enumerate(times)]
+    store.add_results(stored)
+    batches = list(store.iter_results(batch=3))
+    assert [len(b) for b in batches] == [3, 3, 1]
+    flat = [r for b in batches for r in b]
+    assert flat == store.results_between(0, T0 + 100)  # the same order as a range read, ties by storing order
+    assert [r.location for r in flat if r.started_at == T0 + 3] == ["l2", "l3"]
+    assert list(store.iter_results(batch=7)) == [flat]
+    with pytest.raises(ValueError):
+        list(store.iter_results(batch=0))
+
+
+def test_iter_results_of_an_empty_store_yields_nothing(store):
+    assert list(store.iter_results()) == []
+
+
 def test_prune_removes_only_older_results(store):
     store.add_results([make_result(started_at=T0 + s) for s in (0, 1, 2, 3, 4)])
     assert store.prune(T0 + 2) == 2  # strictly older: the result at exactly T0+2 stays
@@ -191,6 +228,24 @@ def test_sqlite_schema_version_and_reopen_is_a_no_op(db_path):
         store.close()
     with sqlite3.connect(db_path) as raw:
         assert raw.execute("SELECT version FROM schema_version").fetchall() == [(latest,)]
+
+
+def test_sqlite_migration_005_keeps_the_first_of_duplicates_stored_before_the_key(db_path):
+    older = [m for m in packaged_migrations() if m.version < 5]
+    SQLiteStore(db_path, migrations=older).close()
+    columns = "platform, check_id, kind, location, started_at, success, duration"
+    with sqlite3.connect(db_path) as raw:  # as a monitor before 005 could store them: no key yet
+        raw.executemany(f"INSERT INTO results ({columns}) VALUES (?, ?, 'http', ?, ?, ?, 0.1)", [
+            ("gqthc", "home", "hanoi", T0, 1), ("gqthc", "home", "hanoi", T0, 0), ("gqthc", "home", "hcm", T0, 1),
+            ("gqthc", "home", "hanoi", T0 + 1, 1), ("gqthc", "home", "hanoi", T0, 0)])
+    store = open_store(db_path)
+    try:
+        kept = store.results_between(0, T0 + 10)
+        assert [(r.location, r.started_at - T0, r.success) for r in kept] == [
+            ("hanoi", 0, True), ("hcm", 0, True), ("hanoi", 1, True)]
+        assert store.add_results([make_result(platform="gqthc", started_at=T0)]) == []
+    finally:
+        store.close()
 
 
 def test_sqlite_refuses_a_newer_schema(db_path):

@@ -6,11 +6,12 @@ Apart from the package's ``__init__`` so the store's own modules (the writer) im
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Protocol, runtime_checkable
 
 from monitor.domain import Classification, Complaint, Incident, Match
 from monitor.result import ProbeResult
+from monitor.rollup import Rollup
 
 
 @runtime_checkable
@@ -23,8 +24,12 @@ class Store(Protocol):
     wrong type) is raised as ``TypeError`` or ``ValueError``.
     """
 
-    def add_results(self, results: Sequence[ProbeResult]) -> None:
-        """Store ``results`` in one transaction: all of them or none."""
+    def add_results(self, results: Sequence[ProbeResult]) -> list[ProbeResult]:
+        """Store ``results`` in one transaction: all of them or none; return the ones that were new, in order.
+
+        A result is identified by its key (platform, check, location, started_at): one already stored
+        under its key, or earlier in the same batch, is skipped, so writing a batch twice stores it once.
+        """
         ...
 
     def recent_results(
@@ -44,6 +49,20 @@ class Store(Protocol):
         ``details=False`` may leave ``details`` empty except for unreliable results (where it holds
         their ``stalled`` seconds): what a period's evidence needs, at less cost.
         """
+        ...
+
+    def iter_results(self, batch: int = 5_000) -> Iterator[list[ProbeResult]]:
+        """Every stored result, oldest first (by ``started_at``, then the order they were stored), ``batch`` at a
+        time: a whole history in bounded memory. Each batch is its own read; nothing is held between them."""
+        ...
+
+    def rollups_between(self, start: float, end: float, platform: str | None = None) -> list[Rollup]:
+        """The 15-minute rollups (:mod:`monitor.rollup`) of the buckets overlapping ``[start, end)``, by bucket;
+        written with the results they sum, in the same transaction, and kept longer (``rollup_retention_days``)."""
+        ...
+
+    def prune_rollups(self, older_than: float) -> int:
+        """Delete rollups of buckets that ended before ``older_than``; return how many were deleted."""
         ...
 
     def count_results(self) -> int:

@@ -19,6 +19,8 @@ from urllib.parse import quote
 from monitor.errors import StoreError
 from monitor.private import create_private, narrow
 from monitor.result import PHASES, ProbeResult, Reason
+from monitor.rollup import Rollup
+from monitor.store import rollups
 from monitor.store.sqlite_evidence import EvidenceTables
 
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
@@ -29,7 +31,9 @@ _COLUMNS = (
     *(f"{phase}_s" for phase in PHASES),
     "status_code", "cert_expiry", "peer", "details", "unreliable",
 )
-_INSERT = f"INSERT INTO results ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
+# OR IGNORE: a result already stored under its key (platform, check_id, location, started_at; migration 005) is
+# skipped, so writing a batch twice stores it once.
+_INSERT = f"INSERT OR IGNORE INTO results ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM results"
 # The same columns, with details only where a stall is recorded (see results_between).
 _SELECT_STALLS = _SELECT.replace(" details,", " CASE WHEN unreliable THEN details ELSE '{}' END,")
@@ -48,8 +52,9 @@ class Migration:
 def _python_steps() -> dict[int, Callable[[sqlite3.Connection], object]]:
     """Migrations that need Python after their SQL, by version."""
     from monitor.store.rescrub import rescrub_complaints
+    from monitor.store.rollups import backfill
 
-    return {3: rescrub_complaints}
+    return {3: rescrub_complaints, 6: lambda tx: backfill(tx.cursor())}
 
 
 def packaged_migrations() -> list[Migration]:
@@ -238,17 +243,20 @@ class SQLiteStore(EvidenceTables):
 
     # --- results ----------------------------------------------------------------------
 
-    def add_results(self, results: Sequence[ProbeResult]) -> None:
-        """Store ``results`` in one transaction.
+    def add_results(self, results: Sequence[ProbeResult]) -> list[ProbeResult]:
+        """Store ``results`` in one transaction; return those that were new, in order.
 
-        Rows are built before the transaction opens, so a result with a field
-        of the wrong type raises ``TypeError``/``ValueError`` and nothing is written.
+        A result already stored under its key (or earlier in the same batch) is skipped. Rows are
+        built before the transaction opens, so a result with a field of the wrong type raises
+        ``TypeError``/``ValueError`` and nothing is written.
         """
         rows = [_to_row(result) for result in results]
         if not rows:
-            return
+            return []
         with self._errors(f"write {len(rows)} results"), self._transaction() as tx:
-            tx.executemany(_INSERT, rows)
+            inserted = _insert_new(tx, results, rows)
+            rollups.upsert(tx.cursor(), inserted)  # the stored ones only, in this transaction (migration 006)
+        return inserted
 
     def recent_results(
         self, limit: int = 20, platform: str | None = None, check: str | None = None, location: str | None = None
@@ -276,10 +284,44 @@ class SQLiteStore(EvidenceTables):
             rows = self._connection().execute(sql, (*params, start, end)).fetchall()
             return [_from_row(row) for row in rows]
 
+    def iter_results(self, batch: int = 5_000) -> Iterator[list[ProbeResult]]:
+        """Every stored result, oldest first (``started_at``, then id), ``batch`` at a time.
+
+        Keyset pages on (started_at, id), which the ``started_at`` index serves: each page is one short
+        read, so a writer is never held up and memory stays at one page.
+        """
+        if batch < 1:
+            raise ValueError(f"batch must be at least 1, got {batch}")
+        first = f"SELECT {', '.join(_COLUMNS)}, id FROM results ORDER BY started_at, id LIMIT ?"
+        after = (f"SELECT {', '.join(_COLUMNS)}, id FROM results WHERE (started_at, id) > (?, ?) "
+                 "ORDER BY started_at, id LIMIT ?")
+        last: tuple[float, int] | None = None
+        while True:
+            with self._errors("read results"):
+                conn = self._connection()
+                rows = (conn.execute(first, (batch,)) if last is None else
+                        conn.execute(after, (*last, batch))).fetchall()
+            if not rows:
+                return
+            last = (rows[-1][4], rows[-1][-1])
+            yield [_from_row(row[:-1]) for row in rows]
+            if len(rows) < batch:
+                return
+
     def count_results(self) -> int:
         """How many results are stored."""
         with self._errors("count results"):
             return int(self._connection().execute("SELECT count(*) FROM results").fetchone()[0])
+
+    def rollups_between(self, start: float, end: float, platform: str | None = None) -> list[Rollup]:
+        """The 15-minute rollups of the buckets overlapping ``[start, end)`` (see :mod:`monitor.rollup`)."""
+        with self._errors("read rollups"):
+            return rollups.read(self._connection().cursor(), start, end, platform)
+
+    def prune_rollups(self, older_than: float) -> int:
+        """Delete rollups of buckets that ended before ``older_than``; return how many."""
+        with self._errors("prune rollups"), self._transaction() as tx:
+            return rollups.prune(tx.cursor(), older_than)
 
     def prune(self, older_than: float) -> int:
         """Delete results with ``started_at < older_than``; return how many were deleted.
@@ -385,6 +427,29 @@ def _statements(script: str) -> Iterator[str]:
 def _has_sql(text: str) -> bool:
     lines = (line.split("--", 1)[0] for line in text.splitlines())
     return any(line.strip(" \t;") for line in lines)
+
+
+def _insert_new(tx: sqlite3.Connection, results: Sequence[ProbeResult], rows: list[tuple[Any, ...]]
+                ) -> list[ProbeResult]:
+    """Insert ``rows`` (of ``results``) skipping stored keys; return the results that were new, in order.
+
+    Inside the write transaction new rows get ids above the largest one before (``id`` is the rowid), so
+    when some were skipped, the keys of the rows past that id are exactly the new ones.
+    """
+    before_id = tx.execute("SELECT coalesce(max(id), 0) FROM results").fetchone()[0]
+    changes = tx.total_changes
+    tx.executemany(_INSERT, rows)
+    if tx.total_changes - changes == len(rows):
+        return list(results)
+    new = set(tx.execute("SELECT platform, check_id, location, started_at FROM results WHERE id > ?",
+                         (before_id,)).fetchall())
+    inserted = []
+    for result, row in zip(results, rows, strict=True):
+        key = (row[0], row[1], row[3], row[4])
+        if key in new:
+            new.discard(key)  # a second copy in the same batch was skipped
+            inserted.append(result)
+    return inserted
 
 
 def _filters(**columns: str | None) -> tuple[str, list[str]]:
