@@ -147,6 +147,12 @@ class Chromium:
             raise AssertionError(f"page script failed: {reply['exceptionDetails']}")
         return reply["result"].get("value")
 
+    def advance(self, seconds: float) -> None:
+        """Let the page's timers run ``seconds`` of virtual time at once (no real waiting), then pause it again."""
+        mark = len(self.events)
+        self.call("Emulation.setVirtualTimePolicy", {"policy": "advance", "budget": seconds * 1000})
+        self.wait_event("Emulation.virtualTimeBudgetExpired", since=mark)
+
     def screenshot(self, path: Path) -> None:
         """The whole page, not only the viewport, as PNG."""
         size = self.call("Page.getLayoutMetrics")["cssContentSize"]

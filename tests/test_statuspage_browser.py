@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from monitor.statuspage.render import RELOAD_AFTER
 from tests.chromium import Chromium, axe_source
 from tests.daemon import Daemon
 from tests.e2e import Proc
@@ -152,6 +153,19 @@ def test_the_page_in_chromium_shows_each_state_offline_accessible_and_notes_as_t
         (ARTIFACTS / "axe-violations.json").write_text(json.dumps(violations, ensure_ascii=False, indent=1))
         requests = browser.requests()
         assert requests and all(url.startswith("http://127.0.0.1:") for url in requests), requests
+        # It offers to reload after a minute, not before. Its timer runs in virtual time, so no test waits 60 s;
+        # last, because paused virtual time would stall axe. Virtual time starts where real time has brought the
+        # page: measured from its time origin.
+        hidden = "document.getElementById('reload').hidden"
+        browser.call("Emulation.setVirtualTimePolicy", {"policy": "pause"})
+        since_load = browser.evaluate("performance.now()") / 1000
+        assert since_load < RELOAD_AFTER - 5
+        assert browser.evaluate(hidden) is True
+        browser.advance(RELOAD_AFTER - 1 - since_load)
+        assert browser.evaluate(hidden) is True
+        browser.advance(2)
+        assert browser.evaluate(hidden) is False
+        assert browser.evaluate("document.querySelector('#reload a').getAttribute('href')") == ""  # this page again
         assert browser.errors() == []
     finally:
         browser.close()
