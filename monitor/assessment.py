@@ -132,4 +132,5 @@ def weekly_report(evidence: Evidence, catalog: Catalog, settings: Settings, now:
         start=evidence.start, end=evidence.end, platforms=catalog.platforms, results=evidence.results,
         incidents=evidence.incidents, certificate_warnings=evidence.certificate_warnings,
         complaints=evidence.complaints, matches=evidence.matches, peak=peak_hours(settings), generated_at=now,
-        bulletin_week=is_bulletin_week(evidence.start, evidence.end, settings.week_start)))
+        bulletin_week=is_bulletin_week(evidence.start, evidence.end, settings.week_start),
+        location_names=settings.location_names))

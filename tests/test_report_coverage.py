@@ -79,7 +79,7 @@ def test_partly_measured_week_states_its_coverage(partial):
     md = render_markdown(partial)
     assert "| Sổ tay đảng viên điện tử | 100% (số liệu bao phủ 29 % thời gian) |" in md
     assert "31/05–04/06: không có số liệu" in md
-    assert "| 2 (caobang, hanoi) |" in md and "| 1.152 |" in md  # 2 days x 288 x 2 locations
+    assert "| 2 (Cao Bằng, Hà Nội) |" in md and "| 1.152 |" in md  # 2 days x 288 x 2 locations
 
 
 def test_fully_measured_quiet_platform_is_stable_and_partly_measured_is_not():
@@ -180,7 +180,7 @@ def test_every_verdict_has_its_own_words_and_only_not_measured_says_normal():
     assert "| ghi nhận lỗi rời rạc |" in rows["v0"]
     assert "| không có số liệu đo |" in rows["v1"]
     assert "| nền tảng hoạt động bình thường tại mọi điểm đo |" in rows["v2"]
-    assert "| chỉ ghi nhận tại điểm đo caobang |" in rows["v3"]
+    assert "| chỉ ghi nhận tại Cao Bằng |" in rows["v3"]
     assert [line for line in rows.values() if "hoạt động bình thường" in line] == [rows["v2"]]
     assert "1 phản ánh trùng với sự cố chỉ ghi nhận tại một số điểm đo" in md
     assert "1 phản ánh trùng với thời điểm ghi nhận lỗi rời rạc" in md
@@ -197,7 +197,7 @@ def test_appendix_lists_every_complaint_without_text_or_unit():
         assert f"\n| {cid} | " in appendix
     assert "| g1 | 02/06/2026 14:10 | Hệ thống giải quyết thủ tục hành chính của Đảng | không truy cập được | " \
            "trùng sự cố đo được | số 4: gián đoạn, 02/06/2026 14:00 |" in appendix
-    for personal in ("Đảng ủy xã", "Cao Bằng", "Sổ tay hiển thị sai nơi sinh hoạt", "Không vào được gqthc"):
+    for personal in ("Đảng ủy xã", "Tuyên Quang", "Sổ tay hiển thị sai nơi sinh hoạt", "Không vào được gqthc"):
         assert personal not in md
 
 

@@ -82,7 +82,7 @@ def incidents() -> list[Incident]:
 
 
 def complaint(cid: str, t: float, text: str, platforms: tuple[str, ...], symptom: str):
-    return (Complaint(cid, t, "Đảng ủy xã", "Cao Bằng", text),
+    return (Complaint(cid, t, "Đảng ủy xã", "Tuyên Quang", text),
             Classification(platforms, platforms, symptom, None if symptom == "other" else symptom, False))
 
 
@@ -201,7 +201,11 @@ def test_findings_sentences(report):
     assert "Chứng chỉ số của Hệ thống giải quyết thủ tục hành chính của Đảng hết hạn ngày 20/06/2026, còn 15 ngày." \
         in findings
     assert "Dịch vụ công trực tuyến của Đảng: không có số liệu đo trong tuần" in findings
-    assert "1 sự cố chỉ ghi nhận tại điểm đo caobang" in findings
+    assert ("Hệ thống giải quyết thủ tục hành chính của Đảng gián đoạn 1 lần, chỉ ghi nhận tại Cao Bằng: tối 04/6, "
+            "từ 20h00 đến 20h20 (20 phút), không có lần đo thành công, 100 % lần đo lỗi; các điểm đo khác vẫn truy "
+            "cập bình thường: nguyên nhân nhiều khả năng ở đường truyền tại Cao Bằng, không phải ở nền tảng.") \
+        in findings
+    assert "caobang" not in findings and "tại điểm đo" not in findings  # the province's name, not the id
 
 
 def test_recommendations_follow_the_evidence(report):

@@ -59,9 +59,10 @@ def test_markdown_reads_like_the_bulletin(report):
     assert lines[0] == "# SỐ LIỆU GIÁM SÁT CÁC NỀN TẢNG SỐ CỦA ĐẢNG"
     assert lines[2] == f"**{HEADING}**"
     assert ("| 4 | Hệ thống giải quyết thủ tục hành chính của Đảng | gián đoạn | 02/06/2026 14:00 | 02/06/2026 14:45 | "
-            "45 phút | — | 100 % | hanoi, caobang | máy chủ từ chối kết nối (18 lần đo) | 1 |") in lines
-    assert ("| 6 | Hệ thống giải quyết thủ tục hành chính của Đảng | gián đoạn (chỉ tại điểm đo) | 04/06/2026 20:00 | "
-            "04/06/2026 20:20 | 20 phút | — | 100 % | caobang | quá thời gian chờ kết nối (4 lần đo) | 0 |") in lines
+            "45 phút | — | 100 % | Hà Nội, Cao Bằng | máy chủ từ chối kết nối (18 lần đo) | 1 |") in lines
+    assert ("| 6 | Hệ thống giải quyết thủ tục hành chính của Đảng | gián đoạn (chỉ ghi nhận tại Cao Bằng) | "
+            "04/06/2026 20:00 | 04/06/2026 20:20 | 20 phút | — | 100 % | Cao Bằng | "
+            "quá thời gian chờ kết nối (4 lần đo) | 0 |") in lines
     slow = [line for line in lines if "| chậm, nghẽn |" in line]
     assert len(slow) == 4 and [line.endswith("| 1 |") for line in slow] == [True, True, True, False]
     assert "![Biểu đồ tuần](bao-cao-2026-W23.png)" in lines

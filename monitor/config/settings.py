@@ -66,7 +66,11 @@ class Settings(BaseSettings):
     listen_address: str = "127.0.0.1"  # metrics server; loopback unless you mean it
     listen_port: Annotated[int, Field(ge=0, lt=65536)] = 9180
     location: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")] = "local"
+    # location id -> name shown in the report, `monitor incidents` and the status page (monitor.provinces)
+    location_names: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")],
+                         Annotated[str, Field(min_length=1, max_length=80)]] = {}
     store: Path = Path("var/monitor.db")
+    spool: Path = Path("var/spool.db")  # results waiting for a central store (PostgreSQL) that is unavailable
     retention_days: Annotated[int, Field(gt=0)] = 30
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     max_concurrency: Annotated[int, Field(gt=0)] = 200  # probes in flight at once

@@ -18,6 +18,7 @@ PLATFORM_HEADERS = (
 )
 COVERAGE_HEADERS = ("Nền tảng", "Có số liệu", "Tỷ lệ thời gian có số liệu", "Số lần đo", "Điểm đo",
                     "Khoảng không có số liệu", "Ngày thiếu số liệu")
+LOCATION_HEADERS = ("Điểm đo", "Tỷ lệ truy cập thành công", "p95", "Số lần đo")
 INCIDENT_HEADERS = ("Số", "Nền tảng", "Loại", "Bắt đầu", "Kết thúc", "Thời lượng", "p95", "Lần đo lỗi", "Điểm đo",
                     "Nguyên nhân", "Phản ánh trùng")
 COMPLAINT_HEADERS = ("Mã phản ánh", "Thời điểm tiếp nhận", "Nền tảng", "Nội dung phản ánh (phân loại)",
@@ -39,6 +40,7 @@ class Section:
     table: Table | None = None
     bullets: tuple[str, ...] = ()
     chart: bool = False  # the chart goes here
+    level: int = 2  # 2: a numbered section (5.1, 5.2, …); 3: inside the one before it (5.2.1, …)
 
 
 @dataclass(frozen=True)
@@ -68,9 +70,28 @@ def _coverage_row(p: PlatformFigures, report: Report) -> tuple[str, ...]:
     c = p.coverage
     if not c.has_data:
         return (p.name, text.NO_DATA, "0 %", "0", "—", "—", "—")
-    return (p.name, phrases.coverage_span(c), text.share(c.share), f"{p.probes:,}".replace(",", "."),
-            f"{len(c.locations)} ({', '.join(c.locations)})", phrases.gaps(c),
+    return (p.name, phrases.coverage_span(c), text.share(c.share), _count(p.probes),
+            f"{len(c.locations)} ({', '.join(report.place(loc) for loc in c.locations)})", phrases.gaps(c),
             phrases.days(report.days, c.daily) or "không")
+
+
+def _count(value: int) -> str:
+    return f"{value:,}".replace(",", ".")
+
+
+def _location_sections(report: Report) -> tuple[Section, ...]:
+    """5.2.1, 5.2.2, …: per platform measured from two locations or more, each location's availability, p95 and
+    probes (one location would repeat the platform's row)."""
+    out: list[Section] = []
+    for p in report.platforms:
+        rows = report.locations.get(p.id, ())
+        if not rows:
+            continue
+        table = Table(LOCATION_HEADERS, tuple(
+            (report.place(r.location), text.percent(r.availability),
+             f"{text.seconds(r.p95)} giây" if r.p95 is not None else "—", _count(r.probes)) for r in rows))
+        out.append(Section(f"5.2.{len(out) + 1}. {p.name}: số liệu đo theo điểm đo", table=table, level=3))
+    return tuple(out)
 
 
 def incident_numbers(report: Report) -> dict[str, int]:
@@ -83,25 +104,25 @@ def _incident_rows(report: Report) -> tuple[tuple[str, ...], ...]:
     p95 = report.incident_p95 or {}
     rows = []
     for n, i in enumerate(report.incidents, 1):
-        kind = text.KIND[i.kind] + ("" if i.scope == "platform" else " (chỉ tại điểm đo)")
+        places = [report.place(loc) for loc in i.locations]
+        kind = text.KIND[i.kind] + ("" if i.scope == "platform" else f" ({text.only_at(places)})")
         latency = p95.get(i.id)
         rows.append((str(n), names[i.platform], kind, text.moment(i.start), text.incident_end(i, report.generated_at
                                                                                               or report.end),
                      text.duration(i.duration(report.generated_at or report.end)),
                      f"{text.seconds(latency)} giây" if latency is not None else "—",
                      text.share(i.failed_share) if i.probes else "—",
-                     ", ".join(i.locations) or "—", text.reasons(i.reasons),
+                     ", ".join(places) or "—", text.reasons(i.reasons),
                      str(report.complaints_by_incident.get(i.id, 0))))
     return tuple(rows)
 
 
 def _verdict(report: Report, status: MatchStatus, incident_id: str | None, numbers: dict[str, int]) -> str:
-    words = text.VERDICT[status.value]
     if status is MatchStatus.LOCATION_ONLY and incident_id:
         found = next((i for i in report.incidents if i.id == incident_id), None)
         if found is not None:
-            words += " " + ", ".join(found.locations)
-    return words
+            return text.only_at([report.place(loc) for loc in found.locations])
+    return text.VERDICT[status.value]
 
 
 def _incident_ref(report: Report, incident_id: str | None, numbers: dict[str, int]) -> str:
@@ -143,6 +164,7 @@ def layout(report: Report) -> Document:
     if not report.has_data:
         platforms = Section(platforms.title, paragraphs=(f"{period.capitalize()} {text.NO_DATA} tin cậy.",),
                             table=platforms.table)
+    by_location = _location_sections(report)
     monitored = [p for p in report.platforms if p.monitored]
     coverage = Section("5.3. Phạm vi số liệu đo", paragraphs=(
         "Khoảng không có số liệu: không có lần đo tin cậy nào của nền tảng lâu hơn 3 chu kỳ đo và hơn 15 phút; "
@@ -170,10 +192,15 @@ def layout(report: Report) -> Document:
         "gian sự cố; gián đoạn khi quá nửa số lần đo của một kiểm tra bị lỗi.",
         "Phản ánh: một phản ánh nêu nhiều nền tảng được tính cho từng nền tảng.",
     ]
+    if by_location:
+        notes.append("Số liệu đo theo điểm đo (mục 5.2.1 trở đi): chỉ với nền tảng được đo từ hai điểm đo trở lên; tỷ "
+                     "lệ truy cập thành công và số lần đo tin cậy tại điểm đo đó, p95 của các lần đo trang chủ (HTTP) "
+                     "thành công tại điểm đo đó.")
     if report.generated_at:
         notes.append(f"Số liệu lập lúc {text.moment(report.generated_at)} (giờ Việt Nam).")
     document = Document(TITLE, f"({text.period_heading(report.start, report.end, report.bulletin_week)})",
-                        (summary, platforms, coverage, incidents, recommendations, chart, appendix), tuple(notes))
+                        (summary, platforms, *by_location, coverage, incidents, recommendations, chart, appendix),
+                        tuple(notes))
     return _nfc(document)
 
 
@@ -182,6 +209,6 @@ def _nfc(document: Document) -> Document:
         table = section.table and Table(tuple(map(text.nfc, section.table.headers)),
                                         tuple(tuple(map(text.nfc, row)) for row in section.table.rows))
         return Section(text.nfc(section.title), tuple(map(text.nfc, section.paragraphs)), table,
-                       tuple(map(text.nfc, section.bullets)), section.chart)
+                       tuple(map(text.nfc, section.bullets)), section.chart, section.level)
     return Document(text.nfc(document.title), text.nfc(document.subtitle),
                     tuple(fix(s) for s in document.sections), tuple(map(text.nfc, document.notes)))

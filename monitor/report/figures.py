@@ -13,8 +13,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from monitor.domain import CertificateWarning, Classification, Complaint, Incident, Match, MatchStatus
+from monitor.provinces import location_names
 from monitor.report.coverage import coverage
 from monitor.report.findings import findings, recommendations
+from monitor.report.locations import from_results
 from monitor.report.model import ComplaintRow, Concentration, PlatformFigures, Report, ReportInput
 from monitor.workcalendar import PeakHours, is_working_day
 
@@ -275,6 +277,9 @@ def build_report(data: ReportInput) -> Report:
                for i in incidents if i.scope == "platform"}
     certificates = _certificates(w for w in data.certificate_warnings if w.platform in ids)
     names = {p.id: p.name for p in data.platforms}
+    per_location = from_results(data.results, data.start, data.end).table()  # monitor.report.locations
+    places = location_names(sorted({loc for i in incidents for loc in i.locations}
+                                   | {loc for f in figures_t for loc in f.coverage.locations}), data.location_names)
     return Report(
         start=data.start, end=data.end, generated_at=data.generated_at, days=cal.day_starts,
         bulletin_week=data.bulletin_week, peak=data.peak.seconds(), incident_p95=latency,
@@ -284,7 +289,8 @@ def build_report(data: ReportInput) -> Report:
                                             if m.status is MatchStatus.CORROBORATED and m.incident_id)),
         complaints_total=len(complaints), symptoms=symptoms, hourly_complaints=tuple(hourly_all),
         findings=findings(figures_t, incidents, certificates, complaints, names, now=now, p95=latency,
-                          week=data.bulletin_week),
+                          week=data.bulletin_week, places=places),
+        locations={pid: rows for pid, rows in per_location.items() if pid in ids}, location_names=places,
         recommendations=recommendations(figures_t, incidents, certificates, complaints, names,
                                         week=data.bulletin_week),
     )

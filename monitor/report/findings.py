@@ -52,6 +52,25 @@ def _platform_sentences(p: PlatformFigures, complaints: Complaints, incidents: S
     return out
 
 
+def _location_sentences(local: Sequence[Incident], names: Mapping[str, str], places: Mapping[str, str],
+                        now: float) -> list[str]:
+    """One sentence per platform and set of locations that alone saw incidents: ``Sổ tay đảng viên điện tử gián
+    đoạn 1 lần, chỉ ghi nhận tại Cao Bằng: …; các điểm đo khác vẫn truy cập bình thường: …``."""
+    groups: dict[tuple[str, tuple[str, ...]], list[Incident]] = {}
+    for i in local:
+        groups.setdefault((i.platform, tuple(sorted(i.locations))), []).append(i)
+    out = []
+    for (platform, locations), items in groups.items():
+        where = text.names([places.get(loc) or loc for loc in locations])
+        kinds = text.names([f"{text.KIND[kind]} {n} lần" for kind in ("down", "degraded")
+                            if (n := sum(1 for i in items if i.kind == kind))])
+        link = "đường truyền tại " + where if len(locations) == 1 else "đường truyền của các điểm đo đó"
+        out.append(f"{names.get(platform, platform)} {kinds}, chỉ ghi nhận tại {where}: "
+                   f"{phrases.incidents(items, now, {})}; các điểm đo khác vẫn truy cập bình thường: nguyên nhân "
+                   f"nhiều khả năng ở {link}, không phải ở nền tảng.")
+    return out
+
+
 def _coverage_sentences(measured: list[PlatformFigures], period: str) -> list[str]:
     """What the data covers, for platforms measured over only part of the period (none when all were measured)."""
     partial = [p for p in measured if not p.coverage.nearly_all]
@@ -92,10 +111,12 @@ def _domain_complaints(complaints: Complaints) -> tuple[int, list[str]]:
 
 def findings(platforms: Sequence[PlatformFigures], incidents: Sequence[Incident],
              certificates: Sequence[CertificateWarning], complaints: Complaints, names: Mapping[str, str], *,
-             now: float = 0.0, p95: dict[str, float | None] | None = None, week: bool = True) -> tuple[str, ...]:
+             now: float = 0.0, p95: dict[str, float | None] | None = None, week: bool = True,
+             places: Mapping[str, str] | None = None) -> tuple[str, ...]:
     """The "Nhận định" bullets: each incident with its day, hours, duration, p95 and share of failed probes;
-    what the data covers when it does not cover the whole period; verdicts only as far as their evidence goes
-    (README.md "Incidents, complaints and the report").
+    an incident of some locations only with the names of those locations (``places``: location id -> name,
+    :mod:`monitor.provinces`); what the data covers when it does not cover the whole period; verdicts only as far
+    as their evidence goes (README.md "Incidents, complaints and the report").
     """
     out: list[str] = []
     period = text.in_period(week)
@@ -124,12 +145,7 @@ def findings(platforms: Sequence[PlatformFigures], incidents: Sequence[Incident]
     missing = [p.name for p in monitored if not p.has_data]
     if measured and missing:
         out.append(f"{text.names(missing)}: {text.NO_DATA} {period}, chưa đánh giá được.")
-    local = [i for i in incidents if i.scope == "location"]
-    if local:
-        places = text.names(sorted({loc for i in local for loc in i.locations}))
-        which = text.names(list(dict.fromkeys(names[i.platform] for i in local)))
-        out.append(f"{len(local)} sự cố chỉ ghi nhận tại điểm đo {places} ({which}), các điểm đo khác vẫn truy cập "
-                   "bình thường: nguyên nhân nhiều khả năng ở đường truyền của điểm đo, không phải ở nền tảng.")
+    out += _location_sentences([i for i in incidents if i.scope == "location"], names, places or {}, now)
     other: dict[str, int] = {}
     for _, cls in complaints:
         if cls.symptom not in MEASURABLE:

@@ -27,7 +27,7 @@ def render_html(report: Report, chart_png: bytes | None = None) -> str:
     for section in doc.sections:
         if section.chart and chart_png is None:
             continue
-        out.append(f"<h2>{escape(section.title)}</h2>")
+        out.append(f"<h{section.level}>{escape(section.title)}</h{section.level}>")
         out += [f"<p>{escape(p)}</p>" for p in section.paragraphs]
         if section.table is not None:
             out.append("<table>")

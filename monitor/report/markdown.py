@@ -25,7 +25,7 @@ def render_markdown(report: Report, chart_name: str | None = "bao-cao.png") -> s
     for section in doc.sections:
         if section.chart and chart_name is None:
             continue
-        lines += [f"## {section.title}", ""]
+        lines += [f"{'#' * section.level} {section.title}", ""]
         for paragraph in section.paragraphs:
             lines += [paragraph, ""]
         if section.table is not None:

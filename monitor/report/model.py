@@ -6,12 +6,13 @@ and every renderer (Markdown, HTML, DOCX, chart, terminal) only formats them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from monitor.config.model import Platform
 from monitor.domain import CertificateWarning, Classification, Complaint, Incident, Match, MatchStatus
 from monitor.report.coverage import Coverage
+from monitor.report.locations import LocationFigures
 from monitor.result import ProbeResult
 from monitor.workcalendar import DEFAULT_PEAK, PeakHours
 
@@ -31,6 +32,7 @@ class ReportInput:
     peak: PeakHours = DEFAULT_PEAK
     generated_at: float = 0.0  # "now": an open incident whose data reaches near it is ongoing
     bulletin_week: bool = False  # [start, end) is exactly a bulletin week: titled "TUẦN TỪ …"
+    location_names: Mapping[str, str] = field(default_factory=dict)  # the location_names setting: id -> name
 
 
 Latency = tuple[float, float]
@@ -113,6 +115,13 @@ class Report:
     peak: tuple[tuple[int, int], ...] = ()  # peak windows, seconds after local midnight (working days)
     incident_p95: dict[str, float | None] | None = None  # platform incidents: p95 of successful probes then
     complaint_rows: tuple[ComplaintRow, ...] = ()  # every complaint of the period, by receipt
+    locations: dict[str, tuple[LocationFigures, ...]] = field(default_factory=dict)  # platform -> per location,
+    # only platforms measured from two locations or more (monitor.report.locations)
+    location_names: dict[str, str] = field(default_factory=dict)  # every location id named in the report -> name
+
+    def place(self, location: str) -> str:
+        """A location's name (a province's Vietnamese name, or its id), see :mod:`monitor.provinces`."""
+        return self.location_names.get(location) or location
 
     @property
     def has_data(self) -> bool:

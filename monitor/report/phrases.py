@@ -7,7 +7,7 @@ never "12/12"; lists whose items may hold commas are joined with semicolons.
 
 from __future__ import annotations
 
-from monitor.domain import Incident
+from monitor.domain import Incident, MatchStatus
 from monitor.localtime import local
 from monitor.report import text
 from monitor.report.coverage import Coverage
@@ -97,6 +97,14 @@ def gaps(c: Coverage, listed: int = 3) -> str:
     return f"{len(c.gaps)} khoảng (tổng {text.duration(c.gap_seconds)}): {text.items(spans)}{more}"
 
 
+def _where_only(report: Report) -> str:
+    """`` (Cao Bằng, Lạng Sơn)``: the locations of the incidents complaints were found ``location_only`` with."""
+    ids = {incident for row in report.complaint_rows for _, verdict, incident in row.verdicts
+           if verdict is MatchStatus.LOCATION_ONLY and incident}
+    found = sorted({loc for i in report.incidents if i.id in ids for loc in i.locations})
+    return f" ({text.names([report.place(loc) for loc in found])})" if found else ""
+
+
 def opening(report: Report) -> tuple[str, ...]:
     """The opening paragraphs of section 5, in the bulletin's voice: the complaints received (in total, by
     platform, by symptom) and what the measurements show about them and about the platforms."""
@@ -129,7 +137,8 @@ def opening(report: Report) -> tuple[str, ...]:
         verdicts.append(f"{measurable} phản ánh đối chiếu được với số liệu đo, trong đó "
                         + (f"{of(corroborated, measurable)} trùng với sự cố đo được" if corroborated else
                            "không phản ánh nào trùng với sự cố đo được"))
-        for key, words in (("location_only", "trùng với sự cố chỉ ghi nhận tại một số điểm đo"),
+        for key, words in (("location_only", "trùng với sự cố chỉ ghi nhận tại một số điểm đo"
+                            + _where_only(report)),
                            ("sporadic", "trùng với thời điểm ghi nhận lỗi rời rạc, chưa đủ để xác nhận sự cố"),
                            ("not_measured", "rơi vào thời gian nền tảng hoạt động bình thường tại mọi điểm đo"),
                            ("no_data", "rơi vào thời gian không có số liệu đo")):

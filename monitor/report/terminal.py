@@ -19,7 +19,10 @@ def render_rich(report: Report, console: Console) -> None:
         if section.chart:
             continue
         console.print()
-        console.rule(f"[bold]{escape(section.title)}[/bold]", align="left")
+        if section.level > 2:
+            console.print(f"[bold]{escape(section.title)}[/bold]")
+        else:
+            console.rule(f"[bold]{escape(section.title)}[/bold]", align="left")
         for paragraph in section.paragraphs:
             console.print(escape(paragraph))
         if section.table is not None:

@@ -28,7 +28,7 @@ SYMPTOM = {
 
 VERDICT = {  # what a verdict may claim (README.md "Incidents, complaints and the report")
     "corroborated": "trùng sự cố đo được",
-    "location_only": "chỉ ghi nhận tại điểm đo",
+    "location_only": "chỉ ghi nhận tại một số điểm đo",  # the report names them: "chỉ ghi nhận tại Cao Bằng"
     "sporadic": "ghi nhận lỗi rời rạc",
     "not_measured": "nền tảng hoạt động bình thường tại mọi điểm đo",
     "no_data": "không có số liệu đo",
@@ -178,6 +178,12 @@ def names(items: list[str]) -> str:
         return "".join(items)
     separator = "; " if any("," in item for item in items) else ", "
     return separator.join(items[:-1]) + " và " + items[-1]
+
+
+def only_at(places: list[str]) -> str:
+    """``chỉ ghi nhận tại Cao Bằng``, ``… tại Cao Bằng và Lạng Sơn``, ``… tại A, B và C``: an incident of these
+    locations only; ``chỉ ghi nhận tại một số điểm đo`` when none is known."""
+    return f"chỉ ghi nhận tại {names(places)}" if places else VERDICT["location_only"]
 
 
 def items(parts: list[str]) -> str:

@@ -50,7 +50,8 @@ def render_docx(report: Report, chart_png: bytes | None = None) -> bytes:
         page.page_width, page.page_height = Cm(PAGE[0]), Cm(PAGE[1])
         page.top_margin, page.bottom_margin = Cm(MARGINS["top"]), Cm(MARGINS["bottom"])
         page.left_margin, page.right_margin = Cm(MARGINS["left"]), Cm(MARGINS["right"])
-    for name, size in (("Normal", TEXT_PT), ("Heading 1", TITLE_PT), ("Heading 2", TEXT_PT), ("List Bullet", TEXT_PT)):
+    for name, size in (("Normal", TEXT_PT), ("Heading 1", TITLE_PT), ("Heading 2", TEXT_PT), ("Heading 3", TEXT_PT),
+                       ("List Bullet", TEXT_PT)):
         _font(word.styles[name], size)
     word.add_heading(doc.title, level=1).alignment = WD_ALIGN_PARAGRAPH.CENTER
     subtitle = word.add_paragraph()
@@ -59,7 +60,7 @@ def render_docx(report: Report, chart_png: bytes | None = None) -> bytes:
     for section in doc.sections:
         if section.chart and chart_png is None:
             continue
-        word.add_heading(section.title, level=2)
+        word.add_heading(section.title, level=section.level)
         for paragraph in section.paragraphs:
             word.add_paragraph(paragraph)
         if section.table is not None:
