@@ -345,7 +345,7 @@ def cmd_incidents(args: argparse.Namespace) -> int:
     settings = _settings(args)
     catalog = _catalog(settings)
     evidence, _ = ca.gather_period(args, settings, catalog, save=args.save)
-    ca.show_incidents(evidence, catalog, out, args.json)
+    ca.show_incidents(evidence, catalog, out, args.json, settings.location_names)
     if args.save:  # on stderr with --json, so stdout stays one JSON document
         (err if args.json else out).print(f"đã lưu {len(evidence.incidents)} sự cố và {len(evidence.matches)} "
                                           f"kết luận phản ánh vào {settings.store}", markup=False)

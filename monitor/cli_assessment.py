@@ -11,13 +11,14 @@ import datetime as dt
 import json
 import time
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from monitor import assessment
+from monitor import assessment, provinces
 from monitor.config import Catalog, Settings
 from monitor.domain import Evidence, Incident, MatchStatus
 from monitor.localtime import VIETNAM, format_datetime
@@ -110,8 +111,11 @@ def gather_period(args: argparse.Namespace, settings: Settings, catalog: Catalog
     return assessment.gather_stored(settings, catalog, start, end, now, write=save), name
 
 
-def incident_dict(incident: Incident, now: float) -> dict[str, object]:
+def incident_dict(incident: Incident, now: float, location_names: Mapping[str, str] | None = None) -> dict[str, object]:
+    """One incident as ``monitor incidents --json`` prints it: ``locations`` are ids, ``location_names`` their names
+    (:func:`monitor.provinces.location_name`)."""
     return {"id": incident.id, "platform": incident.platform, "kind": incident.kind, "scope": incident.scope,
+            "location_names": provinces.location_names(incident.locations, location_names),
             "start": format_datetime(incident.start), "end": format_datetime(incident.end) if incident.end else None,
             "start_unix": incident.start, "end_unix": incident.end, "locations": list(incident.locations),
             "ongoing": incident.ongoing(now), "last_bad": incident.last_bad, "data_until": incident.data_until,
@@ -121,10 +125,20 @@ def incident_dict(incident: Incident, now: float) -> dict[str, object]:
             "failed": incident.failed, "failed_share": incident.failed_share}
 
 
-def show_incidents(evidence: Evidence, catalog: Catalog, console: Console, as_json: bool) -> None:
+def scope_words(incident: Incident, location_names: Mapping[str, str] | None = None) -> str:
+    """``toàn nền tảng``; ``chỉ ghi nhận tại Cao Bằng`` (``… tại Cao Bằng và Lạng Sơn``) for a location incident."""
+    if incident.scope == "platform":
+        return "toàn nền tảng"
+    return text.only_at([provinces.location_name(loc, location_names) for loc in incident.locations])
+
+
+def show_incidents(evidence: Evidence, catalog: Catalog, console: Console, as_json: bool,
+                   location_names: Mapping[str, str] | None = None) -> None:
+    """The period's incidents as a table (or JSON), locations by name (``location_names``: the setting)."""
     now = evidence.now
     if as_json:
-        console.print_json(json.dumps([incident_dict(i, now) for i in evidence.incidents], ensure_ascii=False))
+        console.print_json(json.dumps([incident_dict(i, now, location_names) for i in evidence.incidents],
+                                      ensure_ascii=False))
         return
     names = {p.id: p.name for p in catalog.platforms}
     table = Table(title=f"Sự cố {format_datetime(evidence.start, seconds=False)} – "
@@ -137,7 +151,8 @@ def show_incidents(evidence: Evidence, catalog: Catalog, console: Console, as_js
         table.add_row(format_datetime(i.start, seconds=False),
                       Text(text.incident_end(i, now), style="" if i.end else "red"),
                       text.duration(i.duration(now)), i.platform, text.KIND[i.kind],
-                      "nền tảng" if i.scope == "platform" else "một điểm đo", ", ".join(i.locations),
+                      scope_words(i, location_names),
+                      ", ".join(provinces.location_name(loc, location_names) for loc in i.locations),
                       ", ".join(f"{k} {v}" for k, v in list(i.reasons.items())[:3]), str(explained[i.id]))
     console.print(table)
     quiet = unexplained(evidence.incidents, evidence.matches)

@@ -111,3 +111,39 @@ def test_bad_periods_are_usage_errors(tmp_path):
     for args in (("--week", "2026-W99"), ("--from", "31/02/2026", "--to", "01/03/2026"), ("--from", "01/06/2026")):
         run = monitor("incidents", *args, "--store", str(tmp_path / "monitor.db"))
         assert run.returncode == 2 and run.stderr.startswith("monitor:"), (args, run.stderr)
+
+
+def _provinces(store_path: Path) -> None:
+    """Three provinces probe sotaydangvien; Cao Bằng alone fails for 5 minutes, then all three fail for 5 minutes."""
+    results = []
+    for location in ("hanoi", "caobang", "langson"):
+        for i in range(80):
+            bad = i in range(50, 60) or (location == "caobang" and i in range(10, 20))
+            results.append(ProbeResult("sotaydangvien", "home", "http", location, T0 + i * 30, not bad, 0.2,
+                                       reason=Reason.CONNECT_TIMEOUT if bad else None,
+                                       phases={} if bad else {"total": 0.2}))
+    store = open_store(store_path)
+    try:
+        store.add_results(results)
+    finally:
+        store.close()
+
+
+def test_incidents_name_the_provinces_that_saw_them(tmp_path):
+    _provinces(tmp_path / "monitor.db")
+    args = ("incidents", "--from", "01/06/2026", "--to", "01/06/2026", "--store", str(tmp_path / "monitor.db"))
+    listed = json.loads(monitor(*args, "--json").stdout)
+    assert [(i["scope"], i["locations"], i["location_names"]) for i in listed] == [
+        ("location", ["caobang"], {"caobang": "Cao Bằng"}),
+        ("platform", ["caobang", "hanoi", "langson"],
+         {"caobang": "Cao Bằng", "hanoi": "Hà Nội", "langson": "Lạng Sơn"})]
+    table = monitor(*args)
+    assert table.returncode == 0, table.stderr
+    rows = [line for line in table.stdout.splitlines() if "sotaydangvien" in line]
+    assert len(rows) == 2
+    assert "chỉ ghi nhận tại Cao Bằng" in rows[0] and "Hà Nội" not in rows[0] and "Lạng Sơn" not in rows[0]
+    assert "toàn nền tảng" in rows[1] and "chỉ" not in rows[1]
+    assert "Cao Bằng, Hà Nội, Lạng Sơn" in rows[1]
+    assert "caobang" not in table.stdout
+    renamed = monitor(*args, MONITOR_LOCATION_NAMES='{"caobang": "Trạm Cao Bằng 2"}').stdout
+    assert "chỉ ghi nhận tại Trạm Cao Bằng 2" in renamed
