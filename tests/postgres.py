@@ -46,9 +46,10 @@ class PostgresServer:
     superuser: str
     bin_dir: Path
     _as_user: list[str] = field(default_factory=list)
+    listen: tuple[str, ...] = ()  # addresses it listens on besides 127.0.0.1 (the fleet's bridge)
 
-    def url(self, database: str = "postgres") -> str:
-        return f"postgresql://{self.superuser}@127.0.0.1:{self.port}/{database}"
+    def url(self, database: str = "postgres", host: str = "127.0.0.1") -> str:
+        return f"postgresql://{self.superuser}@{host}:{self.port}/{database}"
 
     def run(self, *program: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run one of the server's programs as the cluster's owner."""
@@ -76,8 +77,9 @@ class PostgresServer:
 
     def start(self) -> None:
         log = self.directory / "server.log"
+        addresses = ",".join(("127.0.0.1", *self.listen))
         self.run("pg_ctl", "-D", str(self.directory / "data"), "-l", str(log), "-w", "-t", "60",
-                 "-o", f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1", "start")
+                 "-o", f"-p {self.port} -k {self.directory} -c listen_addresses={addresses}", "start")
 
     def is_up(self) -> bool:
         try:
@@ -87,8 +89,12 @@ class PostgresServer:
             return False
 
 
-def start(directory: Path) -> PostgresServer:
-    """initdb a new cluster in ``directory`` and start it on a free loopback port."""
+def start(directory: Path, listen: tuple[str, ...] = (), trust: tuple[str, ...] = ()) -> PostgresServer:
+    """initdb a new cluster in ``directory`` and start it on a free loopback port.
+
+    ``listen``: more addresses to listen on (e.g. a bridge for probers in network namespaces);
+    ``trust``: networks (CIDR) whose clients connect without a password, besides loopback.
+    """
     bin_dir = _bin_dir()
     if bin_dir is None or not (bin_dir / "initdb").exists():
         pytest.skip("PostgreSQL is not installed (Debian: apt-get install postgresql; scripts/test does it)")
@@ -109,12 +115,15 @@ def start(directory: Path) -> PostgresServer:
         os.chown(directory, owner.pw_uid, owner.pw_gid)
         as_user = ["runuser", "-u", "postgres", "--"]
         superuser = "postgres"
-    server = PostgresServer(directory, _free_port(), superuser, bin_dir, as_user)
+    server = PostgresServer(directory, _free_port(), superuser, bin_dir, as_user, tuple(listen))
     server.run("initdb", "-D", str(directory / "data"), "-U", superuser, "-A", "trust", "-E", "UTF8",
                "--no-locale", "--no-sync")
     with open(directory / "data" / "postgresql.conf", "a", encoding="utf-8") as conf:
         # A throwaway cluster: no durability waits, small and fast.
         conf.write("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 200\n")
+    if trust:
+        with open(directory / "data" / "pg_hba.conf", "a", encoding="utf-8") as hba:
+            hba.writelines(f"host all all {network} trust\n" for network in trust)
     deadline = time.monotonic() + 30
     while True:
         try:

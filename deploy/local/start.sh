@@ -21,12 +21,21 @@
 #                            receivers have no configs: alerts show in the UI, nothing is sent
 #   --group-wait D --group-interval D --repeat-interval D
 #                            override Alertmanager timings (tests; default: as in alerts/alertmanager.yml)
+#   --listen-address ADDR    [LISTEN_ADDRESS] where Prometheus and Alertmanager listen; default
+#                            127.0.0.1 (a fleet's central host: its private address, never 0.0.0.0)
+#   --remote-write URL       [REMOTE_WRITE, comma-separated] Prometheus also sends every sample to URL
+#                            (e.g. VictoriaMetrics' http://HOST:8428/api/v1/write); repeatable
+#   --victoria-metrics       also start VictoriaMetrics (Debian `victoria-metrics`) as the long-term
+#                            store (remote_write to it, 400d retention) and vmalert evaluating the same
+#                            rules against it (rendered by deploy/fleet/vmalert_rules.py), notifying
+#                            the same Alertmanager
+#   --vm-port N --vmalert-port N   [VM_PORT, VMALERT_PORT] default 8428, 8880
 #   --dry-run                write prometheus.yml and alertmanager.yml into the data directory, check
 #                            them with promtool and amtool, print their paths, start nothing
 # PYTHON (env) is the interpreter with PyYAML for the renderer (default: the repo's .venv, else python3).
 #
-# Prints `prometheus http://...`, `alertmanager http://...`, `data DIR`, then `ready` once both
-# answer /-/ready. Exits non-zero if either process dies.
+# Prints `prometheus http://...`, `alertmanager http://...` (and `victoria-metrics http://...`,
+# `vmalert http://...`), `data DIR`, then `ready` once all answer. Exits non-zero if one dies.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -42,8 +51,12 @@ eval_interval="${EVAL_INTERVAL:-15s}"
 rules_dir="${RULES_DIR:-$repo/alerts/rules}"
 webhook="${WEBHOOK_URL:-}"
 group_wait="" group_interval="" repeat_interval="" dry_run=""
+listen="${LISTEN_ADDRESS:-127.0.0.1}"
+remote_writes=()
+if [[ -n "${REMOTE_WRITE:-}" ]]; then IFS=',' read -r -a remote_writes <<<"$REMOTE_WRITE"; fi
+victoria="" vm_port="${VM_PORT:-8428}" vmalert_port="${VMALERT_PORT:-8880}"
 
-usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//'; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --target) targets+=("$2"); shift 2 ;;
@@ -57,6 +70,11 @@ while [[ $# -gt 0 ]]; do
     --group-wait) group_wait="$2"; shift 2 ;;
     --group-interval) group_interval="$2"; shift 2 ;;
     --repeat-interval) repeat_interval="$2"; shift 2 ;;
+    --listen-address) listen="$2"; shift 2 ;;
+    --remote-write) remote_writes+=("$2"); shift 2 ;;
+    --victoria-metrics) victoria=1; shift ;;
+    --vm-port) vm_port="$2"; shift 2 ;;
+    --vmalert-port) vmalert_port="$2"; shift 2 ;;
     --dry-run) dry_run=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "start.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
@@ -72,9 +90,15 @@ alertmanager_bin="$(command -v alertmanager || command -v prometheus-alertmanage
 [[ -n "$prometheus_bin" ]] || { echo "start.sh: prometheus not found (apt-get install prometheus)" >&2; exit 2; }
 [[ -n "$alertmanager_bin" ]] || { echo "start.sh: alertmanager not found (apt-get install prometheus-alertmanager)" >&2; exit 2; }
 ls "$rules_dir"/*.yml >/dev/null 2>&1 || { echo "start.sh: no rule files in $rules_dir" >&2; exit 2; }
+[[ "$listen" != "0.0.0.0" && "$listen" != "::" ]] || { echo "start.sh: --listen-address wants one address, not $listen" >&2; exit 2; }
+if [[ -n "$victoria" ]]; then
+  vm_bin="$(command -v victoria-metrics || true)" vmalert_bin="$(command -v vmalert || true)"
+  [[ -n "$vm_bin" && -n "$vmalert_bin" ]] || { echo "start.sh: victoria-metrics or vmalert not found (apt-get install victoria-metrics)" >&2; exit 2; }
+fi
 
 [[ -n "$data_dir" ]] || data_dir="$(mktemp -d -t monitor-local.XXXXXX)"
 mkdir -p "$data_dir/prometheus" "$data_dir/alertmanager"
+[[ -z "$victoria" ]] || mkdir -p "$data_dir/victoria-metrics" "$data_dir/vmalert-rules"
 data_dir="$(cd "$data_dir" && pwd)"
 
 # --- Prometheus configuration: the same scrape contract as deploy/prometheus.yml -------------
@@ -88,7 +112,19 @@ data_dir="$(cd "$data_dir" && pwd)"
   echo "alerting:"
   echo "  alertmanagers:"
   echo "    - static_configs:"
-  echo "        - targets: [\"127.0.0.1:$am_port\"]"
+  echo "        - targets: [\"$listen:$am_port\"]"
+  if [[ ${#remote_writes[@]} -gt 0 || -n "$victoria" ]]; then
+    echo "remote_write:"
+    for url in "${remote_writes[@]}"; do echo "  - url: \"$url\""; done
+  fi
+  if [[ -n "$victoria" ]]; then
+    # Scraped series only: vmalert records the rules' series and ALERTS in VictoriaMetrics itself.
+    echo "  - url: \"http://127.0.0.1:$vm_port/api/v1/write\""
+    echo "    write_relabel_configs:"
+    echo "      - source_labels: [__name__]"
+    echo "        regex: \".+:.+|ALERTS|ALERTS_FOR_STATE\""
+    echo "        action: drop"
+  fi
   echo "scrape_configs:"
   echo "  - job_name: monitor"
   echo "    static_configs:"
@@ -112,6 +148,11 @@ if [[ -n "$dry_run" ]]; then
   "$(command -v amtool)" check-config "$data_dir/alertmanager.yml" >&2
   echo "prometheus-config $data_dir/prometheus.yml"
   echo "alertmanager-config $data_dir/alertmanager.yml"
+  if [[ -n "$victoria" ]]; then
+    "$PYTHON" "$repo/deploy/fleet/vmalert_rules.py" --rules "$rules_dir" --out "$data_dir/vmalert-rules" 2>/dev/null
+    "$vmalert_bin" -dryRun -rule="$data_dir/vmalert-rules/*.yml" -loggerLevel=ERROR >&2
+    echo "vmalert-rules $data_dir/vmalert-rules"
+  fi
   exit 0
 fi
 
@@ -129,29 +170,47 @@ trap 'stop' EXIT
 "$alertmanager_bin" \
   --config.file="$data_dir/alertmanager.yml" \
   --storage.path="$data_dir/alertmanager" \
-  --web.listen-address="127.0.0.1:$am_port" \
+  --web.listen-address="$listen:$am_port" \
   --cluster.listen-address= \
   --log.level=warn >"$data_dir/alertmanager.log" 2>&1 &
 pids+=($!)
 "$prometheus_bin" \
   --config.file="$data_dir/prometheus.yml" \
   --storage.tsdb.path="$data_dir/prometheus" \
-  --web.listen-address="127.0.0.1:$prom_port" \
+  --web.listen-address="$listen:$prom_port" \
   --web.enable-lifecycle \
   --log.level=warn >"$data_dir/prometheus.log" 2>&1 &
 pids+=($!)
+ready=("http://$listen:$prom_port/-/ready" "http://$listen:$am_port/-/ready")
+if [[ -n "$victoria" ]]; then
+  # The long-term store, and the same rules evaluated on it (vmalert 1.79 knows no keep_firing_for).
+  "$vm_bin" -storageDataPath="$data_dir/victoria-metrics" -retentionPeriod=400d \
+    -httpListenAddr="127.0.0.1:$vm_port" -loggerLevel=WARN >"$data_dir/victoria-metrics.log" 2>&1 &
+  pids+=($!)
+  "$PYTHON" "$repo/deploy/fleet/vmalert_rules.py" --rules "$rules_dir" --out "$data_dir/vmalert-rules" 2>/dev/null
+  "$vmalert_bin" -rule="$data_dir/vmalert-rules/*.yml" -datasource.url="http://127.0.0.1:$vm_port" \
+    -remoteWrite.url="http://127.0.0.1:$vm_port" -remoteRead.url="http://127.0.0.1:$vm_port" \
+    -notifier.url="http://$listen:$am_port" -evaluationInterval="$eval_interval" \
+    -httpListenAddr="127.0.0.1:$vmalert_port" -loggerLevel=WARN >"$data_dir/vmalert.log" 2>&1 &
+  pids+=($!)
+  ready+=("http://127.0.0.1:$vm_port/health" "http://127.0.0.1:$vmalert_port/health")
+fi
 
-echo "prometheus http://127.0.0.1:$prom_port"
-echo "alertmanager http://127.0.0.1:$am_port"
+echo "prometheus http://$listen:$prom_port"
+echo "alertmanager http://$listen:$am_port"
+if [[ -n "$victoria" ]]; then
+  echo "victoria-metrics http://127.0.0.1:$vm_port"
+  echo "vmalert http://127.0.0.1:$vmalert_port"
+fi
 echo "data $data_dir"
 
-"$PYTHON" - "$prom_port" "$am_port" <<'EOF' || { echo "start.sh: not ready; logs in $data_dir" >&2; exit 1; }
+"$PYTHON" - "${ready[@]}" <<'EOF' || { echo "start.sh: not ready; logs in $data_dir" >&2; exit 1; }
 import sys, time, urllib.request
 deadline = time.monotonic() + 60
-for port in sys.argv[1:]:
+for url in sys.argv[1:]:
     while True:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/ready", timeout=2) as response:
+            with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
                     break
         except OSError:
