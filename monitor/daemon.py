@@ -22,6 +22,9 @@ from monitor.result import ProbeResult
 from monitor.scheduler import Job, Prober, spread
 from monitor.selfcheck import SelfCheck
 from monitor.store import ResultWriter, Store, open_store, retention_cutoff
+from monitor.store.central import LazyStore
+from monitor.store.spool import Spool, StoreAndForward
+from monitor.store.writer import ResultSink
 from monitor.workcalendar import PeakHours
 
 log = logging.getLogger(__name__)
@@ -35,12 +38,56 @@ IncidentKey = tuple[str, str, tuple[str, ...]]
 
 
 async def _prune_forever(store: Store, retention_days: int) -> None:
+    from monitor.errors import StoreError
+
     while True:
         cutoff = retention_cutoff(time.time(), retention_days)
-        removed = await asyncio.to_thread(store.prune, cutoff)
-        if removed:
-            log.info("pruned %d results older than %d days", removed, retention_days)
+        try:
+            removed = await asyncio.to_thread(store.prune, cutoff)
+        except StoreError as exc:  # a central store may be away for a while: try again next time
+            log.warning("results older than %d days not pruned: %s", retention_days, exc)
+        else:
+            if removed:
+                log.info("pruned %d results older than %d days", removed, retention_days)
         await asyncio.sleep(PRUNE_EVERY)
+
+
+def is_central(store: object) -> bool:
+    """Whether the ``store`` setting names a central database (a PostgreSQL URL) rather than a SQLite file."""
+    return str(store).startswith(("postgresql:", "postgres:"))
+
+
+def _redacted(url: str) -> str:
+    """``url`` without its password, for logs."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+def _open_stores(settings: Settings, metrics: Metrics) -> tuple[Store, ResultSink, StoreAndForward | None]:
+    """The store the daemon reads, where its writer writes, and the store-and-forward if the store is central.
+
+    On a central store (README "Store-and-forward") results go through a :class:`StoreAndForward` with a local
+    spool (``spool`` setting), and the store is opened lazily: the daemon starts and spools while it is down.
+    """
+    if not is_central(settings.store):
+        store = open_store(settings.store)
+        return store, store, None
+    url = str(settings.store)
+    central = LazyStore(lambda: open_store(settings.store), _redacted(url))
+    relay = StoreAndForward(central, Spool(settings.spool), on_forwarded=metrics.store_forwarded.inc,
+                            on_failure=metrics.store_write_failures.inc)
+    from monitor.errors import StoreError
+
+    try:
+        central.open()  # now, so a reachable store is migrated before the first batch; else at its next use
+    except StoreError:
+        pass  # logged by LazyStore; results are spooled meanwhile
+    return central, relay.start(), relay
 
 
 def _save_evidence(store: Store, settings: Settings, catalog: Catalog) -> None:
@@ -106,12 +153,18 @@ def log_changes(was: dict[IncidentKey, Incident], incidents: list[Incident]) -> 
 async def run_daemon(settings: Settings, catalog: Catalog,
                      announce: Callable[[str, list[Job]], None] | None = None) -> int:
     """Probe until SIGTERM/SIGINT; then stop scheduling, wait for probes in flight, flush, return 0."""
-    store = open_store(settings.store)
-    writer = ResultWriter(
-        store, on_commit=lambda n, total: log.debug("stored batch of %d results (%d this run)", n, total)
-    ).start()
     metrics = Metrics()
-    metrics.store_pending.set_function(lambda: writer.pending)
+    store, results_to, relay = _open_stores(settings, metrics)
+    writer = ResultWriter(
+        results_to, on_commit=lambda n, total: log.debug("stored batch of %d results (%d this run)", n, total)
+    ).start()
+    if relay is None:
+        metrics.store_pending.set_function(lambda: writer.pending)
+        metrics.store_spool_oldest_age.set(0)
+    else:
+        spooled = relay
+        metrics.store_pending.set_function(lambda: writer.pending + spooled.pending)
+        metrics.store_spool_oldest_age.set_function(spooled.oldest_age)
     monitored = [p.id for p in catalog.platforms if p.monitored]
     for platform in monitored:
         metrics.register_platform(platform)
@@ -164,13 +217,23 @@ async def run_daemon(settings: Settings, catalog: Catalog,
         flushed = await asyncio.to_thread(writer.close, settings.shutdown_grace)
         if not flushed:
             log.error("%d results could not be written before exit", writer.pending)
-        await asyncio.to_thread(_save_evidence, store, settings, catalog)  # with every result flushed
+        if relay is not None and relay.pending:
+            # The central store is away (it may hang, and exit must not): save at the next start instead.
+            log.warning("incidents and complaint verdicts not saved at exit: the central store is unavailable")
+        else:
+            await asyncio.to_thread(_save_evidence, store, settings, catalog)  # with every result flushed
+        if relay is not None:
+            await asyncio.to_thread(relay.close, settings.shutdown_grace)  # the spool stays for the next start
         server.shutdown()
         server.server_close()
         store.close()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
-    log.info("stopped; %d results stored this run", writer.committed)
+    if relay is None:
+        log.info("stopped; %d results stored this run", writer.committed)
+    else:
+        log.info("stopped; %d results stored this run (%d forwarded from the spool, %d left in it)",
+                 writer.committed, relay.forwarded, relay.pending)
     return 0
 
 

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 from wsgiref.simple_server import WSGIServer
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
-from prometheus_client import CollectorRegistry, Gauge, Histogram, disable_created_metrics, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -68,8 +68,17 @@ class Metrics:
                                        buckets=LAG_BUCKETS, registry=r)
         self.loop_lag = Histogram("monitor_event_loop_lag_seconds", "How late the prober's event loop woke up.",
                                   buckets=LAG_BUCKETS, registry=r)
-        self.store_pending = Gauge("monitor_store_pending_results", "Results waiting to be written to the store.",
+        self.store_pending = Gauge("monitor_store_pending_results", "Results waiting to be written to the store "
+                                   "(in memory, and in the local spool while the central store is unavailable).",
                                    registry=r)
+        self.store_spool_oldest_age = Gauge("monitor_store_spool_oldest_age_seconds", "Age of the oldest result in "
+                                            "the local spool, waiting for the central store; 0 when empty.",
+                                            registry=r)
+        self.store_forwarded = Counter("monitor_store_forwarded_results_total", "Spooled results forwarded to the "
+                                       "central store.", registry=r)
+        self.store_write_failures = Counter("monitor_store_write_failures_total", "Writes to the central store that "
+                                            "failed or got no answer in time (the batch was spooled or kept).",
+                                            registry=r)
         self.incident_open = Gauge("platform_incident_open", "1 while a platform-wide incident of this kind is "
                                    "open (monitor/incidents.py).", ("platform", "kind"), registry=r)
         self.self_check_ok = Gauge("monitor_self_check_ok", "1 while the prober's own network passes its self-check "

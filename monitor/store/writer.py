@@ -18,22 +18,31 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Self
+from typing import Protocol, Self
 
 from monitor.errors import StoreError
 from monitor.result import ProbeResult
-from monitor.store.interface import Store
 
 log = logging.getLogger(__name__)
+
+
+class ResultSink(Protocol):
+    """Where a writer's batches go: any :class:`~monitor.store.Store`, or a prober's store-and-forward
+    (monitor/store/spool.py), which commits each batch to the central store or to its local spool."""
+
+    def add_results(self, results: Sequence[ProbeResult]) -> object:
+        """Commit ``results`` all or none; ``StoreError`` to retry later, ``TypeError``/``ValueError`` if unstorable."""
+        ...
+
 
 OnCommit = Callable[[int, int], None]
 """``on_commit(batch_size, total_committed)``, called on the writer thread after each commit."""
 
 
 class ResultWriter:
-    """Write results to ``store`` in batches from a single daemon thread.
+    """Write results to ``store`` (any :class:`ResultSink`) in batches from a single daemon thread.
 
     A batch is committed when ``batch_size`` results are waiting, when
     ``flush_interval`` seconds have passed since the oldest waiting result
@@ -43,7 +52,7 @@ class ResultWriter:
 
     def __init__(
         self,
-        store: Store,
+        store: ResultSink,
         batch_size: int = 500,
         flush_interval: float = 1.0,
         on_commit: OnCommit | None = None,
