@@ -61,6 +61,7 @@ class PeakLatency:
 class LocationState:
     location: str
     state: State
+    name: str = ""  # what the page calls it: a province's name (monitor.provinces), else the id
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class IncidentView:
     incident: Incident
     platform_name: str
     note: str | None
+    places: tuple[str, ...] = ()  # the names of its locations (monitor.provinces), in its locations' order
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from monitor.workcalendar import PeakHours
 def source_for(store: Store, settings: Settings, catalog: Catalog) -> StatusSource:
     page = settings.status_page
     return StatusSource(store, catalog, settings.incidents, PeakHours.parse(settings.peak_hours), days=page.days,
-                        incident_days=page.incident_days)
+                        incident_days=page.incident_days, location_names=settings.location_names)
 
 
 def open_read_only(settings: Settings) -> Store:

@@ -140,7 +140,7 @@ def _locations(p: PlatformStatus) -> str:
         return ""
     unlike = [s for s in p.locations if s.state != p.state and s.state != "ok"]
     if p.state == "ok" and unlike:
-        where = "; ".join(w.only_at(w.STATE_AT[s.state], [s.name or s.location]) for s in unlike)
+        where = w.only_in([(w.STATE_AT[s.state], s.name or s.location) for s in unlike])
         return f"<p><strong>{escape(where[0].upper() + where[1:])}</strong>; các điểm đo khác bình thường.</p>"
     if len(p.locations) >= 2:
         where = ", ".join(f"{s.name or s.location}: {w.STATE_AT[s.state]}" for s in p.locations)

@@ -28,13 +28,14 @@ class StatusSource:
     """Gathers :class:`~monitor.statuspage.state.Inputs` from a store and summarizes them; keeps finished hours."""
 
     def __init__(self, store: Store, catalog: Catalog, policy: IncidentPolicy, peak: PeakHours, *,
-                 days: int = 90, incident_days: int = 7) -> None:
+                 days: int = 90, incident_days: int = 7, location_names: Mapping[str, str] | None = None) -> None:
         self.store = store
         self.catalog = catalog
         self.policy = policy
         self.peak = peak
         self.days = days
         self.incident_days = incident_days
+        self.location_names = dict(location_names or {})
         self._slow_after = catalog.slow_after()
         self._closed: dict[float, dict[str, Tally]] = {}  # finished hour -> platform -> tally
         self._stale_after = {
@@ -85,4 +86,4 @@ class StatusSource:
         notes: Mapping[str, str] = self.store.incident_notes([i.id for i in incidents]) if incidents else {}
         return Inputs(now=now, platforms=self.catalog.platforms, hours=hours, latest=latest, incidents=incidents,
                       notes=notes, stale_after=self._stale_after, peak=self.peak, days=self.days,
-                      incident_days=self.incident_days)
+                      incident_days=self.incident_days, location_names=self.location_names)

@@ -5,7 +5,8 @@ The state comes from the project's incident detection (:func:`monitor.incidents.
 :mod:`monitor.statuspage.source` over recent results): a platform is ``down`` or ``degraded`` exactly while a
 platform-wide incident of that kind is ongoing (:meth:`monitor.domain.Incident.ongoing`), so the page, the
 ``platform_incident_open`` gauge and ``monitor incidents`` never disagree. An incident of scope ``location``
-changes only that location's state ("chỉ gián đoạn tại caobang"). A monitored platform without a recent result
+changes only that location's state ("chỉ gián đoạn tại Cao Bằng": locations are named by
+:mod:`monitor.provinces`). A monitored platform without a recent result
 is ``no_data``, never "bình thường"; a platform without checks is ``unmonitored``.
 """
 
@@ -19,6 +20,7 @@ from monitor.config.model import Platform
 from monitor.domain import Incident
 from monitor.incidents import is_bad
 from monitor.localtime import local
+from monitor.provinces import location_name
 from monitor.result import ProbeResult
 from monitor.statuspage.model import (
     DayBar,
@@ -144,15 +146,17 @@ def platform_state(platform: str, open_incidents: Sequence[Incident], latest: fl
 
 
 def location_states(platform: str, latest: Mapping[str, float], open_incidents: Sequence[Incident],
-                    stale_after: float, now: float) -> tuple[LocationState, ...]:
+                    stale_after: float, now: float,
+                    names: Mapping[str, str] | None = None) -> tuple[LocationState, ...]:
     """Each reporting location's state: the worst incident open there (platform-wide or its own), else ``ok``,
-    or ``no_data`` when its latest result is stale."""
+    or ``no_data`` when its latest result is stale; named by :func:`monitor.provinces.location_name` (``names``:
+    the ``location_names`` setting)."""
     out = []
     for location in sorted(latest):
         kinds = {i.kind for i in open_incidents if i.platform == platform and location in i.locations}
         state: State = ("down" if "down" in kinds else "degraded" if "degraded" in kinds
                         else "no_data" if now - latest[location] > stale_after else "ok")
-        out.append(LocationState(location, state))
+        out.append(LocationState(location, state, location_name(location, names)))
     return tuple(out)
 
 
@@ -170,6 +174,7 @@ class Inputs:
     peak: PeakHours
     days: int = 90
     incident_days: int = 7
+    location_names: Mapping[str, str] = dataclasses.field(default_factory=dict)  # the setting: id -> name
 
 
 def summarize(inputs: Inputs) -> Summary:
@@ -198,8 +203,11 @@ def summarize(inputs: Inputs) -> Summary:
         else:
             since = latest
         statuses.append(PlatformStatus(
-            p.id, p.name, state, since, latest, location_states(p.id, latest_by_location, open_now, stale, now),
+            p.id, p.name, state, since, latest,
+            location_states(p.id, latest_by_location, open_now, stale, now, inputs.location_names),
             day_bars(hours, today, inputs.days), peak_latency(hours, today, now, inputs.peak)))
     names = {p.id: p.name for p in inputs.platforms}
-    views = tuple(IncidentView(i, names.get(i.platform, i.platform), inputs.notes.get(i.id)) for i in incidents)
+    views = tuple(IncidentView(i, names.get(i.platform, i.platform), inputs.notes.get(i.id),
+                               tuple(location_name(loc, inputs.location_names) for loc in i.locations))
+                  for i in incidents)
     return Summary(now, tuple(statuses), views, inputs.days, inputs.incident_days)

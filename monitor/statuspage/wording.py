@@ -11,6 +11,7 @@ import unicodedata
 
 from monitor.domain import Incident
 from monitor.localtime import format_datetime, local
+from monitor.provinces import places
 from monitor.result import Reason
 from monitor.statuspage.model import State
 
@@ -72,6 +73,27 @@ def duration(value: float) -> str:
     if hours >= 48:
         return f"{hours // 24} ngày {hours % 24} giờ"
     return f"{hours} giờ {minutes:02d} phút" if hours else f"{minutes} phút"
+
+
+def only_at(state: str, names: list[str]) -> str:
+    """``chỉ gián đoạn tại Cao Bằng``, ``chỉ chậm tại Cao Bằng và Lạng Sơn``: a state some locations alone are in."""
+    return f"chỉ {state} tại {places(names)}"
+
+
+def only_in(states: list[tuple[str, str]]) -> str:
+    """``chỉ gián đoạn tại Cao Bằng và Lạng Sơn; chỉ chậm tại Huế`` from (state, location name) pairs, by state."""
+    groups: dict[str, list[str]] = {}
+    for state, name in states:
+        groups.setdefault(state, []).append(name)
+    return "; ".join(only_at(state, names) for state, names in groups.items())
+
+
+def where(incident: Incident, names: tuple[str, ...]) -> str:
+    """``toàn hệ thống``, or ``chỉ tại Cao Bằng`` (``… tại Cao Bằng và Lạng Sơn``) for an incident of some locations
+    only; ``names`` are its locations' names (the ids where none is given)."""
+    if incident.scope == "platform":
+        return "toàn hệ thống"
+    return f"chỉ tại {places(list(names or incident.locations))}"
 
 
 def incident_end(incident: Incident, now: float) -> str:
