@@ -1,8 +1,8 @@
 """History store and result writer against real SQLite files.
 
-Tests of the :class:`Store` contract run over every factory in ``STORE_FACTORIES``
-(only SQLite for now; PostgreSQL joins the list when it lands). SQLite-only facts
-(WAL, the file format, migrations on disk) have their own tests below.
+Tests of the :class:`Store` contract run over every factory in ``STORE_FACTORIES``: SQLite,
+and PostgreSQL on a real server (tests/postgres.py). SQLite-only facts (WAL, the file format,
+migrations on disk) have their own tests below; PostgreSQL's are in tests/test_store_postgres.py.
 """
 
 from __future__ import annotations
@@ -23,10 +23,13 @@ import pytest
 from monitor.errors import StoreError
 from monitor.result import PHASES, ProbeResult, Reason
 from monitor.store import ResultWriter, SQLiteStore, Store, open_store, retention_cutoff
+from monitor.store.postgres import PostgresStore
 from monitor.store.sqlite import Migration, packaged_migrations
 
-STORE_FACTORIES: dict[str, Callable[[Path], Store]] = {
-    "sqlite": lambda tmp: SQLiteStore(tmp / "history.db"),
+STORE_FACTORIES: dict[str, Callable[[pytest.FixtureRequest, Path], Store]] = {
+    "sqlite": lambda request, tmp: SQLiteStore(tmp / "history.db"),
+    # A fresh database on the session's real PostgreSQL server (tests/postgres.py).
+    "postgresql": lambda request, tmp: PostgresStore(request.getfixturevalue("postgres_url")),
 }
 
 T0 = 1_780_000_000.0  # a fixed unix time (2026) so tests never depend on the clock
@@ -34,7 +37,7 @@ T0 = 1_780_000_000.0  # a fixed unix time (2026) so tests never depend on the cl
 
 @pytest.fixture(params=sorted(STORE_FACTORIES))
 def store(request, tmp_path) -> Iterator[Store]:
-    opened = STORE_FACTORIES[request.param](tmp_path)
+    opened = STORE_FACTORIES[request.param](request, tmp_path)
     yield opened
     opened.close()
 
@@ -470,34 +473,60 @@ def test_results_reported_committed_survive_kill_9(db_path):
         store.close()
 
 
-def test_evidence_tables_keep_incidents_complaints_and_matches(tmp_path):
+def test_evidence_tables_keep_incidents_complaints_and_matches(store):
     from monitor.domain import Classification, Complaint, Incident, Match, MatchStatus
 
-    store = open_store(tmp_path / "evidence.db")
-    try:
-        t = 1_780_290_000.0
-        first = Incident("gqthc-a", "gqthc", "down", "platform", t, t + 600, ("hanoi",), {"dns": 3}, None, 20, 3)
-        moved = Incident("gqthc-b", "gqthc", "degraded", "platform", t + 60, None, ("hanoi", "hcm"), {"slow": 9},
-                         4.5, 40, 0)
-        store.save_incidents([first], now=t)
-        store.save_incidents([moved], now=t + 1, replacing=(t - 3600, t + 3600))  # a recomputation of that hour
-        assert store.incidents_between(t - 86400, t + 86400) == [moved]  # the stale one is gone, the open one kept
+    t = 1_780_290_000.0
+    first = Incident("gqthc-a", "gqthc", "down", "platform", t, t + 600, ("hanoi",), {"dns": 3}, None, 20, 3)
+    moved = Incident("gqthc-b", "gqthc", "degraded", "platform", t + 60, None, ("hanoi", "hcm"), {"slow": 9},
+                     4.5, 40, 0)
+    store.save_incidents([first], now=t)
+    store.save_incidents([moved], now=t + 1, replacing=(t - 3600, t + 3600))  # a recomputation of that hour
+    assert store.incidents_between(t - 86400, t + 86400) == [moved]  # the stale one is gone, the open one kept
 
-        complaint = Complaint("PAKN-1", t + 900, "Đảng ủy xã", "Cao Bằng", "Sổ tay đảng viên chậm", 2)
-        classified = Classification(("sotaydangvien",), ("Sổ tay đảng viên",), "slow", "chậm", True,
-                                    t, t + 900, "từ 8h")
-        assert store.add_complaints([(complaint, classified)], "pakn.csv", now=t) == 1
-        assert store.add_complaints([(complaint, classified)], "pakn.csv", now=t) == 0  # idempotent by id
-        assert store.complaints_between(t, t + 3600) == [(complaint, classified)]
+    complaint = Complaint("PAKN-1", t + 900, "Đảng ủy xã", "Cao Bằng", "Sổ tay đảng viên chậm", 2)
+    classified = Classification(("sotaydangvien",), ("Sổ tay đảng viên",), "slow", "chậm", True,
+                                t, t + 900, "từ 8h")
+    assert store.add_complaints([(complaint, classified)], "pakn.csv", now=t) == 1
+    assert store.add_complaints([(complaint, classified)], "pakn.csv", now=t) == 0  # idempotent by id
+    assert store.complaints_between(t, t + 3600) == [(complaint, classified)]
 
-        verdicts = [Match("PAKN-1", "sotaydangvien", MatchStatus.CORROBORATED, "gqthc-b"),
-                    Match("PAKN-1", None, MatchStatus.NOT_MEASURABLE)]
-        store.save_matches(verdicts, now=t)
-        store.save_matches(verdicts[:1], now=t + 5)  # recomputed: replaced, not duplicated
-        assert sorted(store.matches_for(["PAKN-1"]), key=lambda m: m.platform or "") == \
-            sorted(verdicts, key=lambda m: m.platform or "")
-    finally:
-        store.close()
+    verdicts = [Match("PAKN-1", "sotaydangvien", MatchStatus.CORROBORATED, "gqthc-b"),
+                Match("PAKN-1", None, MatchStatus.NOT_MEASURABLE)]
+    store.save_matches(verdicts, now=t)
+    store.save_matches(verdicts[:1], now=t + 5)  # recomputed: replaced, not duplicated
+    assert sorted(store.matches_for(["PAKN-1"]), key=lambda m: m.platform or "") == \
+        sorted(verdicts, key=lambda m: m.platform or "")
+
+
+def test_incident_notes_are_replaced_and_removed(store):
+    store.set_incident_note("gqthc-a", "Đã khắc phục", now=T0)
+    store.set_incident_note("gqthc-a", "Đã khắc phục lúc 9h", now=T0 + 1)
+    store.set_incident_note("gqthc-b", "Đang xử lý", now=T0)
+    assert store.incident_notes(["gqthc-a", "gqthc-b", "nothing", "gqthc-a"]) == {
+        "gqthc-a": "Đã khắc phục lúc 9h", "gqthc-b": "Đang xử lý"}
+    store.set_incident_note("gqthc-b", "", now=T0 + 2)
+    assert store.incident_notes(["gqthc-b"]) == {} and store.incident_notes([]) == {}
+
+
+def test_import_complaints_is_all_or_nothing_and_keeps_the_first_of_an_id(store):
+    from monitor.domain import Classification, Complaint
+
+    def complaint(n: int, text: str = "chậm") -> tuple[Complaint, Classification]:
+        return (Complaint(f"PAKN-{n}", T0 + n, "Chi bộ 1", "Cao Bằng", text, n),
+                Classification((), (), "slow", None, False, None, None, None))
+
+    def failing():
+        yield complaint(1)
+        raise OSError("the file went away")
+
+    with pytest.raises(OSError):
+        store.import_complaints(failing(), "a.csv", now=T0)
+    assert store.complaints_between(0, T0 + 100) == []
+    assert store.import_complaints(iter([complaint(2), complaint(1), complaint(2, "khác")]), "a.csv", now=T0) == 2
+    assert store.import_complaints(iter([complaint(1), complaint(3)]), "a.csv", now=T0) == 1
+    assert [(c.id, c.text) for c, _ in store.complaints_between(0, T0 + 100)] == [
+        ("PAKN-1", "chậm"), ("PAKN-2", "chậm"), ("PAKN-3", "chậm")]
 
 
 # --- read-only ------------------------------------------------------------------------

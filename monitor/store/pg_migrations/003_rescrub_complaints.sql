@@ -1,0 +1,3 @@
+-- Complaints stored before the scrub knew every form of personal data are scrubbed again: text, unit, province and
+-- the source file name (the same meaning as the SQLite store's 003). The work is a Python step
+-- (monitor/store/rescrub.py) run in this migration's transaction, after this (empty) script.
