@@ -28,6 +28,7 @@ SECTIONS = {
     "report": "bench.report_time:run",
     "intake": "bench.intake:run",
     "statuspage": "bench.statuspage:run",
+    "spool": "bench.spool:run",
 }
 
 

@@ -21,7 +21,7 @@ from monitor.probes import ProbeContext
 from monitor.result import ProbeResult
 from monitor.scheduler import Job, Prober, spread
 from monitor.selfcheck import SelfCheck
-from monitor.store import ResultWriter, Store, open_store, retention_cutoff
+from monitor.store import ResultWriter, Store, location, open_store, retention_cutoff
 from monitor.store.central import LazyStore
 from monitor.store.spool import Spool, StoreAndForward
 from monitor.store.writer import ResultSink
@@ -52,33 +52,16 @@ async def _prune_forever(store: Store, retention_days: int) -> None:
         await asyncio.sleep(PRUNE_EVERY)
 
 
-def is_central(store: object) -> bool:
-    """Whether the ``store`` setting names a central database (a PostgreSQL URL) rather than a SQLite file."""
-    return str(store).startswith(("postgresql:", "postgres:"))
-
-
-def _redacted(url: str) -> str:
-    """``url`` without its password, for logs."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()
-
-
 def _open_stores(settings: Settings, metrics: Metrics) -> tuple[Store, ResultSink, StoreAndForward | None]:
     """The store the daemon reads, where its writer writes, and the store-and-forward if the store is central.
 
-    On a central store (README "Store-and-forward") results go through a :class:`StoreAndForward` with a local
+    On a central store (monitor/store/spool.py) results go through a :class:`StoreAndForward` with a local
     spool (``spool`` setting), and the store is opened lazily: the daemon starts and spools while it is down.
     """
-    if not is_central(settings.store):
+    if not location.is_url(settings.store):
         store = open_store(settings.store)
         return store, store, None
-    url = str(settings.store)
-    central = LazyStore(lambda: open_store(settings.store), _redacted(url))
+    central = LazyStore(lambda: open_store(settings.store), location.describe(settings.store))
     relay = StoreAndForward(central, Spool(settings.spool), on_forwarded=metrics.store_forwarded.inc,
                             on_failure=metrics.store_write_failures.inc)
     from monitor.errors import StoreError
@@ -226,7 +209,7 @@ async def run_daemon(settings: Settings, catalog: Catalog,
             await asyncio.to_thread(relay.close, settings.shutdown_grace)  # the spool stays for the next start
         server.shutdown()
         server.server_close()
-        store.close()
+        _close(store, settings.shutdown_grace if relay is not None else None)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
     if relay is None:
@@ -235,6 +218,19 @@ async def run_daemon(settings: Settings, catalog: Catalog,
         log.info("stopped; %d results stored this run (%d forwarded from the spool, %d left in it)",
                  writer.committed, relay.forwarded, relay.pending)
     return 0
+
+
+def _close(store: Store, timeout: float | None) -> None:
+    """Close ``store``; with ``timeout``, give up waiting after that many seconds (a central store may hang, and a
+    stopping prober must still exit: the thread is a daemon one, so nothing waits for it at exit)."""
+    if timeout is None:
+        store.close()
+        return
+    closing = threading.Thread(target=store.close, name="monitor-store-close", daemon=True)
+    closing.start()
+    closing.join(timeout)
+    if closing.is_alive():
+        log.warning("the central store did not close within %gs; exiting without waiting for it", timeout)
 
 
 def _status_page(store: Store, settings: Settings, catalog: Catalog) -> WSGIApplication | None:
