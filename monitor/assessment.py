@@ -85,10 +85,12 @@ def gather_stored(settings: Settings, catalog: Catalog, start: float, end: float
     or locked by the daemon); ``write``: opened for writing (migrated if needed), and the incidents and verdicts
     stored. Raises ``FileNotFoundError`` when there is no store yet."""
     from monitor.errors import StoreError
-    from monitor.store import open_store
+    from monitor.store import open_store, store_exists
+    from monitor.store.location import describe
 
-    if not settings.store.exists():
-        raise FileNotFoundError(f"no history at {settings.store}: run `monitor run` or `monitor simulate` first")
+    if not store_exists(settings.store):
+        raise FileNotFoundError(f"no history at {describe(settings.store)}: run `monitor run` or `monitor simulate` "
+                                "first")
     store = open_store(settings.store, read_only=not write)
     try:
         evidence = gather(store, catalog, start, end, now, settings.incidents, settings.matching)
@@ -116,7 +118,8 @@ def import_complaints(path: Path, settings: Settings, catalog: Catalog, now: flo
     from monitor.store import open_store
 
     def open_for_import() -> Store:
-        settings.store.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(settings.store, Path):  # a SQLite file: its directory is made; a database must exist
+            settings.store.parent.mkdir(parents=True, exist_ok=True)
         return open_store(settings.store)
 
     return import_export(path, open_for_import, catalog.platforms, peak_hours(settings), now,

@@ -39,6 +39,7 @@ from monitor.localtime import format_datetime
 from monitor.probes import ProbeContext
 from monitor.result import PHASES, ProbeResult
 from monitor.runner import run_check
+from monitor.store.location import describe, store_argument
 
 if TYPE_CHECKING:
     from monitor.lab.week import WeekSummary
@@ -47,6 +48,10 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_SOFTWARE = 0, 1, 2, 70  # 70: EX_SOFTWARE of sysexits.h
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+STORE_HELP = ("history store: a SQLite file, or a PostgreSQL database as postgresql://USER:PASSWORD@HOST:PORT/DB "
+              "(default: the store setting, var/monitor.db)")
 
 
 class UsageError(Exception):
@@ -75,7 +80,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     logs.configure(settings.log_level, err)
 
     def announce(address: str, jobs: list[Job]) -> None:
-        out.print(f"monitor {__version__}: location [bold]{settings.location}[/], store {escape(str(settings.store))}")
+        out.print(f"monitor {__version__}: location [bold]{settings.location}[/], "
+                  f"store {escape(describe(settings.store))}")
         out.print(f"metrics at [bold]{escape(address)}[/]")
         if settings.status_page.enabled:
             out.print(f"status page at [bold]{escape(address.removesuffix('/metrics'))}/status[/]")
@@ -217,13 +223,13 @@ def _unknown_filter(settings: Settings, platform: str | None, check: str | None)
 
 
 def cmd_results(args: argparse.Namespace) -> int:
-    from monitor.store import open_store
+    from monitor.store import open_store, store_exists
 
     settings = _settings(args)
     if args.n < 1:
         raise UsageError(f"-n {args.n}: give how many results to show, 1 or more")
-    if not settings.store.exists():
-        raise UsageError(f"no history at {settings.store} yet: start `monitor run` first")
+    if not store_exists(settings.store):
+        raise UsageError(f"no history at {describe(settings.store)} yet: start `monitor run` first")
     store = open_store(settings.store, read_only=True)
     try:
         results = store.recent_results(args.n, platform=args.platform, check=args.check_id)
@@ -294,7 +300,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                                         days=args.days, interval=interval, concurrency=args.concurrency,
                                         seed=args.seed, console=out))
     table = Table(title=f"Tuần {args.week}: {summary.results} results in {summary.seconds:.0f} s "
-                        f"({summary.unreliable} unreliable; store {store})")
+                        f"({summary.unreliable} unreliable; store {describe(store)})")
     for column in ("platform", "results", "available", "p50 ms", "p95 ms", "top failures"):
         table.add_column(column, justify="right" if column in ("results", "available", "p50 ms", "p95 ms") else "left")
     for row in platform_lines(summary):
@@ -315,7 +321,7 @@ def _truth_side_by_side(summary: WeekSummary, settings: Settings, directory: Pat
 
     catalog = load_catalog([directory / "checks.yml"])
     imported = import_complaints(summary.export, settings, catalog, summary.end)
-    out.print(f"PAKN export imported into {settings.store}: {imported['new']} new complaints")
+    out.print(f"PAKN export imported into {describe(settings.store)}: {imported['new']} new complaints")
     history = open_store(settings.store)
     try:
         evidence = gather(history, catalog, summary.start, summary.end, summary.end, settings.incidents,
@@ -348,7 +354,7 @@ def cmd_incidents(args: argparse.Namespace) -> int:
     ca.show_incidents(evidence, catalog, out, args.json, settings.location_names)
     if args.save:  # on stderr with --json, so stdout stays one JSON document
         (err if args.json else out).print(f"đã lưu {len(evidence.incidents)} sự cố và {len(evidence.matches)} "
-                                          f"kết luận phản ánh vào {settings.store}", markup=False)
+                                          f"kết luận phản ánh vào {describe(settings.store)}", markup=False)
     return EXIT_OK
 
 
@@ -357,12 +363,12 @@ def cmd_incidents_note(args: argparse.Namespace) -> int:
 
     from monitor.statuspage.notes import NoteError, note_incident
     from monitor.statuspage.publish import source_for
-    from monitor.store import open_store
+    from monitor.store import open_store, store_exists
 
     settings = _settings(args)
     catalog = _catalog(settings)
-    if not settings.store.exists():
-        raise UsageError(f"no history at {settings.store}: run `monitor run` first, or give --store")
+    if not store_exists(settings.store):
+        raise UsageError(f"no history at {describe(settings.store)}: run `monitor run` first, or give --store")
     store = open_store(settings.store)
     try:
         incident, note = note_incident(store, source_for(store, settings, catalog), args.id, args.text, time.time(),
@@ -576,7 +582,7 @@ def parser() -> argparse.ArgumentParser:
                    "The daemon: every check at its interval, Prometheus metrics at /metrics (default "
                    "http://127.0.0.1:9180/metrics), results in the SQLite history. Ctrl-C or SIGTERM stops it "
                    "cleanly.", parents=[common])
-    run.add_argument("--store", type=Path, metavar="FILE", help="SQLite history file (default: var/monitor.db)")
+    run.add_argument("--store", type=store_argument, metavar="STORE", help=STORE_HELP)
     run.add_argument("--location", help="name of this prober's location, e.g. hanoi (default: local)")
     run.add_argument("--listen-port", type=int, metavar="PORT",
                      help="metrics port (default 9180; 0 picks a free one; address: MONITOR_LISTEN_ADDRESS)")
@@ -598,7 +604,7 @@ def parser() -> argparse.ArgumentParser:
     results.add_argument("-n", type=_count, default=20, metavar="N", help="how many results (default 20)")
     results.add_argument("--platform", help="only this platform id, e.g. gqthc")
     results.add_argument("--check", dest="check_id", metavar="CHECK", help="only this check id, e.g. home")
-    results.add_argument("--store", type=Path, metavar="FILE", help="SQLite history file (default: var/monitor.db)")
+    results.add_argument("--store", type=store_argument, metavar="STORE", help=STORE_HELP)
     results.add_argument("--json", action="store_true", help="machine-readable output")
     results.set_defaults(func=cmd_results)
 
@@ -625,7 +631,8 @@ def parser() -> argparse.ArgumentParser:
     simulate.add_argument("--concurrency", type=_count, default=200, help="probes in flight (default 200)")
     simulate.add_argument("--seed", type=int, default=0, help="seed of the synthetic complaints (default 0)")
     simulate.add_argument("--dir", type=Path, help="lab, truth and export directory (default var/sim-WEEK)")
-    simulate.add_argument("--store", type=Path, metavar="FILE", help="SQLite history file (default DIR/monitor.db)")
+    simulate.add_argument("--store", type=store_argument, metavar="STORE",
+                          help="SQLite history file or postgresql:// URL (default DIR/monitor.db)")
     simulate.set_defaults(func=cmd_simulate)
 
     demo = _command(commands, "demo", "try it without network: lab + live monitor",
@@ -655,8 +662,7 @@ def parser() -> argparse.ArgumentParser:
                     parents=[common])
     note.add_argument("id", metavar="ID", help="the incident, e.g. gqthc-20261126T081500")
     note.add_argument("text", metavar="TEXT", help="the note (\"\" removes it)")
-    note.add_argument("--store", type=Path, metavar="FILE", default=argparse.SUPPRESS,
-                      help="SQLite history file (default: var/monitor.db)")
+    note.add_argument("--store", type=store_argument, metavar="STORE", default=argparse.SUPPRESS, help=STORE_HELP)
     note.set_defaults(func=cmd_incidents_note)
 
     status_page = _command(commands, "status-page", "the public status page, from the store",
@@ -664,7 +670,7 @@ def parser() -> argparse.ArgumentParser:
                            "incidents and operators' notes; no personal data. Written to --out (index.html and "
                            "api/v1/summary), printed with --json, or served with --serve. Reads the store only. "
                            "`monitor run` serves the same page under /status.", parents=[common])
-    status_page.add_argument("--store", type=Path, metavar="FILE", help="SQLite history file (default: var/monitor.db)")
+    status_page.add_argument("--store", type=store_argument, metavar="STORE", help=STORE_HELP)
     shown = status_page.add_mutually_exclusive_group()
     shown.add_argument("--out", type=Path, metavar="DIR", default=Path("var/status"),
                        help="directory for index.html and api/v1/summary (default var/status)")
@@ -683,8 +689,7 @@ def parser() -> argparse.ArgumentParser:
         "nothing.", parents=[common])
     complaints_import.add_argument("file", type=Path, metavar="FILE",
                                    help="the export: CSV (with or without BOM, ',' or ';'), JSON or XLSX")
-    complaints_import.add_argument("--store", type=Path, metavar="FILE",
-                                   help="SQLite history file (default: var/monitor.db)")
+    complaints_import.add_argument("--store", type=store_argument, metavar="STORE", help=STORE_HELP)
     complaints_import.add_argument("--json", action="store_true", help="machine-readable summary")
     complaints_import.set_defaults(func=cmd_complaints_import)
     complaints_list = _command(

@@ -12,7 +12,6 @@ import json
 import time
 from collections import Counter
 from collections.abc import Mapping
-from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -24,6 +23,7 @@ from monitor.domain import Evidence, Incident, MatchStatus
 from monitor.localtime import VIETNAM, format_datetime
 from monitor.matching import unexplained
 from monitor.report import text
+from monitor.store.location import store_argument
 from monitor.workcalendar import bulletin_week
 
 _DATE_FORMATS = ("%d/%m/%Y %H:%M", "%d/%m/%Y")
@@ -99,7 +99,8 @@ def add_period_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--week", help="bulletin week, e.g. 2026-W23 (default: the last complete one)")
     parser.add_argument("--from", dest="from_", metavar="DATE", help="first day, dd/mm/yyyy (or a time)")
     parser.add_argument("--to", metavar="DATE", help="last day, included, dd/mm/yyyy (or a time)")
-    parser.add_argument("--store", type=Path, help="SQLite history file")
+    parser.add_argument("--store", type=store_argument, metavar="STORE",
+                        help="history store: a SQLite file or a postgresql:// URL (default: the store setting)")
 
 
 def gather_period(args: argparse.Namespace, settings: Settings, catalog: Catalog, *,

@@ -105,12 +105,13 @@ def complaint_rows(complaints: Sequence[tuple[Complaint, Classification]], match
 def list_complaints(args: argparse.Namespace, settings: Settings, catalog: Catalog) -> tuple[list[ComplaintRow], Span]:
     """The period's stored complaints as rows (see :func:`complaint_rows`), and (start, end, name)."""
     from monitor.cli_assessment import period
-    from monitor.store import open_store
+    from monitor.store import open_store, store_exists
+    from monitor.store.location import describe
 
     check_filters(args.platform, args.status, catalog)
     start, end, name = period(args, settings, time.time())
-    if not settings.store.exists():
-        raise FileNotFoundError(f"no history at {settings.store}: run `monitor complaints import` first")
+    if not store_exists(settings.store):
+        raise FileNotFoundError(f"no history at {describe(settings.store)}: run `monitor complaints import` first")
     store = open_store(settings.store, read_only=True)  # verdicts as stored: `monitor incidents --save`, the daemon
     try:
         complaints = store.complaints_between(start, end)

@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -48,6 +48,18 @@ def default_checks() -> list[Path]:
     return [LOCAL_CHECKS] if LOCAL_CHECKS.is_dir() else [packaged_checks()]
 
 
+def _store_location(value: object) -> object:
+    """A store setting: a ``postgresql://`` or ``postgres://`` URL stays text (never a path; checked in full when
+    the store opens, :mod:`monitor.store.location`), anything else is a path."""
+    text = str(value).strip() if isinstance(value, str | Path) else None
+    if text is None or text.partition(":")[0].lower() not in ("postgresql", "postgres") or ":" not in text:
+        return value
+    if isinstance(value, Path):  # Path collapsed "//" to "/": give the URL back its authority
+        scheme, _, rest = text.partition(":")
+        return f"{scheme}://{rest.lstrip('/')}"
+    return text
+
+
 class Settings(BaseSettings):
     """Everything about how this prober runs; what it probes lives in ``checks/``.
 
@@ -69,7 +81,8 @@ class Settings(BaseSettings):
     # location id -> name shown in the report, `monitor incidents` and the status page (monitor.provinces)
     location_names: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")],
                          Annotated[str, Field(min_length=1, max_length=80)]] = {}
-    store: Path = Path("var/monitor.db")
+    # a SQLite file, or a PostgreSQL database: postgresql://USER:PASSWORD@HOST:PORT/DB (monitor.store.location)
+    store: Annotated[Path | str, BeforeValidator(_store_location)] = Path("var/monitor.db")
     spool: Path = Path("var/spool.db")  # results waiting for a central store (PostgreSQL) that is unavailable
     retention_days: Annotated[int, Field(gt=0)] = 30
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

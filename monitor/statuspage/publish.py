@@ -16,7 +16,8 @@ from monitor.statuspage.app import StatusPage
 from monitor.statuspage.model import Summary
 from monitor.statuspage.render import render_html
 from monitor.statuspage.source import StatusSource
-from monitor.store import Store, open_store
+from monitor.store import Store, open_store, store_exists
+from monitor.store.location import describe
 from monitor.workcalendar import PeakHours
 
 
@@ -28,8 +29,9 @@ def source_for(store: Store, settings: Settings, catalog: Catalog) -> StatusSour
 
 def open_read_only(settings: Settings) -> Store:
     """The store at ``settings.store``, read-only; ``FileNotFoundError`` saying what to run when there is none."""
-    if not settings.store.exists():
-        raise FileNotFoundError(f"no history at {settings.store}: run `monitor run` or `monitor simulate` first")
+    if not store_exists(settings.store):
+        raise FileNotFoundError(f"no history at {describe(settings.store)}: run `monitor run` or `monitor simulate` "
+                                "first")
     return open_store(settings.store, read_only=True)
 
 

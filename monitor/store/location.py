@@ -89,3 +89,14 @@ def _redact_query(parts: SplitResult) -> SplitResult:
 def _without_userinfo(text: str) -> str:
     scheme, _, rest = text.partition("://")
     return f"{scheme}://***@{rest.rpartition('@')[2]}" if "@" in rest else text
+
+
+def store_argument(text: str) -> StoreLocation:
+    """``argparse`` type of ``--store``: a path or a PostgreSQL URL; a bad URL is a usage error whose message
+    (unlike argparse's own) never repeats the password."""
+    import argparse
+
+    try:
+        return parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

@@ -25,7 +25,8 @@ from monitor.errors import StoreError
 from monitor.result import ProbeResult
 from monitor.store import location
 from monitor.store.postgres_evidence import PostgresEvidence
-from monitor.store.sqlite import _COLUMNS, StoreNeedsMigration, _from_row, _to_row
+from monitor.store.rows import COLUMNS, from_row, to_row
+from monitor.store.sqlite import StoreNeedsMigration
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +34,12 @@ _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 _MIGRATION_LOCK = 0x6D6F6E69746F72  # pg_advisory_xact_lock key: "monitor"; probers starting at once migrate in turn
 _PRUNE_CHUNK = 10_000
 _KEY = "platform, check_id, location, started_at"
-_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM results"
+_SELECT = f"SELECT {', '.join(COLUMNS)} FROM results"
 _SELECT_STALLS = _SELECT.replace(" details,", " CASE WHEN unreliable = 1 THEN details ELSE '{}' END,")
 _STAGE = (f"CREATE TEMP TABLE IF NOT EXISTS results_in ON COMMIT DELETE ROWS AS "
-          f"SELECT 0 AS ord, {', '.join(_COLUMNS)} FROM results WITH NO DATA")
-_COPY = f"COPY results_in (ord, {', '.join(_COLUMNS)}) FROM STDIN"
-_INSERT = (f"INSERT INTO results ({', '.join(_COLUMNS)}) SELECT {', '.join(_COLUMNS)} FROM results_in ORDER BY ord "
+          f"SELECT 0 AS ord, {', '.join(COLUMNS)} FROM results WITH NO DATA")
+_COPY = f"COPY results_in (ord, {', '.join(COLUMNS)}) FROM STDIN"
+_INSERT = (f"INSERT INTO results ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)} FROM results_in ORDER BY ord "
            f"ON CONFLICT ({_KEY}) DO NOTHING RETURNING {_KEY}")
 
 Connection = psycopg.Connection[Any]
@@ -231,7 +232,7 @@ class PostgresStore(PostgresEvidence):
         Rows are built first (a field of the wrong type raises ``TypeError``/``ValueError`` and nothing is
         written), copied into a temporary table with ``COPY``, then inserted in order skipping stored keys.
         """
-        rows = [_to_row(result) for result in results]
+        rows = [to_row(result) for result in results]
         if not rows:
             return []
 
@@ -259,7 +260,7 @@ class PostgresStore(PostgresEvidence):
         where, params = _filters(platform=platform, check_id=check, location=location)
         sql = f"{_SELECT}{where} ORDER BY started_at DESC, id DESC LIMIT %s"
         rows = self._run("read recent results", lambda conn: conn.execute(sql, (*params, limit)).fetchall())
-        return [_from_row(row) for row in rows]
+        return [from_row(row) for row in rows]
 
     def results_between(self, start: float, end: float, platform: str | None = None, *,
                         details: bool = True) -> list[ProbeResult]:
@@ -272,13 +273,13 @@ class PostgresStore(PostgresEvidence):
         sql = f"{_SELECT if details else _SELECT_STALLS}{where} started_at >= %s AND started_at < %s " \
               "ORDER BY started_at, id"
         rows = self._run("read results", lambda conn: conn.execute(sql, (*params, start, end)).fetchall())
-        return [_from_row(row) for row in rows]
+        return [from_row(row) for row in rows]
 
     def iter_results(self, batch: int = 5_000) -> Iterator[list[ProbeResult]]:
         """Every stored result, oldest first (``started_at``, then id), ``batch`` at a time (keyset pages)."""
         if batch < 1:
             raise ValueError(f"batch must be at least 1, got {batch}")
-        select = f"SELECT {', '.join(_COLUMNS)}, id FROM results"
+        select = f"SELECT {', '.join(COLUMNS)}, id FROM results"
         last: tuple[float, int] | None = None
         while True:
             params: tuple[float | int, ...]
@@ -291,7 +292,7 @@ class PostgresStore(PostgresEvidence):
             if not rows:
                 return
             last = (rows[-1][4], rows[-1][-1])
-            yield [_from_row(row[:-1]) for row in rows]
+            yield [from_row(row[:-1]) for row in rows]
             if len(rows) < batch:
                 return
 

@@ -1,23 +1,29 @@
 """The evidence tables of the PostgreSQL store: incidents, complaints and their matches, notes.
 
 A mixin of :class:`~monitor.store.postgres.PostgresStore`, kept apart so each file has one job; the same semantics
-as the SQLite store's (:mod:`monitor.store.sqlite_evidence`), whose row functions it shares. Text is ordered with
-``COLLATE "C"`` (by bytes), as SQLite orders it, whatever the database's collation.
+as the SQLite store's (:mod:`monitor.store.sqlite_evidence`), with the same rows (:mod:`monitor.store.rows`). Text
+is ordered with ``COLLATE "C"`` (by bytes), as SQLite orders it, whatever the database's collation.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg
 
 from monitor.domain import Classification, Complaint, Incident, Match, MatchStatus
-from monitor.store.sqlite_evidence import _COMPLAINT_COLUMNS, _INCIDENT_COLUMNS, _complaint_row
+from monitor.store.rows import (
+    COMPLAINT_COLUMNS,
+    INCIDENT_COLUMNS,
+    complaint_from_row,
+    complaint_row,
+    incident_from_row,
+    incident_row,
+)
 
 T = TypeVar("T")
-_COMPLAINT_IN = (*_COMPLAINT_COLUMNS, "source", "imported_at")
+_COMPLAINT_IN = (*COMPLAINT_COLUMNS, "source", "imported_at")
 _CHUNK = 500
 
 
@@ -31,9 +37,8 @@ class PostgresEvidence:
                        replacing: tuple[float, float] | None = None) -> None:
         """Insert or update ``incidents`` by id; with ``replacing=(start, end)``, stored ones starting in that
         period that ``incidents`` no longer holds are deleted."""
-        rows = [(i.id, i.platform, i.kind, i.scope, i.start, i.end, json.dumps(list(i.locations)),
-                 json.dumps(i.reasons), i.worst_latency, i.probes, i.failed, now) for i in incidents]
-        columns = (*_INCIDENT_COLUMNS, "updated_at")
+        rows = [incident_row(i, now) for i in incidents]
+        columns = (*INCIDENT_COLUMNS, "updated_at")
         sql = (f"INSERT INTO incidents ({', '.join(columns)}) VALUES ({', '.join('%s' for _ in columns)}) "
                f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in columns[1:])}")
 
@@ -47,12 +52,10 @@ class PostgresEvidence:
 
     def incidents_between(self, start: float, end: float) -> list[Incident]:
         """Stored incidents overlapping [start, end), by start."""
-        sql = (f"SELECT {', '.join(_INCIDENT_COLUMNS)} FROM incidents WHERE started_at < %s "
+        sql = (f"SELECT {', '.join(INCIDENT_COLUMNS)} FROM incidents WHERE started_at < %s "
                'AND (ended_at IS NULL OR ended_at > %s) ORDER BY started_at, id COLLATE "C"')
         rows = self._run("read incidents", lambda conn: conn.execute(sql, (end, start)).fetchall())
-        return [Incident(id=r[0], platform=r[1], kind=r[2], scope=r[3], start=r[4], end=r[5],
-                         locations=tuple(json.loads(r[6])), reasons=json.loads(r[7]), worst_latency=r[8],
-                         probes=r[9], failed=r[10]) for r in rows]
+        return [incident_from_row(r) for r in rows]
 
     def set_incident_note(self, incident_id: str, note: str, now: float) -> None:
         """Store the operator's note on an incident, replacing its earlier one; an empty ``note`` removes it."""
@@ -97,7 +100,7 @@ class PostgresEvidence:
             with conn.cursor() as cursor:
                 rows: list[tuple[object, ...]] = []
                 for complaint, classified in complaints:
-                    rows.append((number, *_complaint_row(complaint, classified), source, now))
+                    rows.append((number, *complaint_row(complaint, classified), source, now))
                     number += 1
                     if len(rows) >= batch:
                         _copy(cursor, columns, rows)
@@ -111,13 +114,10 @@ class PostgresEvidence:
 
     def complaints_between(self, start: float, end: float) -> list[tuple[Complaint, Classification]]:
         """Complaints received in [start, end), by time then id."""
-        sql = (f"SELECT {', '.join(_COMPLAINT_COLUMNS)} FROM complaints WHERE received_at >= %s AND received_at < %s "
+        sql = (f"SELECT {', '.join(COMPLAINT_COLUMNS)} FROM complaints WHERE received_at >= %s AND received_at < %s "
                'ORDER BY received_at, id COLLATE "C"')
         rows = self._run("read complaints", lambda conn: conn.execute(sql, (start, end)).fetchall())
-        return [(Complaint(id=r[0], received_at=r[1], unit=r[2], province=r[3], text=r[4], source_row=r[5]),
-                 Classification(platforms=tuple(json.loads(r[6])), platform_phrases=tuple(json.loads(r[7])),
-                                symptom=r[8], symptom_phrase=r[9], peak=bool(r[10]), pain_from=r[11],
-                                pain_to=r[12], time_phrase=r[13])) for r in rows]
+        return [complaint_from_row(r) for r in rows]
 
     def save_matches(self, matches: Sequence[Match], now: float) -> None:
         """Insert or replace the verdict of each (complaint, platform) pair."""

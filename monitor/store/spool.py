@@ -26,7 +26,10 @@ from pathlib import Path
 
 from monitor.errors import StoreError
 from monitor.result import ProbeResult
-from monitor.store.sqlite import _COLUMNS, _from_row, _owner_only, _to_row
+from monitor.store.rows import COLUMNS as _COLUMNS
+from monitor.store.rows import from_row as _from_row
+from monitor.store.rows import to_row as _to_row
+from monitor.store.sqlite import _owner_only
 from monitor.store.writer import ResultSink
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import json
 import os
 import re
 import sqlite3
@@ -18,19 +17,17 @@ from urllib.parse import quote
 
 from monitor.errors import StoreError
 from monitor.private import create_private, narrow
-from monitor.result import PHASES, ProbeResult, Reason
+from monitor.result import ProbeResult
 from monitor.rollup import Rollup
 from monitor.store import rollups
+from monitor.store.rows import COLUMNS as _COLUMNS
+from monitor.store.rows import from_row as _from_row
+from monitor.store.rows import to_row as _to_row
 from monitor.store.sqlite_evidence import EvidenceTables
 
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 _PRUNE_CHUNK = 10_000  # rows per prune transaction, so the writer is never locked out for long
 
-_COLUMNS = (
-    "platform", "check_id", "kind", "location", "started_at", "success", "reason", "error", "duration",
-    *(f"{phase}_s" for phase in PHASES),
-    "status_code", "cert_expiry", "peer", "details", "unreliable",
-)
 # OR IGNORE: a result already stored under its key (platform, check_id, location, started_at; migration 005) is
 # skipped, so writing a batch twice stores it once.
 _INSERT = f"INSERT OR IGNORE INTO results ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
@@ -457,61 +454,3 @@ def _filters(**columns: str | None) -> tuple[str, list[str]]:
     if not pairs:
         return "", []
     return " WHERE " + " AND ".join(f"{name} = ?" for name, _ in pairs), [value for _, value in pairs]
-
-
-def _text(value: object, name: str) -> str:
-    if isinstance(value, str):
-        return value
-    raise TypeError(f"ProbeResult.{name} must be a str, got {type(value).__name__}")
-
-
-def _optional_float(value: float | None) -> float | None:
-    return None if value is None else float(value)
-
-
-def _to_row(result: ProbeResult) -> tuple[Any, ...]:
-    """Flatten a result into the column order of ``_COLUMNS``; raise on values we could not read back."""
-    unknown = set(result.phases) - set(PHASES)
-    if unknown:
-        raise ValueError(f"unknown probe phases {sorted(unknown)}; known: {', '.join(PHASES)}")
-    return (
-        *(_text(getattr(result, name), name) for name in ("platform", "check", "kind", "location")),
-        float(result.started_at),
-        int(bool(result.success)),
-        None if result.reason is None else Reason(result.reason).value,
-        None if result.error is None else str(result.error),
-        float(result.duration),
-        # A phase that did not complete stays NULL: 0 would read as "instant".
-        *(_optional_float(result.phases.get(phase)) for phase in PHASES),
-        None if result.status_code is None else int(result.status_code),
-        _optional_float(result.cert_expiry),
-        None if result.peer is None else str(result.peer),
-        # default=str: an odd detail value (bytes, datetime) is kept as text rather
-        # than making the whole result unstorable.
-        json.dumps(result.details, ensure_ascii=False, sort_keys=True, default=str),
-        int(bool(result.unreliable)),
-    )
-
-
-_REASONS = {reason.value: reason for reason in Reason}
-_NEW, _SET = object.__new__, object.__setattr__
-
-
-def _from_row(row: Sequence[Any]) -> ProbeResult:
-    """The result a row holds (hot: millions per report, so no dataclass __init__ and no needless JSON)."""
-    (platform, check, kind, location, started_at, success, reason, error, duration,
-     resolve, connect, tls, processing, transfer, total, status_code, cert_expiry, peer, details, unreliable) = row
-    phases = {}
-    for phase, value in (("resolve", resolve), ("connect", connect), ("tls", tls), ("processing", processing),
-                         ("transfer", transfer), ("total", total)):
-        if value is not None:
-            phases[phase] = value
-    result = _NEW(ProbeResult)
-    # The fields ProbeResult.__init__ would set, set at once: a frozen dataclass sets them one by one.
-    _SET(result, "__dict__", {
-        "platform": platform, "check": check, "kind": kind, "location": location, "started_at": started_at,
-        "success": success == 1, "duration": duration, "reason": None if reason is None else _REASONS[reason],
-        "error": error, "phases": phases, "status_code": status_code, "cert_expiry": cert_expiry, "peer": peer,
-        "details": {} if details == "{}" else json.loads(details), "unreliable": unreliable == 1,
-    })
-    return result

@@ -5,7 +5,6 @@ A mixin of :class:`~monitor.store.sqlite.SQLiteStore`, kept apart so each file h
 
 from __future__ import annotations
 
-import functools
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -13,11 +12,9 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
 from monitor.domain import Classification, Complaint, Incident, Match, MatchStatus
-
-_INCIDENT_COLUMNS = ("id", "platform", "kind", "scope", "started_at", "ended_at", "locations", "reasons",
-                     "worst_latency", "probes", "failed")
-_COMPLAINT_COLUMNS = ("id", "received_at", "unit", "province", "text", "source_row", "platforms",
-                      "platform_phrases", "symptom", "symptom_phrase", "peak", "pain_from", "pain_to", "time_phrase")
+from monitor.store.rows import COMPLAINT_COLUMNS as _COMPLAINT_COLUMNS
+from monitor.store.rows import INCIDENT_COLUMNS as _INCIDENT_COLUMNS
+from monitor.store.rows import complaint_row as _complaint_row
 
 
 class EvidenceTables:
@@ -151,24 +148,6 @@ class EvidenceTables:
                        f"WHERE complaint_id IN ({', '.join('?' for _ in chunk)}) ORDER BY complaint_id, platform")
                 found += [Match(r[0], r[1] or None, MatchStatus(r[2]), r[3]) for r in conn.execute(sql, chunk)]
         return found
-
-
-def _complaint_row(c: Complaint, k: Classification) -> tuple[object, ...]:
-    """A complaint and its classification in the order of ``_COMPLAINT_COLUMNS``."""
-    return (c.id, c.received_at, c.unit, c.province, c.text, c.source_row, _json_list(k.platforms),
-            _json_list(k.platform_phrases), k.symptom, k.symptom_phrase, int(k.peak), k.pain_from, k.pain_to,
-            k.time_phrase)
-
-
-def _json_list(items: tuple[str, ...]) -> str:
-    """A JSON list of platform ids or phrases. The same few repeat through an import, so a short list is
-    encoded once (the cache holds at most 1,024 lists of at most 200 characters)."""
-    return _json_short(items) if sum(map(len, items)) <= 200 else json.dumps(list(items), ensure_ascii=False)
-
-
-@functools.lru_cache(maxsize=1024)
-def _json_short(items: tuple[str, ...]) -> str:
-    return json.dumps(list(items), ensure_ascii=False)
 
 
 def _stage(conn: sqlite3.Connection, insert: str, rows: list[tuple[object, ...]]) -> None:
