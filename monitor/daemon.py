@@ -52,6 +52,24 @@ async def _prune_forever(store: Store, retention_days: int) -> None:
         await asyncio.sleep(PRUNE_EVERY)
 
 
+NETWORK_TIMEOUTS = {"tcp_user_timeout": "15000", "keepalives_idle": "30", "keepalives_interval": "10",
+                    "keepalives_count": "3"}
+"""libpq settings a prober adds to its central store's URL unless the URL sets them: a connection whose data goes
+unacknowledged for 15 s, or that stops answering keepalives, fails (and is replaced) instead of waiting out the
+kernel's retransmissions (many minutes) while a province's link is down."""
+
+
+def with_network_timeouts(url: str) -> str:
+    """``url`` with :data:`NETWORK_TIMEOUTS` added where it does not set them itself."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit
+
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    given = {name for name, _ in query}
+    query += [(name, value) for name, value in NETWORK_TIMEOUTS.items() if name not in given]
+    return parts._replace(query=urlencode(query)).geturl()
+
+
 def _open_stores(settings: Settings, metrics: Metrics) -> tuple[Store, ResultSink, StoreAndForward | None]:
     """The store the daemon reads, where its writer writes, and the store-and-forward if the store is central.
 
@@ -61,7 +79,9 @@ def _open_stores(settings: Settings, metrics: Metrics) -> tuple[Store, ResultSin
     if not location.is_url(settings.store):
         store = open_store(settings.store)
         return store, store, None
-    central = LazyStore(lambda: open_store(settings.store), location.describe(settings.store))
+    given = str(location.parse(settings.store))
+    url = with_network_timeouts(given)
+    central = LazyStore(lambda: open_store(url), location.describe(given))
     relay = StoreAndForward(central, Spool(settings.spool), on_forwarded=metrics.store_forwarded.inc,
                             on_failure=metrics.store_write_failures.inc)
     from monitor.errors import StoreError

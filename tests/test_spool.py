@@ -273,3 +273,18 @@ def test_monitor_run_keeps_probing_and_spooling_while_postgres_hangs(postgres, p
     assert stored(postgres, postgres_url) == (produced, produced)
     for check, starts in in_commit_order(postgres, postgres_url).items():
         assert starts == sorted(starts), check
+
+
+def test_a_central_url_gets_network_timeouts_unless_it_sets_its_own():
+    """A prober whose link to the central store is cut must fail its connection in seconds, not wait out the
+    kernel's retransmissions; what the operator wrote in the URL wins."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from monitor.daemon import with_network_timeouts
+
+    added = parse_qs(urlsplit(with_network_timeouts("postgresql://u:p%40ss@db.example:5432/monitor")).query)
+    assert added == {"tcp_user_timeout": ["15000"], "keepalives_idle": ["30"], "keepalives_interval": ["10"],
+                     "keepalives_count": ["3"]}
+    kept = urlsplit(with_network_timeouts("postgresql://u@db.example/monitor?sslmode=require&tcp_user_timeout=5000"))
+    assert kept.netloc == "u@db.example" and kept.path == "/monitor"
+    assert parse_qs(kept.query)["tcp_user_timeout"] == ["5000"] and parse_qs(kept.query)["sslmode"] == ["require"]
