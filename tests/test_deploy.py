@@ -33,6 +33,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -73,7 +74,8 @@ def test_every_yaml_file_under_deploy_parses():
     assert len(files) >= 15, files
     for path in files:
         documents = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
-        assert documents and all(isinstance(d, dict) for d in documents), path
+        shape = list if path.parent.name == "file_sd" else dict  # Prometheus file_sd: a list of target groups
+        assert documents and all(isinstance(d, shape) for d in documents), path
 
 
 def test_scripts_are_valid_bash_and_executable():
@@ -690,3 +692,194 @@ def test_kustomize_build_keeps_the_hardening(k8s_tree):
         check_metrics_policy(policy, pod["metadata"]["labels"])
         assert pod["spec"]["automountServiceAccountToken"] is False
         assert accounts[pod["spec"]["serviceAccountName"]]["automountServiceAccountToken"] is False
+
+
+# --- the fleet (README "Fleet"): central Prometheus, VictoriaMetrics, probers with a store secret ----------
+
+FLEET = DEPLOY / "fleet"
+STORE_URL = "postgresql://monitor:S3cret-not&in.argv@central.example:5432/monitor"
+
+
+def test_fleet_prometheus_config_passes_promtool_with_the_rules_and_every_prober_has_a_location(tmp_path):
+    config = load(FLEET / "prometheus.yml")
+    assert config["rule_files"] == ["/etc/prometheus/rules/monitor/*.yml"]
+    [monitor] = [job for job in config["scrape_configs"] if job["job_name"] == "monitor"]
+    [file_sd] = monitor["file_sd_configs"]
+    targets = load(FLEET / "file_sd" / "probers.yml")
+    locations = [group["labels"]["prober"] for group in targets]
+    assert locations == sorted(set(locations), key=locations.index) and len(locations) >= 3, locations
+    assert all("location" not in group["labels"] for group in targets), "a target label `location` clashes"
+    # remote_write to VictoriaMetrics: scraped series only (vmalert records its own), never the rules' output
+    [write] = config["remote_write"]
+    [drop] = write["write_relabel_configs"]
+    assert drop["action"] == "drop" and drop["source_labels"] == ["__name__"]
+    for name, dropped in {"platform:probe_locations_failing:ratio": True, "ALERTS": True, "ALERTS_FOR_STATE": True,
+                          "probe_success": False, "up": False, "monitor_store_pending_results": False}.items():
+        assert bool(re.fullmatch(drop["regex"], name)) is dropped, name
+    # promtool with the rules and the targets where this host has them
+    config["rule_files"] = [f"{RULES}/*.yml"]
+    (tmp_path / "probers").mkdir()
+    shutil.copy(FLEET / "file_sd" / "probers.yml", tmp_path / "probers" / "probers.yml")
+    file_sd["files"] = [str(tmp_path / "probers" / "*.yml")]
+    path = tmp_path / "prometheus.yml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    out = run(tool("promtool"), "check", "config", str(path)).stdout
+    assert f"SUCCESS: {len(list(RULES.glob('*.yml')))} rule files found" in out, out
+
+
+def test_vmalert_rules_are_alerts_rules_without_keep_firing_for(tmp_path):
+    done = run(sys.executable, str(FLEET / "vmalert_rules.py"), "--out", str(tmp_path))
+    assert "PlatformDown: keep_firing_for dropped" in done.stderr
+    for path in sorted(RULES.glob("*.yml")):
+        converted, original = load(tmp_path / path.name), load(path)
+        for group in original["groups"]:
+            for rule in group["rules"]:
+                rule.pop("keep_firing_for", None)
+        assert converted == original, path.name
+    vmalert = shutil.which("vmalert")
+    if vmalert is None:
+        pytest.skip("vmalert is not installed (Debian: victoria-metrics); the conversion was checked")
+    run(vmalert, "-dryRun", f"-rule={tmp_path}/*.yml", "-loggerLevel=ERROR")
+    refused = subprocess.run([vmalert, "-dryRun", f"-rule={RULES}/*.yml", "-loggerLevel=ERROR"], capture_output=True,
+                             text=True, timeout=60, check=False)
+    assert refused.returncode != 0 and "keep_firing_for" in refused.stdout + refused.stderr, \
+        "vmalert now accepts keep_firing_for: vmalert_rules.py may keep it"
+
+
+def test_local_start_with_victoria_metrics_writes_remote_write_and_checks_vmalert(tmp_path):
+    if shutil.which("vmalert") is None:
+        pytest.skip("vmalert is not installed (Debian: victoria-metrics)")
+    done = run("bash", str(LOCAL / "start.sh"), "--dry-run", "--data-dir", str(tmp_path), "--victoria-metrics",
+               "--vm-port", "18428", "--remote-write", "http://127.0.0.1:9201/write",
+               "--listen-address", "10.213.0.1", "--target", "10.213.0.11:9180=hanoi",
+               env={"PATH": "/usr/bin:/bin", "PYTHON": sys.executable})
+    assert f"vmalert-rules {tmp_path}/vmalert-rules" in done.stdout
+    config = load(tmp_path / "prometheus.yml")
+    other, victoria = config["remote_write"]
+    assert other == {"url": "http://127.0.0.1:9201/write"}
+    assert victoria["url"] == "http://127.0.0.1:18428/api/v1/write" and victoria["write_relabel_configs"]
+    assert config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == ["10.213.0.1:9093"]
+    assert sorted(p.name for p in (tmp_path / "vmalert-rules").glob("*.yml")) == sorted(p.name for p in
+                                                                                        RULES.glob("*.yml"))
+    refused = subprocess.run(["bash", str(LOCAL / "start.sh"), "--dry-run", "--listen-address", "0.0.0.0"],
+                             capture_output=True, text=True, timeout=60, check=False)
+    assert refused.returncode == 2 and "one address" in refused.stderr
+
+
+def systemd_unescape(value: str) -> str:
+    return value.replace("$$", "$").replace("%%", "%")
+
+
+def test_fleet_dropin_reads_the_store_url_from_a_credential_and_nowhere_else(tmp_path):
+    dropin = FLEET / "systemd" / "fleet.conf"
+    service = service_directives(dropin)
+    assert service["ExecStart"][0] == "", "the drop-in must reset the unit's ExecStart="
+    assert last(service, "LoadCredential") == "monitor-store:/etc/monitor/credentials/%i.store"
+    spool = Path(environment_of(dropin)["MONITOR_SPOOL"])
+    assert spool.parent == Path("/var/lib") / last(service_directives(SYSTEMD / "monitor@.service"),
+                                                   "StateDirectory").replace("%i", "hanoi")
+    for path in (dropin, SYSTEMD / "monitor@.service"):
+        values = " ".join(v for values in service_directives(path).values() for v in values)
+        assert "postgresql:" not in values, f"{path.name}: a store URL in the unit's directives"
+    # systemd turns $$ into $ and runs the command line with argv[0] /bin/sh; run it with the real
+    # credential layout, `monitor run` replaced by a program that reports what it got
+    command = shlex.split(systemd_unescape(last(service, "ExecStart")))
+    assert command[:2] == ["/bin/sh", "-c"] and len(command) == 3
+    script = command[2].replace("/opt/monitor/.venv/bin/monitor run",
+                                f"{sys.executable} -c 'import os, sys; print(os.environ[\"MONITOR_STORE\"]); "
+                                f"print(sys.argv)'")
+    assert script != command[2], "the drop-in no longer execs /opt/monitor/.venv/bin/monitor run"
+    credentials = tmp_path / "credentials"
+    credentials.mkdir()
+    for ending in ("\n", ""):  # written by an editor, or by printf without a newline
+        (credentials / "monitor-store").write_text(STORE_URL + ending, encoding="utf-8")
+        wrapper: tuple[str, ...] = ()
+        trace = tmp_path / "trace"
+        if shutil.which("strace"):
+            wrapper = (shutil.which("strace"), "-f", "-qq", "-s", "65536", "-e", "trace=execve", "-o", str(trace))
+        done = run(*wrapper, "/bin/sh", "-c", script,
+                   env={"PATH": "/usr/bin:/bin", "CREDENTIALS_DIRECTORY": str(credentials)})
+        store, argv = done.stdout.splitlines()
+        assert store == STORE_URL and STORE_URL not in argv
+        if wrapper:  # no program was started with the URL in its argv (the environment carries it)
+            assert STORE_URL not in traced_execs(trace)
+
+
+def test_fleet_kubernetes_probers_take_the_store_url_from_a_secret(k8s_tree):
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl (with its built-in kustomize) is not installed")
+    overlay = k8s_tree.parent / "fleet" / "kubernetes"
+    shutil.copytree(FLEET / "kubernetes", overlay)
+    output = run(kubectl, "kustomize", str(overlay)).stdout
+    assert "postgresql://" not in output
+    deployments = [d for d in yaml.safe_load_all(output) if d["kind"] == "Deployment"]
+    assert sorted(d["metadata"]["labels"]["prober"] for d in deployments) == \
+        sorted(p.name for p in (K8S / "locations").iterdir())
+    for deployment in deployments:
+        [container] = deployment["spec"]["template"]["spec"]["containers"]
+        env = {e["name"]: e for e in container["env"]}
+        assert env["MONITOR_STORE"] == {"name": "MONITOR_STORE",
+                                        "valueFrom": {"secretKeyRef": {"name": "monitor-store", "key": "url"}}}
+        assert env["MONITOR_LOCATION"]["value"] == deployment["metadata"]["labels"]["prober"]
+        mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+        assert Path(env["MONITOR_SPOOL"]["value"]).parent == Path("/var/lib/monitor")
+        assert mounts["/var/lib/monitor"] == "data", "the spool must survive a restart: on the PVC"
+
+
+def test_fleet_compose_override_reads_the_store_url_from_a_secret(tmp_path):
+    override = load(COMPOSE / "docker-compose.fleet.yml")
+    text = (COMPOSE / "docker-compose.fleet.yml").read_text(encoding="utf-8")
+    assert "postgresql://" not in text.split("services:")[1], "a store URL in the compose file"
+    monitor = override["services"]["monitor"]
+    assert monitor["secrets"] == ["monitor_store"]
+    assert override["secrets"]["monitor_store"]["file"] == "./secrets/monitor_store"
+    assert "monitor_store" in (COMPOSE / "secrets" / "README.md").read_text(encoding="utf-8")
+    assert all(p.startswith("${MONITOR_METRICS_ADDRESS:-127.0.0.1}:") for p in monitor["ports"])
+    # compose turns $$ into $, runs entrypoint + command; the secret is mounted at /run/secrets/<name>
+    assert monitor["entrypoint"] == ["/bin/sh", "-c"]
+    secret = tmp_path / "monitor_store"
+    secret.write_text(STORE_URL, encoding="utf-8")
+    script = monitor["command"][0].replace("$$", "$").replace("/run/secrets/monitor_store", str(secret)) \
+        .replace("exec monitor run", "exec printenv MONITOR_STORE")
+    assert run("/bin/sh", "-c", script, env={"PATH": "/usr/bin:/bin"}).stdout.strip() == STORE_URL
+
+
+@pytest.mark.slow
+def test_fleet_start_runs_postgresql_with_a_password_login_and_prometheus(tmp_path):
+    """deploy/fleet/start.sh for real: PostgreSQL with role `monitor` (password in a 0600 file, in no
+    process's argv), Prometheus and Alertmanager ready; SIGTERM stops all of them."""
+    import psycopg
+
+    from tests.e2e import Proc, free_port
+
+    if not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")) and shutil.which("initdb") is None:
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    pg_port = free_port()
+    central = Proc("fleet/start.sh", ["bash", str(FLEET / "start.sh"), "--data-dir", str(tmp_path / "central"),
+                                      "--pg-port", str(pg_port), "--prometheus-port", str(free_port()),
+                                      "--alertmanager-port", str(free_port()), "--target", "127.0.0.1:9=local"],
+                   env={"PYTHON": sys.executable})
+    try:
+        url_file = Path(central.wait_for(r"^store-url-file (\S+)", timeout=120).group(1))
+        prometheus = central.wait_for(r"^prometheus (http://\S+)", timeout=60).group(1)
+        central.wait_for(r"^ready", timeout=90)
+        assert url_file.stat().st_mode & 0o777 == 0o600
+        url = url_file.read_text(encoding="utf-8").strip()
+        password = re.fullmatch(rf"postgresql://monitor:([A-Za-z0-9]{{32}})@127\.0\.0\.1:{pg_port}/monitor", url)
+        assert password, url
+        with psycopg.connect(url) as connection:
+            assert connection.execute("SELECT current_user, current_database()").fetchone() == ("monitor", "monitor")
+        with pytest.raises(psycopg.OperationalError):
+            psycopg.connect(url.replace(password.group(1), "wrong"), connect_timeout=5).close()
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                assert password.group(1).encode() not in cmdline.read_bytes(), f"the password in {cmdline}"
+            except OSError:
+                pass
+        with urllib.request.urlopen(f"{prometheus}/-/ready", timeout=10) as response:
+            assert response.status == 200
+    finally:
+        central.stop(grace=30)
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(url, connect_timeout=3).close()
