@@ -182,7 +182,7 @@ def test_every_verdict_has_its_own_words_and_only_not_measured_says_normal():
     assert "| nền tảng hoạt động bình thường tại mọi điểm đo |" in rows["v2"]
     assert "| chỉ ghi nhận tại Cao Bằng |" in rows["v3"]
     assert [line for line in rows.values() if "hoạt động bình thường" in line] == [rows["v2"]]
-    assert "1 phản ánh trùng với sự cố chỉ ghi nhận tại một số điểm đo" in md
+    assert "1 phản ánh trùng với sự cố chỉ ghi nhận tại một số điểm đo (Cao Bằng)" in md
     assert "1 phản ánh trùng với thời điểm ghi nhận lỗi rời rạc" in md
     without = [(c, m) for c, m in zip(pairs, matches, strict=True) if m.status is not MatchStatus.NOT_MEASURED]
     md = render_markdown(build_report(week_input(complaints=[c for c, _ in without], matches=[m for _, m in without])))
