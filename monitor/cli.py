@@ -256,6 +256,45 @@ def cmd_results(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- store copy -----------------------------------------------------------------------
+
+def cmd_store_copy(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from monitor.store import open_store, store_exists
+    from monitor.store.copy import copy_history, same_store
+
+    source_at, target_at = args.source, args.target
+    if same_store(source_at, target_at):
+        raise UsageError(f"FROM and TO are the same store ({describe(source_at)}): give two different stores")
+    if not store_exists(source_at):
+        raise UsageError(f"no history at {describe(source_at)}: FROM must be an existing store (a SQLite file, or a "
+                         "PostgreSQL database the monitor has written)")
+    source = open_store(source_at, read_only=True)
+    try:
+        target = open_store(target_at)
+        try:
+            total = source.count_results()
+            console = err if args.json else out
+            with Progress(TextColumn("results"), BarColumn(), MofNCompleteColumn(), console=console,
+                          transient=True) as progress:
+                task = progress.add_task("results", total=total)
+                summary = copy_history(source, target, time.time(), source_name=f"copy of {describe(source_at)}",
+                                       progress=lambda done, _new: progress.update(task, completed=done))
+        finally:
+            target.close()
+    finally:
+        source.close()
+    if args.json:
+        print(json.dumps({"from": describe(source_at), "to": describe(target_at), **dataclasses.asdict(summary)}))
+    else:
+        out.print(f"copied {describe(source_at)} → {describe(target_at)}: {summary.results} results "
+                  f"({summary.new_results} new), {summary.incidents} incidents, {summary.complaints} complaints "
+                  f"({summary.new_complaints} new), {summary.matches} verdicts, {summary.notes} notes", markup=False,
+                  soft_wrap=True)
+    return EXIT_OK
+
+
 # --- config check ---------------------------------------------------------------------
 
 def cmd_config_check(args: argparse.Namespace) -> int:
@@ -711,6 +750,19 @@ def parser() -> argparse.ArgumentParser:
                         help="directory for the files (default: settings reports, var/reports)")
     report.add_argument("--quiet", action="store_true", help="write the files without showing the report")
     report.set_defaults(func=cmd_report)
+
+    store = _command(commands, "store", "history store tools", "See 'monitor store copy --help'.")
+    store_commands = store.add_subparsers(dest="store_command", required=True, metavar="COMMAND")
+    store_copy = _command(
+        store_commands, "copy", "copy a whole history from one store into another (SQLite or PostgreSQL)",
+        "Results (streamed oldest first, in batches), incidents, complaints with their classifications, verdicts "
+        "and incident notes. FROM must exist; TO is created (a SQLite file) or migrated (a PostgreSQL database "
+        "that exists). Copying again adds nothing. A store is a file path or "
+        "postgresql://USER:PASSWORD@HOST:PORT/DB.", parents=[common])
+    store_copy.add_argument("source", type=store_argument, metavar="FROM", help="the store to read")
+    store_copy.add_argument("target", type=store_argument, metavar="TO", help="the store to write")
+    store_copy.add_argument("--json", action="store_true", help="machine-readable summary")
+    store_copy.set_defaults(func=cmd_store_copy)
 
     config = _command(commands, "config", "configuration tools", "See 'monitor config check --help'.")
     config_commands = config.add_subparsers(dest="config_command", required=True, metavar="COMMAND")
