@@ -29,6 +29,7 @@ SECTIONS = {
     "intake": "bench.intake:run",
     "statuspage": "bench.statuspage:run",
     "spool": "bench.spool:run",
+    "pgwrite": "bench.pg_write:run",
 }
 
 
