@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 PENDING = "pending"  # no verdict stored yet: imported, not yet matched by `monitor incidents` or `monitor report`
 NO_PLATFORM = "none"  # the complaint names no platform
 STATUSES = (*(s.value for s in MatchStatus), PENDING)
-VERDICT = {"corroborated": "trùng sự cố", "location_only": "chỉ một điểm đo", "not_measured": "đo không thấy lỗi",
+VERDICT = {"corroborated": "trùng sự cố", "location_only": "chỉ tại một số điểm đo",
+           "not_measured": "đo không thấy lỗi",
            "no_data": "không có số liệu đo", "unmonitored": "chưa được giám sát",
            "not_measurable": "không đo được", "sporadic": "lỗi rời rạc", PENDING: "chưa đối chiếu"}
 

@@ -110,11 +110,11 @@ def test_incidents_are_regions_and_complaints_points_with_tags_and_vietnamese_te
     down, slow, complaint = annotation_posts(grafana)
     assert (down["time"], down["timeEnd"]) == (int(START * 1000), int((START + 2700) * 1000))
     assert down["tags"] == ["incident", "dichvucong", "down", "incident-id:dichvucong-20260602T140000"]
-    assert down["text"] == ("Sự cố gián đoạn — Dịch vụ công trực tuyến của Đảng; điểm đo: hanoi; "
+    assert down["text"] == ("Sự cố gián đoạn — Dịch vụ công trực tuyến của Đảng; điểm đo: Hà Nội; "
                             "nguyên nhân: máy chủ từ chối kết nối (90 lần đo)")
     assert slow["timeEnd"] == int(NOW * 1000)  # still open: up to now
     assert slow["tags"] == ["incident", "sotaydangvien", "degraded", "incident-id:sotaydangvien-20260602T180000"]
-    assert slow["text"].startswith("Sự cố chậm, nghẽn — Sổ tay đảng viên điện tử; điểm đo: caobang, hanoi; "
+    assert slow["text"].startswith("Sự cố chậm, nghẽn — Sổ tay đảng viên điện tử; điểm đo: Cao Bằng, Hà Nội; "
                                    "nguyên nhân: phản hồi chậm (30 lần đo), quá thời gian chờ phản hồi (4 lần đo)")
     assert slow["text"].endswith("; đang diễn ra")
     assert complaint["time"] == int(COMPLAINT.received_at * 1000) and complaint["timeEnd"] in (None, complaint["time"])
@@ -122,6 +122,15 @@ def test_incidents_are_regions_and_complaints_points_with_tags_and_vietnamese_te
                                  "complaint-id:PAKN-2026-0042"]
     assert complaint["text"] == ("Phản ánh PAKN-2026-0042 (Cao Bằng); biểu hiện: không truy cập được; giờ cao điểm; "
                                  "Dịch vụ công trực tuyến của Đảng: trùng với sự cố đo được")
+
+
+def test_a_location_only_incident_names_its_provinces(grafana, client):
+    local = dataclasses.replace(DOWN, id="dichvucong-20260602T150000", scope="location", locations=("caobang", "dc-1"))
+    annotate(client, dataclasses.replace(evidence(local), complaints=[], matches=[]), CATALOG, now=NOW,
+             location_names={"dc-1": "Trung tâm dữ liệu 1"})
+    (posted,) = annotation_posts(grafana)
+    assert posted["text"].startswith("Sự cố gián đoạn — Dịch vụ công trực tuyến của Đảng (chỉ ghi nhận tại Cao Bằng "
+                                     "và Trung tâm dữ liệu 1); điểm đo: Cao Bằng, Trung tâm dữ liệu 1; ")
 
 
 def test_no_complaint_text_unit_or_personal_data_reaches_grafana(grafana, client):

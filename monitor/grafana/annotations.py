@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from monitor import provinces
 from monitor.config import Catalog
 from monitor.domain import Classification, Complaint, Incident, Match, MatchStatus
 from monitor.report import text
@@ -67,14 +68,17 @@ def _unique(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 
-def incident_annotation(incident: Incident, catalog: Catalog, now: float) -> Annotation:
-    """A region over the incident; an ongoing one ends at ``now``, one whose data stopped at its last bad probe."""
+def incident_annotation(incident: Incident, catalog: Catalog, now: float,
+                        location_names: Mapping[str, str] | None = None) -> Annotation:
+    """A region over the incident; an ongoing one ends at ``now``, one whose data stopped at its last bad probe.
+    Its locations by name (:func:`monitor.provinces.location_name`, ``location_names``: the setting)."""
     platform = catalog.platform(incident.platform)
     name = platform.name if platform else incident.platform
+    places = [provinces.location_name(loc, location_names) for loc in incident.locations]
     parts = [f"Sự cố {text.KIND[incident.kind]} — {name}"]
     if incident.scope == "location":
-        parts[0] += " (chỉ tại một số điểm đo)"
-    parts.append(f"điểm đo: {', '.join(incident.locations) or '—'}")
+        parts[0] += f" ({text.only_at(places)})"
+    parts.append(f"điểm đo: {', '.join(places) or '—'}")
     parts.append(f"nguyên nhân: {text.reasons(incident.reasons)}")
     if incident.worst_latency is not None:
         parts.append(f"chậm nhất: {text.seconds(incident.worst_latency)} giây")
@@ -114,11 +118,12 @@ class Evidence(Protocol):
     def matches(self) -> Sequence[Match]: ...
 
 
-def desired(evidence: Evidence, catalog: Catalog, now: float) -> list[Annotation]:
+def desired(evidence: Evidence, catalog: Catalog, now: float,
+            location_names: Mapping[str, str] | None = None) -> list[Annotation]:
     """Every annotation the evidence of a period calls for: incidents first, then complaints."""
     by_complaint: dict[str, list[Match]] = defaultdict(list)
     for m in evidence.matches:
         by_complaint[m.complaint_id].append(m)
-    out = [incident_annotation(i, catalog, now) for i in evidence.incidents]
+    out = [incident_annotation(i, catalog, now, location_names) for i in evidence.incidents]
     out += [complaint_annotation(c, k, by_complaint.get(c.id, []), catalog) for c, k in evidence.complaints]
     return out

@@ -74,7 +74,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     catalog = load_catalog(settings.checks)
     client, grafana = _client()  # before the evidence: a missing URL or token fails fast
     evidence, name = gather_period(args, settings, catalog)  # read only: works on a read-only or locked store
-    counts = annotate(client, evidence, catalog)
+    counts = annotate(client, evidence, catalog, location_names=settings.location_names)
     if args.json:
         print(json.dumps({"period": name, "incidents": len(evidence.incidents), "complaints": len(evidence.complaints),
                           "created": counts.created, "updated": counts.updated, "unchanged": counts.unchanged}))

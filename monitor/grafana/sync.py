@@ -158,13 +158,14 @@ def sync_annotation(client: GrafanaClient, annotation: Annotation) -> str:
     return "updated"
 
 
-def annotate(client: GrafanaClient, evidence: Evidence, catalog: Catalog, now: float | None = None) -> AnnotateCounts:
+def annotate(client: GrafanaClient, evidence: Evidence, catalog: Catalog, now: float | None = None,
+             location_names: Mapping[str, str] | None = None) -> AnnotateCounts:
     """Incidents as regions and complaints as points (see :mod:`monitor.grafana.annotations`), idempotently.
 
     Each annotation is found by its id tag: created when missing, updated when it differs,
     left alone when identical, so running twice creates nothing new.
     """
     counts = {"created": 0, "updated": 0, "unchanged": 0}
-    for annotation in desired(evidence, catalog, time.time() if now is None else now):
+    for annotation in desired(evidence, catalog, time.time() if now is None else now, location_names):
         counts[sync_annotation(client, annotation)] += 1
     return AnnotateCounts(**counts)
