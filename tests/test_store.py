@@ -163,6 +163,20 @@ def test_iter_results_of_an_empty_store_yields_nothing(store):
     assert list(store.iter_results()) == []
 
 
+def test_rollups_are_written_with_the_new_results_only_and_pruned(store):
+    from monitor.rollup import BUCKET, fold
+
+    start = 1_780_000_200.0  # a bucket edge
+    batch = [make_result(started_at=start + i * 30, success=i % 5 != 0, reason=None if i % 5 else Reason.DNS,
+                         phases={"total": 0.1 + i / 1000}) for i in range(60)]
+    store.add_results(batch[:40])
+    store.add_results(batch[20:])  # half of it again: the copies are not counted twice
+    stored = {r.key: r for r in store.rollups_between(start, start + 3600)}
+    assert stored == fold(batch) and sum(r.probes for r in stored.values()) == 60
+    assert store.prune_rollups(start + BUCKET) == 1
+    assert [r.bucket for r in store.rollups_between(start, start + 3600)] == [int(start) + BUCKET]
+
+
 def test_prune_removes_only_older_results(store):
     store.add_results([make_result(started_at=T0 + s) for s in (0, 1, 2, 3, 4)])
     assert store.prune(T0 + 2) == 2  # strictly older: the result at exactly T0+2 stays

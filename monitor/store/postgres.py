@@ -23,7 +23,8 @@ import psycopg
 
 from monitor.errors import StoreError
 from monitor.result import ProbeResult
-from monitor.store import location
+from monitor.rollup import Rollup
+from monitor.store import location, rollups
 from monitor.store.postgres_evidence import PostgresEvidence
 from monitor.store.rows import COLUMNS, from_row, to_row
 from monitor.store.sqlite import StoreNeedsMigration
@@ -60,7 +61,20 @@ def _python_steps() -> dict[int, Callable[[Connection], object]]:
     """Migrations that need Python after their SQL, by version (the same versions as SQLite's)."""
     from monitor.store.rescrub import rescrub_complaints
 
-    return {3: lambda conn: rescrub_complaints(conn, key="id", placeholder="%s")}
+    return {3: lambda conn: rescrub_complaints(conn, key="id", placeholder="%s"), 6: _backfill_rollups}
+
+
+def _backfill_rollups(conn: Connection, chunk: int = 20_000) -> None:
+    """Migration 006's step: the rollups of every result already stored, folded a page of results at a time."""
+    with conn.cursor() as cursor:
+        last = 0
+        while True:
+            rows = conn.execute(f"SELECT {', '.join(COLUMNS)}, id FROM results WHERE id > %s ORDER BY id LIMIT %s",
+                                (last, chunk)).fetchall()
+            if not rows:
+                return
+            last = rows[-1][-1]
+            rollups.upsert(cursor, [from_row(row[:-1]) for row in rows], mark="%s")
 
 
 def packaged_pg_migrations() -> list[PgMigration]:
@@ -248,7 +262,8 @@ class PostgresStore(PostgresEvidence):
             except psycopg.DataError as exc:  # e.g. a NUL character, which PostgreSQL text cannot hold
                 raise ValueError(f"a result cannot be stored in PostgreSQL: {self._first_line(exc)}") from exc
             inserted = list(results) if len(new) == len(rows) else _new_results(results, rows, new)
-            # Work on the results actually stored (not the skipped duplicates) goes here, in this transaction.
+            with conn.cursor() as cursor:  # the stored ones only, in this transaction (migration 006)
+                rollups.upsert(cursor, inserted, mark="%s")
             return inserted
 
         return self._run(f"write {len(rows)} results", write)
@@ -295,6 +310,22 @@ class PostgresStore(PostgresEvidence):
             yield [from_row(row[:-1]) for row in rows]
             if len(rows) < batch:
                 return
+
+    def rollups_between(self, start: float, end: float, platform: str | None = None) -> list[Rollup]:
+        """The 15-minute rollups of the buckets overlapping ``[start, end)`` (see :mod:`monitor.rollup`)."""
+        def read(conn: Connection) -> list[Rollup]:
+            with conn.cursor() as cursor:
+                return rollups.read(cursor, start, end, platform, mark="%s")
+
+        return self._run("read rollups", read)
+
+    def prune_rollups(self, older_than: float) -> int:
+        """Delete rollups of buckets that ended before ``older_than``; return how many."""
+        def prune(conn: Connection) -> int:
+            with conn.cursor() as cursor:
+                return rollups.prune(cursor, older_than, mark="%s")
+
+        return self._run("prune rollups", prune)
 
     def count_results(self) -> int:
         """How many results are stored."""
