@@ -1,10 +1,17 @@
-"""HTTP probe against real loopback servers with real TLS (trustme)."""
+"""HTTP probe against real loopback servers with real TLS (trustme).
+
+Every scenario the lean path (:mod:`monitor.probes.http_lean`) may take runs twice through the ``http_path``
+fixture: once forced through httpx, once on the lean path; the rest (auth, headers, bodies, HTTP/2) only
+through httpx.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import json
+import os
 import socket
 import time
 
@@ -12,6 +19,7 @@ import pytest
 
 from monitor.config.model import HttpCheck
 from monitor.probes import ProbeContext
+from monitor.probes.http import lean_eligible
 from monitor.result import Reason
 from monitor.runner import run_check
 from tests.servers import closed_port
@@ -20,6 +28,8 @@ HOST = "gqthc.dcs.vn"
 
 
 def http_check(url: str, **fields) -> HttpCheck:
+    """A check over HTTP/1.1 unless told otherwise, so both paths can take it."""
+    fields.setdefault("http_version", "1.1")
     return HttpCheck.model_validate({"id": "home", "kind": "http", "url": url, "interval": 30, **fields})
 
 
@@ -29,11 +39,20 @@ def https_check(pki, port: int, path: str = "/ok", **fields) -> HttpCheck:
     return http_check(f"https://{HOST}{path}", resolve={HOST: f"127.0.0.1:{port}"}, **fields)
 
 
+@pytest.fixture(params=["httpx", "lean"])
+def http_path(request, monkeypatch) -> str:
+    """The HTTP path a test runs on: ``httpx`` forced by the switch, or ``lean`` (the default dispatch)."""
+    monkeypatch.setenv("MONITOR_HTTP_PATH", request.param)
+    return request.param
+
+
 def probe(check: HttpCheck):
+    if os.environ.get("MONITOR_HTTP_PATH") == "lean":
+        assert lean_eligible(check), "this scenario would not take the lean path"
     return asyncio.run(run_check("gqthc", check, ProbeContext(location="test")))
 
 
-def test_plain_http_success_records_phases_in_order(http_port):
+def test_plain_http_success_records_phases_in_order(http_port, http_path):
     result = probe(http_check(f"http://localhost:{http_port}/ok"))
     assert result.success and result.reason is None and result.status_code == 200
     assert {"resolve", "connect", "processing", "transfer", "total"} <= set(result.phases)
@@ -43,7 +62,7 @@ def test_plain_http_success_records_phases_in_order(http_port):
     assert (result.platform, result.check, result.location, result.kind) == ("gqthc", "home", "test", "http")
 
 
-def test_https_success_records_tls_and_certificate_expiry(https_port, pki):
+def test_https_success_records_tls_and_certificate_expiry(https_port, pki, http_path):
     result = probe(https_check(pki, https_port))
     assert result.success, result.error
     assert result.phases["tls"] > 0
@@ -53,19 +72,19 @@ def test_https_success_records_tls_and_certificate_expiry(https_port, pki):
 
 
 @pytest.mark.parametrize("status", [404, 503])
-def test_unexpected_status_is_http_status_with_phases_kept(http_port, status):
+def test_unexpected_status_is_http_status_with_phases_kept(http_port, status, http_path):
     result = probe(http_check(f"http://127.0.0.1:{http_port}/status/{status}"))
     assert not result.success and result.reason is Reason.HTTP_STATUS
     assert result.status_code == status
     assert "processing" in result.phases and "total" not in result.phases
 
 
-def test_expected_status_can_be_configured(http_port):
+def test_expected_status_can_be_configured(http_port, http_path):
     result = probe(http_check(f"http://127.0.0.1:{http_port}/status/404", expect_status=[404]))
     assert result.success
 
 
-def test_redirects_are_followed_and_phases_summed(loop_thread):
+def test_redirects_are_followed_and_phases_summed(loop_thread, http_path):
     from tests.servers import scripted, start_server
 
     connections = []
@@ -81,18 +100,18 @@ def test_redirects_are_followed_and_phases_summed(loop_thread):
     assert result.phases["processing"] >= 0.15  # three hops of 50 ms each, summed
 
 
-def test_redirect_loop_is_too_many_redirects(http_port):
+def test_redirect_loop_is_too_many_redirects(http_port, http_path):
     result = probe(http_check(f"http://127.0.0.1:{http_port}/loop"))
     assert result.reason is Reason.TOO_MANY_REDIRECTS
 
 
-def test_redirect_limit_is_the_checks(http_port):
+def test_redirect_limit_is_the_checks(http_port, http_path):
     assert probe(http_check(f"http://127.0.0.1:{http_port}/redirect/3", max_redirects=3)).success
     result = probe(http_check(f"http://127.0.0.1:{http_port}/redirect/3", max_redirects=2))
     assert result.reason is Reason.TOO_MANY_REDIRECTS
 
 
-def test_redirects_not_followed_when_disabled(http_port):
+def test_redirects_not_followed_when_disabled(http_port, http_path):
     result = probe(http_check(f"http://127.0.0.1:{http_port}/redirect/1", follow_redirects=False,
                               expect_status=[200]))
     assert result.reason is Reason.HTTP_STATUS and result.status_code == 302
@@ -109,14 +128,14 @@ def test_redirects_not_followed_when_disabled(http_port):
         ({"body_not_matches": ["err.r"]}, "/status/200", False),
     ],
 )
-def test_body_rules(http_port, rules, path, ok):
+def test_body_rules(http_port, rules, path, ok, http_path):
     result = probe(http_check(f"http://127.0.0.1:{http_port}{path}", **rules))
     assert result.success is ok
     if not ok:
         assert result.reason is Reason.BODY_MISMATCH and result.status_code == 200
 
 
-def test_body_size_limit(http_port):
+def test_body_size_limit(http_port, http_path):
     assert probe(http_check(f"http://127.0.0.1:{http_port}/big/1000", max_body_bytes=1000)).success
     result = probe(http_check(f"http://127.0.0.1:{http_port}/big/5000", max_body_bytes=1000))
     assert result.reason is Reason.BODY_TOO_LARGE
@@ -141,12 +160,12 @@ def test_bearer_token_from_secret_file(http_port, tmp_path):
     assert probe(check).success
 
 
-def test_closed_port_is_connect_refused():
+def test_closed_port_is_connect_refused(http_path):
     result = probe(http_check(f"http://127.0.0.1:{closed_port()}/ok"))
     assert result.reason is Reason.CONNECT_REFUSED and "connect" not in result.phases
 
 
-def test_invalid_name_is_dns_without_a_query():
+def test_invalid_name_is_dns_without_a_query(http_path):
     result = probe(http_check("https://gqthc.invalid/"))
     assert result.reason is Reason.DNS and "RFC 6761" in result.error
 
@@ -155,7 +174,7 @@ def test_invalid_name_is_dns_without_a_query():
     ("cert", "reason"),
     [("expired", Reason.TLS_EXPIRED), ("wrong_host", Reason.TLS_HOSTNAME), ("untrusted", Reason.TLS_UNTRUSTED)],
 )
-def test_certificate_problems(loop_thread, pki, cert, reason):
+def test_certificate_problems(loop_thread, pki, cert, reason, http_path):
     from tests.servers import scripted, start_server
 
     port = loop_thread.run(start_server(scripted, pki.server_context(getattr(pki, cert)))).port
@@ -164,14 +183,14 @@ def test_certificate_problems(loop_thread, pki, cert, reason):
     assert "tls" not in result.phases and "connect" in result.phases
 
 
-def test_tls_verification_can_be_switched_off(loop_thread, pki):
+def test_tls_verification_can_be_switched_off(loop_thread, pki, http_path):
     from tests.servers import scripted, start_server
 
     port = loop_thread.run(start_server(scripted, pki.server_context(pki.untrusted))).port
     assert probe(https_check(pki, port, tls={"verify": False})).success
 
 
-def test_server_that_never_answers_times_out_within_the_deadline(http_port):
+def test_server_that_never_answers_times_out_within_the_deadline(http_port, http_path):
     began = time.perf_counter()
     result = probe(http_check(f"http://127.0.0.1:{http_port}/hang", timeout=1))
     elapsed = time.perf_counter() - began
@@ -181,7 +200,7 @@ def test_server_that_never_answers_times_out_within_the_deadline(http_port):
     assert "processing" not in result.phases and "connect" in result.phases
 
 
-def test_tls_server_that_never_handshakes_times_out(loop_thread, pki):
+def test_tls_server_that_never_handshakes_times_out(loop_thread, pki, http_path):
     from tests.servers import silent, start_server
 
     port = loop_thread.run(start_server(silent)).port
@@ -189,7 +208,7 @@ def test_tls_server_that_never_handshakes_times_out(loop_thread, pki):
     assert result.reason is Reason.READ_TIMEOUT and "during tls" in result.error
 
 
-def test_hung_target_does_not_delay_other_checks(http_port):
+def test_hung_target_does_not_delay_other_checks(http_port, http_path):
     async def scenario():
         finished: list[str] = []
 
@@ -209,7 +228,7 @@ def test_hung_target_does_not_delay_other_checks(http_port):
     assert all(r.success and r.duration < results[0].duration for r in results[1:])
 
 
-def test_processing_phase_is_exactly_the_time_the_server_held_the_request():
+def test_processing_phase_is_exactly_the_time_the_server_held_the_request(http_path):
     """With the probe's clock injected, the server moves it: processing is what the server took, to the
     nanosecond, whatever else the machine is doing; nothing else (connect, transfer) sees that time."""
     from tests.servers import OK_PAGE, _response, send, start_server
@@ -238,7 +257,7 @@ def test_processing_phase_is_exactly_the_time_the_server_held_the_request():
     assert result.phases["total"] == result.duration == pytest.approx(0.2, abs=1e-9)
 
 
-def test_processing_phase_measures_the_servers_delay(loop_thread):
+def test_processing_phase_measures_the_servers_delay(loop_thread, http_path):
     """On the real clock: at least the time the server held the request, and no more than the probe's total."""
     from tests.servers import OK_PAGE, _response, send, start_server
 
@@ -260,7 +279,7 @@ def test_processing_phase_measures_the_servers_delay(loop_thread):
         result.phases["total"] + 1e-9
 
 
-def test_each_probe_opens_a_fresh_connection(loop_thread):
+def test_each_probe_opens_a_fresh_connection(loop_thread, http_path):
     """A server that keeps connections alive still sees one new connection per probe."""
     from tests.servers import start_server
 
@@ -429,7 +448,7 @@ def test_a_secret_header_gone_since_start_up_fails_the_probe_naming_its_source(h
 # --- options from blackbox_exporter and gatus ----------------------------------------------------
 
 
-def test_fail_if_not_ssl_fails_when_the_platform_ends_on_plain_http(https_port, http_port, pki):
+def test_fail_if_not_ssl_fails_when_the_platform_ends_on_plain_http(https_port, http_port, pki, http_path):
     downgrade = _to(f"http://{HOST}:{http_port}/ok")
     fields = {"resolve": {HOST: "127.0.0.1"}, "tls": {"ca_file": str(pki.ca_file)}}
     url = f"https://{HOST}:{https_port}"
@@ -456,7 +475,7 @@ HEADERS_PATH = "/headers?Server=nginx%2F1.14.0&X-Cache=HIT&Strict-Transport-Secu
      "header X-Frame-Options is missing"),
     ({"fail_if_header_not_matches": [{"header": "X-Frame-Options", "regexp": "DENY", "allow_missing": True}]}, None),
 ])
-def test_header_rules(http_port, rules, error):
+def test_header_rules(http_port, rules, error, http_path):
     result = probe(http_check(f"http://127.0.0.1:{http_port}{HEADERS_PATH}", **rules))
     assert result.success is (error is None), result.error
     if error:
@@ -485,7 +504,7 @@ DOCUMENT = {"status": "UP", "data": {"items": [{"state": "ok", "queue": 3}]}, "r
     ({"path": "$.ready", "exists": False}, "body $.ready exists"),
     ({"path": "$.data.items[0].owner", "equals": "x"}, "body $.data.items[0].owner is missing"),
 ])
-def test_json_body_assertions(http_port, assertion, error):
+def test_json_body_assertions(http_port, assertion, error, http_path):
     from urllib.parse import quote
 
     url = f"http://127.0.0.1:{http_port}/json?" + quote(json.dumps(DOCUMENT, ensure_ascii=False), safe="")
@@ -495,7 +514,7 @@ def test_json_body_assertions(http_port, assertion, error):
         assert result.reason is Reason.BODY_MISMATCH and result.error == error
 
 
-def test_json_assertions_on_a_body_that_is_not_json(http_port):
+def test_json_assertions_on_a_body_that_is_not_json(http_port, http_path):
     result = probe(http_check(f"http://127.0.0.1:{http_port}/ok", body_json=[{"path": "$.status", "equals": "UP"}]))
     assert result.reason is Reason.BODY_MISMATCH and result.error.startswith("body is not JSON: Expecting value")
 
@@ -511,7 +530,7 @@ def _ipv6_loopback() -> bool:
 
 @pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback here")
 @pytest.mark.parametrize(("ip_protocol", "peer"), [("ip6", "v6"), ("ip4", "v4"), (None, "v4")])
-def test_ip_protocol_picks_the_family_among_a_names_addresses(loop_thread, ip_protocol, peer):
+def test_ip_protocol_picks_the_family_among_a_names_addresses(loop_thread, ip_protocol, peer, http_path):
     from tests.servers import scripted_recording, start_server
 
     seen = {"v4": [], "v6": []}
@@ -524,7 +543,7 @@ def test_ip_protocol_picks_the_family_among_a_names_addresses(loop_thread, ip_pr
     assert len(seen[peer]) == 1 and not seen["v6" if peer == "v4" else "v4"]
 
 
-def test_ip_protocol_falls_back_to_the_other_family_unless_told_not_to(http_port):
+def test_ip_protocol_falls_back_to_the_other_family_unless_told_not_to(http_port, http_path):
     """``localhost`` (the system resolver, /etc/hosts) and a pinned address, each with IPv4 only."""
     for url, fields in ((f"http://localhost:{http_port}/ok", {}),
                         (f"http://{HOST}/ok", {"resolve": {HOST: f"127.0.0.1:{http_port}"}})):
@@ -534,3 +553,131 @@ def test_ip_protocol_falls_back_to_the_other_family_unless_told_not_to(http_port
             result = probe(http_check(url, ip_protocol="ip6", ip_protocol_fallback=False, **fields))
             assert result.reason is Reason.DNS and "no IPv6 address" in result.error
             assert "connect" not in result.phases
+
+
+# --- the two paths side by side ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("fields", "eligible"), [
+    ({}, True),
+    ({"method": "HEAD"}, True),
+    ({"url": "https://gqthc.dcs.vn/", "follow_redirects": False, "max_redirects": 0}, True),
+    ({"expect_status": [404], "body_json": [{"path": "$.a", "equals": 1}], "fail_if_not_ssl": True}, True),
+    ({"resolve": {"gqthc.dcs.vn": "127.0.0.1:8443"}, "ip_protocol": "ip6", "tls": {"verify": False}}, True),
+    ({"http_version": "2"}, False),
+    ({"http_version": "auto"}, False),  # ALPN may pick HTTP/2
+    ({"http_version": "auto", "url": "http://gqthc.dcs.vn/", "follow_redirects": False}, True),  # no TLS, no ALPN
+    ({"http_version": "auto", "url": "http://gqthc.dcs.vn/", "max_redirects": 0}, True),
+    ({"http_version": "auto", "url": "http://gqthc.dcs.vn/"}, False),  # a redirect to HTTPS would offer HTTP/2
+    ({"method": "POST"}, False),
+    ({"body": "x=1", "method": "PUT"}, False),
+    ({"headers": {"Accept-Language": "vi"}}, False),
+    ({"auth": {"bearer": {"env": "TOKEN"}}}, False),
+])
+def test_lean_eligible(fields, eligible):
+    fields = {"url": "https://gqthc.dcs.vn/", **fields}
+    assert lean_eligible(http_check(fields.pop("url"), **fields)) is eligible
+
+
+CAFE = "Quán cà phê"  # sent as ISO-8859-1, which the Content-Type names
+
+
+async def _odd(reader, writer, heads: list[bytes]):
+    """Responses the scripted server never gives: encodings, old versions, broken framing, cookies."""
+    import gzip
+
+    from tests.servers import OK_PAGE, _response, send
+
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except (asyncio.IncompleteReadError, ConnectionError):
+        writer.close()
+        return
+    heads.append(head)
+    path = head.split(b" ", 2)[1].decode()
+    answers = {
+        "/gzip": _response(200, gzip.compress(OK_PAGE * 50), {"Content-Encoding": "gzip"}),
+        "/badgzip": _response(200, b"not gzip at all", {"Content-Encoding": "gzip"}),
+        "/http10": b"HTTP/1.0 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\r\n" + OK_PAGE,
+        "/latin1": _response(200, CAFE.encode("iso-8859-1"), {"Content-Type": "text/plain; charset=iso-8859-1"}),
+        "/continue": b"HTTP/1.1 100 Continue\r\n\r\n" + _response(200, OK_PAGE),
+        "/short": b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789",
+        "/badchunk": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        "/garbage": b"SSH-2.0-OpenSSH_9.6\r\n\r\n",
+        "/badlocation": _response(302, headers={"Location": "http://[::1/"}),
+        "/ftp": _response(302, headers={"Location": "ftp://gqthc.dcs.vn/"}),
+        "/relative": _response(301, headers={"Location": "../ok#top"}),
+        "/login": _response(302, headers={"Location": "/home", "Set-Cookie": "phien=abc; Path=/; HttpOnly"}),
+        "/home": _response(200 if b"cookie: phien=abc" in head.lower() else 403, OK_PAGE),
+        "/head": _response(200, OK_PAGE),
+        "/ok": _response(200, OK_PAGE),
+    }
+    if path == "/close":
+        writer.close()
+        return
+    await send(writer, answers.get(path, _response(404, b"not found")))
+
+
+def _both(check: HttpCheck, monkeypatch):
+    """The check probed on each path: (httpx's result, lean's result)."""
+    results = []
+    for path in ("httpx", "lean"):
+        monkeypatch.setenv("MONITOR_HTTP_PATH", path)
+        results.append(probe(check))
+    return results
+
+
+def _outcome(result):
+    return (result.success, result.reason, result.error, result.status_code, result.peer, result.details,
+            sorted(result.phases), result.cert_expiry)
+
+
+@pytest.mark.parametrize(("path", "fields", "reason", "error"), [
+    ("/gzip", {"body_contains": ["bình thường"], "max_body_bytes": 100_000}, None, None),
+    ("/gzip", {"max_body_bytes": 1000}, Reason.BODY_TOO_LARGE, "body exceeds 1000 bytes"),  # counted decoded
+    ("/badgzip", {}, Reason.PROTOCOL, None),
+    ("/http10", {"body_contains": ["bình thường"]}, None, None),
+    ("/latin1", {"body_contains": [CAFE]}, None, None),
+    ("/continue", {"body_contains": ["bình thường"]}, None, None),
+    ("/short", {}, Reason.PROTOCOL, None),
+    ("/badchunk", {}, Reason.PROTOCOL, None),
+    ("/garbage", {}, Reason.PROTOCOL, None),
+    ("/close", {}, Reason.PROTOCOL, "RemoteProtocolError: Server disconnected without sending a response."),
+    ("/badlocation", {}, Reason.PROTOCOL, None),
+    ("/badlocation", {"follow_redirects": False}, Reason.PROTOCOL, None),  # httpx reads the Location anyway
+    ("/ftp", {}, Reason.OTHER, "UnsupportedProtocol: Request URL has an unsupported protocol 'ftp://'."),
+    ("/relative", {}, None, None),
+    ("/login", {}, None, None),  # the cookie set by the redirect goes along to the next hop
+    ("/head", {"method": "HEAD"}, None, None),
+])
+def test_both_paths_see_odd_servers_alike(loop_thread, monkeypatch, path, fields, reason, error):
+    from tests.servers import start_server
+
+    heads: list[bytes] = []
+    port = loop_thread.run(start_server(functools.partial(_odd, heads=heads))).port
+    httpx_result, lean_result = _both(http_check(f"http://{HOST}:{port}{path}", resolve={HOST: "127.0.0.1"},
+                                                 **fields), monkeypatch)
+    assert httpx_result.reason is reason, httpx_result.error
+    if error is not None:
+        assert httpx_result.error == error
+    assert _outcome(lean_result) == _outcome(httpx_result)
+    half = len(heads) // 2
+    assert heads[:half] == heads[half:]  # byte for byte the same requests, hop by hop
+
+
+def test_both_paths_send_the_same_request_over_tls(loop_thread, pki, monkeypatch):
+    from tests.servers import start_server
+
+    heads: list[bytes] = []
+    port = loop_thread.run(start_server(functools.partial(_odd, heads=heads), pki.server_context(pki.good))).port
+    httpx_result, lean_result = _both(https_check(pki, port, path="/login"), monkeypatch)
+    assert httpx_result.success and httpx_result.details["redirects"] == 1, httpx_result.error
+    assert _outcome(lean_result) == _outcome(httpx_result)
+    assert len(heads) == 4 and heads[:2] == heads[2:]
+    assert heads[0].startswith(b"GET /login HTTP/1.1\r\nHost: gqthc.dcs.vn\r\n")  # the pinned port is not the URL's
+
+
+def test_http11_against_a_server_that_offers_http2(h2_port, pki, http_path):
+    result = probe(https_check(pki, h2_port, path="/", body_contains=["hypercorn ok"]))
+    assert result.success, result.error
+    assert result.details == {"http_version": "HTTP/1.1", "redirects": 0, "tls_version": "TLSv1.3"}

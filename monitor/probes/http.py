@@ -6,6 +6,10 @@ resolved before the TCP connect, so they are separate); ``tls``, ``processing``
 the time to write the request is not in it) and
 ``transfer`` (headers -> end of body) come from httpcore's trace events.
 Across redirects each phase is summed, like blackbox_exporter does.
+
+The common check (see :func:`lean_eligible`) takes the lean path, :mod:`monitor.probes.http_lean`: the same
+request and outcomes without an httpx client per probe. ``MONITOR_HTTP_PATH=httpx`` in the environment sends
+every check through httpx (for the differential test and benchmark).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import base64
 import functools
 import json
 import operator
+import os
 import re
 import ssl
 from collections.abc import Awaitable, Callable
@@ -201,8 +206,33 @@ async def _read_body(response: httpx.Response, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def lean_eligible(check: HttpCheck) -> bool:
+    """May the lean path (:mod:`monitor.probes.http_lean`) probe ``check`` with the httpx path's outcome?
+
+    GET or HEAD over HTTP/1.1, with no headers of its own, no auth and no body. ``auto`` counts only for a
+    plain-HTTP URL that is never redirected (httpx offers HTTP/2 only through TLS's ALPN, which the lean path
+    does not speak).
+    """
+    if check.method not in ("GET", "HEAD") or check.body is not None or check.auth is not None or check.headers:
+        return False
+    if check.http_version == "1.1":
+        return True
+    return (check.http_version == "auto" and check.url.scheme == "http"
+            and (not check.follow_redirects or check.max_redirects == 0))
+
+
 async def probe(check: HttpCheck, ctx: ProbeContext, obs: Observation) -> None:
     """Request ``check.url`` once over a fresh connection; raise :class:`ProbeFailure` on failure."""
+    if lean_eligible(check) and os.environ.get("MONITOR_HTTP_PATH") != "httpx":
+        from monitor.probes import http_lean  # imports this module: the import is here, not at the top
+
+        await http_lean.probe(check, ctx, obs)
+    else:
+        await probe_httpx(check, ctx, obs)
+
+
+async def probe_httpx(check: HttpCheck, ctx: ProbeContext, obs: Observation) -> None:
+    """The httpx path: any check, HTTP/1.1 or HTTP/2, with headers, auth and bodies."""
     ssl_context = await ctx.ssl_context(check.tls.verify, check.tls.ca_file, _VERSIONS[check.http_version][2])
     transport = _Transport(check, ssl_context, _Backend(obs, check, ctx.source_address))
     headers: dict[str, Any] = {"User-Agent": USER_AGENT}

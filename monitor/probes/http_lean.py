@@ -1,0 +1,307 @@
+"""The lean HTTP/1.1 probe: h11 driven directly over our asyncio stream, for the common check.
+
+The httpx path (:mod:`monitor.probes.http`) builds a client, a transport, a connection pool,
+request and response models and trace hooks for every probe, to send one request over one
+fresh connection: about half of a probe's CPU. Here the same request goes out through h11
+(the HTTP/1.1 state machine httpcore itself uses) over the same network backend and stream,
+and every outcome is the httpx path's: the same request bytes, phases (begun and ended at the
+points httpcore's trace events mark), reasons, error messages, status, certificate expiry, peer
+and details. Redirects are followed as httpx follows them (the same ``Location`` resolution,
+method, ``Host`` and cookie jar between hops, ``max_redirects`` counted the same way).
+
+Only checks :func:`monitor.probes.http.lean_eligible` accepts come here: GET or HEAD, HTTP/1.1,
+no headers of their own, no auth, no request body.
+"""
+
+from __future__ import annotations
+
+import functools
+import ssl
+from typing import cast
+
+import h11
+import httpcore
+import httpx
+from httpx._client import ACCEPT_ENCODING  # what httpx asks for; its decoders are the ones used below
+from httpx._decoders import SUPPORTED_DECODERS, ContentDecoder, IdentityDecoder, MultiDecoder
+from httpx._models import _is_known_encoding, _parse_content_type_charset
+
+from monitor.config.model import HttpCheck
+from monitor.errors import ProbeFailure
+from monitor.probes._net import connect_failure, earliest_expiry
+from monitor.probes._stream import AsyncioStream
+from monitor.probes.base import Observation, ProbeContext
+from monitor.result import Reason
+
+# httpcore's own limits for an HTTP/1.1 connection (httpcore._async.http11.AsyncHTTP11Connection)
+_READ_NUM_BYTES = 64 * 1024
+_MAX_INCOMPLETE_EVENT_SIZE = 100 * 1024
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_ALPN = ("http/1.1",)
+
+
+class _Failed(Exception):
+    """A transport failure, named as the httpx path names it: ``f"{kind}: {message}"``, reason ``protocol``."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind = kind
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(url: str) -> httpx.URL:
+    return httpx.URL(url)
+
+
+@functools.lru_cache(maxsize=256)
+def _charset(content_type: str | None) -> str:
+    """The body's text encoding as ``httpx.Response.encoding`` decides it (no charset or an unknown one: UTF-8)."""
+    encoding = _parse_content_type_charset(content_type) if content_type is not None else None
+    return encoding if encoding is not None and _is_known_encoding(encoding) else "utf-8"
+
+
+def _decoder(headers: httpx.Headers) -> ContentDecoder:
+    """``Content-Encoding`` undone as httpx does: unknown codings ignored, several in a row chained."""
+    decoders: list[ContentDecoder] = []
+    for value in headers.get_list("content-encoding", split_commas=True):
+        decoder = SUPPORTED_DECODERS.get(value.strip().lower())
+        if decoder is not None:
+            decoders.append(decoder())
+    if len(decoders) == 1:
+        return decoders[0]
+    if len(decoders) > 1:
+        return MultiDecoder(children=decoders)
+    return IdentityDecoder()
+
+
+class _Response:
+    """What the probe needs of one response."""
+
+    __slots__ = ("headers", "http_version", "reason_phrase", "status_code", "url")
+
+    def __init__(self, url: httpx.URL, event: h11.Response | h11.InformationalResponse):
+        self.url = url
+        self.status_code: int = event.status_code
+        self.reason_phrase = event.reason.decode("ascii", errors="ignore")
+        self.http_version = "HTTP/" + event.http_version.decode("ascii")
+        self.headers = httpx.Headers(event.headers.raw_items())
+
+
+class _Exchange:
+    """One request and its response over one fresh connection, as httpcore's HTTP/1.1 connection does it."""
+
+    def __init__(self, stream: AsyncioStream, obs: Observation):
+        self._stream = stream
+        self._obs = obs
+        self._h11 = h11.Connection(our_role=h11.CLIENT, max_incomplete_event_size=_MAX_INCOMPLETE_EVENT_SIZE)
+
+    async def _send(self, event: h11.Event) -> None:
+        data = self._h11.send(event)
+        if data:
+            await self._stream.write(data)
+
+    async def _next(self) -> h11.Event | type[h11.PAUSED]:
+        while True:
+            try:
+                event = self._h11.next_event()
+            except h11.RemoteProtocolError as exc:
+                raise _Failed("RemoteProtocolError", str(exc)) from exc
+            if event is not h11.NEED_DATA:
+                return cast("h11.Event | type[h11.PAUSED]", event)
+            try:
+                data = await self._stream.read(_READ_NUM_BYTES)
+            except httpcore.ReadError as exc:
+                raise _Failed("ReadError", str(exc)) from exc
+            if data == b"" and self._h11.their_state == h11.SEND_RESPONSE:
+                raise _Failed("RemoteProtocolError", "Server disconnected without sending a response.")
+            self._h11.receive_data(data)
+
+    async def request(self, method: str, url: httpx.URL, headers: list[tuple[bytes, bytes]]) -> _Response:
+        obs = self._obs
+        obs.begin("processing")  # a deadline while sending is a read timeout too
+        try:
+            await self._send(h11.Request(method=method, target=url.raw_path, headers=headers))
+            await self._send(h11.EndOfMessage())
+            obs.begin("processing", at=obs.last_write)  # the request left when its last bytes did
+        except httpcore.WriteError:
+            pass  # as httpcore: the server may have answered and closed early; read what it sent
+        while True:  # past interim (1xx) responses, as httpcore
+            event = await self._next()
+            if isinstance(event, h11.Response) or (
+                    isinstance(event, h11.InformationalResponse) and event.status_code == 101):
+                break
+        obs.end("processing")
+        obs.begin("transfer")
+        return _Response(url, event)
+
+
+class _Body:
+    """The response body as raw chunks; ``transfer`` ends with the last one, as httpcore's trace ends it."""
+
+    def __init__(self, exchange: _Exchange):
+        self._exchange = exchange
+        self.done = False
+
+    def __aiter__(self) -> _Body:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self.done:
+            raise StopAsyncIteration
+        event = await self._exchange._next()
+        if isinstance(event, h11.Data):
+            return bytes(event.data)
+        self.done = True  # EndOfMessage (or PAUSED): the body is complete
+        self._exchange._obs.end("transfer")
+        raise StopAsyncIteration
+
+
+async def _read(exchange: _Exchange, response: _Response, limit: int | None) -> bytes:
+    """The decoded body; over ``limit`` bytes (decoded, counted as httpx counts them) fails the probe."""
+    decoder = _decoder(response.headers)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for raw in _Body(exchange):
+            chunk = decoder.decode(raw)
+            size += len(chunk)
+            if limit is not None and size > limit:
+                raise ProbeFailure(Reason.BODY_TOO_LARGE, f"body exceeds {limit} bytes")
+            chunks.append(chunk)
+        chunk = decoder.flush()
+    except httpx.DecodingError as exc:
+        raise _Failed("DecodingError", str(exc)) from exc
+    size += len(chunk)
+    if limit is not None and size > limit:
+        raise ProbeFailure(Reason.BODY_TOO_LARGE, f"body exceeds {limit} bytes")
+    chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _request_headers(url: httpx.URL) -> list[tuple[bytes, bytes]]:
+    """The headers httpx sends for a check without headers of its own, in its order."""
+    from monitor.probes.http import USER_AGENT
+
+    return [(b"Host", url.netloc), (b"Accept", b"*/*"), (b"Accept-Encoding", ACCEPT_ENCODING.encode("ascii")),
+            (b"Connection", b"keep-alive"), (b"User-Agent", USER_AGENT.encode("ascii"))]
+
+
+def _redirect_url(url: httpx.URL, response: _Response) -> httpx.URL:
+    """Where a redirect leads, resolved as ``httpx.AsyncClient`` resolves it."""
+    try:
+        target = httpx.URL(response.headers["Location"])
+    except httpx.InvalidURL as exc:
+        raise _Failed("RemoteProtocolError", f"Invalid URL in location header: {exc}.") from None
+    if target.scheme and not target.host:
+        target = target.copy_with(host=url.host)
+    if target.is_relative_url:
+        target = url.join(target)
+    if url.fragment and not target.fragment:
+        target = target.copy_with(fragment=url.fragment)
+    return target
+
+
+def _redirect_method(method: str, status: int) -> str:
+    return "GET" if status in (302, 303) and method != "HEAD" else method
+
+
+async def _connect(check: HttpCheck, ctx: ProbeContext, obs: Observation, url: httpx.URL,
+                   ssl_context: ssl.SSLContext | None) -> AsyncioStream:
+    """A fresh connection to ``url``'s origin: resolved and connected by the httpx path's own backend, then TLS."""
+    from monitor.probes.http import _Backend
+
+    host = url.raw_host.decode("ascii")  # what httpcore connects to and names in SNI: IDNA, no brackets
+    port = url.port or (443 if url.scheme == "https" else 80)
+    stream = await _Backend(obs, check, ctx.source_address).connect_tcp(host, port)
+    assert isinstance(stream, AsyncioStream)
+    if url.scheme != "https":
+        return stream
+    assert ssl_context is not None
+    obs.begin("tls")
+    try:
+        await stream.start_tls(ssl_context, server_hostname=host)
+    except httpcore.ConnectError as exc:
+        raise connect_failure(exc) from exc
+    obs.end("tls")
+    ssl_object = stream.get_extra_info("ssl_object")
+    obs.expiry(earliest_expiry(ssl_object))
+    if ssl_object is not None:
+        obs.details["tls_version"] = ssl_object.version()
+    return stream
+
+
+def _cookie_headers(jar: httpx.Cookies, method: str, url: httpx.URL,
+                    headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The next hop's headers with the jar's cookies for ``url``, as httpx adds them."""
+    return httpx.Request(method, url, headers=headers, cookies=jar).headers.raw
+
+
+def _keep_cookies(jar: httpx.Cookies, method: str, url: httpx.URL, sent: list[tuple[bytes, bytes]],
+                  response: _Response) -> None:
+    if "set-cookie" in response.headers:
+        request = httpx.Request(method, url, headers=sent)
+        jar.extract_cookies(httpx.Response(response.status_code, headers=response.headers, request=request))
+
+
+async def probe(check: HttpCheck, ctx: ProbeContext, obs: Observation) -> None:
+    """Request ``check.url`` once over a fresh connection; raise :class:`ProbeFailure` on failure."""
+    from monitor.probes.http import body_problem, header_problem, json_problem
+
+    url = _parsed(str(check.url))
+    ssl_context: ssl.SSLContext | None = None
+    method: str = check.method
+    headers = _request_headers(url)
+    jar: httpx.Cookies | None = None
+    redirects = 0
+    try:
+        while True:
+            if redirects > check.max_redirects:
+                raise ProbeFailure(Reason.TOO_MANY_REDIRECTS, f"more than {check.max_redirects} redirects")
+            if url.scheme not in ("http", "https"):
+                text = (f"Request URL has an unsupported protocol '{url.scheme}://'." if url.scheme
+                        else "Request URL is missing an 'http://' or 'https://' protocol.")
+                raise ProbeFailure(Reason.OTHER, f"UnsupportedProtocol: {text}")
+            if url.scheme == "https" and ssl_context is None:
+                ssl_context = await ctx.ssl_context(check.tls.verify, check.tls.ca_file, _ALPN)
+            stream = await _connect(check, ctx, obs, url, ssl_context)
+            try:
+                exchange = _Exchange(stream, obs)
+                response = await exchange.request(method, url, headers)
+                if jar is not None or "set-cookie" in response.headers:
+                    jar = jar if jar is not None else httpx.Cookies()
+                    _keep_cookies(jar, method, url, headers, response)
+                redirect = response.status_code in _REDIRECT_STATUSES and "location" in response.headers
+                # httpx resolves the Location even when it will not follow it: a bad one fails either way
+                next_url = _redirect_url(url, response) if redirect else url
+                if not redirect or not check.follow_redirects:
+                    obs.status_code = response.status_code
+                    obs.details["http_version"] = response.http_version
+                    obs.details["redirects"] = redirects
+                    body = await _read(exchange, response, check.max_body_bytes)
+                    break
+                method = _redirect_method(method, response.status_code)
+                headers = [(name, next_url.netloc if name == b"Host" else value) for name, value in headers
+                           if name != b"Cookie"]
+                if jar:
+                    headers = _cookie_headers(jar, method, next_url, headers)
+                url = next_url
+                await _read(exchange, response, None)
+                redirects += 1
+            finally:
+                await stream.aclose()
+    except _Failed as exc:
+        raise ProbeFailure(Reason.PROTOCOL, f"{exc.kind}: {exc}") from exc
+
+    if check.fail_if_not_ssl and url.scheme != "https":  # a platform quietly downgraded is an incident
+        raise ProbeFailure(Reason.NOT_HTTPS, f"ended on plain HTTP at http://{url.netloc.decode()}/")
+    status = response.status_code
+    if not any(low <= status <= high for low, high in check.expect_status):
+        raise ProbeFailure(Reason.HTTP_STATUS, f"status {status} {response.reason_phrase}")
+    if check.fail_if_header_matches or check.fail_if_header_not_matches:
+        problem = header_problem(check, response.headers)
+        if problem:
+            raise ProbeFailure(Reason.HEADER_MISMATCH, problem)
+    text = body.decode(_charset(response.headers.get("Content-Type")), errors="replace")
+    problem = body_problem(check, text) or (json_problem(check.body_json, text) if check.body_json else None)
+    if problem:
+        raise ProbeFailure(Reason.BODY_MISMATCH, problem)
