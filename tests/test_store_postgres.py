@@ -257,6 +257,43 @@ def test_store_copy_refuses_one_store_twice_and_a_missing_one(tmp_path, postgres
     assert "no history at" in empty and not (tmp_path / "back.db").exists()
 
 
+def test_store_copy_between_two_sqlite_files_moves_everything_once(tmp_path):
+    from monitor.domain import Classification, Complaint, Incident, Match, MatchStatus
+
+    source, target = tmp_path / "a.db", tmp_path / "b" / "c.db"
+    results = [ProbeResult("gqthc", "home", "http", loc, T0 + i, i % 4 != 0, 0.1, phases={"total": 0.1})
+               for i in range(7_000) for loc in ("hanoi", "caobang")]  # more than one batch of 5,000
+    incident = Incident("gqthc-1", "gqthc", "down", "location", T0, T0 + 600, ("caobang",), {"dns": 3}, None, 20, 3)
+    complaint = (Complaint("PAKN-1", T0 + 60, "Chi bộ 1", "Cao Bằng", "không vào được", 2),
+                 Classification(("gqthc",), ("gqthc",), "down", "không vào được", True, None, None, None))
+    verdict = Match("PAKN-1", "gqthc", MatchStatus.CORROBORATED, "gqthc-1")
+    store = open_store(source)
+    try:
+        store.add_results(results)
+        store.save_incidents([incident], T0)
+        store.add_complaints([complaint], "pakn.csv", T0)
+        store.save_matches([verdict], T0)
+        store.set_incident_note("gqthc-1", "Đã khắc phục", T0)
+    finally:
+        store.close()
+    first = json.loads(ok(monitor("store", "copy", str(source), str(target), "--json")).stdout)
+    again = json.loads(ok(monitor("store", "copy", str(source), str(target), "--json")).stdout)
+    assert (first["results"], first["new_results"], first["new_complaints"], first["notes"]) == (14_000, 14_000, 1, 1)
+    assert (again["new_results"], again["new_complaints"]) == (0, 0)
+    copied = open_store(target, read_only=True)
+    try:
+        assert copied.results_between(0, 2e9) == results
+        assert copied.incidents_between(0, 2e9) == [incident]
+        assert copied.complaints_between(0, 2e9) == [complaint]
+        assert copied.matches_for(["PAKN-1"]) == [verdict]
+        assert copied.incident_notes(["gqthc-1"]) == {"gqthc-1": "Đã khắc phục"}
+    finally:
+        copied.close()
+    shown = ok(monitor("store", "copy", str(source), str(target))).stdout
+    assert shown.strip() == (f"copied {source} → {target}: 14000 results (0 new), 1 incidents, 1 complaints (0 new), "
+                             "1 verdicts, 1 notes")
+
+
 # --- the two-store equivalence ------------------------------------------------------------------
 
 
