@@ -26,7 +26,8 @@ import pytest
 from monitor.errors import StoreError
 from monitor.result import ProbeResult, Reason
 from monitor.store import open_store
-from monitor.store.postgres import PostgresStore, packaged_pg_migrations
+from monitor.store.pg_schema import packaged_pg_migrations
+from monitor.store.postgres import PostgresStore
 from monitor.store.rows import COLUMNS, to_row
 from tests.grafana_standin import GrafanaStandIn
 from tests.test_statuspage import CHECKS, run

@@ -3,7 +3,8 @@
 The same contract and semantics as :class:`~monitor.store.sqlite.SQLiteStore` (see :class:`monitor.store.Store`);
 its schema is ``monitor/store/pg_migrations/NNN_name.sql``, with the same version numbers and meanings as the
 SQLite migrations. Rows have the same columns and types as SQLite's (times and phases in ``double precision``, so a
-result reads back exactly as written), so they are built and read by the SQLite store's row functions.
+result reads back exactly as written), so both build and read them with :mod:`monitor.store.rows`. The schema's
+files and steps are in :mod:`monitor.store.pg_schema`.
 """
 
 from __future__ import annotations
@@ -11,11 +12,8 @@ from __future__ import annotations
 import functools
 import logging
 import math
-import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from importlib import resources
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
@@ -25,13 +23,13 @@ from monitor.errors import StoreError
 from monitor.result import ProbeResult
 from monitor.rollup import Rollup
 from monitor.store import location, rollups
+from monitor.store.pg_schema import Connection, PgMigration, packaged_pg_migrations
 from monitor.store.postgres_evidence import PostgresEvidence
 from monitor.store.rows import COLUMNS, from_row, to_row
 from monitor.store.sqlite import StoreNeedsMigration
 
 log = logging.getLogger(__name__)
 
-_MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 _MIGRATION_LOCK = 0x6D6F6E69746F72  # pg_advisory_xact_lock key: "monitor"; probers starting at once migrate in turn
 _PRUNE_CHUNK = 10_000
 _KEY = "platform, check_id, location, started_at"
@@ -43,54 +41,7 @@ _COPY = f"COPY results_in (ord, {', '.join(COLUMNS)}) FROM STDIN"
 _INSERT = (f"INSERT INTO results ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)} FROM results_in ORDER BY ord "
            f"ON CONFLICT ({_KEY}) DO NOTHING RETURNING {_KEY}")
 
-Connection = psycopg.Connection[Any]
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class PgMigration:
-    """One forward schema step: after ``sql`` (then ``step``, if any) runs, the database is at ``version``."""
-
-    version: int
-    name: str
-    sql: str
-    step: Callable[[Connection], object] | None = None  # Python work in the same transaction
-
-
-def _python_steps() -> dict[int, Callable[[Connection], object]]:
-    """Migrations that need Python after their SQL, by version (the same versions as SQLite's)."""
-    from monitor.store.rescrub import rescrub_complaints
-
-    return {3: lambda conn: rescrub_complaints(conn, key="id", placeholder="%s"), 6: _backfill_rollups}
-
-
-def _backfill_rollups(conn: Connection, chunk: int = 20_000) -> None:
-    """Migration 006's step: the rollups of every result already stored, folded a page of results at a time."""
-    with conn.cursor() as cursor:
-        last = 0
-        while True:
-            rows = conn.execute(f"SELECT {', '.join(COLUMNS)}, id FROM results WHERE id > %s ORDER BY id LIMIT %s",
-                                (last, chunk)).fetchall()
-            if not rows:
-                return
-            last = rows[-1][-1]
-            rollups.upsert(cursor, [from_row(row[:-1]) for row in rows], mark="%s")
-
-
-def packaged_pg_migrations() -> list[PgMigration]:
-    """The migrations shipped in ``monitor/store/pg_migrations/NNN_name.sql``, in order (numbered 1..N)."""
-    found: list[PgMigration] = []
-    steps = _python_steps()
-    for entry in resources.files("monitor.store").joinpath("pg_migrations").iterdir():
-        match = _MIGRATION_NAME.match(entry.name)
-        if match:
-            version = int(match.group(1))
-            found.append(PgMigration(version, entry.name, entry.read_text(encoding="utf-8"), steps.get(version)))
-    found.sort(key=lambda m: m.version)
-    if [m.version for m in found] != list(range(1, len(found) + 1)):
-        names = ", ".join(m.name for m in found)
-        raise StoreError(f"store migrations must be numbered 001, 002, ... without gaps: {names}")
-    return found
 
 
 class PostgresStore(PostgresEvidence):
