@@ -116,11 +116,11 @@ class _Exchange:
                 raise _Failed("RemoteProtocolError", "Server disconnected without sending a response.")
             self._h11.receive_data(data)
 
-    async def request(self, method: str, url: httpx.URL, headers: list[tuple[bytes, bytes]]) -> _Response:
+    async def request(self, request: h11.Request, url: httpx.URL) -> _Response:
         obs = self._obs
         obs.begin("processing")  # a deadline while sending is a read timeout too
         try:
-            await self._send(h11.Request(method=method, target=url.raw_path, headers=headers))
+            await self._send(request)
             await self._send(h11.EndOfMessage())
             obs.begin("processing", at=obs.last_write)  # the request left when its last bytes did
         except httpcore.WriteError:
@@ -178,12 +178,16 @@ async def _read(exchange: _Exchange, response: _Response, limit: int | None) -> 
     return b"".join(chunks)
 
 
-def _request_headers(url: httpx.URL) -> list[tuple[bytes, bytes]]:
-    """The headers httpx sends for a check without headers of its own, in its order."""
+@functools.lru_cache(maxsize=1024)
+def _first_request(method: str, url: str) -> h11.Request:
+    """The request httpx sends first for a check without headers of its own: its headers, in its order.
+    Built once per check (h11 validates every header as it builds a request)."""
     from monitor.probes.http import USER_AGENT
 
-    return [(b"Host", url.netloc), (b"Accept", b"*/*"), (b"Accept-Encoding", ACCEPT_ENCODING.encode("ascii")),
-            (b"Connection", b"keep-alive"), (b"User-Agent", USER_AGENT.encode("ascii"))]
+    parsed = _parsed(url)
+    headers = [(b"Host", parsed.netloc), (b"Accept", b"*/*"), (b"Accept-Encoding", ACCEPT_ENCODING.encode("ascii")),
+               (b"Connection", b"keep-alive"), (b"User-Agent", USER_AGENT.encode("ascii"))]
+    return h11.Request(method=method, target=parsed.raw_path, headers=headers)
 
 
 def _redirect_url(url: httpx.URL, response: _Response) -> httpx.URL:
@@ -199,10 +203,6 @@ def _redirect_url(url: httpx.URL, response: _Response) -> httpx.URL:
     if url.fragment and not target.fragment:
         target = target.copy_with(fragment=url.fragment)
     return target
-
-
-def _redirect_method(method: str, status: int) -> str:
-    return "GET" if status in (302, 303) and method != "HEAD" else method
 
 
 async def _connect(check: HttpCheck, ctx: ProbeContext, obs: Observation, url: httpx.URL,
@@ -236,10 +236,9 @@ def _cookie_headers(jar: httpx.Cookies, method: str, url: httpx.URL,
     return httpx.Request(method, url, headers=headers, cookies=jar).headers.raw
 
 
-def _keep_cookies(jar: httpx.Cookies, method: str, url: httpx.URL, sent: list[tuple[bytes, bytes]],
-                  response: _Response) -> None:
+def _keep_cookies(jar: httpx.Cookies, url: httpx.URL, sent: h11.Request, response: _Response) -> None:
     if "set-cookie" in response.headers:
-        request = httpx.Request(method, url, headers=sent)
+        request = httpx.Request(sent.method.decode("ascii"), url, headers=sent.headers.raw_items())
         jar.extract_cookies(httpx.Response(response.status_code, headers=response.headers, request=request))
 
 
@@ -247,10 +246,11 @@ async def probe(check: HttpCheck, ctx: ProbeContext, obs: Observation) -> None:
     """Request ``check.url`` once over a fresh connection; raise :class:`ProbeFailure` on failure."""
     from monitor.probes.http import body_problem, header_problem, json_problem
 
-    url = _parsed(str(check.url))
+    first_url = str(check.url)
+    url = _parsed(first_url)
     ssl_context: ssl.SSLContext | None = None
     method: str = check.method
-    headers = _request_headers(url)
+    request = _first_request(method, first_url)
     jar: httpx.Cookies | None = None
     redirects = 0
     try:
@@ -266,10 +266,10 @@ async def probe(check: HttpCheck, ctx: ProbeContext, obs: Observation) -> None:
             stream = await _connect(check, ctx, obs, url, ssl_context)
             try:
                 exchange = _Exchange(stream, obs)
-                response = await exchange.request(method, url, headers)
+                response = await exchange.request(request, url)
                 if jar is not None or "set-cookie" in response.headers:
                     jar = jar if jar is not None else httpx.Cookies()
-                    _keep_cookies(jar, method, url, headers, response)
+                    _keep_cookies(jar, url, request, response)
                 redirect = response.status_code in _REDIRECT_STATUSES and "location" in response.headers
                 # httpx resolves the Location even when it will not follow it: a bad one fails either way
                 next_url = _redirect_url(url, response) if redirect else url
@@ -279,11 +279,12 @@ async def probe(check: HttpCheck, ctx: ProbeContext, obs: Observation) -> None:
                     obs.details["redirects"] = redirects
                     body = await _read(exchange, response, check.max_body_bytes)
                     break
-                method = _redirect_method(method, response.status_code)
-                headers = [(name, next_url.netloc if name == b"Host" else value) for name, value in headers
-                           if name != b"Cookie"]
+                # GET and HEAD stay themselves across every redirect status, in httpx as here
+                headers = [(name, next_url.netloc if name == b"Host" else value)
+                           for name, value in request.headers.raw_items() if name != b"Cookie"]
                 if jar:
                     headers = _cookie_headers(jar, method, next_url, headers)
+                request = h11.Request(method=method, target=next_url.raw_path, headers=headers)
                 url = next_url
                 await _read(exchange, response, None)
                 redirects += 1
