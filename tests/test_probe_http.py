@@ -681,3 +681,20 @@ def test_http11_against_a_server_that_offers_http2(h2_port, pki, http_path):
     result = probe(https_check(pki, h2_port, path="/", body_contains=["hypercorn ok"]))
     assert result.success, result.error
     assert result.details == {"http_version": "HTTP/1.1", "redirects": 0, "tls_version": "TLSv1.3"}
+
+
+def test_probe_connects_from_the_contexts_source_address(loop_thread, http_path):
+    """The lab reads simulated time from the source address: both paths must connect from it, every hop."""
+    from tests.servers import scripted, start_server
+
+    peers: list[str] = []
+
+    async def recording(reader, writer):
+        peers.append(writer.get_extra_info("peername")[0])
+        await scripted(reader, writer)
+
+    port = loop_thread.run(start_server(recording)).port
+    check = http_check(f"http://{HOST}/redirect/1", resolve={HOST: f"127.0.0.1:{port}"})
+    result = asyncio.run(run_check("gqthc", check, ProbeContext(source_address="127.128.1.2")))
+    assert result.success and result.details["redirects"] == 1, result.error
+    assert peers == ["127.128.1.2", "127.128.1.2"]

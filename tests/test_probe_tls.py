@@ -64,3 +64,32 @@ def test_server_that_never_handshakes_times_out(loop_thread, pki):
     port = loop_thread.run(start_server(silent)).port
     result = probe(tls_check(pki, port, timeout=0.5))
     assert result.reason is Reason.READ_TIMEOUT and "tls" not in result.phases
+
+
+@pytest.fixture(params=["httpx", "lean"])
+def http_path(request, monkeypatch) -> str:
+    """The HTTP probe's path: ``httpx`` forced by the switch, or ``lean`` (the default for an HTTP/1.1 GET)."""
+    monkeypatch.setenv("MONITOR_HTTP_PATH", request.param)
+    return request.param
+
+
+@pytest.mark.parametrize("cert", ["good", "expired", "wrong_host", "untrusted"])
+def test_an_https_check_sees_the_certificate_as_the_tls_check_does(loop_thread, pki, http_path, cert):
+    """On either HTTP path: the same verdict on the certificate, and for a good one the same expiry and version."""
+    from monitor.config.model import HttpCheck
+    from monitor.probes.http import lean_eligible
+
+    port = serve(loop_thread, pki, cert)
+    https = HttpCheck.model_validate({"id": "home", "kind": "http", "url": f"https://{pki.HOST}/ok",
+                                      "http_version": "1.1", "resolve": {pki.HOST: f"127.0.0.1:{port}"},
+                                      "tls": {"ca_file": str(pki.ca_file)}})
+    assert lean_eligible(https)
+    seen_by_tls, seen_by_http = probe(tls_check(pki, port)), probe(https)
+    assert (seen_by_http.success, seen_by_http.reason) == (seen_by_tls.success, seen_by_tls.reason)
+    assert seen_by_http.peer == seen_by_tls.peer == f"127.0.0.1:{port}"
+    if cert == "good":
+        assert seen_by_http.success, seen_by_http.error
+        assert seen_by_http.cert_expiry == seen_by_tls.cert_expiry
+        assert seen_by_http.details["tls_version"] == seen_by_tls.details["tls_version"] == "TLSv1.3"
+    else:
+        assert seen_by_http.error == seen_by_tls.error  # "certificate verify failed: …", word for word
