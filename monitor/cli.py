@@ -277,7 +277,7 @@ def cmd_store_copy(args: argparse.Namespace) -> int:
             total = source.count_results()
             console = err if args.json else out
             with Progress(TextColumn("results"), BarColumn(), MofNCompleteColumn(), console=console,
-                          transient=True) as progress:
+                          transient=True, disable=not console.is_terminal) as progress:
                 task = progress.add_task("results", total=total)
                 summary = copy_history(source, target, time.time(), source_name=f"copy of {describe(source_at)}",
                                        progress=lambda done, _new: progress.update(task, completed=done))

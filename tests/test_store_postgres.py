@@ -203,6 +203,33 @@ def test_migration_006_builds_the_rollups_of_a_history_stored_before_it(postgres
 # --- store locations on the command line ----------------------------------------------------
 
 
+@pytest.mark.parametrize(("given", "parsed", "shown"), [
+    ("var/monitor.db", Path("var/monitor.db"), "var/monitor.db"),
+    ("postgresql://monitor:pa%40ss@db:5432/fleet", "postgresql://monitor:pa%40ss@db:5432/fleet",
+     "postgresql://monitor:***@db:5432/fleet"),
+    ("postgres://monitor@db/fleet?sslmode=require&password=pw", "postgres://monitor@db/fleet?sslmode=require&password=pw",
+     "postgres://monitor@db/fleet?sslmode=require&password=***"),
+    ("POSTGRESQL://db/fleet", "postgresql://db/fleet", "postgresql://db/fleet"),
+    (Path("postgresql://monitor:pw@db/fleet"), "postgresql://monitor:pw@db/fleet", "postgresql://monitor:***@db/fleet"),
+    ("postgresql-notes/monitor.db", Path("postgresql-notes/monitor.db"), "postgresql-notes/monitor.db"),
+])
+def test_a_location_is_a_url_or_a_path_and_shown_without_its_password(given, parsed, shown):
+    from monitor.store import location
+
+    assert location.parse(given) == parsed and type(location.parse(given)) is type(parsed)
+    assert location.describe(given) == shown
+
+
+@pytest.mark.parametrize("bad", ["postgresql://monitor:pw@/fleet", "postgresql://monitor:pw@db/",
+                                 "postgresql://monitor:pw@db:port/fleet", "postgresql:/monitor:pw@db/fleet"])
+def test_an_incomplete_url_is_refused_without_its_password(bad):
+    from monitor.store import location
+
+    with pytest.raises(ValueError, match="PostgreSQL URL") as caught:
+        location.parse(bad)
+    assert "pw" not in str(caught.value).replace("postgresql", "")
+
+
 def test_a_url_is_never_a_path_and_its_password_is_never_shown(tmp_path, postgres):
     closed_port = postgres.port + 1 if postgres.port < 65535 else 1  # nothing listens there (checked below)
     url = f"postgresql://monitor:s3cr%40t-pw@127.0.0.1:{closed_port}/fleet"

@@ -34,10 +34,7 @@ def parse(value: str | Path) -> StoreLocation:
     """
     if not is_url(value):
         return value if isinstance(value, Path) else Path(value)
-    text = str(value).strip()
-    if isinstance(value, Path):  # Path collapsed "//" to "/": give the URL back its authority
-        scheme, _, rest = text.partition(":")
-        text = f"{scheme}://{rest.lstrip('/')}"
+    text = _normalise(value)
     try:
         parts = urlsplit(text)
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
@@ -52,13 +49,15 @@ def parse(value: str | Path) -> StoreLocation:
 
 def describe(location: object) -> str:
     """``location`` as it may be shown to anyone: a path as it is, a URL without its password (``***``)."""
-    text = str(location)
-    if not is_url(text):
-        return text
+    if not is_url(location):
+        return str(location)
+    text = _normalise(location)
     try:
-        parts = urlsplit(text.strip())
+        parts = urlsplit(text)
         password = parts.password
     except ValueError:
+        return _without_userinfo(text)
+    if not parts.netloc and "@" in text:  # "postgresql:/user:secret@host/db": no authority, the secret still there
         return _without_userinfo(text)
     redacted = _redact_query(parts)
     if password is None:
@@ -78,6 +77,14 @@ def endpoint(url: str) -> str:
     return f"{parts.hostname or 'localhost'}:{port}"
 
 
+def _normalise(value: object) -> str:
+    """A URL as libpq reads it: the scheme in lower case, and the ``//`` a ``Path`` collapsed given back."""
+    scheme, _, rest = str(value).strip().partition(":")
+    if isinstance(value, Path):
+        rest = f"//{rest.lstrip('/')}"
+    return f"{scheme.lower()}:{rest}"
+
+
 def _redact_query(parts: SplitResult) -> SplitResult:
     """A ``password=`` query parameter (libpq accepts one) redacted too."""
     if "password=" not in parts.query.lower():
@@ -87,7 +94,7 @@ def _redact_query(parts: SplitResult) -> SplitResult:
 
 
 def _without_userinfo(text: str) -> str:
-    scheme, _, rest = text.partition("://")
+    scheme, _, rest = text.partition(":")
     return f"{scheme}://***@{rest.rpartition('@')[2]}" if "@" in rest else text
 
 
