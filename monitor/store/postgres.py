@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 
 from monitor.errors import StoreError
 from monitor.result import ProbeResult
@@ -319,11 +320,19 @@ def holds_history(url: str, connect_timeout: float = 5.0) -> bool:
 
 
 def _connect(url: str, *, read_only: bool, timeout: int) -> Connection:
-    """A new connection (autocommit off); :class:`StoreError` in one line saying what to check when none."""
-    options = "-c default_transaction_read_only=on" if read_only else None
+    """A new connection (autocommit off); :class:`StoreError` in one line saying what to check when none.
+
+    What the URL sets itself (``connect_timeout``, ``application_name``, ``options``) is kept; read-only adds
+    ``default_transaction_read_only`` to its ``options``.
+    """
     try:
-        return psycopg.connect(url, autocommit=False, connect_timeout=timeout, application_name="monitor",
-                               options=options)
+        given = conninfo_to_dict(url)
+        extra: dict[str, Any] = {"connect_timeout": timeout, "application_name": "monitor"}
+        extra = {name: value for name, value in extra.items() if name not in given}
+        if read_only:
+            extra["options"] = " ".join(filter(None, (str(given.get("options") or ""),
+                                                     "-c default_transaction_read_only=on")))
+        return psycopg.connect(url, autocommit=False, **extra)
     except psycopg.Error as exc:
         raise StoreError(f"cannot connect to the history store {location.describe(url)}: {_one_line(url, exc)}; "
                          f"check that PostgreSQL is running at {location.endpoint(url)} and accepts this host, "
