@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import logging
 import signal
 import threading
 import time
 from collections.abc import Callable
+from typing import TypeVar
 from wsgiref.types import WSGIApplication
 
 from monitor.config import Catalog, Settings
@@ -28,9 +30,11 @@ from monitor.store.writer import ResultSink
 from monitor.workcalendar import PeakHours
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 PRUNE_EVERY = 3600.0  # seconds between retention prunes
 INCIDENTS_EVERY = 15.0  # seconds between recomputations of open incidents (or the shortest interval)
 EVIDENCE_EVERY = 3600.0  # seconds between saves of the recent weeks' incidents and complaint verdicts
+SAVE_AT_EXIT = 30.0  # seconds a stopping prober waits for its central store to take the evidence
 _saving = threading.Lock()  # one save at a time: the one at shutdown waits for an hourly one still running
 
 IncidentKey = tuple[str, str, tuple[str, ...]]
@@ -43,7 +47,7 @@ async def _prune_forever(store: Store, retention_days: int) -> None:
     while True:
         cutoff = retention_cutoff(time.time(), retention_days)
         try:
-            removed = await asyncio.to_thread(store.prune, cutoff)
+            removed = await _off_loop(store.prune, cutoff)
         except StoreError as exc:  # a central store may be away for a while: try again next time
             log.warning("results older than %d days not pruned: %s", retention_days, exc)
         else:
@@ -115,7 +119,7 @@ def _save_evidence(store: Store, settings: Settings, catalog: Catalog) -> None:
 async def _save_evidence_hourly(store: Store, settings: Settings, catalog: Catalog) -> None:
     while True:
         await asyncio.sleep(EVIDENCE_EVERY)
-        await asyncio.to_thread(_save_evidence, store, settings, catalog)
+        await _off_loop(_save_evidence, store, settings, catalog)
 
 
 async def _track_incidents(live: LiveIncidents, metrics: Metrics, platforms: list[str], every: float) -> None:
@@ -220,11 +224,17 @@ async def run_daemon(settings: Settings, catalog: Catalog,
         flushed = await asyncio.to_thread(writer.close, settings.shutdown_grace)
         if not flushed:
             log.error("%d results could not be written before exit", writer.pending)
-        if relay is not None and relay.pending:
-            # The central store is away (it may hang, and exit must not): save at the next start instead.
+        if relay is None:
+            await _off_loop(_save_evidence, store, settings, catalog)  # with every result flushed
+        elif relay.pending:
+            # The central store is away (it may hang, and exit must not): the next start saves instead.
             log.warning("incidents and complaint verdicts not saved at exit: the central store is unavailable")
         else:
-            await asyncio.to_thread(_save_evidence, store, settings, catalog)  # with every result flushed
+            try:
+                await asyncio.wait_for(_off_loop(_save_evidence, store, settings, catalog), SAVE_AT_EXIT)
+            except TimeoutError:
+                log.warning("incidents and complaint verdicts not saved at exit: the central store did not answer "
+                            "within %gs", SAVE_AT_EXIT)
         if relay is not None:
             await asyncio.to_thread(relay.close, settings.shutdown_grace)  # the spool stays for the next start
         server.shutdown()
@@ -238,6 +248,33 @@ async def run_daemon(settings: Settings, catalog: Catalog,
         log.info("stopped; %d results stored this run (%d forwarded from the spool, %d left in it)",
                  writer.committed, relay.forwarded, relay.pending)
     return 0
+
+
+async def _off_loop(work: Callable[..., T], *args: object) -> T:
+    """``work(*args)`` on a daemon thread of its own, awaited: like ``asyncio.to_thread``, but a call that hangs
+    on a central store (a frozen server, a lock) cannot keep the process from exiting, as the default executor's
+    threads would (they are joined at exit)."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[T] = loop.create_future()
+
+    def settle(outcome: Callable[[], None]) -> None:
+        if not done.done():
+            outcome()
+
+    def run() -> None:
+        try:
+            value = work(*args)
+        except BaseException as exc:
+            answer = functools.partial(settle, functools.partial(done.set_exception, exc))
+        else:
+            answer = functools.partial(settle, functools.partial(done.set_result, value))
+        try:
+            loop.call_soon_threadsafe(answer)
+        except RuntimeError:  # the loop is closed: nobody waits any more
+            pass
+
+    threading.Thread(target=run, name=f"monitor-{getattr(work, '__name__', 'work')}", daemon=True).start()
+    return await done
 
 
 def _close(store: Store, timeout: float | None) -> None:

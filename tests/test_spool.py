@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import sqlite3
+import subprocess
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -72,27 +73,44 @@ def scrape(url: str) -> dict[str, float]:
     return values
 
 
+def start(postgres) -> None:
+    """Start the session's PostgreSQL again; a failure says what pg_ctl said."""
+    try:
+        postgres.start()
+    except subprocess.CalledProcessError as exc:
+        log = (postgres.directory / "server.log").read_text(errors="replace")[-2000:]
+        raise AssertionError(f"pg_ctl start failed: {exc.stdout}\n{exc.stderr}\nserver.log: {log}") from exc
+
+
+def shut_down(postgres) -> None:
+    """Stop the session's PostgreSQL and make sure it is down; a failure says what pg_ctl said."""
+    data = str(postgres.directory / "data")
+    for _ in range(3):
+        done = postgres.run("pg_ctl", "-D", data, "-m", "fast", "-w", "stop", check=False)
+        if not postgres.is_up():
+            return
+    raise AssertionError(f"PostgreSQL still answers after pg_ctl stop: {done.stdout}\n{done.stderr}")
+
+
 @pytest.fixture
 def down(postgres) -> Iterator[None]:
     """The session's PostgreSQL stopped for the test (started again at its end whatever happens)."""
-    postgres.stop()
+    shut_down(postgres)
     try:
         yield
     finally:
         if not postgres.is_up():
-            postgres.start()
+            start(postgres)
 
 
-def _server_processes(postgres) -> list[int]:
-    """The postmaster and every process it started."""
-    postmaster = int((postgres.directory / "data" / "postmaster.pid").read_text().split()[0])
-    pids = [postmaster]
+def _children(parent: int) -> list[int]:
+    pids = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[1]) == postmaster:
+        if int(fields[1]) == parent:
             pids.append(int(stat.parent.name))
     return pids
 
@@ -100,13 +118,19 @@ def _server_processes(postgres) -> list[int]:
 @contextmanager
 def frozen(postgres) -> Iterator[None]:
     """PostgreSQL hung: every server process stopped (SIGSTOP), so connections stay open and nothing answers."""
-    pids = _server_processes(postgres)
-    for pid in pids:
-        os.kill(pid, signal.SIGSTOP)
+    postmaster = int((postgres.directory / "data" / "postmaster.pid").read_text().split()[0])
+    os.kill(postmaster, signal.SIGSTOP)  # first, so it starts no process we would miss
+    stopped = [postmaster]
     try:
+        for pid in _children(postmaster):
+            try:
+                os.kill(pid, signal.SIGSTOP)
+            except ProcessLookupError:  # ended meanwhile
+                continue
+            stopped.append(pid)
         yield
     finally:
-        for pid in pids:
+        for pid in stopped:
             try:
                 os.kill(pid, signal.SIGCONT)
             except ProcessLookupError:
@@ -135,7 +159,7 @@ def test_results_written_while_postgres_is_down_are_spooled_then_forwarded_in_or
         assert relay.oldest_age() == 600.0  # the first result in line, measured at 1_780_000_000
         assert failures and not forwarded
 
-        postgres.start()
+        start(postgres)
         wait_until(lambda: relay.pending == 0, 60, "the spool forwarded")
         assert relay.oldest_age() == 0.0 and spooled(tmp_path / "spool.db") == 0
         assert sum(forwarded) == relay.forwarded == 300
@@ -235,7 +259,7 @@ def test_monitor_run_started_while_postgres_is_down_spools_keeps_the_spool_and_f
     produced, left = stop(first)
     assert left == spooled(spool) == produced > 0  # SIGTERM keeps the spool on disk
 
-    postgres.start()
+    start(postgres)
     second = Daemon(checks, postgres_url)  # type: ignore[arg-type]
     daemons.append(second)
     url = second.metrics_url()
@@ -288,3 +312,29 @@ def test_a_central_url_gets_network_timeouts_unless_it_sets_its_own():
     kept = urlsplit(with_network_timeouts("postgresql://u@db.example/monitor?sslmode=require&tcp_user_timeout=5000"))
     assert kept.netloc == "u@db.example" and kept.path == "/monitor"
     assert parse_qs(kept.query)["tcp_user_timeout"] == ["5000"] and parse_qs(kept.query)["sslmode"] == ["require"]
+
+
+@pytest.mark.slow  # a real `monitor run` for seconds, PostgreSQL hung
+def test_monitor_run_stops_on_sigterm_while_postgres_hangs_and_keeps_its_spool(postgres, postgres_url, http_port,
+                                                                                tmp_path, monkeypatch, daemons):
+    spool = tmp_path / "spool.db"
+    monkeypatch.setenv("MONITOR_SPOOL", str(spool))
+    checks = write_checks(tmp_path, http_port, count=2)
+    daemon = Daemon(checks, postgres_url)  # type: ignore[arg-type]
+    daemons.append(daemon)
+    url = daemon.metrics_url()
+    wait_until(lambda: stored(postgres, postgres_url)[0] >= 2, 30, "results written to PostgreSQL")
+    with frozen(postgres):
+        daemon.wait_for("central store unavailable .*: spooling results to", stream="stderr", timeout=30)
+        wait_until(lambda: scrape(url)["monitor_store_pending_results"] >= 4, 30, "results in the spool")
+        produced, left = stop(daemon)  # exits although its connection to PostgreSQL hangs
+        assert left == spooled(spool) > 0
+    before = stored(postgres, postgres_url)[0]
+    assert before + left >= produced  # what did not reach PostgreSQL before the hang is in the spool
+
+    again = Daemon(checks, postgres_url)  # type: ignore[arg-type]
+    daemons.append(again)
+    again.wait_for("spool .* forwarded: writing to the central store again", stream="stderr", timeout=60)
+    more, left = stop(again)
+    assert left == 0
+    assert stored(postgres, postgres_url) == (produced + more, produced + more)
