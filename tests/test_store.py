@@ -521,6 +521,8 @@ def test_incident_notes_are_replaced_and_removed(store):
         "gqthc-a": "Đã khắc phục lúc 9h", "gqthc-b": "Đang xử lý"}
     store.set_incident_note("gqthc-b", "", now=T0 + 2)
     assert store.incident_notes(["gqthc-b"]) == {} and store.incident_notes([]) == {}
+    store.set_incident_note("dichvucong-c", "Theo dõi", now=T0 + 3)  # an incident not stored (yet)
+    assert store.all_incident_notes() == {"gqthc-a": "Đã khắc phục lúc 9h", "dichvucong-c": "Theo dõi"}
 
 
 def test_import_complaints_is_all_or_nothing_and_keeps_the_first_of_an_id(store):

@@ -302,11 +302,12 @@ def test_store_copy_between_two_sqlite_files_moves_everything_once(tmp_path):
         store.add_complaints([complaint], "pakn.csv", T0)
         store.save_matches([verdict], T0)
         store.set_incident_note("gqthc-1", "Đã khắc phục", T0)
+        store.set_incident_note("gqthc-2", "Đang xử lý", T0)  # its incident not stored yet
     finally:
         store.close()
     first = json.loads(ok(monitor("store", "copy", str(source), str(target), "--json")).stdout)
     again = json.loads(ok(monitor("store", "copy", str(source), str(target), "--json")).stdout)
-    assert (first["results"], first["new_results"], first["new_complaints"], first["notes"]) == (14_000, 14_000, 1, 1)
+    assert (first["results"], first["new_results"], first["new_complaints"], first["notes"]) == (14_000, 14_000, 1, 2)
     assert (again["new_results"], again["new_complaints"]) == (0, 0)
     copied = open_store(target, read_only=True)
     try:
@@ -314,12 +315,12 @@ def test_store_copy_between_two_sqlite_files_moves_everything_once(tmp_path):
         assert copied.incidents_between(0, 2e9) == [incident]
         assert copied.complaints_between(0, 2e9) == [complaint]
         assert copied.matches_for(["PAKN-1"]) == [verdict]
-        assert copied.incident_notes(["gqthc-1"]) == {"gqthc-1": "Đã khắc phục"}
+        assert copied.all_incident_notes() == {"gqthc-1": "Đã khắc phục", "gqthc-2": "Đang xử lý"}
     finally:
         copied.close()
     shown = ok(monitor("store", "copy", str(source), str(target))).stdout
     assert shown.strip() == (f"copied {source} → {target}: 14000 results (0 new), 1 incidents, 1 complaints (0 new), "
-                             "1 verdicts, 1 notes")
+                             "1 verdicts, 2 notes")
 
 
 # --- the two-store equivalence ------------------------------------------------------------------

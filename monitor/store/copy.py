@@ -56,7 +56,7 @@ def copy_history(source: Store, target: Store, now: float, *, source_name: str, 
     new_complaints = target.import_complaints(iter(complaints), source_name, now)
     matches = source.matches_for([c.id for c, _ in complaints])
     target.save_matches(matches, now)
-    notes = source.incident_notes([i.id for i in incidents])
+    notes = source.all_incident_notes()  # a note may be on an incident detected but not stored yet
     for incident_id, note in sorted(notes.items()):
         target.set_incident_note(incident_id, note, now)
     return CopySummary(read, new, len(incidents), len(complaints), new_complaints, len(matches), len(notes))

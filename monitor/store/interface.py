@@ -114,6 +114,10 @@ class Store(Protocol):
         """The notes of those of these incidents that have one, by incident id."""
         ...
 
+    def all_incident_notes(self) -> dict[str, str]:
+        """Every stored note, by incident id, whether that incident is stored or not (``monitor store copy``)."""
+        ...
+
     def schema_version(self) -> int:
         """The schema version of the underlying database."""
         ...

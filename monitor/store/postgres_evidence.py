@@ -78,6 +78,12 @@ class PostgresEvidence:
             "SELECT incident_id, note FROM incident_notes WHERE incident_id = ANY(%s)", (ids,)).fetchall())
         return {str(i): str(n) for i, n in rows}
 
+    def all_incident_notes(self) -> dict[str, str]:
+        """Every stored note, by incident id, whether that incident is stored or not."""
+        rows = self._run("read incident notes", lambda conn: conn.execute(
+            'SELECT incident_id, note FROM incident_notes ORDER BY incident_id COLLATE "C"').fetchall())
+        return {str(i): str(n) for i, n in rows}
+
     def add_complaints(self, complaints: Sequence[tuple[Complaint, Classification]], source: str,
                        now: float) -> int:
         """Store complaints not stored yet (by id); return how many were new."""

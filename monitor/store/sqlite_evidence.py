@@ -74,6 +74,12 @@ class EvidenceTables:
                 notes.update((str(i), str(n)) for i, n in rows)
         return notes
 
+    def all_incident_notes(self) -> dict[str, str]:
+        """Every stored note, by incident id, whether that incident is stored or not."""
+        with self._errors("read incident notes"):
+            rows = self._connection().execute("SELECT incident_id, note FROM incident_notes ORDER BY incident_id")
+            return {str(i): str(n) for i, n in rows}
+
     def add_complaints(self, complaints: Sequence[tuple[Complaint, Classification]], source: str,
                        now: float) -> int:
         """Store complaints not stored yet (by id); return how many were new."""
