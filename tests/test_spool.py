@@ -156,12 +156,15 @@ def test_results_written_while_postgres_is_down_are_spooled_then_forwarded_in_or
             writer.submit(result(i, check=f"c{i % 3}"))
         assert writer.flush(30)  # committed to the spool: nothing waits in memory for the database
         assert relay.pending == spooled(tmp_path / "spool.db") == 300
+        size = (tmp_path / "spool.db").stat().st_size + (tmp_path / "spool.db-wal").stat().st_size
         assert relay.oldest_age() == 600.0  # the first result in line, measured at 1_780_000_000
         assert failures and not forwarded
 
         start(postgres)
-        wait_until(lambda: relay.pending == 0, 60, "the spool forwarded")
-        assert relay.oldest_age() == 0.0 and spooled(tmp_path / "spool.db") == 0
+        wait_until(lambda: not relay.spooling, 60, "the spool forwarded")
+        assert relay.pending == 0 and relay.oldest_age() == 0.0 and spooled(tmp_path / "spool.db") == 0
+        emptied = (tmp_path / "spool.db").stat().st_size + (tmp_path / "spool.db-wal").stat().st_size
+        assert emptied < size / 4, (size, emptied)  # compacted: the forwarded results' space is given back
         assert sum(forwarded) == relay.forwarded == 300
         assert stored(postgres, postgres_url) == (300, 300)
         for check, starts in in_commit_order(postgres, postgres_url).items():

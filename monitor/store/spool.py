@@ -107,6 +107,14 @@ class Spool:
             self._oldest = self._head_started_at()
         return int(removed)
 
+    def compact(self) -> None:
+        """Give the space of forwarded results back to the file system, when the spool is empty (after an outage
+        of hours it may have grown to hundreds of MB; an empty one takes a few KB)."""
+        with self._lock, self._errors("compact the spool"):
+            if self._count == 0:
+                self._conn.execute("VACUUM")
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the smaller file now, not at a checkpoint
+
     def close(self) -> None:
         """Close the file; what it holds stays for the next run."""
         with self._lock:
@@ -182,6 +190,12 @@ class StoreAndForward:
     def pending(self) -> int:
         """Results in the spool, waiting for the central store."""
         return self.spool.count
+
+    @property
+    def spooling(self) -> bool:
+        """Whether new results go to the spool (the central store failed, and the backlog is not forwarded yet)."""
+        with self._cv:
+            return self._spooling
 
     def oldest_age(self) -> float:
         """Seconds since the first result in line in the spool was measured; 0 when the spool is empty."""
@@ -311,6 +325,10 @@ class StoreAndForward:
             with self._cv:
                 if self.spool.count == 0 and self._spooling:  # appends happen under the lock: none missed
                     self._spooling, self._retry_at, self._failures = False, None, 0
+                    try:
+                        self.spool.compact()
+                    except StoreError as exc:
+                        log.warning("spool %s not compacted: %s", self.spool.path, exc)
                     log.warning("spool %s forwarded: writing to the central store again (%d results forwarded "
                                 "this run)", self.spool.path, self.forwarded)
             return
