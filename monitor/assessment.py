@@ -14,14 +14,19 @@ the daemon (:func:`save_recent_weeks`, hourly), ``monitor simulate`` and ``monit
 from __future__ import annotations
 
 import datetime as dt
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from monitor import hotranges
 from monitor.config import Catalog, Settings
 from monitor.domain import Evidence, Incident, IncidentPolicy, MatchPolicy
-from monitor.incidents import certificate_warnings, detect
+from monitor.incidents import detect, minus, rollup_certificate_warnings, union
 from monitor.localtime import VIETNAM
-from monitor.matching import match, measurements
+from monitor.matching import match, measurements, needs_measurements, window
+from monitor.rollup import BUCKET, fold
 from monitor.store import Store
 from monitor.workcalendar import PeakHours
 
@@ -40,17 +45,60 @@ def overlapping(incidents: list[Incident], start: float, end: float) -> list[Inc
 
 def gather(store: Store, catalog: Catalog, start: float, end: float, now: float,
            policy: IncidentPolicy, match_policy: MatchPolicy) -> Evidence:
-    """Read the period's results and complaints, recompute its incidents and matches; write nothing."""
-    around = store.results_between(start - LOOKBACK, min(end + LOOKAHEAD, max(now, end)), details=False)
-    found = detect(around, catalog.slow_after(), policy)  # also those just before: early complaints mean them
-    incidents = overlapping(found, start, end)
-    results = [r for r in around if start <= r.started_at < end]
-    complaints = store.complaints_between(start, end)
-    monitored = {p.id for p in catalog.platforms if p.monitored}
-    named = {p for _, k in complaints if k.measurable for p in k.platforms}  # only these need their measurements
-    measured = measurements((r for r in around if r.platform in named), catalog.slow_after())
-    matches = match(complaints, found, monitored, measured, match_policy)
-    return Evidence(start, end, results, incidents, certificate_warnings(results, policy), complaints, matches, now)
+    """Read the period's rollups and complaints, and the raw results around its bad stretches and complaints
+    (:mod:`monitor.hotranges`); recompute its incidents and matches; write nothing.
+
+    The incidents and verdicts are those reading every raw result would give (tests/test_hot_detection.py);
+    the figures come from the rollups (``Evidence.rollups``).
+    """
+    lo, hi = start - LOOKBACK, min(end + LOOKAHEAD, max(now, end))  # early complaints mean incidents just before
+    slow = catalog.slow_after()
+    with _no_collection():  # hundreds of thousands of objects, none in a cycle
+        rollups = store.rollups_between(lo, hi)
+        edges = hotranges.partial_buckets(lo, hi, (start, end))
+        raw = [r for a, b in edges for r in store.results_between(a, b, details=False)]
+        intervals = hotranges.intervals(rollups, raw, edges)
+        read: dict[str, list[tuple[float, float]]] = {}
+        for platform, spans in hotranges.ranges(rollups, intervals, lo, hi, slow, policy, edges=edges).items():
+            read[platform] = spans
+            for a, b in spans:
+                raw += store.results_between(a, b, platform, details=False)
+        facts = hotranges.facts(rollups, raw, intervals, edges, slow)
+        found = detect(raw, slow, policy, facts=facts)
+        incidents = overlapping(found, start, end)
+        complaints = store.complaints_between(start, end)
+        monitored = {p.id for p in catalog.platforms if p.monitored}
+        windows: dict[str, list[tuple[float, float]]] = {}  # what the verdicts not explained by an incident read
+        for complaint, classification in complaints:
+            for platform in needs_measurements(complaint, classification, found, monitored, match_policy):
+                around = window(complaint, classification, match_policy)
+                windows.setdefault(platform, []).append((max(lo, around[0]), min(hi, around[1] + 1.0)))  # closed
+        for platform, spans in windows.items():
+            for a, b in minus(union(spans), union([*read.get(platform, []), *edges])):
+                raw += store.results_between(a, b, platform, details=False)
+        finest: dict[str, float] = {}
+        for (platform, _, _), known in facts.items():
+            finest[platform] = min(finest.get(platform, known.interval), known.interval)
+        measured = measurements((r for r in raw if r.platform in windows), slow,
+                                intervals={p: i for p, i in finest.items() if p in windows})
+        matches = match(complaints, found, monitored, measured, match_policy)
+        results = sorted((r for r in raw if start <= r.started_at < end), key=lambda r: r.started_at)
+        period = [r for r in rollups if start <= r.bucket and r.bucket + BUCKET <= end]
+        period += fold(r for r in results if any(a <= r.started_at < b for a, b in edges)).values()
+    return Evidence(start, end, results, incidents, rollup_certificate_warnings(period, policy), complaints, matches,
+                    now, rollups=period)
+
+
+@contextmanager
+def _no_collection() -> Iterator[None]:
+    """The cyclic garbage collector paused: it would scan every result and rollup read, again and again."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def save(store: Store, evidence: Evidence) -> None:
@@ -131,9 +179,11 @@ def weekly_report(evidence: Evidence, catalog: Catalog, settings: Settings, now:
     from monitor.report import ReportInput, build_report
     from monitor.workcalendar import is_bulletin_week
 
-    return build_report(ReportInput(
-        start=evidence.start, end=evidence.end, platforms=catalog.platforms, results=evidence.results,
-        incidents=evidence.incidents, certificate_warnings=evidence.certificate_warnings,
-        complaints=evidence.complaints, matches=evidence.matches, peak=peak_hours(settings), generated_at=now,
-        bulletin_week=is_bulletin_week(evidence.start, evidence.end, settings.week_start),
-        location_names=settings.location_names))
+    with _no_collection():
+        return build_report(ReportInput(
+            start=evidence.start, end=evidence.end, platforms=catalog.platforms, results=evidence.results,
+            rollups=evidence.rollups,
+            incidents=evidence.incidents, certificate_warnings=evidence.certificate_warnings,
+            complaints=evidence.complaints, matches=evidence.matches, peak=peak_hours(settings), generated_at=now,
+            bulletin_week=is_bulletin_week(evidence.start, evidence.end, settings.week_start),
+            location_names=settings.location_names))

@@ -161,7 +161,7 @@ def show_incidents(evidence: Evidence, catalog: Catalog, console: Console, as_js
         console.print(f"{len(quiet)}/{sum(i.scope == 'platform' for i in evidence.incidents)} sự cố của nền tảng "
                       "không có phản ánh nào trùng khớp.")
     if not evidence.incidents:
-        console.print("Không có sự cố nào trong khoảng thời gian này." if evidence.results
+        console.print("Không có sự cố nào trong khoảng thời gian này." if evidence.results or evidence.rollups
                       else "Không có số liệu đo trong khoảng thời gian này.")
     for warning in evidence.certificate_warnings:
         console.print(f"[yellow]Cảnh báo:[/] chứng chỉ {names.get(warning.platform, warning.platform)} "

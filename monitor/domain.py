@@ -10,10 +10,14 @@ types without depending on those algorithms. Times are unix seconds (UTC); shown
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from monitor.result import ProbeResult
+
+if TYPE_CHECKING:
+    from monitor.rollup import Rollup
 
 # --- incidents (made by monitor.incidents) --------------------------------------------------------
 
@@ -202,3 +206,6 @@ class Evidence:
     complaints: list[tuple[Complaint, Classification]]  # received in the period
     matches: list[Match]
     now: float  # when it was gathered: an open incident is ongoing only if its data reaches near it
+    # the period's 15-minute rollups (monitor.rollup): the report's figures; ``results`` then holds only the raw
+    # results read around bad stretches and complaints (monitor.hotranges). None: ``results`` is all of them
+    rollups: Sequence[Rollup] | None = None

@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import bisect
 import math
-import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -58,6 +57,7 @@ from typing import cast
 from monitor.domain import DEFAULT_INTERVAL, DEFAULT_POLICY, CertificateWarning, Incident, IncidentPolicy, Kind, Scope
 from monitor.localtime import local
 from monitor.result import PROBER_NETWORK, ProbeResult
+from monitor.rollup import Rollup
 
 Span = tuple[float, float]  # [start, end); end is math.inf while still open
 OPEN = math.inf
@@ -190,17 +190,74 @@ def degraded_spans(probes: Sequence[ProbeResult], slow_after: float, policy: Inc
     return spans
 
 
-INTERVAL_SAMPLE = 1000  # spacings read to estimate a stream's interval: its median needs no more
+BUCKET = 900  # seconds: the 15-minute buckets of monitor.rollup, which a stream's interval is computed from
+
+Buckets = Sequence[tuple[int, int, float, float]]
+"""A stream's reliable probes per 15-minute bucket: (bucket start, probes, first start, last start), by bucket."""
+
+
+def interval_from_buckets(buckets: Buckets) -> float:
+    """The median spacing of a stream's reliable probes, seen through 15-minute buckets.
+
+    Inside a bucket of ``n`` probes, its ``n - 1`` spacings count as their mean (``(last - first) /
+    (n - 1)``); between consecutive buckets with probes, the spacing from one's last to the next's first
+    counts as it is. The median of those spacings (the mean of the middle two when their number is even).
+    The same from raw probes (:func:`interval_of`) and from rollups (:mod:`monitor.rollup`), so incident
+    detection that reads only the hot ranges of a period finds what reading all of it finds.
+    """
+    weighted: list[tuple[float, int]] = []
+    previous: float | None = None
+    for _, n, first, last in buckets:
+        if previous is not None:
+            weighted.append((first - previous, 1))
+        if n >= 2:
+            weighted.append(((last - first) / (n - 1), n - 1))
+        previous = last
+    total = sum(w for _, w in weighted)
+    if not total:
+        return DEFAULT_INTERVAL
+    weighted.sort()
+    wanted = (total - 1) // 2, total // 2  # the middle one (twice) or the middle two
+    picked: list[float] = []
+    seen = 0
+    for value, weight in weighted:
+        while len(picked) < 2 and wanted[len(picked)] < seen + weight:
+            picked.append(value)
+        seen += weight
+        if len(picked) == 2:
+            break
+    return (picked[0] + picked[1]) / 2 or DEFAULT_INTERVAL
+
+
+def buckets_of(probes: Iterable[ProbeResult]) -> list[tuple[int, int, float, float]]:
+    """The reliable probes of one stream (sorted by start) per 15-minute bucket (see :data:`Buckets`)."""
+    out: list[tuple[int, int, float, float]] = []
+    for p in probes:
+        if p.unreliable:
+            continue
+        t = p.started_at
+        b = int(t // BUCKET) * BUCKET
+        if out and out[-1][0] == b:
+            _, n, first, _ = out[-1]
+            out[-1] = (b, n + 1, first, t)
+        else:
+            out.append((b, 1, t, t))
+    return out
 
 
 def interval_of(probes: Sequence[ProbeResult]) -> float:
-    """The stream's probe interval: the median spacing of its probes (sorted by start), from at most
-    :data:`INTERVAL_SAMPLE` spacings spread over the stream."""
-    if len(probes) < 2:
-        return DEFAULT_INTERVAL
-    step = max(1, (len(probes) - 1) // INTERVAL_SAMPLE)
-    spacings = [probes[k + 1].started_at - probes[k].started_at for k in range(0, len(probes) - 1, step)]
-    return statistics.median(spacings) or DEFAULT_INTERVAL
+    """The stream's probe interval (its probes sorted by start): :func:`interval_from_buckets` of its reliable
+    probes."""
+    return interval_from_buckets(buckets_of(probes))
+
+
+@dataclass(frozen=True)
+class StreamFacts:
+    """What detection needs of a stream beyond the probes it is given: when only some of its probes are read
+    (the hot ranges), these come from its 15-minute rollups (see :func:`detect`)."""
+
+    interval: float  # interval_from_buckets of all its reliable probes in the data
+    last: float  # start of its latest probe that is evidence
 
 
 # --- interval arithmetic -------------------------------------------------------------------
@@ -264,6 +321,7 @@ class _Stream:
     probes: list[ProbeResult]  # by start time
     bad: list[bool]  # slow or failed, per probe
     interval: float
+    last: float  # start of the stream's latest probe (of the data, even when only some probes were read)
 
     def inside(self, span: Span) -> range:
         lo = bisect.bisect_left(self.probes, span[0], key=_STARTED_AT)
@@ -282,22 +340,37 @@ def required_locations(reporting: int, share: float) -> int:
     return max(min(2, reporting), math.ceil(share * reporting - 1e-9))
 
 
+StreamKey = tuple[str, str, str]
+"""(platform, location, check)."""
+
+
 def detect(results: Iterable[ProbeResult], slow_after: Mapping[str, float],
-           policy: IncidentPolicy = DEFAULT_POLICY, default_slow_after: float = 2.5) -> list[Incident]:
+           policy: IncidentPolicy = DEFAULT_POLICY, default_slow_after: float = 2.5,
+           facts: Mapping[StreamKey, StreamFacts] | None = None) -> list[Incident]:
     """Incidents found in ``results`` (any order), by start time.
 
     ``slow_after`` maps platform ids to the latency (seconds) above which an HTTP probe
     counts as slow; platforms not in it use ``default_slow_after``.
+
+    ``facts``: every stream of the data, with its interval and latest probe, when ``results`` are only
+    the hot ranges of it (:mod:`monitor.hotranges`): a stream without results there still counts (its
+    location reports the platform, its interval sets the merge gaps).
     """
-    streams: dict[tuple[str, str, str], list[ProbeResult]] = defaultdict(list)
+    streams: dict[StreamKey, list[ProbeResult]] = defaultdict(list)
+    for key in facts or ():
+        streams[key] = []
     for result in results:
         if not result.unreliable or is_evidence(result, slow_after.get(result.platform, default_slow_after)):
             streams[(result.platform, result.location, result.check)].append(result)
     by_platform: dict[str, dict[str, _Location]] = defaultdict(lambda: defaultdict(_Location))
-    for (platform, location, _check), probes in streams.items():
+    for key, probes in streams.items():
+        platform, location, _check = key
         probes.sort(key=_STARTED_AT)
         threshold = slow_after.get(platform, default_slow_after)
-        stream = _Stream(probes, [is_bad(p, threshold) for p in probes], interval_of(probes))
+        known = facts.get(key) if facts is not None else None
+        if known is None:
+            known = StreamFacts(interval_of(probes), probes[-1].started_at)
+        stream = _Stream(probes, [is_bad(p, threshold) for p in probes], known.interval, known.last)
         slowdowns = degraded_spans(probes, threshold, policy, stream.bad)
         down = union(down_spans(probes, policy, stream.bad, slowdowns, stream.interval),
                      policy.merge_probes * stream.interval)
@@ -395,7 +468,7 @@ def _incident(platform: str, scope: Scope, kind: Kind, span: Span, involved: lis
     for name in involved:
         for stream in locations[name].streams:
             interval = min(interval, stream.interval)
-            data_until = max(data_until or stream.probes[-1].started_at, stream.probes[-1].started_at)
+            data_until = max(data_until or stream.last, stream.last)
             for k in stream.inside(span):
                 p = stream.probes[k]
                 probes += 1
@@ -432,4 +505,19 @@ def certificate_warnings(results: Iterable[ProbeResult], policy: IncidentPolicy 
     warnings = [CertificateWarning(p, c, loc, r.cert_expiry, r.started_at)
                 for (p, c, loc), r in latest.items()
                 if r.cert_expiry is not None and 0 < r.cert_expiry - r.started_at <= policy.cert_warning_days * 86400]
+    return sorted(warnings, key=lambda w: (w.expires_at, w.platform, w.check, w.location))
+
+
+def rollup_certificate_warnings(rollups: Iterable[Rollup], policy: IncidentPolicy = DEFAULT_POLICY
+                                ) -> list[CertificateWarning]:
+    """:func:`certificate_warnings` of the results the rollups sum: each keeps the certificate seen last."""
+    latest: dict[tuple[str, str, str], tuple[float, float]] = {}
+    for r in rollups:
+        if r.cert_seen is not None and r.cert_expiry is not None:
+            key = (r.platform, r.check, r.location)
+            seen = latest.get(key)
+            if seen is None or seen[0] < r.cert_seen:
+                latest[key] = (r.cert_seen, r.cert_expiry)
+    warnings = [CertificateWarning(p, c, loc, expiry, at) for (p, c, loc), (at, expiry) in latest.items()
+                if 0 < expiry - at <= policy.cert_warning_days * 86400]
     return sorted(warnings, key=lambda w: (w.expires_at, w.platform, w.check, w.location))

@@ -48,10 +48,14 @@ class Measurements:
 
 
 def measurements(results: Iterable[ProbeResult], slow_after: Mapping[str, float],
-                 default_slow_after: float = 2.5) -> dict[str, Measurements]:
+                 default_slow_after: float = 2.5, intervals: Mapping[str, float] | None = None
+                 ) -> dict[str, Measurements]:
     """Per platform, what :func:`match` needs to tell "measured and fine" from "not measured".
 
     One pass over ``results`` (the store returns them by start time; others are sorted here).
+    ``intervals``: each platform's interval (the finest of its streams'), when ``results`` are only the
+    stretches around complaints (:func:`monitor.assessment.gather` takes them from the rollups); a
+    platform in it without results there is measured, with no measurement in those stretches.
     """
     times: dict[str, list[float]] = defaultdict(list)
     bad: dict[str, list[bool]] = defaultdict(list)
@@ -63,17 +67,21 @@ def measurements(results: Iterable[ProbeResult], slow_after: Mapping[str, float]
         times[r.platform].append(r.started_at)
         bad[r.platform].append(is_bad(r, threshold))
         streams[(r.platform, r.check, r.location)].append(r)
-    intervals: dict[str, float] = {}
+    known = intervals or {}
+    finest: dict[str, float] = dict(known)
+    for platform in known:
+        times[platform], bad[platform] = times[platform], bad[platform]  # measured, maybe not in these stretches
     for (platform, _, _), stream in streams.items():
-        stream.sort(key=lambda r: r.started_at)
-        intervals[platform] = min(intervals.get(platform, math.inf), interval_of(stream))
+        if platform not in known:
+            stream.sort(key=lambda r: r.started_at)
+            finest[platform] = min(finest.get(platform, math.inf), interval_of(stream))
     out = {}
     for platform, when in times.items():
         flags = bad[platform]
         if any(a > b for a, b in itertools.pairwise(when)):
             order = sorted(range(len(when)), key=when.__getitem__)
             when, flags = [when[k] for k in order], [flags[k] for k in order]
-        out[platform] = Measurements(when, flags, intervals[platform])
+        out[platform] = Measurements(when, flags, finest[platform])
     return out
 
 
@@ -162,6 +170,17 @@ def _verdict(complaint: Complaint, classification: Classification, platform: str
         return Match(complaint.id, platform, MatchStatus.SPORADIC)
     fine = dense(seen, start, min(end, complaint.received_at), policy)
     return Match(complaint.id, platform, MatchStatus.NOT_MEASURED if fine else MatchStatus.NO_DATA)
+
+
+def needs_measurements(complaint: Complaint, classification: Classification, incidents: Sequence[Incident],
+                       monitored: Collection[str], policy: MatchPolicy = DEFAULT_MATCH_POLICY) -> list[str]:
+    """The platforms named whose verdict :func:`match` would take from the measurements (no incident explains the
+    complaint there): only their results in the complaint's :func:`window` need reading."""
+    if not classification.measurable:
+        return []
+    start, end = window(complaint, classification, policy)
+    return [p for p in classification.platforms if p in monitored
+            and not any(_compatible(classification.symptom, i) for i in _overlapping(incidents, p, start, end))]
 
 
 def unexplained(incidents: Sequence[Incident], matches: Sequence[Match]) -> list[Incident]:

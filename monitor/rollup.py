@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import math
 import struct
-from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from monitor.result import ProbeResult
 
@@ -59,26 +59,55 @@ def bin_value(index: int) -> float:
     return _SCALE * GAMMA ** index
 
 
-_HEADER = struct.Struct("<BiII")  # width code, first bin, zero count, number of bins
+_HEADER = struct.Struct("<BII")  # item code (2: int16 bin + uint16 count, 4: int32 + uint32), zero count, bins
+_PAIRS = {2: "<i2,<u2", 4: "<i4,<u4"}
 
 
-@dataclass
 class Sketch:
-    """Counts of values per logarithmic bin (see the module docstring); ``zero`` counts values <= TINY."""
+    """Counts of values per logarithmic bin (see the module docstring); ``zero`` counts values <= TINY.
 
-    bins: dict[int, int] = field(default_factory=dict)
-    zero: int = 0
+    One read from the store stays in its binary form until its bins are needed (:meth:`decode` is lazy):
+    the report merges a week of them at once with :func:`merge_many`, without a dictionary each.
+    """
+
+    __slots__ = ("_bins", "_blob", "zero")
+
+    def __init__(self, bins: dict[int, int] | None = None, zero: int = 0) -> None:
+        self._bins: dict[int, int] | None = {} if bins is None else bins
+        self._blob: bytes | None = None
+        self.zero = zero
+
+    @property
+    def bins(self) -> dict[int, int]:
+        if self._bins is None:
+            self._bins = self._decode_bins()
+            self._blob = None
+        return self._bins
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sketch) and self.zero == other.zero and self.bins == other.bins
+
+    def __repr__(self) -> str:
+        return f"Sketch({self.bins!r}, zero={self.zero})"
 
     @property
     def count(self) -> int:
         return self.zero + sum(self.bins.values())
+
+    def count_from(self, threshold: float) -> int:
+        """How many values are in bins that may hold a value above ``threshold``: at least as many as are above it."""
+        if threshold <= TINY:
+            return self.count
+        first = bin_of(threshold)
+        return sum(c for index, c in self.bins.items() if index >= first)
 
     def add(self, value: float, count: int = 1) -> None:
         if value <= TINY:
             self.zero += count
         else:
             index = bin_of(value)
-            self.bins[index] = self.bins.get(index, 0) + count
+            bins = self.bins
+            bins[index] = bins.get(index, 0) + count
 
     def update(self, other: Sketch) -> None:
         """Add ``other``'s counts to this sketch (in place)."""
@@ -95,8 +124,9 @@ class Sketch:
     def _ranked(self) -> Iterator[tuple[float, int]]:
         if self.zero:
             yield 0.0, self.zero
-        for index in sorted(self.bins):
-            yield bin_value(index), self.bins[index]
+        bins = self.bins
+        for index in sorted(bins):
+            yield bin_value(index), bins[index]
 
     def quantile(self, q: float) -> float | None:
         """The ``q`` quantile by linear interpolation between closest ranks (the report's definition), from the
@@ -131,29 +161,88 @@ class Sketch:
         return out
 
     def encode(self) -> bytes:
-        """Compact binary form: a header, then one count per bin from the lowest to the highest (2 or 4 bytes)."""
-        if not self.bins:
-            return _HEADER.pack(0, 0, self.zero, 0)
-        low, high = min(self.bins), max(self.bins)
-        counts = [self.bins.get(index, 0) for index in range(low, high + 1)]
-        code = 2 if max(counts) < 1 << 16 else 4
-        packed = array("H" if code == 2 else "I", counts)
-        if packed.itemsize != code:  # pragma: no cover - platforms where "I" is not 4 bytes
-            raise ValueError("unsupported array item size")
-        if struct.pack("=H", 1) != struct.pack("<H", 1):  # pragma: no cover - big-endian hosts
-            packed.byteswap()
-        return _HEADER.pack(code, low, self.zero, len(counts)) + packed.tobytes()
+        """Compact binary form: a header, then (bin, count) for each bin holding values, by bin (2 + 2 bytes, or
+        4 + 4 when a count or a bin does not fit)."""
+        if self._bins is None and self._blob is not None:
+            return self._blob
+        bins = self.bins
+        pairs = [x for index in sorted(bins) for x in (index, bins[index])]
+        small = all(-(1 << 15) <= x < 1 << 15 for x in pairs[::2]) and max(pairs[1::2], default=0) < 1 << 16
+        code, item = (2, "hH") if small else (4, "iI")
+        return _HEADER.pack(code, self.zero, len(pairs) // 2) + struct.pack("<" + item * (len(pairs) // 2), *pairs)
 
     @classmethod
     def decode(cls, data: bytes) -> Sketch:
-        code, low, zero, width = _HEADER.unpack_from(data)
-        if not width:
-            return cls({}, zero)
-        counts = array("H" if code == 2 else "I")
-        counts.frombytes(data[_HEADER.size:_HEADER.size + code * width])
-        if struct.pack("=H", 1) != struct.pack("<H", 1):  # pragma: no cover - big-endian hosts
-            counts.byteswap()
-        return cls({low + i: c for i, c in enumerate(counts) if c}, zero)
+        """The sketch :meth:`encode` wrote; its bins are read when first needed."""
+        sketch = cls.__new__(cls)
+        sketch._blob = bytes(data)
+        sketch._bins = None
+        sketch.zero = _HEADER.unpack_from(sketch._blob)[1]
+        return sketch
+
+    def _decode_bins(self) -> dict[int, int]:
+        data = self._blob or b""
+        code, _, n = _HEADER.unpack_from(data)
+        if not n:
+            return {}
+        values = struct.unpack_from("<" + ("hH" if code == 2 else "iI") * n, data, _HEADER.size)
+        return dict(zip(values[::2], values[1::2], strict=True))
+
+    @classmethod
+    def from_counts(cls, first: int, counts: Sequence[float], zero: int = 0) -> Sketch:
+        """The sketch whose bin ``first + i`` holds ``counts[i]``."""
+        return cls({first + i: int(c) for i, c in enumerate(counts) if c}, zero)
+
+
+def merge_matrix(sketches: Sequence[Sketch], owners: Sequence[Sequence[int]], targets: int
+                 ) -> tuple[int, Any, list[int]]:
+    """Many sketches added into ``targets`` rows at once: sketch ``k`` goes to the target ``family[k]`` of every
+    family in ``owners`` (so one sketch may count in several rows, e.g. its hour and its location).
+
+    Returns ``(first, counts, zeros)``: ``counts[t, i]`` is target ``t``'s count of bin ``first + i`` (a numpy
+    array, so callers add rows up further in numpy), ``zeros[t]`` its count of zeros. The report merges a week
+    of sketches this way: their binary forms are joined and added with one ``bincount`` per family.
+    """
+    import numpy as np
+
+    zeros = [0] * targets
+    chunks: dict[int, list[bytes]] = {2: [], 4: []}
+    which: dict[int, list[int]] = {2: [], 4: []}
+    sizes: dict[int, list[int]] = {2: [], 4: []}
+    unpack, header = _HEADER.unpack_from, _HEADER.size
+    for k, sketch in enumerate(sketches):
+        if sketch.zero:
+            for family in owners:
+                zeros[family[k]] += sketch.zero
+        blob = sketch.encode()
+        code, _, n = unpack(blob)
+        if n:
+            chunks[code].append(blob[header:])
+            which[code].append(k)
+            sizes[code].append(n)
+    decoded = []
+    families = [np.asarray(family, dtype=np.int64) for family in owners]
+    for code, payloads in chunks.items():
+        if payloads:
+            pairs = np.frombuffer(b"".join(payloads), dtype=np.dtype(_PAIRS[code]))
+            index = np.repeat(np.asarray(which[code], dtype=np.int64), np.asarray(sizes[code], dtype=np.int64))
+            decoded.append((pairs["f0"].astype(np.int64), pairs["f1"].astype(np.float64), index))
+    if not decoded:
+        return 0, np.zeros((targets, 0)), zeros
+    first = min(int(b.min()) for b, _, _ in decoded)
+    span = max(int(b.max()) for b, _, _ in decoded) - first + 1
+    counts = np.zeros(targets * span)
+    for b, c, index in decoded:
+        for owner in families:
+            counts += np.bincount(owner[index] * span + (b - first), weights=c, minlength=targets * span)
+    return first, counts.reshape(targets, span), zeros
+
+
+def merge_many(parts: Iterable[tuple[int, Sketch]], targets: int) -> list[Sketch]:
+    """:func:`merge_matrix` as one sketch per target, from (target, sketch) pairs."""
+    listed = list(parts)
+    first, counts, zeros = merge_matrix([s for _, s in listed], [[t for t, _ in listed]], targets)
+    return [Sketch.from_counts(first, counts[t], zeros[t]) for t in range(targets)]
 
 
 @dataclass
@@ -259,6 +348,7 @@ def copy(r: Rollup) -> Rollup:
     return Rollup(r.platform, r.check, r.kind, r.location, r.bucket, r.probes, r.successes, dict(r.reasons),
                   r.unreliable, r.minutes, r.first, r.last, r.slowest, r.cert_seen, r.cert_expiry,
                   Sketch(dict(r.sketch.bins), r.sketch.zero))
+
 
 
 def encode_reasons(reasons: dict[str, int]) -> str:

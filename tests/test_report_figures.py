@@ -136,18 +136,22 @@ def test_availability_counts_reliable_probes_only(report):
     assert report.platform("sotaydangvien").availability == 100.0
     md = render_markdown(report)
     assert "| Hệ thống giải quyết thủ tục hành chính của Đảng | 99,55% | 45 phút | 1 | 0 |" in md
-    assert ("| Sổ tay đảng viên điện tử | 100% | 0 phút | 0 | 4 | 0,20 / 3,00 giây | 0,20 / 0,20 giây "
+    # 2,97 not 3,00: percentiles come from the 15-minute rollups' latency sketches, within 1 % (monitor.rollup)
+    assert ("| Sổ tay đảng viên điện tử | 100% | 0 phút | 0 | 4 | 0,20 / 2,97 giây | 0,20 / 0,20 giây "
             "| 5 / 4 / 3 |") in md
 
 
 def test_unreliable_results_do_not_change_latency(report):
     # 576 unreliable 9 s results off-peak would make the off-peak p95 9 s if they were counted.
-    assert report.platform("sotaydangvien").latency_offpeak == (0.2, 0.2)
-    assert report.platform("sotaydangvien").latency_peak == (0.2, 3.0)
-    assert max(v for v in report.platform("sotaydangvien").hourly_latency if v is not None) == 3.0
+    # Percentiles come from latency sketches: within 1 % of the exact ones (monitor.rollup).
+    assert report.platform("sotaydangvien").latency_offpeak == pytest.approx((0.2, 0.2), rel=0.01)
+    assert report.platform("sotaydangvien").latency_peak == pytest.approx((0.2, 3.0), rel=0.01)
+    assert max(v for v in report.platform("sotaydangvien").hourly_latency if v is not None) == pytest.approx(
+        3.0, rel=0.01)
     counted = build_report(week_input(results=[
         ProbeResult(**{**r.__dict__, "unreliable": False}) for r in week_results()]))
-    assert counted.platform("sotaydangvien").latency_offpeak[1] == 9.0  # proves the fixture can fail the test
+    assert counted.platform("sotaydangvien").latency_offpeak[1] == pytest.approx(9.0, rel=0.01)  # the fixture
+    # can fail the test
 
 
 def test_downtime_and_incident_counts(report):
@@ -291,15 +295,16 @@ def _peak_split(t: float) -> tuple:
 def test_peak_split_follows_the_working_calendar(day, peak):
     t = at(day, 8)
     assert is_peak(t) is peak
-    assert _peak_split(t) == (((1.5, 1.5), None) if peak else (None, (1.5, 1.5)))
-    assert _peak_split(at(day, 7, 29)) == (None, (1.5, 1.5))  # just before the window: never peak
+    within = pytest.approx((1.5, 1.5), rel=0.01)  # a latency sketch's value: within 1 % (monitor.rollup)
+    assert _peak_split(t) == ((within, None) if peak else (None, within))
+    assert _peak_split(at(day, 7, 29)) == (None, within)  # just before the window: never peak
 
 
 def test_only_http_totals_are_latency():
     results = [ok("sotaydangvien", "hanoi", START + 3600, 0.01, kind="dns"),
                ok("sotaydangvien", "hanoi", START + 7200, 0.4)]
     figures = build_report(ReportInput(START, END, PLATFORMS[:1], results, [], [], [], [])).platform("sotaydangvien")
-    assert figures.probes == 2 and figures.latency_offpeak == (0.4, 0.4)
+    assert figures.probes == 2 and figures.latency_offpeak == pytest.approx((0.4, 0.4), rel=0.01)  # sketch: 1 %
 
 
 def test_daily_availability(report):

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from monitor.report.figures import quantile
 from monitor.result import ProbeResult, Reason
-from monitor.rollup import ACCURACY, BUCKET, Rollup, Sketch, copy, fold, merge
+from monitor.rollup import ACCURACY, BUCKET, Rollup, Sketch, copy, fold, merge, merge_many
 from monitor.store import SQLiteStore
 from monitor.store.sqlite import _INSERT, _to_row, packaged_migrations
 
@@ -56,7 +56,7 @@ def test_encoding_round_trips(values: list[float], zeros: int) -> None:
     s = _sketch(values)
     s.zero += zeros
     assert Sketch.decode(s.encode()) == s
-    assert len(s.encode()) <= 13 + 4 * (len(s.bins) and max(s.bins) - min(s.bins) + 1)
+    assert len(s.encode()) == 9 + 4 * len(s.bins)  # (bin, count) pairs of 2 + 2 bytes
 
 
 def _result(i: int, *, ok: bool = True, total: float = 0.2, unreliable: bool = False, location: str = "hn",
@@ -133,3 +133,13 @@ def test_migration_006_builds_the_rollups_of_an_existing_history(tmp_path: Path)
     store = SQLiteStore(path)
     assert {r.key: r for r in store.rollups_between(T0, T0 + 86400)} == fold(batch)
     store.close()
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), latencies), max_size=20))
+def test_merging_many_at_once_equals_merging_one_by_one(parts: list[tuple[int, list[float]]]) -> None:
+    sketches = [(target, Sketch.decode(_sketch(values).encode())) for target, values in parts]
+    expected = [Sketch() for _ in range(4)]
+    for target, sketch in sketches:
+        expected[target].update(sketch)
+    assert merge_many(sketches, 4) == expected

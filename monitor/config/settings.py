@@ -85,6 +85,7 @@ class Settings(BaseSettings):
     store: Annotated[Path | str, BeforeValidator(_store_location)] = Path("var/monitor.db")
     spool: Path = Path("var/spool.db")  # results waiting for a central store (PostgreSQL) that is unavailable
     retention_days: Annotated[int, Field(gt=0)] = 30
+    rollup_retention_days: Annotated[int, Field(gt=0)] = 400  # 15-minute rollups (the report's figures)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     max_concurrency: Annotated[int, Field(gt=0)] = 200  # probes in flight at once
     shutdown_grace: Annotated[float, Field(gt=0)] = 10.0  # seconds to wait for probes in flight on stop

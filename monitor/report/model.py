@@ -14,6 +14,7 @@ from monitor.domain import CertificateWarning, Classification, Complaint, Incide
 from monitor.report.coverage import Coverage
 from monitor.report.locations import LocationFigures
 from monitor.result import ProbeResult
+from monitor.rollup import Rollup
 from monitor.workcalendar import DEFAULT_PEAK, PeakHours
 
 
@@ -33,6 +34,9 @@ class ReportInput:
     generated_at: float = 0.0  # "now": an open incident whose data reaches near it is ongoing
     bulletin_week: bool = False  # [start, end) is exactly a bulletin week: titled "TUẦN TỪ …"
     location_names: Mapping[str, str] = field(default_factory=dict)  # the location_names setting: id -> name
+    # the period's 15-minute rollups (monitor.rollup), where every figure but the incidents' p95 comes from; None:
+    # folded from ``results`` (then all of the period's); given, ``results`` may hold only those around incidents
+    rollups: Sequence[Rollup] | None = None
 
 
 Latency = tuple[float, float]

@@ -79,14 +79,14 @@ def upsert(cursor: Cursor, results: Iterable[ProbeResult], mark: str = "?") -> i
 
 
 def read(cursor: Cursor, start: float, end: float, platform: str | None = None, mark: str = "?") -> list[Rollup]:
-    """Rollups of the buckets overlapping ``[start, end)``, by bucket then key."""
+    """Rollups of the buckets overlapping ``[start, end)``, by bucket."""
     first = int(start // BUCKET) * BUCKET
     where = f"bucket >= {mark} AND bucket < {mark}"
     params: tuple[Any, ...] = (first, end)
     if platform is not None:
         where += f" AND platform = {mark}"
         params += (platform,)
-    cursor.execute(f"{_SELECT} WHERE {where} ORDER BY bucket, platform, check_id, kind, location", params)
+    cursor.execute(f"{_SELECT} WHERE {where} ORDER BY bucket", params)
     return [from_row(row) for row in cursor.fetchall()]
 
 
