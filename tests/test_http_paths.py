@@ -42,14 +42,15 @@ platforms:
     name: Hệ thống giải quyết thủ tục hành chính của Đảng
     domains: [gqthc.dcs.vn]
     checks:
-      - {id: home, kind: http, url: "https://gqthc.dcs.vn/", http_version: "1.1", timeout: 1s}
+      - {id: home, kind: http, url: "https://gqthc.dcs.vn/", timeout: 1s}
+      - {id: h1, kind: http, url: "https://gqthc.dcs.vn/", http_version: "1.1", timeout: 1s}
       - {id: login, kind: http, url: "https://gqthc.dcs.vn/dang-nhap", http_version: "1.1", method: HEAD,
          expect_status: [200], timeout: 1s}
   - id: sotaydangvien
     name: Sổ tay đảng viên
     domains: [sotaydangvien.dcs.vn]
     checks:
-      - {id: home, kind: http, url: "https://sotaydangvien.dcs.vn/", http_version: "1.1", timeout: 1s}
+      - {id: home, kind: http, url: "https://sotaydangvien.dcs.vn/", timeout: 1s}
 """
 
 SCENARIO = """
@@ -221,7 +222,8 @@ def test_both_paths_agree_probe_for_probe_on_the_lab(lab):
     seen = {(name, r.reason) for name, _, r, _ in pairs}
     for expected in [("gqthc/home", None), ("gqthc/home", Reason.CONNECT_REFUSED), ("gqthc/home", Reason.HTTP_STATUS),
                      ("gqthc/home", Reason.TLS_EXPIRED), ("gqthc/home", Reason.TLS_HOSTNAME),
-                     ("gqthc/home", Reason.BODY_MISMATCH), ("gqthc/login", None), ("gqthc/front", None),
+                     ("gqthc/home", Reason.BODY_MISMATCH), ("gqthc/h1", Reason.TLS_EXPIRED), ("gqthc/login", None),
+                     ("gqthc/front", None),
                      ("gqthc/front-no-redirects", Reason.TOO_MANY_REDIRECTS), ("gqthc/untrusted", Reason.TLS_UNTRUSTED),
                      ("gqthc/closed", Reason.CONNECT_REFUSED), ("sotaydangvien/home", None),
                      ("sotaydangvien/home", Reason.HTTP_STATUS), ("sotaydangvien/home", Reason.READ_TIMEOUT),

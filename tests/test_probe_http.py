@@ -28,8 +28,6 @@ HOST = "gqthc.dcs.vn"
 
 
 def http_check(url: str, **fields) -> HttpCheck:
-    """A check over HTTP/1.1 unless told otherwise, so both paths can take it."""
-    fields.setdefault("http_version", "1.1")
     return HttpCheck.model_validate({"id": "home", "kind": "http", "url": url, "interval": 30, **fields})
 
 
@@ -306,11 +304,14 @@ def test_each_probe_opens_a_fresh_connection(loop_thread, http_path):
     assert len(connections) == 2
 
 
-@pytest.mark.parametrize(("version", "expected"), [("2", "HTTP/2"), ("auto", "HTTP/2"), ("1.1", "HTTP/1.1")])
-def test_http2_and_http11(h2_port, pki, version, expected):
+@pytest.mark.parametrize(("version", "expected"), [("auto", "HTTP/2"), ("1.1", "HTTP/1.1")])
+def test_http2_and_http11(h2_port, pki, version, expected, http_path):
     result = probe(https_check(pki, h2_port, path="/", http_version=version, body_contains=["hypercorn ok"]))
     assert result.success, result.error
     assert result.details["http_version"] == expected
+
+
+H2_SEEN: list[tuple] = []  # what the HTTP/2 server was asked: (version, method, path, headers)
 
 
 @pytest.fixture(scope="module")
@@ -330,10 +331,26 @@ def h2_port(loop_thread, pki, tmp_path_factory):
     config.accesslog = config.errorlog = None
 
     async def app(scope, receive, send):
+        """``/`` "hypercorn ok"; ``/gzip`` the same gzipped; ``/moved`` a 301 to ``/``; ``/login`` a 302 setting
+        a cookie that ``/home`` requires (403 without); ``/status/N`` status N; every request noted in H2_SEEN."""
+        import gzip
+
         if scope["type"] != "http":
             return
-        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
-        await send({"type": "http.response.body", "body": b"hypercorn ok"})
+        H2_SEEN.append((scope["http_version"], scope["method"], scope["path"], sorted(scope["headers"])))
+        path, status, headers, body = scope["path"], 200, [(b"content-type", b"text/plain")], b"hypercorn ok"
+        if path == "/gzip":
+            headers, body = [*headers, (b"content-encoding", b"gzip")], gzip.compress(body)
+        elif path == "/moved":
+            status, headers = 301, [(b"location", b"/")]
+        elif path == "/login":
+            status, headers = 302, [(b"location", b"/home"), (b"set-cookie", b"phien=h2; Path=/")]
+        elif path == "/home":
+            status = 200 if (b"cookie", b"phien=h2") in scope["headers"] else 403
+        elif path.startswith("/status/"):
+            status = int(path.rsplit("/", 1)[1])
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
     stop = asyncio.Event()
     serving = asyncio.run_coroutine_threadsafe(serve(app, config, shutdown_trigger=stop.wait), loop_thread.loop)
@@ -564,11 +581,8 @@ def test_ip_protocol_falls_back_to_the_other_family_unless_told_not_to(http_port
     ({"url": "https://gqthc.dcs.vn/", "follow_redirects": False, "max_redirects": 0}, True),
     ({"expect_status": [404], "body_json": [{"path": "$.a", "equals": 1}], "fail_if_not_ssl": True}, True),
     ({"resolve": {"gqthc.dcs.vn": "127.0.0.1:8443"}, "ip_protocol": "ip6", "tls": {"verify": False}}, True),
-    ({"http_version": "2"}, False),
-    ({"http_version": "auto"}, False),  # ALPN may pick HTTP/2
-    ({"http_version": "auto", "url": "http://gqthc.dcs.vn/", "follow_redirects": False}, True),  # no TLS, no ALPN
-    ({"http_version": "auto", "url": "http://gqthc.dcs.vn/", "max_redirects": 0}, True),
-    ({"http_version": "auto", "url": "http://gqthc.dcs.vn/"}, False),  # a redirect to HTTPS would offer HTTP/2
+    ({"http_version": "1.1"}, True),
+    ({"http_version": "2"}, False),  # HTTP/2 or nothing: httpx
     ({"method": "POST"}, False),
     ({"body": "x=1", "method": "PUT"}, False),
     ({"headers": {"Accept-Language": "vi"}}, False),
@@ -677,8 +691,15 @@ def test_both_paths_send_the_same_request_over_tls(loop_thread, pki, monkeypatch
     assert heads[0].startswith(b"GET /login HTTP/1.1\r\nHost: gqthc.dcs.vn\r\n")  # the pinned port is not the URL's
 
 
+def test_http2_only_goes_through_httpx(h2_port, pki):
+    check = https_check(pki, h2_port, path="/", http_version="2", body_contains=["hypercorn ok"])
+    assert not lean_eligible(check)
+    result = probe(check)
+    assert result.success and result.details["http_version"] == "HTTP/2", result.error
+
+
 def test_http11_against_a_server_that_offers_http2(h2_port, pki, http_path):
-    result = probe(https_check(pki, h2_port, path="/", body_contains=["hypercorn ok"]))
+    result = probe(https_check(pki, h2_port, path="/", http_version="1.1", body_contains=["hypercorn ok"]))
     assert result.success, result.error
     assert result.details == {"http_version": "HTTP/1.1", "redirects": 0, "tls_version": "TLSv1.3"}
 
@@ -698,3 +719,24 @@ def test_probe_connects_from_the_contexts_source_address(loop_thread, http_path)
     result = asyncio.run(run_check("gqthc", check, ProbeContext(source_address="127.128.1.2")))
     assert result.success and result.details["redirects"] == 1, result.error
     assert peers == ["127.128.1.2", "127.128.1.2"]
+
+
+@pytest.mark.parametrize(("path", "fields", "reason"), [
+    ("/", {"body_contains": ["hypercorn ok"]}, None),
+    ("/", {"method": "HEAD"}, None),
+    ("/gzip", {"body_contains": ["hypercorn ok"]}, None),
+    ("/moved", {}, None),
+    ("/moved", {"max_redirects": 0}, Reason.TOO_MANY_REDIRECTS),
+    ("/login", {}, None),  # the cookie set by the redirect goes along to the next hop, over HTTP/2 too
+    ("/status/503", {}, Reason.HTTP_STATUS),
+    ("/", {"body_contains": ["bảo trì"]}, Reason.BODY_MISMATCH),
+])
+def test_both_paths_agree_over_http2(h2_port, pki, monkeypatch, path, fields, reason):
+    """``auto`` against a server that chooses h2: the lean path hands the connection to httpcore's HTTP/2."""
+    H2_SEEN.clear()
+    httpx_result, lean_result = _both(https_check(pki, h2_port, path=path, **fields), monkeypatch)
+    assert httpx_result.reason is reason, httpx_result.error
+    assert reason is Reason.TOO_MANY_REDIRECTS or httpx_result.details["http_version"] == "HTTP/2"
+    assert _outcome(lean_result) == _outcome(httpx_result)
+    half = len(H2_SEEN) // 2
+    assert H2_SEEN[:half] == H2_SEEN[half:] and {seen[0] for seen in H2_SEEN} == {"2"}

@@ -45,7 +45,11 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
             raise httpcore.WriteError(str(exc) or type(exc).__name__) from exc
 
     async def aclose(self) -> None:
-        self._writer.transport.abort()  # nothing is read after the response: no close handshake to wait for
+        self.abort()
+
+    def abort(self) -> None:
+        """Close at once: nothing is read after the response, so there is no close handshake to wait for."""
+        self._writer.transport.abort()
 
     async def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
                         timeout: float | None = None) -> httpcore.AsyncNetworkStream:

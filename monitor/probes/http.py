@@ -8,7 +8,7 @@ the time to write the request is not in it) and
 Across redirects each phase is summed, like blackbox_exporter does.
 
 The common check (see :func:`lean_eligible`) takes the lean path, :mod:`monitor.probes.http_lean`: the same
-request and outcomes without an httpx client per probe. ``MONITOR_HTTP_PATH=httpx`` in the environment sends
+requests and outcomes without an httpx client and pool per probe. ``MONITOR_HTTP_PATH=httpx`` in the environment sends
 every check through httpx (for the differential test and benchmark).
 """
 
@@ -209,16 +209,12 @@ async def _read_body(response: httpx.Response, limit: int) -> bytes:
 def lean_eligible(check: HttpCheck) -> bool:
     """May the lean path (:mod:`monitor.probes.http_lean`) probe ``check`` with the httpx path's outcome?
 
-    GET or HEAD over HTTP/1.1, with no headers of its own, no auth and no body. ``auto`` counts only for a
-    plain-HTTP URL that is never redirected (httpx offers HTTP/2 only through TLS's ALPN, which the lean path
-    does not speak).
+    GET or HEAD over HTTP/1.1 or ``auto`` (the lean path offers what httpx offers and hands a connection on
+    which the server chose HTTP/2 to httpcore's own HTTP/2 connection), with no headers of its own, no auth
+    and no body. ``http_version: "2"`` stays with httpx.
     """
-    if check.method not in ("GET", "HEAD") or check.body is not None or check.auth is not None or check.headers:
-        return False
-    if check.http_version == "1.1":
-        return True
-    return (check.http_version == "auto" and check.url.scheme == "http"
-            and (not check.follow_redirects or check.max_redirects == 0))
+    return (check.method in ("GET", "HEAD") and check.body is None and check.auth is None and not check.headers
+            and check.http_version in ("1.1", "auto"))
 
 
 async def probe(check: HttpCheck, ctx: ProbeContext, obs: Observation) -> None:

@@ -1,22 +1,28 @@
-"""The lean HTTP/1.1 probe: h11 driven directly over our asyncio stream, for the common check.
+"""The lean HTTP probe: h11 driven directly over our asyncio stream, for the common check.
 
 The httpx path (:mod:`monitor.probes.http`) builds a client, a transport, a connection pool,
 request and response models and trace hooks for every probe, to send one request over one
-fresh connection: about half of a probe's CPU. Here the same request goes out through h11
+fresh connection: about a third of a probe's CPU. Here the same request goes out through h11
 (the HTTP/1.1 state machine httpcore itself uses) over the same network backend and stream,
 and every outcome is the httpx path's: the same request bytes, phases (begun and ended at the
 points httpcore's trace events mark), reasons, error messages, status, certificate expiry, peer
 and details. Redirects are followed as httpx follows them (the same ``Location`` resolution,
-method, ``Host`` and cookie jar between hops, ``max_redirects`` counted the same way).
+``Host`` and cookie jar between hops, ``max_redirects`` counted the same way).
 
-Only checks :func:`monitor.probes.http.lean_eligible` accepts come here: GET or HEAD, HTTP/1.1,
-no headers of their own, no auth, no request body.
+TLS offers what httpcore offers for the check's ``http_version`` (``auto``: HTTP/1.1 and h2). When
+the server chooses h2, that connection's exchange is httpcore's own HTTP/2 connection, on our
+stream and with the httpx path's tracer, as the httpx path's pool would run it.
+
+Only checks :func:`monitor.probes.http.lean_eligible` accepts come here: GET or HEAD, HTTP/1.1 or
+``auto``, no headers of their own, no auth, no request body.
 """
 
 from __future__ import annotations
 
 import functools
 import ssl
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import cast
 
 import h11
@@ -37,15 +43,31 @@ from monitor.result import Reason
 _READ_NUM_BYTES = 64 * 1024
 _MAX_INCOMPLETE_EVENT_SIZE = 100 * 1024
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-_ALPN = ("http/1.1",)
+_ALPN = {"1.1": ["http/1.1"], "auto": ["http/1.1", "h2"]}  # httpcore's offer, by the check's http_version
 
 
 class _Failed(Exception):
-    """A transport failure, named as the httpx path names it: ``f"{kind}: {message}"``, reason ``protocol``."""
+    """A transport failure, named as the httpx path names it: ``f"{kind}: {message}"``, reason ``protocol``
+    (httpx's protocol, read and write errors) or ``other`` (whatever else httpcore raises)."""
 
-    def __init__(self, kind: str, message: str):
+    def __init__(self, kind: str, message: str, reason: Reason = Reason.PROTOCOL):
         super().__init__(message)
         self.kind = kind
+        self.reason = reason
+
+
+@contextmanager
+def _mapped() -> Iterator[None]:
+    """httpcore's exceptions (raised by its HTTP/2 connection) as the httpx path reports them: httpx turns each
+    into its own exception of the same name; a refused or failed connect is mapped like the first connect."""
+    try:
+        yield
+    except httpcore.ConnectError as exc:
+        raise connect_failure(exc) from exc
+    except (httpcore.ProtocolError, httpcore.ReadError, httpcore.WriteError) as exc:
+        raise _Failed(type(exc).__name__, str(exc)) from exc
+    except (httpcore.NetworkError, httpcore.TimeoutException, httpcore.UnsupportedProtocol) as exc:
+        raise _Failed(type(exc).__name__, str(exc), Reason.OTHER) from exc
 
 
 @functools.lru_cache(maxsize=1024)
@@ -79,12 +101,13 @@ class _Response:
 
     __slots__ = ("headers", "http_version", "reason_phrase", "status_code", "url")
 
-    def __init__(self, url: httpx.URL, event: h11.Response | h11.InformationalResponse):
+    def __init__(self, url: httpx.URL, status_code: int, reason_phrase: str, http_version: str,
+                 headers: list[tuple[bytes, bytes]]):
         self.url = url
-        self.status_code: int = event.status_code
-        self.reason_phrase = event.reason.decode("ascii", errors="ignore")
-        self.http_version = "HTTP/" + event.http_version.decode("ascii")
-        self.headers = httpx.Headers(event.headers.raw_items())
+        self.status_code = status_code
+        self.reason_phrase = reason_phrase
+        self.http_version = http_version
+        self.headers = httpx.Headers(headers)
 
 
 class _Exchange:
@@ -132,7 +155,60 @@ class _Exchange:
                 break
         obs.end("processing")
         obs.begin("transfer")
-        return _Response(url, event)
+        return _Response(url, event.status_code, event.reason.decode("ascii", errors="ignore"),
+                         "HTTP/" + event.http_version.decode("ascii"), event.headers.raw_items())
+
+    def chunks(self) -> AsyncIterator[bytes]:
+        return _Body(self)
+
+    async def close(self) -> None:
+        pass  # nothing is read after the response: the connection is aborted
+
+    def abort(self) -> None:
+        self._stream.abort()
+
+
+class _H2Exchange:
+    """One request over HTTP/2, by httpcore's own HTTP/2 connection on our stream, as the httpx path's pool
+    runs it when the server chose ``h2``; its trace events mark the phases through the httpx path's tracer."""
+
+    def __init__(self, stream: AsyncioStream, obs: Observation, url: httpx.URL, port: int):
+        self._stream = stream
+        self._obs = obs
+        origin = httpcore.Origin(url.raw_scheme, url.raw_host, port)
+        self._connection = httpcore.AsyncHTTP2Connection(origin=origin, stream=stream, keepalive_expiry=0)
+        self._response: httpcore.Response | None = None
+
+    async def request(self, request: h11.Request, url: httpx.URL) -> _Response:
+        from monitor.probes.http import _tracer
+
+        target = httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path)
+        sent = httpcore.Request(request.method, target, headers=request.headers.raw_items(),
+                                extensions={"trace": _tracer(self._obs)})
+        with _mapped():
+            response = self._response = await self._connection.handle_async_request(sent)
+        phrase = response.extensions.get("reason_phrase")
+        return _Response(url, response.status,
+                         phrase.decode("ascii", errors="ignore") if phrase else httpx.codes.get_reason_phrase(
+                             response.status),
+                         response.extensions.get("http_version", b"HTTP/1.1").decode("ascii", errors="ignore"),
+                         response.headers)
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        assert self._response is not None
+        with _mapped():
+            async for chunk in self._response.aiter_stream():
+                yield chunk
+
+    async def close(self) -> None:
+        """As httpx closes the response (the pool then closes the connection, which keeps none alive)."""
+        with _mapped():
+            if self._response is not None:
+                await self._response.aclose()
+            await self._connection.aclose()
+
+    def abort(self) -> None:
+        self._stream.abort()
 
 
 class _Body:
@@ -156,13 +232,13 @@ class _Body:
         raise StopAsyncIteration
 
 
-async def _read(exchange: _Exchange, response: _Response, limit: int | None) -> bytes:
+async def _read(exchange: _Exchange | _H2Exchange, response: _Response, limit: int | None) -> bytes:
     """The decoded body; over ``limit`` bytes (decoded, counted as httpx counts them) fails the probe."""
     decoder = _decoder(response.headers)
     chunks: list[bytes] = []
     size = 0
     try:
-        async for raw in _Body(exchange):
+        async for raw in exchange.chunks():
             chunk = decoder.decode(raw)
             size += len(chunk)
             if limit is not None and size > limit:
@@ -206,8 +282,9 @@ def _redirect_url(url: httpx.URL, response: _Response) -> httpx.URL:
 
 
 async def _connect(check: HttpCheck, ctx: ProbeContext, obs: Observation, url: httpx.URL,
-                   ssl_context: ssl.SSLContext | None) -> AsyncioStream:
-    """A fresh connection to ``url``'s origin: resolved and connected by the httpx path's own backend, then TLS."""
+                   ssl_context: ssl.SSLContext | None) -> _Exchange | _H2Exchange:
+    """A fresh connection to ``url``'s origin: resolved and connected by the httpx path's own backend, then TLS
+    offering what httpcore offers; HTTP/2 when the server chose it."""
     from monitor.probes.http import _Backend
 
     host = url.raw_host.decode("ascii")  # what httpcore connects to and names in SNI: IDNA, no brackets
@@ -215,8 +292,9 @@ async def _connect(check: HttpCheck, ctx: ProbeContext, obs: Observation, url: h
     stream = await _Backend(obs, check, ctx.source_address).connect_tcp(host, port)
     assert isinstance(stream, AsyncioStream)
     if url.scheme != "https":
-        return stream
+        return _Exchange(stream, obs)  # HTTP/2 only through ALPN: httpx's "auto" speaks HTTP/1.1 here
     assert ssl_context is not None
+    ssl_context.set_alpn_protocols(_ALPN[check.http_version])  # as httpcore does, at every connection
     obs.begin("tls")
     try:
         await stream.start_tls(ssl_context, server_hostname=host)
@@ -227,7 +305,9 @@ async def _connect(check: HttpCheck, ctx: ProbeContext, obs: Observation, url: h
     obs.expiry(earliest_expiry(ssl_object))
     if ssl_object is not None:
         obs.details["tls_version"] = ssl_object.version()
-    return stream
+        if ssl_object.selected_alpn_protocol() == "h2":
+            return _H2Exchange(stream, obs, url, port)
+    return _Exchange(stream, obs)
 
 
 def _cookie_headers(jar: httpx.Cookies, method: str, url: httpx.URL,
@@ -244,7 +324,7 @@ def _keep_cookies(jar: httpx.Cookies, url: httpx.URL, sent: h11.Request, respons
 
 async def probe(check: HttpCheck, ctx: ProbeContext, obs: Observation) -> None:
     """Request ``check.url`` once over a fresh connection; raise :class:`ProbeFailure` on failure."""
-    from monitor.probes.http import body_problem, header_problem, json_problem
+    from monitor.probes.http import _VERSIONS, body_problem, header_problem, json_problem
 
     first_url = str(check.url)
     url = _parsed(first_url)
@@ -262,10 +342,10 @@ async def probe(check: HttpCheck, ctx: ProbeContext, obs: Observation) -> None:
                         else "Request URL is missing an 'http://' or 'https://' protocol.")
                 raise ProbeFailure(Reason.OTHER, f"UnsupportedProtocol: {text}")
             if url.scheme == "https" and ssl_context is None:
-                ssl_context = await ctx.ssl_context(check.tls.verify, check.tls.ca_file, _ALPN)
-            stream = await _connect(check, ctx, obs, url, ssl_context)
+                offer = _VERSIONS[check.http_version][2]
+                ssl_context = await ctx.ssl_context(check.tls.verify, check.tls.ca_file, offer)
+            exchange = await _connect(check, ctx, obs, url, ssl_context)
             try:
-                exchange = _Exchange(stream, obs)
                 response = await exchange.request(request, url)
                 if jar is not None or "set-cookie" in response.headers:
                     jar = jar if jar is not None else httpx.Cookies()
@@ -278,6 +358,7 @@ async def probe(check: HttpCheck, ctx: ProbeContext, obs: Observation) -> None:
                     obs.details["http_version"] = response.http_version
                     obs.details["redirects"] = redirects
                     body = await _read(exchange, response, check.max_body_bytes)
+                    await exchange.close()
                     break
                 # GET and HEAD stay themselves across every redirect status, in httpx as here
                 headers = [(name, next_url.netloc if name == b"Host" else value)
@@ -287,9 +368,10 @@ async def probe(check: HttpCheck, ctx: ProbeContext, obs: Observation) -> None:
                 request = h11.Request(method=method, target=next_url.raw_path, headers=headers)
                 url = next_url
                 await _read(exchange, response, None)
+                await exchange.close()
                 redirects += 1
             finally:
-                await stream.aclose()
+                exchange.abort()
     except _Failed as exc:
         raise ProbeFailure(Reason.PROTOCOL, f"{exc.kind}: {exc}") from exc
 
