@@ -86,8 +86,10 @@ def _open_stores(settings: Settings, metrics: Metrics) -> tuple[Store, ResultSin
     given = str(location.parse(settings.store))
     url = with_network_timeouts(given)
     central = LazyStore(lambda: open_store(url), location.describe(given))
-    relay = StoreAndForward(central, Spool(settings.spool), on_forwarded=metrics.store_forwarded.inc,
-                            on_failure=metrics.store_write_failures.inc)
+    # A write without an answer goes to the spool after at most half the shutdown grace, so the last batches
+    # are on disk before a stopping prober gives up waiting for them.
+    relay = StoreAndForward(central, Spool(settings.spool), write_timeout=min(5.0, settings.shutdown_grace / 2),
+                            on_forwarded=metrics.store_forwarded.inc, on_failure=metrics.store_write_failures.inc)
     from monitor.errors import StoreError
 
     try:
