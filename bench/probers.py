@@ -39,6 +39,7 @@ class Run:
     processing: list[float] = field(default_factory=list)  # reported processing phase of successful probes, s
     failures: int = 0
     unreliable: int = 0  # ours only: results the prober itself flagged as measured during its own stall
+    reliable: list[float] = field(default_factory=list)  # processing of the successes not flagged (peer: all), s
     cpu: float = 0.0  # CPU seconds used by the prober process in the window
     peak_rss_mb: float = 0.0
     lag_p99: float | None = None  # ours only: scheduler lag p99, s (from its histogram)
@@ -107,6 +108,8 @@ def run_ours(workdir: Path, url: str, ca_file: Path, rate: float, warmup: float,
     for success, processing, unreliable in rows:
         if success and processing is not None:
             run.processing.append(processing)
+            if not unreliable:
+                run.reliable.append(processing)
         else:
             run.failures += 1
         run.unreliable += unreliable
@@ -185,5 +188,6 @@ async def _drive(run: Run, pid: int, port: int, url: str, warmup: float) -> None
         processing = body is not None and _PROCESSING.search(body)
         if success and float(success.group(1)) == 1 and processing:
             run.processing.append(float(processing.group(1)))
+            run.reliable.append(run.processing[-1])  # blackbox_exporter flags nothing
         else:
             run.failures += 1

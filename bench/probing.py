@@ -22,6 +22,7 @@ WARMUP = 3.0  # seconds before measuring: every check has run once, the interpre
 ERROR_P99_LIMITS = {50: 2.0, 200: 5.0}  # ms, from the issue
 CAPACITY_ERROR_P99 = 5.0  # ms
 CAPACITY_LAG_P99 = 0.100  # s
+RELIABLE_ERROR = 5.0  # ms: a result marked reliable must never be further than this from the injected delay
 
 
 def quantile(values: list[float], q: float) -> float | None:
@@ -35,6 +36,14 @@ def quantile(values: list[float], q: float) -> float | None:
 def errors_ms(run: Run) -> list[float]:
     """How far each reported ``processing`` phase is from the injected delay, ms."""
     return [(seconds - DELAY) * 1000 for seconds in run.processing]
+
+
+def reliable_off(run: Run) -> int:
+    """How many results the prober marked reliable are off the injected delay by more than ``RELIABLE_ERROR``.
+
+    blackbox_exporter marks nothing: all its successes count.
+    """
+    return sum(abs(seconds - DELAY) * 1000 > RELIABLE_ERROR for seconds in run.reliable)
 
 
 def shortfall(run: Run) -> str | None:
@@ -71,6 +80,10 @@ def _summary(run: Run) -> str:
         parts.append(f"lag p99 {run.lag_p99 * 1000:.0f} ms")
     if run.unreliable:
         parts.append(f"{run.unreliable} flagged unreliable")
+    if run.reliable:
+        reliable = [(seconds - DELAY) * 1000 for seconds in run.reliable]
+        parts.append(f"reliable error p99 {quantile(reliable, 0.99):.2f} ms, {reliable_off(run)} off by more than "
+                     f"{RELIABLE_ERROR:g} ms")
     if reason := shortfall(run):
         parts.append(f"not sustained: {reason}")
     return ", ".join(parts)
@@ -110,6 +123,12 @@ def _fidelity_figures(runs: dict[str, list[Run]]) -> list[Figure]:
         figures.append(Figure("fidelity", f"processing error p99 at {ours.rate:g}/s", "ms",
                               quantile(errors_ms(ours), 0.99), quantile(errors_ms(peer), 0.99) if peer else None,
                               budget, note))
+        sustained = "sustained" if not shortfall(ours) else f"not sustained: {shortfall(ours)}"
+        figures.append(Figure("fidelity", f"reliable results off by > {RELIABLE_ERROR:g} ms at {ours.rate:g}/s",
+                              "results", reliable_off(ours), reliable_off(peer) if peer else None,
+                              Budget("<=", limit=0),
+                              f"ours: {len(ours.reliable)} reliable of {len(ours.processing)} successes, "
+                              f"{ours.unreliable} flagged ({sustained})"))
     return figures
 
 

@@ -58,6 +58,8 @@ class LoopLagMonitor:
         ended = self._wall_clock()
         stalled = self.stalled(began, ended)
         if stalled > self.tolerance * (ended - began):  # kept: what a stall cannot explain is still evidence
+            # the probe may have judged its own delay already (monitor.ownlag): keep the larger of the two
+            stalled = max(stalled, float(result.details.get("stalled", 0.0)))  # type: ignore[arg-type]
             result = replace(result, unreliable=True, details={**result.details, "stalled": round(stalled, 4)})
         return result
 

@@ -7,6 +7,7 @@ import logging
 
 from monitor.config.model import Check, format_duration
 from monitor.errors import ProbeFailure
+from monitor.ownlag import unreliable_phases
 from monitor.probes import PROBES, Observation, ProbeContext
 from monitor.result import ProbeResult, Reason
 
@@ -23,8 +24,12 @@ _DEADLINE_REASONS = {
 
 
 async def run_check(platform: str, check: Check, ctx: ProbeContext) -> ProbeResult:
-    """Probe ``check`` once within its total deadline. Never raises for a target's failure."""
-    obs = Observation(ctx.clock)
+    """Probe ``check`` once within its total deadline. Never raises for a target's failure.
+
+    With ``ctx.late``, the result is marked unreliable when the prober's own delay is a material
+    share of a phase or of the total (:mod:`monitor.ownlag`), its seconds in ``details["stalled"]``.
+    """
+    obs = Observation(ctx.clock, ctx.late)
     started_at = ctx.wall_clock()
     start = ctx.clock()
     reason: Reason | None = None
@@ -49,9 +54,28 @@ async def run_check(platform: str, check: Check, ctx: ProbeContext) -> ProbeResu
     else:
         log.info("probe failed platform=%s check=%s location=%s reason=%s error=%s",
                  platform, check.id, ctx.location, reason.value, error)
+    details = dict(obs.details)
+    stalled = _own_delay(obs, ctx, phases, duration, start, failed=reason is not None)
+    if stalled is not None:
+        details["stalled"] = round(stalled, 4)
     return ProbeResult(
         platform=platform, check=check.id, kind=check.kind, location=ctx.location,
         started_at=started_at, success=reason is None, reason=reason, error=error,
         duration=duration, phases=phases, status_code=obs.status_code,
-        cert_expiry=obs.cert_expiry, peer=obs.peer, details=dict(obs.details),
+        cert_expiry=obs.cert_expiry, peer=obs.peer, details=details, unreliable=stalled is not None,
     )
+
+
+def _own_delay(obs: Observation, ctx: ProbeContext, phases: dict[str, float], duration: float, start: float,
+               failed: bool) -> float | None:
+    """The prober's own seconds inside this probe when they are material to what it reports, else None."""
+    if ctx.late is None:
+        return None
+    own = dict(obs.own)
+    if failed:  # judged by its duration; the failure itself (a deadline's timer) is read late as well
+        judged = {**phases, "total": duration}
+        own["total"] = sum(obs.own.values()) + ctx.late(start)
+    else:  # each end read late delays the total by as much
+        judged = phases
+        own["total"] = sum(obs.own.values())
+    return own["total"] if unreliable_phases(judged, own) else None

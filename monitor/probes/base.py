@@ -18,12 +18,16 @@ class Observation:
     """What a probe saw so far: completed phases, status, certificate, peer.
 
     A phase is recorded only when it completes; ``phase`` names the one in
-    progress, so a deadline can be attributed to it.
+    progress, so a deadline can be attributed to it. With ``late`` (see
+    :meth:`monitor.ownlag.LoopBusy.late`), ``own`` holds, per completed phase, the
+    seconds of it that may be the prober's own delay in reading its end.
     """
 
-    def __init__(self, clock: Callable[[], float]):
+    def __init__(self, clock: Callable[[], float], late: Callable[[float], float] | None = None):
         self.clock = clock
+        self.late = late
         self.phases: dict[str, float] = {}
+        self.own: dict[str, float] = {}
         self.phase: str | None = None
         self.status_code: int | None = None
         self.cert_expiry: float | None = None
@@ -52,6 +56,8 @@ class Observation:
         if started is not None:
             self._last_end = self.clock()
             self.phases[phase] = self.phases.get(phase, 0.0) + (self._last_end - started)
+            if self.late is not None:
+                self.own[phase] = self.own.get(phase, 0.0) + self.late(started)
         if self.phase == phase:
             self.phase = None
 
@@ -82,6 +88,9 @@ class ProbeContext:
     source_address: str | None = None  # local IP to connect from (None: the system's choice)
     clock: Callable[[], float] = time.perf_counter  # for durations
     wall_clock: Callable[[], float] = time.time  # for timestamps
+    # how late a reading of ``clock`` taken now may be, counting the loop's busy time after the given reading
+    # (monitor.ownlag.LoopBusy.late); None: not known, results are judged by monitor.looplag alone
+    late: Callable[[float], float] | None = None
     _ssl_contexts: dict[tuple[bool, Path | None, tuple[str, ...]], ssl.SSLContext] = field(default_factory=dict)
 
     async def ssl_context(self, verify: bool, ca_file: Path | None, alpn: tuple[str, ...] = ()) -> ssl.SSLContext:

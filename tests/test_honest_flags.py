@@ -1,0 +1,226 @@
+"""Honest unreliable flags: the prober's own delay inside a probe, judged against what the probe reports.
+
+The target is a real HTTP server in another process (so the prober's stalls cannot slow it), which
+prints, for every request, when it read the request and when it had written the answer on the clock
+both processes share (CLOCK_MONOTONIC). What it took is the truth; a probe's ``processing`` phase is
+off by the prober's own delay in reading the answer. Stalls are injected into the prober's own event
+loop with callbacks that spin: many short ones that add up, short ones spread out, one long one, none.
+A result must be flagged exactly when its reported phase is off the truth by more than the rule's
+tolerance.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import selectors
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from monitor.config.model import HttpCheck
+from monitor.ownlag import FLOOR, SHARE, LoopBusy, material, unreliable_phases
+from monitor.probes import ProbeContext
+from monitor.result import ProbeResult
+from monitor.runner import run_check
+
+DELAY = 0.2  # what the server waits before answering, s
+TOLERANCE = max(FLOOR, SHARE * DELAY)  # 10 ms: what the rule lets the prober's own delay take of it
+
+_SERVER = """
+import asyncio, sys, time
+async def answer(reader, writer):
+    head = await reader.readuntil(b"\\r\\n\\r\\n")
+    received = time.perf_counter()
+    await asyncio.sleep(float(sys.argv[1]))
+    writer.write(b"HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\nConnection: close\\r\\n\\r\\nok")
+    print(head.split()[1].decode(), received, time.perf_counter(), flush=True)  # written: on its way
+    await writer.drain()
+    writer.close()
+async def main():
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    await server.serve_forever()
+asyncio.run(main())
+"""
+
+
+@dataclass
+class Target:
+    port: int
+    process: subprocess.Popen[bytes]
+
+    def truth(self, path: str) -> float:
+        """Seconds the server took for the request of ``path``, from reading it to having written the answer."""
+        with selectors.DefaultSelector() as waiting:
+            waiting.register(self.process.stdout, selectors.EVENT_READ)  # type: ignore[arg-type]
+            while waiting.select(10):
+                answered, received, sent = self.process.stdout.readline().decode().split()  # type: ignore[union-attr]
+                if answered == path:
+                    return float(sent) - float(received)
+        raise AssertionError(f"the server never answered {path}")
+
+
+@pytest.fixture(scope="module")
+def target() -> Iterator[Target]:
+    # unbuffered: what select() says is readable is all there is to read
+    process = subprocess.Popen([sys.executable, "-c", _SERVER, str(DELAY)], stdout=subprocess.PIPE, bufsize=0)
+    try:
+        yield Target(int(process.stdout.readline()), process)  # type: ignore[union-attr]
+    finally:
+        process.kill()
+        process.wait()
+
+
+_PATHS = (f"/{n}" for n in itertools.count())
+
+
+def _check(port: int, path: str) -> HttpCheck:
+    """Plain HTTP: a TLS handshake's own work varies with the machine's load, and is judged like any phase."""
+    return HttpCheck.model_validate({"id": "home", "kind": "http", "url": f"http://127.0.0.1:{port}{path}",
+                                     "interval": 30, "timeout": 5})
+
+
+def spin(seconds: float) -> None:
+    """Keep the loop busy, as a slow callback of the prober's own would."""
+    until = time.perf_counter() + seconds
+    while time.perf_counter() < until:
+        pass
+
+
+def none(loop: asyncio.AbstractEventLoop) -> None:
+    pass
+
+
+def short_stalls_adding_up(loop: asyncio.AbstractEventLoop) -> None:
+    """From 20 ms before the answer, 5 callbacks of 3 ms in every turn of the loop for 100 ms: no stall is
+    longer than 3 ms, and a timer is late by two turns (30 ms) at most, but each turn is 15 ms of them."""
+    until = time.perf_counter() + 0.28
+
+    def busy() -> None:
+        spin(0.003)
+        if time.perf_counter() < until:
+            loop.call_soon(busy)
+
+    loop.call_later(DELAY - 0.02, lambda: [loop.call_soon(busy) for _ in range(5)])
+
+
+def short_stalls_spread_out(loop: asyncio.AbstractEventLoop) -> None:
+    """1 ms every 10 ms around the answer: each reading is late by 1 ms at most, in any phase."""
+    for k in range(20):
+        loop.call_later(DELAY - 0.1 + 0.01 * k, spin, 0.001)
+
+
+def one_long_stall(loop: asyncio.AbstractEventLoop) -> None:
+    """80 ms, beginning 30 ms before the answer."""
+    loop.call_later(DELAY - 0.03, spin, 0.08)
+
+
+async def _probe(target: Target, path: str, stalls: Callable[[asyncio.AbstractEventLoop], None]) -> ProbeResult:
+    loop = asyncio.get_running_loop()
+    busy = LoopBusy().install(loop)
+    try:
+        ctx = ProbeContext(location="test", late=busy.late)
+        await run_check("gqthc", _check(target.port, next(_PATHS)), ctx)  # warm: imports done, a connection made
+        stalls(loop)
+        return await run_check("gqthc", _check(target.port, path), ctx)
+    finally:
+        busy.uninstall()
+
+
+@pytest.mark.parametrize("stalls, flagged", [
+    (none, False), (short_stalls_spread_out, False), (short_stalls_adding_up, True), (one_long_stall, True),
+])
+def test_a_result_is_flagged_exactly_when_its_phase_is_off_by_more_than_the_tolerance(target, stalls, flagged):
+    path = next(_PATHS)
+    result = asyncio.run(_probe(target, path, stalls))
+    truth = target.truth(path)
+    assert result.success, result.error
+    error = result.phases["processing"] - truth
+    assert (abs(error) > TOLERANCE) is flagged, f"reported {result.phases['processing']:.4f} s against {truth:.4f} s"
+    assert result.unreliable is flagged
+    if flagged:  # what the reader subtracts (monitor.incidents.usable) leaves the platform's time, or less
+        stalled = result.details["stalled"]
+        assert result.phases["processing"] - stalled <= truth + TOLERANCE
+        assert stalled <= result.phases["total"]
+    else:
+        assert "stalled" not in result.details
+
+
+# The measuring edge, on a real loop: what counts as the prober's own delay.
+
+def test_the_loop_waiting_for_the_network_is_not_own_delay():
+    async def scenario() -> float:
+        busy = LoopBusy().install(asyncio.get_running_loop())
+        since = time.perf_counter()
+        await asyncio.sleep(0.05)  # the selector blocks: the loop is idle
+        return busy.late(since)
+
+    assert asyncio.run(scenario()) < 0.01  # not the 50 ms it waited (a busy machine may keep a CPU from it)
+
+
+def test_busy_time_after_the_data_came_is_own_delay():
+    async def scenario() -> float:
+        loop = asyncio.get_running_loop()
+        busy = LoopBusy().install(loop)
+        since = time.perf_counter()
+        loop.call_later(0.01, spin, 0.03)  # the timer below fires while this runs: its reading is late
+        await asyncio.sleep(0.02)
+        return busy.late(since)
+
+    assert 0.02 <= asyncio.run(scenario()) < 0.04  # the 20 ms of the stall after the timer was due, at least
+
+
+def test_busy_time_before_a_blocking_wait_or_before_the_phase_is_not_counted():
+    async def scenario() -> tuple[float, float]:
+        busy = LoopBusy().install(asyncio.get_running_loop())
+        before = time.perf_counter()
+        spin(0.03)
+        after = time.perf_counter()
+        right_away = busy.late(after)  # the phase began after the stall
+        await asyncio.sleep(0.02)  # blocks: whatever it waited for came after the stall
+        return right_away, busy.late(before)
+
+    right_away, later = asyncio.run(scenario())
+    assert right_away < 0.01 and later < 0.01  # not the 30 ms stall (a busy machine may keep a CPU from it)
+
+
+def test_uninstall_gives_the_selector_back():
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        selector = loop._selector  # type: ignore[attr-defined]
+        original = selector.select
+        busy = LoopBusy().install(loop)
+        assert selector.select is not original
+        busy.uninstall()
+        assert selector.select == original
+        await asyncio.sleep(0.001)
+
+    asyncio.run(scenario())
+
+
+# The rule.
+
+@pytest.mark.parametrize("measured, own, flagged", [
+    (0.050, 0.0020, False),  # under the floor
+    (0.050, 0.0024, False),  # under 5 % of 50 ms
+    (0.050, 0.0026, True),
+    (0.0015, 0.0019, False),  # a short TLS phase: the floor holds, the probe's own handshake work is in there
+    (0.0015, 0.0021, True),
+    (2.0, 0.09, False),  # 90 ms in a 2 s answer is under 5 %
+    (2.0, 0.11, True),
+])
+def test_own_delay_is_material_above_the_floor_and_a_share_of_the_phase(measured, own, flagged):
+    assert material(measured, own) is flagged
+
+
+def test_the_phases_judged_are_those_with_a_material_own_delay():
+    phases = {"connect": 0.0003, "tls": 0.0015, "processing": 0.200, "total": 0.205}
+    assert unreliable_phases(phases, {"connect": 0.0001, "tls": 0.0012, "processing": 0.0015, "total": 0.0028}) == []
+    assert unreliable_phases(phases, {"connect": 0.0001, "processing": 0.030, "total": 0.030}) == \
+        ["processing", "total"]
+    assert unreliable_phases(phases, {"transfer": 0.5}) == []  # a phase that did not complete is not judged
