@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import logging
 import re
 import threading
 import time
@@ -281,3 +282,38 @@ def test_requests_share_one_computation_per_refresh():
             break
         time.sleep(0.05)
     assert len(calls) == 2
+
+
+def test_a_store_that_is_away_is_one_log_line_and_the_last_copy_is_served(caplog):
+    from monitor.errors import StoreError
+    from monitor.statuspage.model import Summary
+
+    away = threading.Event()
+
+    def compute(now: float):
+        if away.is_set():
+            raise StoreError("cannot reach the PostgreSQL store at 10.0.0.1:5432")
+        return Summary(now, (), (), 90, 7)
+
+    def recompute(page: StatusPage, count: int) -> None:
+        tried = page.computations
+        for _ in range(count):
+            page._tried = -float("inf")  # due now: each call asks for one computation
+            page._ready.clear()
+            page.current()
+            assert page._ready.wait(5)
+        assert page.computations >= tried
+
+    page = StatusPage(compute, refresh=3600)
+    first = page.current()
+    assert first is not None
+    away.set()
+    with caplog.at_level(logging.INFO, logger="monitor.statuspage.app"):
+        recompute(page, 5)
+        assert page.current() is first  # the last good copy, while the store is away
+        away.clear()
+        recompute(page, 1)
+    lines = [r for r in caplog.records if r.name == "monitor.statuspage.app"]
+    assert [r.levelname for r in lines] == ["WARNING", "INFO"]  # one line when it went, one when it came back
+    assert lines[0].exc_info is None and "10.0.0.1:5432" in lines[0].getMessage()
+    assert page.computations == 2

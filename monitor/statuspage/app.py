@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from wsgiref.simple_server import WSGIServer
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
+from monitor.errors import StoreError
 from monitor.httpserve import gzip_accepted, serve_app
 from monitor.statuspage.api import render_json
 from monitor.statuspage.model import Summary
@@ -66,6 +67,7 @@ class StatusPage:
         self._worker: threading.Thread | None = None
         self._tried = -float("inf")  # monotonic time a computation was last asked for (it may have failed)
         self.computations = 0
+        self._store_away = False  # the last computation failed with a StoreError (logged once until it answers)
 
     def current(self) -> Rendered | None:
         """The latest copy (asking for a recomputation when it is stale); the first call waits for one."""
@@ -88,9 +90,17 @@ class StatusPage:
             self._wanted.clear()
             try:
                 rendered = render(self._compute(self._clock()))
+            except StoreError as exc:  # the store is away (a central database down): one line when it goes
+                if not self._store_away:
+                    log.warning("status page not recomputed, the last copy is served until the store answers: %s",
+                                exc)
+                self._store_away = True
             except Exception:  # a broken store must not break the process; the old copy is served meanwhile
                 log.exception("status page not recomputed")
             else:
+                if self._store_away:
+                    log.info("status page recomputed: the store answers again")
+                self._store_away = False
                 with self._lock:
                     self._current = rendered
                     self.computations += 1
