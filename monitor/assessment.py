@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,11 +23,12 @@ from typing import TYPE_CHECKING
 
 from monitor import hotranges
 from monitor.config import Catalog, Settings
-from monitor.domain import Evidence, Incident, IncidentPolicy, MatchPolicy
+from monitor.domain import Classification, Complaint, Evidence, Incident, IncidentPolicy, MatchPolicy
 from monitor.incidents import detect, minus, rollup_certificate_warnings, union
 from monitor.localtime import VIETNAM
-from monitor.matching import match, measurements, needs_measurements, window
-from monitor.rollup import BUCKET, fold
+from monitor.matching import Measurements, match, measurements, needs_measurements, window
+from monitor.result import ProbeResult
+from monitor.rollup import BUCKET, Rollup, fold
 from monitor.store import Store
 from monitor.workcalendar import PeakHours
 
@@ -56,37 +58,71 @@ def gather(store: Store, catalog: Catalog, start: float, end: float, now: float,
     with _no_collection():  # hundreds of thousands of objects, none in a cycle
         rollups = store.rollups_between(lo, hi)
         edges = hotranges.partial_buckets(lo, hi, (start, end))
-        raw = [r for a, b in edges for r in store.results_between(a, b, details=False)]
-        intervals = hotranges.intervals(rollups, raw, edges)
-        read: dict[str, list[tuple[float, float]]] = {}
-        for platform, spans in hotranges.ranges(rollups, intervals, lo, hi, slow, policy, edges=edges).items():
-            read[platform] = spans
-            for a, b in spans:
-                raw += store.results_between(a, b, platform, details=False)
-        facts = hotranges.facts(rollups, raw, intervals, edges, slow)
-        found = detect(raw, slow, policy, facts=facts)
-        incidents = overlapping(found, start, end)
+        edge_raw = [r for a, b in edges for r in store.results_between(a, b, details=False)]
+        intervals = hotranges.intervals(rollups, edge_raw, edges)
+        plan = hotranges.ranges(rollups, intervals, lo, hi, slow, policy, edges=edges)
         complaints = store.complaints_between(start, end)
         monitored = {p.id for p in catalog.platforms if p.monitored}
-        windows: dict[str, list[tuple[float, float]]] = {}  # what the verdicts not explained by an incident read
-        for complaint, classification in complaints:
-            for platform in needs_measurements(complaint, classification, found, monitored, match_policy):
-                around = window(complaint, classification, match_policy)
-                windows.setdefault(platform, []).append((max(lo, around[0]), min(hi, around[1] + 1.0)))  # closed
-        for platform, spans in windows.items():
-            for a, b in minus(union(spans), union([*read.get(platform, []), *edges])):
-                raw += store.results_between(a, b, platform, details=False)
-        finest: dict[str, float] = {}
-        for (platform, _, _), known in facts.items():
-            finest[platform] = min(finest.get(platform, known.interval), known.interval)
-        measured = measurements((r for r in raw if r.platform in windows), slow,
-                                intervals={p: i for p, i in finest.items() if p in windows})
+        named = {p for _, k in complaints if k.measurable for p in k.platforms}
+        own: dict[str, list[Rollup]] = defaultdict(list)
+        for r in rollups:
+            own[r.platform].append(r)
+        at_edges: dict[str, list[ProbeResult]] = defaultdict(list)
+        for raw in edge_raw:
+            at_edges[raw.platform].append(raw)
+        found: list[Incident] = []
+        measured: dict[str, Measurements] = {}
+        results: list[ProbeResult] = []
+        for platform in sorted(set(plan) | set(at_edges) | (named & set(own))):  # one platform's raw at a time
+            found_p, measured_p, kept = _platform(store, platform, own[platform], at_edges[platform], plan, edges,
+                                                  intervals, complaints, monitored, (lo, hi, start, end, now),
+                                                  slow, policy, match_policy)
+            found += found_p
+            measured.update(measured_p)
+            results += kept
+        found.sort(key=lambda i: (i.start, i.platform, i.scope, i.locations))  # as detect() orders them
         matches = match(complaints, found, monitored, measured, match_policy)
-        results = sorted((r for r in raw if start <= r.started_at < end), key=lambda r: r.started_at)
+        results.sort(key=lambda r: r.started_at)
         period = [r for r in rollups if start <= r.bucket and r.bucket + BUCKET <= end]
-        period += fold(r for r in results if any(a <= r.started_at < b for a, b in edges)).values()
-    return Evidence(start, end, results, incidents, rollup_certificate_warnings(period, policy), complaints, matches,
-                    now, rollups=period)
+        period += fold(r for r in edge_raw if start <= r.started_at < end).values()
+    return Evidence(start, end, results, overlapping(found, start, end), rollup_certificate_warnings(period, policy),
+                    complaints, matches, now, rollups=period)
+
+
+def _platform(store: Store, platform: str, rollups: list[Rollup], edge_raw: list[ProbeResult],
+              plan: dict[str, list[tuple[float, float]]], edges: list[tuple[float, float]],
+              intervals: dict[tuple[str, str, str], float], complaints: list[tuple[Complaint, Classification]],
+              monitored: set[str], period: tuple[float, float, float, float, float], slow: dict[str, float],
+              policy: IncidentPolicy, match_policy: MatchPolicy
+              ) -> tuple[list[Incident], dict[str, Measurements], list[ProbeResult]]:
+    """One platform of :func:`gather`: its hot ranges read raw, its incidents, what its complaints' verdicts
+    measure, and the raw results the report's incident p95 needs (successful HTTP probes near its incidents)."""
+    lo, hi, start, end, now = period
+    raw = list(edge_raw)
+    for a, b in plan.get(platform, ()):
+        raw += store.results_between(a, b, platform, details=False)
+    mine = {key: value for key, value in intervals.items() if key[0] == platform}
+    facts = hotranges.facts(rollups, raw, mine, edges, slow)
+    found = detect(raw, slow, policy, facts=facts)
+    windows = []  # of the complaints no incident explains: their verdicts read the measurements there
+    for complaint, classification in complaints:
+        if platform in needs_measurements(complaint, classification, found, monitored, match_policy):
+            around = window(complaint, classification, match_policy)
+            windows.append((max(lo, around[0]), min(hi, around[1] + 1.0)))  # window() is closed
+    measured: dict[str, Measurements] = {}
+    if windows:
+        extra = []
+        for a, b in minus(union(windows), union([*plan.get(platform, []), *edges])):
+            extra += store.results_between(a, b, platform, details=False)
+        finest = min((known.interval for known in facts.values()), default=None)
+        measured = measurements(raw + extra, slow, intervals={} if finest is None else {platform: finest})
+    near = union((i.start - NEAR, i.until(now) + NEAR) for i in found if i.scope == "platform")
+    kept = [r for r in raw if r.success and not r.unreliable and start <= r.started_at < end
+            and any(a <= r.started_at < b for a, b in near)]
+    return found, measured, kept
+
+
+NEAR = 600.0  # seconds around an incident whose successful probes the report's incident p95 may read (its slots)
 
 
 @contextmanager

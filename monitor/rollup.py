@@ -194,6 +194,9 @@ class Sketch:
         return cls({first + i: int(c) for i, c in enumerate(counts) if c}, zero)
 
 
+MERGE_CHUNK = 8192  # sketches added per numpy pass: bounds the temporary arrays (a week is 100,000 rollups)
+
+
 def merge_matrix(sketches: Sequence[Sketch], owners: Sequence[Sequence[int]], targets: int
                  ) -> tuple[int, Any, list[int]]:
     """Many sketches added into ``targets`` rows at once: sketch ``k`` goes to the target ``family[k]`` of every
@@ -201,41 +204,48 @@ def merge_matrix(sketches: Sequence[Sketch], owners: Sequence[Sequence[int]], ta
 
     Returns ``(first, counts, zeros)``: ``counts[t, i]`` is target ``t``'s count of bin ``first + i`` (a numpy
     array, so callers add rows up further in numpy), ``zeros[t]`` its count of zeros. The report merges a week
-    of sketches this way: their binary forms are joined and added with one ``bincount`` per family.
+    of sketches this way: their binary forms are joined and added with a ``bincount`` per family and chunk.
     """
     import numpy as np
 
     zeros = [0] * targets
-    chunks: dict[int, list[bytes]] = {2: [], 4: []}
-    which: dict[int, list[int]] = {2: [], 4: []}
-    sizes: dict[int, list[int]] = {2: [], 4: []}
-    unpack, header = _HEADER.unpack_from, _HEADER.size
+    families = [np.asarray(family, dtype=np.int64) for family in owners]
+    first, last = 0, -1
+    blobs: list[bytes] = []
     for k, sketch in enumerate(sketches):
         if sketch.zero:
             for family in owners:
                 zeros[family[k]] += sketch.zero
         blob = sketch.encode()
-        code, _, n = unpack(blob)
+        blobs.append(blob)
+        code, _, n = _HEADER.unpack_from(blob)
         if n:
-            chunks[code].append(blob[header:])
-            which[code].append(k)
-            sizes[code].append(n)
-    decoded = []
-    families = [np.asarray(family, dtype=np.int64) for family in owners]
-    for code, payloads in chunks.items():
-        if payloads:
+            fmt = "<h" if code == 2 else "<i"
+            low = struct.unpack_from(fmt, blob, _HEADER.size)[0]
+            high = struct.unpack_from(fmt, blob, _HEADER.size + code * 2 * (n - 1))[0]
+            first, last = (low, high) if last < first else (min(first, low), max(last, high))
+    span = last - first + 1
+    counts = np.zeros(targets * max(span, 0))
+    for lo in range(0, len(blobs), MERGE_CHUNK):
+        chunks: dict[int, list[bytes]] = {2: [], 4: []}
+        which: dict[int, list[int]] = {2: [], 4: []}
+        sizes: dict[int, list[int]] = {2: [], 4: []}
+        for k in range(lo, min(lo + MERGE_CHUNK, len(blobs))):
+            code, _, n = _HEADER.unpack_from(blobs[k])
+            if n:
+                chunks[code].append(blobs[k][_HEADER.size:])
+                which[code].append(k)
+                sizes[code].append(n)
+        for code, payloads in chunks.items():
+            if not payloads:
+                continue
             pairs = np.frombuffer(b"".join(payloads), dtype=np.dtype(_PAIRS[code]))
             index = np.repeat(np.asarray(which[code], dtype=np.int64), np.asarray(sizes[code], dtype=np.int64))
-            decoded.append((pairs["f0"].astype(np.int64), pairs["f1"].astype(np.float64), index))
-    if not decoded:
-        return 0, np.zeros((targets, 0)), zeros
-    first = min(int(b.min()) for b, _, _ in decoded)
-    span = max(int(b.max()) for b, _, _ in decoded) - first + 1
-    counts = np.zeros(targets * span)
-    for b, c, index in decoded:
-        for owner in families:
-            counts += np.bincount(owner[index] * span + (b - first), weights=c, minlength=targets * span)
-    return first, counts.reshape(targets, span), zeros
+            bins = pairs["f0"].astype(np.int64) - first
+            weights = pairs["f1"].astype(np.float64)
+            for owner in families:
+                counts += np.bincount(owner[index] * span + bins, weights=weights, minlength=targets * span)
+    return first, counts.reshape(targets, max(span, 0)), zeros
 
 
 def merge_many(parts: Iterable[tuple[int, Sketch]], targets: int) -> list[Sketch]:
@@ -245,7 +255,7 @@ def merge_many(parts: Iterable[tuple[int, Sketch]], targets: int) -> list[Sketch
     return [Sketch.from_counts(first, counts[t], zeros[t]) for t in range(targets)]
 
 
-@dataclass
+@dataclass(slots=True)
 class Rollup:
     """One stream's results in one 15-minute bucket (see the module docstring)."""
 
@@ -358,7 +368,7 @@ def encode_reasons(reasons: dict[str, int]) -> str:
 
 def decode_reasons(text: str) -> dict[str, int]:
     out: dict[str, int] = {}
-    if text:
+    if text:  # most buckets have no failure
         for pair in text.split(","):
             reason, _, count = pair.partition("=")
             out[reason] = int(count)

@@ -143,3 +143,8 @@ def test_merging_many_at_once_equals_merging_one_by_one(parts: list[tuple[int, l
     for target, sketch in sketches:
         expected[target].update(sketch)
     assert merge_many(sketches, 4) == expected
+
+
+def test_merging_nothing_and_zeros_only() -> None:
+    assert merge_many([], 2) == [Sketch(), Sketch()]
+    assert merge_many([(1, Sketch({}, 3))], 2) == [Sketch(), Sketch({}, 3)]

@@ -96,10 +96,10 @@ def _scan(data: ReportInput, rollups: Iterable[Rollup], cal: _Calendar, ids: set
     accs = {pid: _Acc(cal.ndays) for pid in ids}
     start, end, base_minute, peak = data.start, data.end, cal.base_minute, cal.peak
     order = {pid: k for k, pid in enumerate(sorted(ids))}
-    quarters = 96 * 2  # (quarter hour of the local day, in peak hours) of each platform: its latency targets
+    quarters = 24 * 2  # (local hour of the day, in peak hours) of each platform: its latency targets
     places: dict[tuple[str, str], int] = {}  # (platform, location) -> its target, after the platforms'
     sketches: list[Sketch] = []
-    by_time: list[int] = []  # the target of each sketch: its platform's quarter hour and peak flag
+    by_time: list[int] = []  # the target of each sketch: its platform's hour of day and peak flag
     by_place: list[int] = []  # and its (platform, location)
     located: dict[tuple[str, str], list[int]] = {}
     masks: dict[tuple[str, int], int] = {}
@@ -118,7 +118,7 @@ def _scan(data: ReportInput, rollups: Iterable[Rollup], cal: _Calendar, ids: set
         counts[1] += r.successes
         if r.successes:
             sketches.append(r.sketch)
-            by_time.append(order[r.platform] * quarters + (m % 1440) // 15 * 2 + peak[m])
+            by_time.append(order[r.platform] * quarters + (m % 1440) // 60 * 2 + peak[m])
             by_place.append(places.setdefault((r.platform, r.location), len(ids) * quarters + len(places)))
     for (pid, m), mask in masks.items():
         accs[pid].seen[m:m + MINUTES] = _minutes(mask)
@@ -129,8 +129,8 @@ def _scan(data: ReportInput, rollups: Iterable[Rollup], cal: _Calendar, ids: set
         zero = zeros[k * quarters:(k + 1) * quarters]
         acc.peak = Sketch.from_counts(first, rows[1::2].sum(axis=0), sum(zero[1::2]))
         acc.off = Sketch.from_counts(first, rows[0::2].sum(axis=0), sum(zero[0::2]))
-        hourly = rows.reshape(24, 8, -1).sum(axis=1)
-        acc.hours = [Sketch.from_counts(first, hourly[h], sum(zero[h * 8:(h + 1) * 8])) for h in range(24)]
+        hourly = rows.reshape(24, 2, -1).sum(axis=1)
+        acc.hours = [Sketch.from_counts(first, hourly[h], zero[2 * h] + zero[2 * h + 1]) for h in range(24)]
     for acc in accs.values():
         acc.n, acc.ok = sum(acc.day_n), sum(acc.day_ok)
     for raw in data.results:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from sys import intern
 from typing import Any, Protocol
 
 from monitor.result import ProbeResult, Reason
@@ -31,6 +32,8 @@ class Cursor(Protocol):
 
     def fetchall(self) -> list[Any]: ...
 
+    def __iter__(self) -> Any: ...
+
 
 def _upsert_sql(mark: str) -> str:
     updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[5:])
@@ -46,7 +49,8 @@ def to_row(r: Rollup) -> tuple[Any, ...]:
 def from_row(row: Sequence[Any]) -> Rollup:
     (platform, check, kind, location, bucket, probes, successes, reasons, unreliable, minutes, first, last, slowest,
      cert_seen, cert_expiry, sketch) = row
-    return Rollup(platform, check, kind, location, int(bucket), int(probes), int(successes), decode_reasons(reasons),
+    return Rollup(intern(platform), intern(check), intern(kind), intern(location), int(bucket), int(probes),
+                  int(successes), decode_reasons(reasons),
                   int(unreliable), int(minutes), first, last, slowest, cert_seen, cert_expiry,
                   Sketch.decode(bytes(sketch)))
 
@@ -87,7 +91,7 @@ def read(cursor: Cursor, start: float, end: float, platform: str | None = None, 
         where += f" AND platform = {mark}"
         params += (platform,)
     cursor.execute(f"{_SELECT} WHERE {where} ORDER BY bucket", params)
-    return [from_row(row) for row in cursor.fetchall()]
+    return [from_row(row) for row in cursor]  # row by row: a week's rows never all held as tuples too
 
 
 def prune(cursor: Cursor, older_than: float, mark: str = "?") -> int:
