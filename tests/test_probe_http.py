@@ -1,8 +1,9 @@
 """HTTP probe against real loopback servers with real TLS (trustme).
 
 Every scenario the lean path (:mod:`monitor.probes.http_lean`) may take runs twice through the ``http_path``
-fixture: once forced through httpx, once on the lean path; the rest (auth, headers, bodies, HTTP/2) only
-through httpx.
+fixture: once forced through httpx, once on the lean path; the rest (auth, headers, bodies, methods other than
+GET and HEAD, ``http_version: "2"``) only through httpx. The tests at the end probe odd servers, over HTTP/1.1
+and HTTP/2, on both paths and compare the results and the requests the servers saw.
 """
 
 from __future__ import annotations
