@@ -630,6 +630,12 @@ async def _odd(reader, writer, heads: list[bytes]):
     if path == "/close":
         writer.close()
         return
+    if path == "/trickle":  # the headers and a first piece of the body, then nothing until the client leaves
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + b"x" * 10)
+        await writer.drain()
+        await reader.read()
+        writer.close()
+        return
     await send(writer, answers.get(path, _response(404, b"not found")))
 
 
@@ -664,6 +670,7 @@ def _outcome(result):
     ("/relative", {}, None, None),
     ("/login", {}, None, None),  # the cookie set by the redirect goes along to the next hop
     ("/head", {"method": "HEAD"}, None, None),
+    ("/trickle", {"timeout": 0.3}, Reason.READ_TIMEOUT, "deadline of 300ms exceeded during transfer"),
 ])
 def test_both_paths_see_odd_servers_alike(loop_thread, monkeypatch, path, fields, reason, error):
     from tests.servers import start_server
