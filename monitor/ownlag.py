@@ -15,11 +15,15 @@ after the ``select()`` before the one that reported it, so only the busy time si
 separate its arrival from our reading: ``CHAIN`` whole stretches and the current one, fewer when
 one of those ``select()`` calls blocked (then nothing was ready when it began). Time a
 ``select()`` blocked is the loop waiting for the network, never ours; time inside it waiting for
-a CPU after the data came (the kernel's count) and collections on other threads (``gc.callbacks``)
-are ours. Checked against a server in another process that notes, on the shared monotonic clock,
-when each answer left: at 100 probes/s the bound was never below the real delay by more than
-0.5 ms, and was 0.0 / 0.6 ms above it at the median / 90th percentile; with ``CHAIN = 1`` it fell
-short on 392 of 1,000.
+a CPU after the data came (the kernel's count), for the GIL while another thread of ours ran (that
+thread's CPU time), and collections on other threads (``gc.callbacks``) are ours. Not seen: the GIL
+held by another thread of ours while another process keeps that thread from a CPU.
+
+Checked against a server in another process that notes, on the shared monotonic clock, when each
+answer left (plain HTTP, 100 probes/s, a busy shared machine): the bound was never below the real
+delay by more than 0.5 ms, and was 0.0 / 0.6 ms above it at the median / 90th percentile; with
+``CHAIN = 1`` it fell short on 392 of 1,000. With a thread hogging the GIL it fell short on 82 of
+500 (202 before other threads' CPU time was counted): the case not seen, above.
 
 Waiting for a concurrency slot (monitor.scheduler) happens before the probe starts its clock, so
 it is not inside any phase and is not counted here.
@@ -55,8 +59,9 @@ CHAIN = 2
 
 HIDDEN_MIN = 0.0002
 """A ``select()`` that may block and lasts longer than this (s) either blocked (nothing was ready when it began)
-or waited for a CPU after its data came (another process ran). The kernel counts the second
-(``/proc/thread-self/schedstat``, 4 µs to read, read around such calls only); what remains is blocking."""
+or was kept from running once its data came: by another process on its CPU (the kernel counts that wait,
+``/proc/thread-self/schedstat``) or by another thread of ours holding the GIL (at most that thread's CPU time
+meanwhile). Both are read around such calls only (5 µs); what remains is blocking."""
 
 
 def material(measured: float, own: float, floor: float = FLOOR, share: float = SHARE) -> bool:
@@ -72,9 +77,9 @@ def unreliable_phases(phases: Mapping[str, float], own: Mapping[str, float]) -> 
 class LoopBusy:
     """Records the busy stretches of one event loop, by wrapping its selector's ``select``.
 
-    Costs two clock readings and one append per loop iteration (0.3 µs), and two reads of the
-    kernel's count around a ``select()`` that may block. ``late(since)`` (1 µs) is what
-    :class:`monitor.probes.Observation` asks at each phase's end.
+    Costs two clock readings and one append per loop iteration (0.4 µs), and 12 µs more around
+    a ``select()`` that may block (3.5 per probe at 50 probes/s, 0.3 at 200/s). ``late(since)``
+    (1 µs) is what :class:`monitor.probes.Observation` asks at each phase's end.
     """
 
     def __init__(self, clock: Callable[[], float] = time.perf_counter, chain: int = CHAIN, gc_pauses: int = 64):
@@ -96,21 +101,25 @@ class LoopBusy:
         if not isinstance(selector, selectors.BaseSelector):
             raise TypeError(f"{type(loop).__name__} has no selector to time")
         inner = selector.select
-        clock, selects, queued = self._clock, self._selects, _run_queue_reader()
+        clock, selects, thread_stats, process_cpu = self._clock, self._selects, _thread_stats(), time.process_time
 
         def select(timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
-            if timeout == 0:  # a poll: it cannot block, and cannot hide more than its own few microseconds
+            if timeout == 0:  # a poll cannot block: all its time is ours (waiting for the GIL, for a CPU)
                 entered = clock()
                 events = inner(timeout)
-                selects.append((entered, clock(), 0.0))
+                left = clock()
+                selects.append((entered, left, left - entered))
                 return events
-            waited = queued()
+            ran, waited = thread_stats()
+            all_ran = process_cpu()
             entered = clock()
             events = inner(timeout)
             left = clock()
             hidden = 0.0
-            if left - entered > HIDDEN_MIN:  # blocked, or waited for a CPU once its data came: ask the kernel
-                hidden = min(left - entered, queued() - waited)
+            if left - entered > HIDDEN_MIN:  # blocked, or kept from running once its data came: ask the kernel
+                ran_after, waited_after = thread_stats()
+                others = process_cpu() - all_ran - (ran_after - ran)  # other threads' CPU: each may hold the GIL
+                hidden = min(left - entered, waited_after - waited + max(0.0, others))
             selects.append((entered, left, hidden))
             return events
 
@@ -161,14 +170,15 @@ class LoopBusy:
             self._gc_started = None
 
 
-def _run_queue_reader() -> Callable[[], float]:
-    """A function giving the seconds this thread has so far spent runnable but waiting for a CPU (0 if unknown)."""
+def _thread_stats() -> Callable[[], tuple[float, float]]:
+    """A function giving this thread's seconds on a CPU and seconds runnable but waiting for one (0s if unknown)."""
     try:
         fd = os.open("/proc/thread-self/schedstat", os.O_RDONLY)
     except OSError:
-        return lambda: 0.0
+        return lambda: (0.0, 0.0)
 
-    def queued() -> float:
-        return int(os.pread(fd, 64, 0).split()[1]) / 1e9
+    def stats() -> tuple[float, float]:
+        ran, waited, _ = os.pread(fd, 64, 0).split()
+        return int(ran) / 1e9, int(waited) / 1e9
 
-    return queued
+    return stats
