@@ -22,8 +22,8 @@ held by another thread of ours while another process keeps that thread from a CP
 Checked against a server in another process that notes, on the shared monotonic clock, when each
 answer left (plain HTTP, 100 probes/s, a busy shared machine): the bound was never below the real
 delay by more than 0.5 ms, and was 0.0 / 0.6 ms above it at the median / 90th percentile; with
-``CHAIN = 1`` it fell short on 392 of 1,000. With a thread hogging the GIL it fell short on 82 of
-500 (202 before other threads' CPU time was counted): the case not seen, above.
+``CHAIN = 1`` it fell short on 392 of 1,000. With a thread hogging the GIL it fell short on 82–110
+of 500 (202 before other threads' CPU time was counted): the case not seen, above.
 
 Waiting for a concurrency slot (monitor.scheduler) happens before the probe starts its clock, so
 it is not inside any phase and is not counted here.

@@ -25,7 +25,7 @@ import pytest
 from monitor.config.model import HttpCheck
 from monitor.ownlag import FLOOR, SHARE, LoopBusy, material, unreliable_phases
 from monitor.probes import ProbeContext
-from monitor.result import ProbeResult
+from monitor.result import ProbeResult, Reason
 from monitor.runner import run_check
 
 DELAY = 0.2  # what the server waits before answering, s
@@ -79,10 +79,10 @@ def target() -> Iterator[Target]:
 _PATHS = (f"/{n}" for n in itertools.count())
 
 
-def _check(port: int, path: str) -> HttpCheck:
+def _check(port: int, path: str, timeout: float = 5) -> HttpCheck:
     """Plain HTTP: a TLS handshake's own work varies with the machine's load, and is judged like any phase."""
     return HttpCheck.model_validate({"id": "home", "kind": "http", "url": f"http://127.0.0.1:{port}{path}",
-                                     "interval": 30, "timeout": 5})
+                                     "interval": 30, "timeout": timeout})
 
 
 def spin(seconds: float) -> None:
@@ -120,14 +120,15 @@ def one_long_stall(loop: asyncio.AbstractEventLoop) -> None:
     loop.call_later(DELAY - 0.03, spin, 0.08)
 
 
-async def _probe(target: Target, path: str, stalls: Callable[[asyncio.AbstractEventLoop], None]) -> ProbeResult:
+async def _probe(target: Target, path: str, stalls: Callable[[asyncio.AbstractEventLoop], None],
+                 timeout: float = 5) -> ProbeResult:
     loop = asyncio.get_running_loop()
     busy = LoopBusy().install(loop)
     try:
         ctx = ProbeContext(location="test", late=busy.late)
         await run_check("gqthc", _check(target.port, next(_PATHS)), ctx)  # warm: imports done, a connection made
         stalls(loop)
-        return await run_check("gqthc", _check(target.port, path), ctx)
+        return await run_check("gqthc", _check(target.port, path, timeout), ctx)
     finally:
         busy.uninstall()
 
@@ -149,6 +150,18 @@ def test_a_result_is_flagged_exactly_when_its_phase_is_off_by_more_than_the_tole
         assert stalled <= result.phases["total"]
     else:
         assert "stalled" not in result.details
+
+
+def test_a_deadline_missed_because_of_a_stall_is_flagged_and_one_missed_by_the_target_is_not(target):
+    """The server answers after 200 ms; the deadline is 150 ms. A 100 ms stall from 100 ms makes the deadline's
+    own timer fire 50 ms late: the failure stands (the target was slow), but its duration is partly ours."""
+    missed = asyncio.run(_probe(target, next(_PATHS), none, timeout=0.15))
+    stalled = asyncio.run(_probe(target, next(_PATHS), lambda loop: loop.call_later(0.1, spin, 0.1),
+                                 timeout=0.15))
+    for result in (missed, stalled):
+        assert not result.success and result.reason is Reason.READ_TIMEOUT
+    assert not missed.unreliable
+    assert stalled.unreliable and stalled.duration - stalled.details["stalled"] < 0.15 + TOLERANCE
 
 
 # The measuring edge, on a real loop: what counts as the prober's own delay.
