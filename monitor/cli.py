@@ -62,6 +62,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     overrides = {key: value for key, value in (
         ("checks", getattr(args, "checks", None)), ("store", getattr(args, "store", None)),
         ("location", getattr(args, "location", None)), ("listen_port", getattr(args, "listen_port", None)),
+        ("workers", getattr(args, "workers", None)),
     ) if value is not None}
     return Settings(**overrides)
 
@@ -595,6 +596,17 @@ def _interval(text: str) -> str:
     return text
 
 
+def _worker_count(text: str) -> int:
+    """``--workers``: a whole number of at least 1."""
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"invalid worker count {text!r}: give a whole number of at least 1, e.g. 2")
+    return count
+
+
 CHECKS_HELP = ("check file or directory of *.yml (repeatable); default: MONITOR_CHECKS, else ./checks, "
                "else the checks shipped with the package")
 
@@ -625,6 +637,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--location", help="name of this prober's location, e.g. hanoi (default: local)")
     run.add_argument("--listen-port", type=int, metavar="PORT",
                      help="metrics port (default 9180; 0 picks a free one; address: MONITOR_LISTEN_ADDRESS)")
+    run.add_argument("--workers", type=_worker_count, metavar="N",
+                     help="processes that probe, each a share of the checks (default: one per usable core; "
+                          "1: probe in this process)")
     run.set_defaults(func=cmd_run)
 
     check = _command(commands, "check", "probe now: a platform, platform/check or a URL",

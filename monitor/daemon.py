@@ -1,4 +1,5 @@
-"""``monitor run``: the prober daemon — scheduler, metrics server and history store in one process."""
+"""``monitor run``: the prober daemon — scheduler, metrics server and history store in one process, the probes
+in that process or, with ``workers`` above 1, in worker processes it starts and restarts (monitor/workers/)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ from monitor.store.central import LazyStore
 from monitor.store.spool import Spool, StoreAndForward
 from monitor.store.writer import ResultSink
 from monitor.workcalendar import PeakHours
+from monitor.workers import usable_cores
+from monitor.workers.pool import WorkerPool
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -193,8 +196,13 @@ async def run_daemon(settings: Settings, catalog: Catalog,
         self_check = SelfCheck(settings.self_check, ctx,
                                on_verdict=lambda ok: metrics.self_check_ok.labels(settings.location).set(
                                    1 if ok else 0))
-    prober = Prober(jobs, ctx, metrics, sink, max_concurrency=settings.max_concurrency, loop_lag=loop_lag,
-                    self_check=self_check)
+    workers = settings.workers or usable_cores()
+    prober: Prober | WorkerPool
+    if workers > 1:  # the same plan run by worker processes; their results come back to this sink
+        prober = WorkerPool(jobs, workers, settings, metrics, sink)
+    else:
+        prober = Prober(jobs, ctx, metrics, sink, max_concurrency=settings.max_concurrency, loop_lag=loop_lag,
+                        self_check=self_check)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -88,6 +88,21 @@ class Metrics:
         self.build_info = Gauge("monitor_build_info", "Build information; always 1.", ("version",), registry=r)
         self.build_info.labels(__version__).set(1)
 
+    worker_restarts: Counter  # with track_workers only: a single process has no such series
+    workers_live: Gauge
+
+    def track_workers(self, workers: list[str], live: Callable[[], float]) -> None:
+        """The worker processes' health (``monitor run --workers N``, N > 1): restarts of each worker, counted from
+        0, and how many are running now (``live``, read at each scrape)."""
+        self.worker_restarts = Counter("monitor_worker_restarts", "Worker processes restarted after they died "
+                                       "(monitor run --workers), by worker number.", ("worker",),
+                                       registry=self.registry)
+        for worker in workers:
+            self.worker_restarts.labels(worker)
+        self.workers_live = Gauge("monitor_workers_live", "Worker processes running now (monitor run --workers); "
+                                  "fewer than configured while one is being restarted.", registry=self.registry)
+        self.workers_live.set_function(live)
+
     def register_check(self, platform: str, check: str, location: str, kind: str | None = None) -> None:
         """Start a check's counters at 0 so ``rate()`` and ``increase()`` see its first failure (or stall):
         ``success`` and every failure reason a check of ``kind`` can give (``REASONS_BY_KIND``)."""

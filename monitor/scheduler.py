@@ -16,6 +16,7 @@ import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -23,7 +24,6 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.config.model import Check
 from monitor.looplag import LoopLagMonitor
-from monitor.metrics import Metrics
 from monitor.probes import ProbeContext
 from monitor.result import ProbeResult
 from monitor.runner import run_check
@@ -45,6 +45,26 @@ class Job:
         return f"{self.platform}/{self.check.id}"
 
 
+class Observer(Protocol):
+    """A histogram, or anything else that takes observations."""
+
+    def observe(self, amount: float) -> None: ...
+
+
+class Accounts(Protocol):
+    """Where a :class:`Prober` accounts for its runs: :class:`monitor.metrics.Metrics`, or in a worker process
+    the relay to the parent's (monitor/workers/child.py)."""
+
+    @property
+    def scheduler_lag(self) -> Observer: ...
+
+    def register_check(self, platform: str, check: str, location: str, kind: str | None = None) -> None: ...
+
+    def skip(self, platform: str, check: str, location: str, why: str) -> None: ...
+
+    def record(self, result: ProbeResult) -> None: ...
+
+
 def spread(pairs: Iterable[tuple[str, Check]]) -> list[Job]:
     """Give each check an offset so checks sharing an interval start evenly spread across it."""
     by_interval: dict[float, list[tuple[str, Check]]] = {}
@@ -55,6 +75,25 @@ def spread(pairs: Iterable[tuple[str, Check]]) -> list[Job]:
         group.sort(key=lambda pair: (pair[0], pair[1].id))
         jobs += [Job(p, c, interval * i / len(group)) for i, (p, c) in enumerate(group)]
     return jobs
+
+
+def shard(jobs: list[Job], workers: int) -> list[list[Job]]:
+    """Split the plan over ``workers`` processes (``monitor run --workers``), each check to exactly one.
+
+    Within each interval the checks go round in the order of their offsets, so every worker's starts stay
+    evenly spread across the interval and each worker carries an equal share of every interval's load. The same
+    plan gives the same split: a restarted worker takes the same checks at the same planned times.
+    """
+    shards: list[list[Job]] = [[] for _ in range(workers)]
+    by_interval: dict[float, list[Job]] = {}
+    for job in jobs:
+        by_interval.setdefault(job.check.interval, []).append(job)
+    turn = 0
+    for interval in sorted(by_interval):
+        for job in sorted(by_interval[interval], key=lambda j: (j.offset, j.key)):
+            shards[turn % workers].append(job)
+            turn += 1
+    return shards
 
 
 def first_start(job: Job, now: float) -> float:
@@ -71,7 +110,7 @@ def planned_start(anchor: float, interval: float, now: float) -> float:
 class Prober:
     """Runs the jobs on the current event loop and hands each result to ``sink``."""
 
-    def __init__(self, jobs: list[Job], ctx: ProbeContext, metrics: Metrics, sink: Callable[[ProbeResult], None],
+    def __init__(self, jobs: list[Job], ctx: ProbeContext, metrics: Accounts, sink: Callable[[ProbeResult], None],
                  max_concurrency: int = 200, loop_lag: LoopLagMonitor | None = None,
                  clock: Callable[[], float] = time.time, self_check: SelfCheck | None = None):
         self.jobs = jobs

@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     rollup_retention_days: Annotated[int, Field(gt=0)] = 400  # 15-minute rollups (the report's figures)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     max_concurrency: Annotated[int, Field(gt=0)] = 200  # probes in flight at once
+    # processes that probe for `monitor run` (None: one per usable core; 1: probes in the daemon's own process)
+    workers: Annotated[int, Field(gt=0)] | None = None
     shutdown_grace: Annotated[float, Field(gt=0)] = 10.0  # seconds to wait for probes in flight on stop
     loop_lag_threshold: Annotated[float, Field(gt=0)] = 0.05  # prober stall (s) that marks results unreliable
     incidents: IncidentPolicy = IncidentPolicy()  # confirmation, hysteresis, locations (monitor.incidents)
