@@ -32,7 +32,7 @@ METRICS = {"probe_success", "probe_results_total", "probe_phase_duration_seconds
            # the probers themselves (prober-health)
            "up", "monitor_scheduler_lag_seconds_bucket", "monitor_event_loop_lag_seconds_bucket",
            "monitor_probes_skipped_total", "monitor_unreliable_results_total", "monitor_store_pending_results",
-           "monitor_self_check_ok", "monitor_build_info", "monitor_peak_time"}
+           "monitor_store_spool_oldest_age_seconds", "monitor_self_check_ok", "monitor_build_info", "monitor_peak_time"}
 
 BUILT = dashboards.build()
 
@@ -153,7 +153,8 @@ def test_prober_health_shows_the_probers_per_location_with_thresholds():
     exprs = " ".join(t["expr"] for p in by_title.values() for t in p["targets"])
     for metric in ("monitor_scheduler_lag_seconds_bucket", "monitor_event_loop_lag_seconds_bucket",
                    "monitor_probes_skipped_total", "monitor_unreliable_results_total", "probe_results_total",
-                   "monitor_store_pending_results", "monitor_self_check_ok", "monitor_build_info",
+                   "monitor_store_pending_results", "monitor_store_spool_oldest_age_seconds",
+                   "monitor_self_check_ok", "monitor_build_info",
                    "monitor_peak_time", "up{"):
         assert metric in exprs, metric
     assert {p["type"] for p in by_title.values()} == {"stat", "timeseries", "state-timeline"}
@@ -244,6 +245,7 @@ def _prober_series(platform: str) -> list[dict]:
         out += [
             {"series": f"up{{{target}}}", "values": "1+0x480"},
             {"series": f"monitor_store_pending_results{{{target}}}", "values": "0+0x480"},
+            {"series": f"monitor_store_spool_oldest_age_seconds{{{target}}}", "values": "0+0x480"},
             {"series": f'monitor_build_info{{{target}, version="0.1.0"}}', "values": "1+0x480"},
             {"series": f"monitor_peak_time{{{target}}}", "values": "0+0x480"},
             {"series": f"monitor_unreliable_results_total{{{base}}}", "values": "0+0x480"},
@@ -270,4 +272,4 @@ def test_every_expression_is_valid_promql_and_returns_data(tmp_path):
     proc = subprocess.run([_promtool(), "test", "rules", str(test_file)], capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, f"{proc.stdout}\n{proc.stderr}"
-    assert len(found) == 38  # 23 on the platform dashboards, 15 on prober-health
+    assert len(found) == 39  # 23 on the platform dashboards, 16 on prober-health

@@ -130,6 +130,7 @@ LAG_WARNING, LAG_ALERT = 0.1, 1.0  # s; p99 above LAG_ALERT for 10 min is Monito
 LOOP_STALL = 0.05  # s, the default loop_lag_threshold: a longer stall marks results unreliable
 UNRELIABLE_WARNING, UNRELIABLE_ALERT = 0.01, 0.05  # share; MonitorUnreliableResultsHigh above 5 %
 BACKLOG_WARNING, BACKLOG_ALERT = 500, 2000  # results; the writer's batch, MonitorStoreBacklog
+SPOOL_ALERT = 15 * 60  # seconds: MonitorSpoolBacklog
 
 
 def probers() -> db.Dashboard:
@@ -197,11 +198,20 @@ def probers() -> db.Dashboard:
                                 (UNRELIABLE_WARNING, "yellow"), (UNRELIABLE_ALERT, "red")), 12, 18, 12, 8),
         (p.with_threshold_lines(p.series("Kết quả chờ ghi vào kho dữ liệu", [p.query(q.store_pending(),
                                                                                     legend="{{prober}}")], "short")
-                                .description("monitor_store_pending_results: kết quả đang chờ ghi vào kho SQLite "
-                                             "(ghi theo lô 500 kết quả hoặc 1 giây). Nét đứt: 500 (cam) và 2000, "
-                                             "ngưỡng cảnh báo MonitorStoreBacklog (đỏ); quá 50 000 kết quả mới bị "
-                                             "bỏ."),
-                                (BACKLOG_WARNING, "orange"), (BACKLOG_ALERT, "red")), 0, 26, 24, 8),
+                                .description("monitor_store_pending_results: kết quả đang chờ ghi vào kho (SQLite, "
+                                             "hoặc PostgreSQL trung tâm; khi kho trung tâm không trả lời, gồm cả "
+                                             "kết quả trong hàng đợi cục bộ). Ghi theo lô 500 kết quả hoặc 1 giây. "
+                                             "Nét đứt: 500 (cam) và 2000, ngưỡng cảnh báo MonitorStoreBacklog (đỏ, "
+                                             "không tính khi đang dùng hàng đợi cục bộ); quá 50 000 kết quả trong "
+                                             "bộ nhớ mới bị bỏ."),
+                                (BACKLOG_WARNING, "orange"), (BACKLOG_ALERT, "red")), 0, 26, 12, 8),
+        (p.with_threshold_lines(p.series("Hàng đợi cục bộ khi kho trung tâm không trả lời",
+                                         [p.query(q.spool_age(), legend="{{prober}}")], "s")
+                                .description("monitor_store_spool_oldest_age_seconds: tuổi của kết quả cũ nhất "
+                                             "trong hàng đợi cục bộ (spool) của bộ đo, 0 khi hàng đợi trống. Kết "
+                                             "quả không mất: được chuyển lên kho trung tâm theo thứ tự khi kho trả "
+                                             "lời. Nét đứt: 15 phút, ngưỡng cảnh báo MonitorSpoolBacklog."),
+                                (SPOOL_ALERT, "red")), 12, 26, 12, 8),
     ]
     for panel_id, (panel, x, y, w, h) in enumerate(layout, start=1):
         dashboard = dashboard.with_panel(p.place(panel, panel_id, x, y, w, h))

@@ -142,6 +142,11 @@ def store_pending() -> str:
     return f"max by (prober) ({prober('monitor_store_pending_results')})"
 
 
+def spool_age() -> str:
+    """Age of the oldest result in each prober's local spool (0 when empty: the central store answers)."""
+    return f"max by (prober) ({prober('monitor_store_spool_oldest_age_seconds')})"
+
+
 def self_check_ok() -> str:
     """Per prober: 1 while its own network passes the self-check, 0 while it fails, and -1 for a prober
     without ``self_check`` (the gauge is absent there; its build info stands in, so it shows as such)."""
