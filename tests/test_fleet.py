@@ -8,15 +8,16 @@ others, each with its own address and ``MONITOR_LOCATION``, all writing to the c
 
 ``test_fleet`` (``slow``, about 6 minutes of real time; times are seconds after the lab started):
 
-* 30-100: caobang's link is cut. Its prober can reach neither the lab nor PostgreSQL: its probes fail
+* 40-110: caobang's link is cut. Its prober can reach neither the lab nor PostgreSQL: its probes fail
   and it spools them (``monitor_store_pending_results`` > 0, read from inside its namespace). Central
   ``monitor incidents`` then shows a location-only incident seen only at caobang, and Prometheus,
   which cannot scrape caobang meanwhile, raises no PlatformDown;
 * 120-300: the lab refuses ``dichvucong`` (``outage_refused``): a platform incident seen at every
-  location, and PlatformDown fires in Prometheus;
+  location, and PlatformDown fires in Prometheus (``for: 2m``; pending does not count);
 * 150-210: PostgreSQL is stopped: every prober spools, and forwards when it is back;
 * at the end, nothing is lost: every prober's backlog is empty, the central store holds at least
-  every result each prober counted (``probe_results_total``), each once, and for every check and
+  every result each prober counted (``probe_results_total`` and, measured while it stalled,
+  ``monitor_unreliable_results_total``), each once, and for every check and
   location a result for every scheduled probe time (no gap longer than the interval allows), the
   failed results measured during the cut included.
 
@@ -28,9 +29,11 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -45,7 +48,7 @@ from tests.e2e import START_SH, Proc, api, derive_checks, free_port, query, scen
 
 LOCATIONS = ("hanoi", "caobang", "hcm")
 CUT_LOCATION = "caobang"
-CUT, RESTORE = 30, 100
+CUT, RESTORE = 40, 110
 PLATFORM = "dichvucong"
 OUTAGE_START, OUTAGE_END = 120, 300  # lab clock: day 0, 00:02-00:05
 DB_STOP, DB_START = 150, 210
@@ -53,6 +56,7 @@ INTERVAL = 5.0
 WEEK = "2026-W23"
 SCENARIO = [{"id": "fleet-dvc-down", "platform": PLATFORM, "kind": "outage_refused", "day": 0,
              "from": "00:02", "to": "00:05"}]
+CHECKS_PER_SECOND = 10  # 13 checks every 5 s: a writer batch of a second or two holds fewer
 PORT = 9180  # every prober on its own address, so all on the same port
 
 
@@ -189,7 +193,8 @@ class Fleet:
         return done.stdout
 
     def monitor(self, *args: str) -> Any:
-        done = subprocess.run([sys.executable, "-m", "monitor.cli", *args, "--store", self.store], capture_output=True,
+        done = subprocess.run([sys.executable, "-m", "monitor.cli", *args, "--store", self.store,
+                               "--checks", str(self.dir / "checks.yml")], capture_output=True,
                               text=True, timeout=120, env={"COLUMNS": "400", "PATH": "/usr/bin:/bin"})
         assert done.returncode == 0, f"monitor {' '.join(args)}: exit {done.returncode}\n{done.stderr}"
         return json.loads(done.stdout)
@@ -202,27 +207,34 @@ class Fleet:
 
 
 @pytest.fixture(scope="module")
-def fleet(can_build, tmp_path_factory):
+def fleet(can_build):
     reason = postgres_store_missing()
     if reason:
         pytest.skip(reason)
+    # Not under pytest's basetemp: a pytest session started meanwhile on this shared machine keeps only
+    # the 3 newest basetemps and would delete the PostgreSQL cluster of a run this long.
+    directory = Path(tempfile.mkdtemp(prefix="ppm-fleet-"))
     network = netns.Fleet(LOCATIONS)
-    with network:
-        running = Fleet(tmp_path_factory.mktemp("fleet"), network)
-        try:
-            running.start()
-            yield running
-        finally:
-            running.stop()
+    try:
+        with network:
+            running = Fleet(directory, network)
+            try:
+                running.start()
+                yield running
+            finally:
+                running.stop()
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def iso(moment: float) -> str:
     return datetime.fromtimestamp(moment, UTC).isoformat(timespec="seconds")
 
 
-def page_platforms(fleet: Fleet) -> set[str]:
+def page_platforms(fleet: Fleet, states: tuple[str, ...] = ("pending", "firing")) -> set[str]:
+    """The platforms PlatformDown is pending or firing for (``states``) in Prometheus now."""
     return {a["labels"].get("platform", "") for a in api(fleet.prometheus, "/api/v1/alerts")["alerts"]
-            if a["labels"]["alertname"] == "PlatformDown"}
+            if a["labels"]["alertname"] == "PlatformDown" and a["state"] in states}
 
 
 @pytest.mark.slow
@@ -257,23 +269,31 @@ def test_fleet(fleet):
     # (b) the platform fails for everyone: PlatformDown fires
     pages: set[str] = set()
     while time.time() < fleet.at(OUTAGE_END) and PLATFORM not in pages:
-        pages |= page_platforms(fleet)
+        pages |= page_platforms(fleet, ("firing",))
         fleet.check_alive()
         time.sleep(2)
-    observed["PlatformDown at"] = time.time() - fleet.at(OUTAGE_START)
+    observed["PlatformDown firing, s after the outage started"] = time.time() - fleet.at(OUTAGE_START)
     assert pages == {PLATFORM}, f"PlatformDown for {pages}, expected {PLATFORM} only"
 
-    # the end: every backlog forwarded, then the probers stop (SIGTERM flushes)
+    # the end: every spool forwarded (what is left pending is the writer's batch of the last second),
+    # then the probers stop (SIGTERM flushes)
     fleet.until(OUTAGE_END + 20)
     deadline, backlog = time.time() + 120, {}
     while time.time() < deadline:
         texts = {location: fleet.scrape(location) for location in LOCATIONS}
-        backlog = {location: metric(text, "monitor_store_pending_results") for location, text in texts.items()}
-        if not any(backlog.values()):
+        backlog = {location: (metric(text, "monitor_store_spool_oldest_age_seconds"),
+                              metric(text, "monitor_store_pending_results")) for location, text in texts.items()}
+        if all(age == 0 and pending < CHECKS_PER_SECOND for age, pending in backlog.values()):
             break
         time.sleep(2)
-    assert not any(backlog.values()), f"backlog not forwarded within 2 minutes: {backlog}"
-    counted = {location: metric(text, "probe_results_total") for location, text in texts.items()}
+    observed["backlog at the end (spool age, pending)"] = backlog
+    assert all(age == 0 and pending < CHECKS_PER_SECOND for age, pending in backlog.values()), \
+        f"spool not forwarded within 2 minutes: {backlog}"
+    observed["forwarded from the spool"] = {location: metric(text, "monitor_store_forwarded_results_total")
+                                            for location, text in texts.items()}
+    # every result counts once: in probe_results_total, or, measured while the prober stalled, only as unreliable
+    counted = {location: metric(text, "probe_results_total") + metric(text, "monitor_unreliable_results_total")
+               for location, text in texts.items()}
     for location in LOCATIONS:
         fleet.procs[location].stop()
     end = time.time()
