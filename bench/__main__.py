@@ -30,6 +30,7 @@ SECTIONS = {
     "statuspage": "bench.statuspage:run",
     "spool": "bench.spool:run",
     "pgwrite": "bench.pg_write:run",
+    "workers": "bench.workers:run",
 }
 
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from monitor.config import HttpCheck
+from monitor.scheduler import shard, spread
 from monitor.store import open_store
 from tests.daemon import Daemon, write_checks
 
@@ -120,6 +122,7 @@ def test_a_killed_worker_is_restarted_counted_and_its_checks_go_on(http_port, tm
     daemon = daemon_factory(write_checks(tmp_path, http_port, count=4), store, "--workers", "2")
     url = daemon.metrics_url()
     (pid0, _), (pid1, mine1) = assignments(daemon, 2).values()
+    os.kill(pid0, signal.SIGINT)  # ignored: Ctrl-C reaches the whole group, and the daemon is the one to stop them
     time.sleep(1.5)
     os.kill(pid1, signal.SIGKILL)
     killed = time.time()
@@ -158,6 +161,33 @@ def _restarted_pid(daemon: Daemon, old: int) -> int:
                 return int(match.group(1))
         time.sleep(0.05)
     raise AssertionError("".join(daemon.stderr))
+
+
+def test_the_plan_is_shared_evenly_each_check_to_one_worker_its_starts_spread():
+    fast = [HttpCheck(id=f"f{i}", kind="http", url="https://gqthc.dcs.vn/", interval=6, timeout=5) for i in range(6)]
+    slow = [HttpCheck(id=f"s{i}", kind="http", url="https://gqthc.dcs.vn/", interval=60, timeout=5) for i in range(3)]
+    jobs = spread([("gqthc", check) for check in fast + slow])
+    shards = shard(jobs, 2)
+    assert sorted(job.key for part in shards for job in part) == sorted(job.key for job in jobs)  # each once
+    assert [len(part) for part in shards] == [5, 4]
+    for part in shards:  # every 2 s in each worker, not two checks at once in one and a gap in the other
+        assert sorted(job.offset for job in part if job.check.interval == 6) in ([0, 2, 4], [1, 3, 5])
+    assert shard(jobs, 2) == shards  # the same plan, the same split: a restarted worker takes the same checks
+    assert shard(jobs, 3) != shards and len(shard(jobs, 1)[0]) == len(jobs)
+
+
+def test_one_worker_is_the_single_process(http_port, tmp_path, daemon_factory):
+    daemon = daemon_factory(write_checks(tmp_path, http_port, count=2), tmp_path / "h.db", "--workers", "1")
+    url = daemon.metrics_url()
+    daemon.wait_for(r"stored batch of \d+ results", stream="stderr")
+    body = scrape(url)
+    assert 'probe_success{check="c1",location="local",platform="sotaydangvien"} 1.0' in body
+    assert "monitor_worker" not in body  # no worker series: nothing changed for a single process
+    children = Path(f"/proc/{daemon.process.pid}/task/{daemon.process.pid}/children").read_text().split()
+    assert children == []
+    assert not any(re.search(ASSIGNED, line) for line in daemon.stderr)
+    daemon.process.send_signal(signal.SIGTERM)
+    assert daemon.process.wait(20) == 0
 
 
 @pytest.mark.slow  # workers for seconds

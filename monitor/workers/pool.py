@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO
 
 from monitor.config import Settings
@@ -89,7 +90,7 @@ class WorkerPool:
             pass  # above /proc/sys/fs/pipe-max-size: the default size only slows a burst down
         try:
             process = subprocess.Popen([self.python, "-m", "monitor.workers", str(write_end)],
-                                       stdin=subprocess.PIPE, pass_fds=(write_end,))
+                                       stdin=subprocess.PIPE, pass_fds=(write_end,), env=_environment())
         finally:
             os.close(write_end)
         assignment = Assignment(worker.index, worker.jobs, self.settings, len(self.workers), os.getpid())
@@ -208,6 +209,16 @@ def _send(stdin: IO[bytes], payload: bytes) -> None:
         stdin.flush()
     except (BrokenPipeError, ValueError):  # the worker died before reading it: counted when its pipe closes
         pass
+
+
+def _environment() -> dict[str, str]:
+    """Ours, with the directory this ``monitor`` package was imported from first on the path: a worker runs the
+    same code as its parent whatever the working directory."""
+    import monitor
+
+    home = str(Path(monitor.__file__).resolve().parent.parent)
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": home if not path else f"{home}{os.pathsep}{path}"}
 
 
 def describe_exit(code: int) -> str:

@@ -1,0 +1,107 @@
+"""``monitor run --workers N``: fresh-TLS capacity with 1 and 2 workers on the whole machine, and RSS per worker.
+
+Both runs use every CPU the bench may use (nothing pinned: the workers are meant to share the cores), nginx on the
+same CPUs, the delayed target and the capacity criteria of the ``fidelity`` section (bench/probing.py). A run's CPU
+is the daemon's plus its workers'; the peak RSS of each worker is read from the kernel (VmHWM) before it stops.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+from bench.context import BenchContext
+from bench.daemon import checks_yaml, running
+from bench.model import Budget, Figure
+from bench.probers import INTERVAL, TIMEOUT, Run, _lag_buckets, _scrape, _skipped, histogram_quantile
+from bench.probing import DELAY, WARMUP, errors_ms, quantile, shortfall
+from bench.procs import cpu_seconds, memory_mb
+from bench.targets import nginx_target
+
+RATES = (100, 200, 300, 400, 500, 600, 800, 1000, 1200)  # probes/s offered, until the run is not sustained
+QUICK_RATES = (50, 100)
+RSS_RATE = 200  # probes/s at which each worker's peak RSS is read (budget: 60 MB a worker)
+RSS_BUDGET = 60.0  # MB
+RATIO_BUDGET = 1.8  # two workers sustain at least this many times one worker's rate on a 2-core machine
+
+
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` started (its workers), from /proc."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(child) for child in f.read().split()]
+    except FileNotFoundError:
+        return []
+
+
+def run_workers(workdir: Path, url: str, ca_file: Path, rate: float, workers: int, window: float
+                ) -> tuple[Run, list[float]]:
+    """The daemon with ``workers`` workers at ``rate``; the run and each worker's peak RSS (MB)."""
+    workdir.mkdir(parents=True)
+    checks = checks_yaml(url, ca_file, max(1, round(rate * INTERVAL)), INTERVAL, TIMEOUT, per_platform=10_000)
+    run = Run(f"ours, {workers} worker(s)", rate, window)
+    with running(workdir, checks, None, MONITOR_WORKERS=str(workers)) as (daemon, port):
+        time.sleep(WARMUP)
+        before = _scrape(port)
+        pids = [daemon.pid, *children(daemon.pid)]
+        cpu0, began = sum(cpu_seconds(pid) for pid in pids), time.time()
+        time.sleep(window)
+        cpu1, ended = sum(cpu_seconds(pid) for pid in pids), time.time()
+        after = _scrape(port)
+        run.cpu, run.window = cpu1 - cpu0, ended - began
+        workers_rss = [memory_mb(pid)[1] for pid in children(daemon.pid)] if workers > 1 else []
+        run.peak_rss_mb = memory_mb(daemon.pid)[1]
+    lag0, lag1 = _lag_buckets(before), _lag_buckets(after)
+    run.lag_p99 = histogram_quantile(0.99, {le: lag1[le] - lag0.get(le, 0.0) for le in lag1})
+    run.skipped = int(_skipped(after) - _skipped(before))
+    with sqlite3.connect(workdir / "history.db") as db:
+        rows = db.execute("SELECT success, processing_s, unreliable FROM results WHERE started_at >= ? "
+                          "AND started_at < ?", (began, ended)).fetchall()
+    for success, processing, unreliable in rows:
+        if success and processing is not None:
+            run.processing.append(processing)
+            if not unreliable:
+                run.reliable.append(processing)
+        else:
+            run.failures += 1
+        run.unreliable += unreliable
+    return run, workers_rss
+
+
+def run(ctx: BenchContext) -> list[Figure]:
+    """The highest sustained rate with 1 and with 2 workers, their ratio, and the workers' RSS at 200/s."""
+    window = 4.0 if ctx.quick else 8.0
+    best: dict[int, tuple[float, str]] = {}
+    rss: list[float] = []
+    with nginx_target(ctx.workdir, DELAY) as target:
+        for workers in (1, 2):
+            sustained, why = 0.0, "did not break at the rates tried"
+            for rate in QUICK_RATES if ctx.quick else RATES:
+                done, workers_rss = run_workers(ctx.workdir / f"w{workers}-{rate}", target.delay_url, target.ca_file,
+                                                rate, workers, window)
+                reason = shortfall(done)
+                p99 = quantile(errors_ms(done), 0.99)
+                ctx.say(f"{workers} worker(s) at {rate:>4}/s: {done.completed} probes, error p99 "
+                        f"{p99 if p99 is not None else float('nan'):.2f} ms, CPU {done.cpu / done.window:.2f} cores"
+                        + (f", worker peak RSS {', '.join(f'{mb:.0f}' for mb in workers_rss)} MB" if workers_rss
+                           else "") + (f"; not sustained: {reason}" if reason else ""))
+                if workers > 1 and rate == RSS_RATE:
+                    rss = workers_rss
+                if reason:
+                    why = f"at {rate}/s: {reason}"
+                    break
+                sustained = rate
+            best[workers] = (sustained, why)
+        if not rss and not ctx.quick:  # the ladder stopped below 200/s: measure RSS there anyway
+            _, rss = run_workers(ctx.workdir / "rss", target.delay_url, target.ca_file, RSS_RATE, 2, window)
+    (one, one_why), (two, two_why) = best[1], best[2]
+    return [
+        Figure("capacity", "fresh-TLS probes/s sustained, 1 worker (all CPUs)", "/s", one, note=one_why),
+        Figure("capacity", "fresh-TLS probes/s sustained, 2 workers (all CPUs)", "/s", two, note=two_why),
+        Figure("capacity", "2 workers ÷ 1 worker, sustained rate", "×", two / one if one else None,
+               budget=Budget(">=", limit=RATIO_BUDGET), note=f"{two:g}/s ÷ {one:g}/s"),
+        Figure("cost", f"peak RSS per worker at {RSS_RATE}/s (2 workers)", "MB", max(rss) if rss else None,
+               budget=Budget("<=", limit=RSS_BUDGET),
+               note=", ".join(f"{mb:.0f}" for mb in rss) + " MB" if rss else "not measured (quick run)"),
+    ]
