@@ -206,6 +206,6 @@ class Evidence:
     complaints: list[tuple[Complaint, Classification]]  # received in the period
     matches: list[Match]
     now: float  # when it was gathered: an open incident is ongoing only if its data reaches near it
-    # the period's 15-minute rollups (monitor.rollup): the report's figures; ``results`` then holds only the raw
-    # results read around bad stretches and complaints (monitor.hotranges). None: ``results`` is all of them
+    # the period's 15-minute rollups (monitor.rollup): the report's figures; ``results`` then holds only the
+    # successful probes near platform incidents (their p95; monitor.assessment.gather). None: all the results
     rollups: Sequence[Rollup] | None = None

@@ -186,8 +186,9 @@ def layout(report: Report) -> Document:
     notes = [
         "Tỷ lệ truy cập thành công: số lần đo thành công trên tổng số lần đo tin cậy (mọi kiểm tra, mọi điểm đo) "
         "trong thời gian có số liệu; các lần đo khi bản thân máy đo bị quá tải không được tính.",
-        "p50/p95: thời gian phản hồi trang chủ (HTTP) mà 50%/95% số lần đo không vượt quá; giờ cao điểm theo "
-        "ngày làm việc, giờ Việt Nam. p95 của một sự cố: các lần đo thành công trong thời gian sự cố (theo 5 phút).",
+        "p50/p95: thời gian phản hồi trang chủ (HTTP) mà 50%/95% số lần đo không vượt quá, tính từ số liệu gộp "
+        "theo từng 15 phút (sai số dưới 1 %); giờ cao điểm theo ngày làm việc, giờ Việt Nam, xét theo từng 15 phút. "
+        "p95 của một sự cố: các lần đo thành công trong thời gian sự cố (theo 5 phút).",
         "Lần đo lỗi của một sự cố: tỷ lệ lần đo lỗi của kiểm tra lỗi nhiều nhất (thường là trang chủ) trong thời "
         "gian sự cố; gián đoạn khi quá nửa số lần đo của một kiểm tra bị lỗi.",
         "Phản ánh: một phản ánh nêu nhiều nền tảng được tính cho từng nền tảng.",
