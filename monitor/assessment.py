@@ -13,6 +13,7 @@ the daemon (:func:`save_recent_weeks`, hourly), ``monitor simulate`` and ``monit
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import gc
 from collections import defaultdict
@@ -117,8 +118,13 @@ def _platform(store: Store, platform: str, rollups: list[Rollup], edge_raw: list
         finest = min((known.interval for known in facts.values()), default=None)
         measured = measurements(raw + extra, slow, intervals={} if finest is None else {platform: finest})
     near = union((i.start - NEAR, i.until(now) + NEAR) for i in found if i.scope == "platform")
-    kept = [r for r in raw if r.success and not r.unreliable and start <= r.started_at < end
-            and any(a <= r.started_at < b for a, b in near)]
+    starts = [a for a, _ in near]
+    kept = []
+    for r in raw if near else ():
+        t = r.started_at
+        k = bisect.bisect_right(starts, t) - 1
+        if k >= 0 and t < near[k][1] and r.success and not r.unreliable and start <= t < end:
+            kept.append(r)
     return found, measured, kept
 
 
