@@ -141,8 +141,9 @@ def test_a_killed_worker_is_restarted_counted_and_its_checks_go_on(http_port, tm
     assert 'monitor_worker_restarts_total{worker="1"} 1.0' in body
     assert 'monitor_worker_restarts_total{worker="0"} 0.0' in body
     assert "monitor_workers_live 2.0" in body
-    daemon.process.send_signal(signal.SIGTERM)
+    daemon.process.send_signal(signal.SIGINT)  # Ctrl-C: the daemon stops its workers as on SIGTERM
     assert daemon.process.wait(20) == 0
+    daemon.wait_for(rf"worker 1 \(pid {restarted}\) stopped: exit code 0", stream="stderr")
     assert not alive(restarted) and not alive(pid0)
     results = stored(store)
     assert len(set(results)) == len(results)
