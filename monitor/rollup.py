@@ -175,7 +175,7 @@ class Sketch:
     def decode(cls, data: bytes) -> Sketch:
         """The sketch :meth:`encode` wrote; its bins are read when first needed."""
         sketch = cls.__new__(cls)
-        sketch._blob = bytes(data)
+        sketch._blob = data if type(data) is bytes else bytes(data)  # psycopg gives memoryview for bytea
         sketch._bins = None
         sketch.zero = _HEADER.unpack_from(sketch._blob)[1]
         return sketch

@@ -49,10 +49,9 @@ def to_row(r: Rollup) -> tuple[Any, ...]:
 def from_row(row: Sequence[Any]) -> Rollup:
     (platform, check, kind, location, bucket, probes, successes, reasons, unreliable, minutes, first, last, slowest,
      cert_seen, cert_expiry, sketch) = row
-    return Rollup(intern(platform), intern(check), intern(kind), intern(location), int(bucket), int(probes),
-                  int(successes), decode_reasons(reasons),
-                  int(unreliable), int(minutes), first, last, slowest, cert_seen, cert_expiry,
-                  Sketch.decode(bytes(sketch)))
+    return Rollup(intern(platform), intern(check), intern(kind), intern(location), bucket, probes, successes,
+                  decode_reasons(reasons) if reasons else {}, unreliable, minutes, first, last, slowest, cert_seen,
+                  cert_expiry, Sketch.decode(sketch))  # integers come back as int from both databases
 
 
 def upsert(cursor: Cursor, results: Iterable[ProbeResult], mark: str = "?") -> int:
