@@ -44,12 +44,13 @@ IncidentKey = tuple[str, str, tuple[str, ...]]
 """An open incident across recomputations: platform, scope, locations (see :func:`_key`)."""
 
 
-async def _prune_forever(store: Store, retention_days: int) -> None:
+async def _prune_forever(store: Store, retention_days: int, rollup_retention_days: int = 400) -> None:
     from monitor.errors import StoreError
 
     while True:
         cutoff = retention_cutoff(time.time(), retention_days)
         try:
+            await _off_loop(store.prune_rollups, retention_cutoff(time.time(), rollup_retention_days))
             removed = await _off_loop(store.prune, cutoff)
         except StoreError as exc:  # a central store may be away for a while: try again next time
             log.warning("results older than %d days not pruned: %s", retention_days, exc)
@@ -217,7 +218,7 @@ async def run_daemon(settings: Settings, catalog: Catalog,
     # full collections stop scanning it (35 ms with 1,000 checks, a stall inside every probe in flight).
     gc.freeze()
     prober.start()
-    pruner = loop.create_task(_prune_forever(store, settings.retention_days))
+    pruner = loop.create_task(_prune_forever(store, settings.retention_days, settings.rollup_retention_days))
     every = min([INCIDENTS_EVERY, *(job.check.interval for job in jobs)])
     tracker = loop.create_task(_track_incidents(live, metrics, monitored, every))
     saver = loop.create_task(_save_evidence_hourly(store, settings, catalog))
