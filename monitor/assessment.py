@@ -104,7 +104,12 @@ def _platform(store: Store, platform: str, rollups: list[Rollup], edge_raw: list
         raw += store.results_between(a, b, platform, details=False)
     mine = {key: value for key, value in intervals.items() if key[0] == platform}
     facts = hotranges.facts(rollups, raw, mine, edges, slow)
-    found = detect(raw, slow, policy, facts=facts)
+    if len(raw) - len(edge_raw) < hotranges.expected(rollups, plan.get(platform, ())):
+        # Raw results pruned (retention_days) while the rollups stay: detection would find nothing where the
+        # rollups show failures. The incidents stored for that time (the daemon saves them hourly) stand instead.
+        found = [i for i in store.incidents_between(lo, hi) if i.platform == platform]
+    else:
+        found = detect(raw, slow, policy, facts=facts)
     windows = []  # of the complaints no incident explains: their verdicts read the measurements there
     for complaint, classification in complaints:
         if platform in needs_measurements(complaint, classification, found, monitored, match_policy):

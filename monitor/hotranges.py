@@ -182,3 +182,14 @@ def facts(rollups: Iterable[Rollup], raw: Iterable[ProbeResult], stream_interval
             last[key] = max(last.get(key, p.started_at), p.started_at)
     return {key: StreamFacts(stream_intervals.get(key) or interval_from_buckets(()), when)
             for key, when in last.items()}
+
+
+def expected(rollups: Iterable[Rollup], spans: Sequence[Span]) -> int:
+    """How many results the rollups of the buckets wholly inside ``spans`` sum: reading ``spans`` raw must give at
+    least as many, or the raw results were pruned (``retention_days``) while the rollups were kept."""
+    total = 0
+    for r in rollups:
+        k = bisect.bisect_right(spans, (float(r.bucket), float("inf"))) - 1
+        if k >= 0 and spans[k][0] <= r.bucket and r.bucket + BUCKET <= spans[k][1]:
+            total += r.probes + r.unreliable
+    return total

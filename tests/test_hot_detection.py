@@ -207,3 +207,26 @@ def test_the_property_sees_incidents_and_reads_less_than_everything(tmp_path: Pa
     store.close()
     assert calm.incidents == [] and calm.results == []  # nothing bad, nothing read raw
     assert calm.rollups and sum(r.probes for r in calm.rollups) == len(everything)
+
+
+def test_a_week_whose_raw_results_were_pruned_keeps_its_stored_incidents(tmp_path: Path) -> None:
+    """Rollups outlive raw results (rollup_retention_days): the report of such a week must not say "no incident"
+    where the rollups show an outage. The incidents stored for it (the daemon saves them hourly) stand instead."""
+    from monitor.assessment import save
+
+    world = World({"alpha": 2, "beta": 1}, {"alpha": 1, "beta": 1}, (30.0, 30.0, 30.0, 30.0), False,
+                  (Episode("alpha", 4, None, LOOKBACK + 3600, 1200, "fail"),), 0.0, 7200.0, (), 3)
+    start, end = MIDNIGHT, MIDNIGHT + HOURS * 3600
+    store = SQLiteStore(tmp_path / "monitor.db")
+    store.add_results(_history(world, start - LOOKBACK - 1800, end + LOOKAHEAD + 1800))
+    catalog = _catalog(world)
+    before = gather(store, catalog, start, end, end + 7200, DEFAULT_POLICY, DEFAULT_MATCH_POLICY)
+    save(store, before)
+    assert [(i.platform, i.kind, i.scope) for i in before.incidents] == [("alpha", "down", "platform")]
+    store.prune(end + 86400)  # every raw result gone, the rollups kept
+    assert store.count_results() == 0
+    after = gather(store, catalog, start, end, end + 7200, DEFAULT_POLICY, DEFAULT_MATCH_POLICY)
+    store.close()
+    assert [(i.id, i.start, i.end, i.kind) for i in after.incidents] == [
+        (i.id, i.start, i.end, i.kind) for i in before.incidents]
+    assert after.rollups and sum(r.probes for r in after.rollups) == sum(r.probes for r in before.rollups or ())
