@@ -116,7 +116,8 @@ def catalog_yaml(count: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plan_events(platforms: tuple[str, ...], start: float, end: float, seed: int) -> list[Event]:
+def plan_events(platforms: tuple[str, ...], start: float, end: float, seed: int,
+                locations: tuple[str, ...] = LOCATIONS) -> list[Event]:
     """The week's faults, by platform; each platform draws from its own generator."""
     events: list[Event] = []
     days = (end - start) / 86400
@@ -135,7 +136,7 @@ def plan_events(platforms: tuple[str, ...], start: float, end: float, seed: int)
         for _ in range(_poisson(rng, 0.25 * days / 7)):
             at = start + rng.uniform(0, end - start - 3 * 3600)
             events.append(Event(pid, "location", at, at + rng.uniform(15, 60) * 60, "connect_timeout",
-                                rng.choice(LOCATIONS)))
+                                rng.choice(locations)))
     return sorted(events, key=lambda e: (e.start, e.platform))
 
 
@@ -176,7 +177,7 @@ def _load_per_minute(first_minute: int, minutes: int) -> np.ndarray:
 
 
 def generate(directory: Path, platforms: int = 50, week: str = WEEK, seed: int = 2026, days: int = 7,
-             complaints: bool = True, say=None) -> History:
+             complaints: bool = True, say=None, locations: tuple[str, ...] = LOCATIONS) -> History:
     """Write ``monitor.db``, ``checks.yml`` and (with ``complaints``) ``pakn.csv`` into ``directory``.
 
     The store must not exist yet. ``days`` shortens the week (for tests).
@@ -197,7 +198,7 @@ def generate(directory: Path, platforms: int = 50, week: str = WEEK, seed: int =
     start, week_end = bulletin_week(week)
     end = min(week_end, start + days * 86400)
     ids = platform_ids(platforms)
-    events = plan_events(ids, start, end, seed)
+    events = plan_events(ids, start, end, seed, locations)
     written = 0
     conn = sqlite3.connect(path, isolation_level=None)
     try:
@@ -205,7 +206,7 @@ def generate(directory: Path, platforms: int = 50, week: str = WEEK, seed: int =
         ticks_per_day = int(86400 / INTERVAL)
         total_ticks = round((end - start) / INTERVAL)
         for first in range(0, total_ticks, ticks_per_day):
-            rows = _chunk(ids, start, first, min(ticks_per_day, total_ticks - first), events, seed)
+            rows = _chunk(ids, start, first, min(ticks_per_day, total_ticks - first), events, seed, locations)
             conn.execute("BEGIN")
             conn.executemany(_INSERT, rows)
             conn.execute("COMMIT")
@@ -225,15 +226,15 @@ def generate(directory: Path, platforms: int = 50, week: str = WEEK, seed: int =
     if complaints:
         export = directory / "pakn.csv"
         _write_complaints(export, checks, events, start, end, seed)
-    return History(path, checks, export, week, start, end, ids, LOCATIONS, written, tuple(events),
+    return History(path, checks, export, week, start, end, ids, locations, written, tuple(events),
                    time.monotonic() - began)
 
 
 def _chunk(ids: tuple[str, ...], start: float, first: int, count: int, events: list[Event],
-           seed: int) -> list[tuple]:
+           seed: int, locations: tuple[str, ...] = LOCATIONS) -> list[tuple]:
     """Rows of ticks ``first .. first+count`` of every (platform, location) stream, in time order."""
     rng = np.random.default_rng([seed, first])
-    nplat, nloc = len(ids), len(LOCATIONS)
+    nplat, nloc = len(ids), len(locations)
     streams = nplat * nloc  # stream s = platform s // nloc at location s % nloc
     shape = (streams, count)
     plat_rng = np.random.default_rng([seed, 0xBEEF])  # per-platform traits: the same in every chunk
@@ -243,7 +244,7 @@ def _chunk(ids: tuple[str, ...], start: float, first: int, count: int, events: l
     cert = start + plat_rng.uniform(40, 300, nplat) * 86400
     cert[min(6, nplat - 1)] = start + 12 * 86400  # one certificate about to expire
     per_stream = np.repeat(np.arange(nplat), nloc)
-    rtt = np.tile([_RTT[loc] for loc in LOCATIONS], nplat)
+    rtt = np.tile([_RTT.get(loc, 0.004 + 0.0008 * n) for n, loc in enumerate(locations)], nplat)
 
     ticks = start + (first + np.arange(count)) * INTERVAL
     t = ticks[None, :] + offset[:, None] + rng.uniform(0, 0.02, shape)  # plus scheduler jitter
@@ -266,7 +267,7 @@ def _chunk(ids: tuple[str, ...], start: float, first: int, count: int, events: l
         if event.end <= lo_t or event.start >= hi_t:
             continue
         p = ids.index(event.platform)
-        rows = ([p * nloc + LOCATIONS.index(event.location)] if event.location
+        rows = ([p * nloc + locations.index(event.location)] if event.location
                 else list(range(p * nloc, p * nloc + nloc)))
         inside = (t[rows] >= event.start) & (t[rows] < event.end)
         if event.kind == "slow":
@@ -295,7 +296,7 @@ def _chunk(ids: tuple[str, ...], start: float, first: int, count: int, events: l
         ("transfer", transfer), ("total", total), ("stalled", stalled))}
     reasons, unreliable_l, status_l = flat(reason), flat(unreliable), flat(status)
     plat_names = [ids[s // nloc] for s in range(streams)]
-    loc_names = [LOCATIONS[s % nloc] for s in range(streams)]
+    loc_names = [locations[s % nloc] for s in range(streams)]
     peers = [f"192.0.2.{s // nloc + 1}:443" for s in range(streams)]
     certs = [float(cert[s // nloc]) for s in range(streams)]
     rows = []

@@ -96,3 +96,41 @@ def run(ctx: BenchContext) -> list[Figure]:
         Figure(SECTION, f"weekly report peak RSS ({history.results:,} results)", "MB", max(peaks),
                note="the monitor report process, largest of the runs"),
     ]
+
+
+FLEET_LOCATIONS = tuple(f"tinh{n:02d}" for n in range(34))  # a prober per province
+FLEET_BUDGET = 15.0  # seconds (issue 13: on PostgreSQL; this measures the SQLite store)
+
+
+def fleet(ctx: BenchContext) -> list[Figure]:
+    """The weekly report over a fleet week: 20 checks (one per platform) × 34 locations × 30 s ≈ 13.7 M results,
+    on SQLite, run once (generating the week takes minutes). Not a section of ``python -m bench``; run it with
+    ``python -c "from bench.report_time import main_fleet; main_fleet()"``."""
+    history_dir = ctx.workdir / "fleet"
+    ctx.say("generating a fleet week: 20 checks × 34 locations at 30 s …")
+    history = generate(history_dir, platforms=20, say=ctx.say, locations=FLEET_LOCATIONS)
+    ctx.say(f"{history.results:,} results and {len(history.events)} faults in {history.seconds:.1f} s")
+    env = _environment(history_dir)
+    if history.complaints is not None:
+        _monitor(["complaints", "import", str(history.complaints)], history_dir, env)
+    elapsed, peak = _monitor(["report", "--week", WEEK], history_dir, env)
+    ctx.say(f"monitor report: {elapsed:.2f} s, peak RSS {peak:.0f} MB")
+    return [
+        Figure(SECTION, f"fleet weekly report over {history.results:,} results (SQLite)", "s", elapsed,
+               budget=Budget("<=", limit=FLEET_BUDGET), note="one run; the budget is for PostgreSQL"),
+        Figure(SECTION, f"fleet weekly report peak RSS ({history.results:,} results)", "MB", peak),
+    ]
+
+
+def main_fleet() -> None:
+    """Run :func:`fleet` in a temporary directory and print its figures."""
+    import tempfile
+
+    from rich.console import Console
+
+    console = Console()
+    with tempfile.TemporaryDirectory(prefix="monitor-bench-") as tmp:
+        ctx = BenchContext(workdir=Path(tmp) / "fleet-report", quick=False, console=console)
+        ctx.workdir.mkdir()
+        for figure in fleet(ctx):
+            console.print(figure)

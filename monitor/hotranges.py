@@ -4,7 +4,9 @@ Pure functions; :func:`monitor.assessment.gather` does the reading. Detection (:
 runs one state machine per stream over its probes. Where a stream's probes are all good, far from any
 bad one, the machines sit in their resting state, so they need not be read: a bucket is **hot** for a
 stream when its rollup holds a failed, slow (its slowest HTTP total above the platform's ``slow_after``)
-or unreliable probe. Around each hot bucket the range read reaches back over at least :func:`lead`
+or unreliable probe, and it is read only when enough of its neighbours' probes may be bad to open
+something (a lone failed request is never read: every stretch needs ``failures_to_open`` bad probes
+within one ``window``). Around each such bucket the range read reaches back over at least :func:`lead`
 reliable probes of that stream (the trailing window and the congestion look-back see only good probes
 there, as they would in the full history) and forward over at least :func:`trail` (every stretch it
 opened has closed). A platform's ranges, of all its streams, are joined when less than
