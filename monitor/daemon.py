@@ -20,6 +20,7 @@ from monitor.live import LiveIncidents
 from monitor.localtime import format_datetime
 from monitor.looplag import LoopLagMonitor
 from monitor.metrics import Metrics, serve
+from monitor.ownlag import LoopBusy
 from monitor.probes import ProbeContext
 from monitor.result import ProbeResult
 from monitor.scheduler import Job, Prober, spread
@@ -191,7 +192,7 @@ async def run_daemon(settings: Settings, catalog: Catalog,
         live.add(result)
 
     metrics.track_peak_hours(PeakHours.parse(settings.peak_hours))
-    ctx = ProbeContext(location=settings.location)
+    ctx = ProbeContext(location=settings.location, late=LoopBusy().install(asyncio.get_running_loop()).late)
     self_check = None
     if settings.self_check is not None:
         self_check = SelfCheck(settings.self_check, ctx,
