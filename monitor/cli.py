@@ -263,7 +263,7 @@ def cmd_store_copy(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from monitor.store import open_store, store_exists
-    from monitor.store.copy import copy_history, same_store
+    from monitor.store.history_copy import copy_history, same_store
 
     source_at, target_at = args.source, args.target
     if same_store(source_at, target_at):

@@ -55,3 +55,12 @@ def narrow(path: Path | str) -> None:
             os.chmod(path, mode & 0o700)
     except OSError:
         pass  # not ours, or gone: nothing to narrow
+
+
+def private_database(path: Path) -> None:
+    """A SQLite database file (and so its -wal and -shm, which SQLite creates with its mode) readable by its
+    owner only: a new file is created 0600 before SQLite opens it; an older, wider one is narrowed."""
+    if not create_private(path):
+        for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            if file.exists():
+                narrow(file)

@@ -19,7 +19,9 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "monitor"
 
-DATA = {"monitor.domain", "monitor.result"}  # the types everything reasons about: data only
+# The types everything reasons about: data only. A 15-minute rollup (monitor.rollup) is data too: a value with its
+# mergeable latency sketch and its encoding, folded from results; it imports nothing but monitor.result.
+DATA = {"monitor.domain", "monitor.result", "monitor.rollup"}
 PURE = {"monitor.incidents", "monitor.matching"}  # the pure functions (README: "a pure function")
 # What config and the store may use besides themselves and DATA: errors, owner-only files, the working calendar.
 CONFIG_MAY_IMPORT = DATA | {"monitor.errors", "monitor.workcalendar"}

@@ -37,6 +37,15 @@ from monitor.errors import ProbeFailure
 from monitor.probes._net import connect_failure, earliest_expiry
 from monitor.probes._stream import AsyncioStream
 from monitor.probes.base import Observation, ProbeContext
+from monitor.probes.http_common import (
+    USER_AGENT,
+    VERSIONS,
+    Backend,
+    body_problem,
+    header_problem,
+    json_problem,
+    tracer,
+)
 from monitor.result import Reason
 
 # httpcore's own limits for an HTTP/1.1 connection (httpcore._async.http11.AsyncHTTP11Connection)
@@ -180,11 +189,10 @@ class _H2Exchange:
         self._response: httpcore.Response | None = None
 
     async def request(self, request: h11.Request, url: httpx.URL) -> _Response:
-        from monitor.probes.http import _tracer
 
         target = httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path)
         sent = httpcore.Request(request.method, target, headers=request.headers.raw_items(),
-                                extensions={"trace": _tracer(self._obs)})
+                                extensions={"trace": tracer(self._obs)})
         with _mapped():
             response = self._response = await self._connection.handle_async_request(sent)
         phrase = response.extensions.get("reason_phrase")
@@ -258,7 +266,6 @@ async def _read(exchange: _Exchange | _H2Exchange, response: _Response, limit: i
 def _first_request(method: str, url: str) -> h11.Request:
     """The request httpx sends first for a check without headers of its own: its headers, in its order.
     Built once per check (h11 validates every header as it builds a request)."""
-    from monitor.probes.http import USER_AGENT
 
     parsed = _parsed(url)
     headers = [(b"Host", parsed.netloc), (b"Accept", b"*/*"), (b"Accept-Encoding", ACCEPT_ENCODING.encode("ascii")),
@@ -285,11 +292,10 @@ async def _connect(check: HttpCheck, ctx: ProbeContext, obs: Observation, url: h
                    ssl_context: ssl.SSLContext | None) -> _Exchange | _H2Exchange:
     """A fresh connection to ``url``'s origin: resolved and connected by the httpx path's own backend, then TLS
     offering what httpcore offers; HTTP/2 when the server chose it."""
-    from monitor.probes.http import _Backend
 
     host = url.raw_host.decode("ascii")  # what httpcore connects to and names in SNI: IDNA, no brackets
     port = url.port or (443 if url.scheme == "https" else 80)
-    stream = await _Backend(obs, check, ctx.source_address).connect_tcp(host, port)
+    stream = await Backend(obs, check, ctx.source_address).connect_tcp(host, port)
     assert isinstance(stream, AsyncioStream)
     if url.scheme != "https":
         return _Exchange(stream, obs)  # HTTP/2 only through ALPN: httpx's "auto" speaks HTTP/1.1 here
@@ -324,7 +330,6 @@ def _keep_cookies(jar: httpx.Cookies, url: httpx.URL, sent: h11.Request, respons
 
 async def probe(check: HttpCheck, ctx: ProbeContext, obs: Observation) -> None:
     """Request ``check.url`` once over a fresh connection; raise :class:`ProbeFailure` on failure."""
-    from monitor.probes.http import _VERSIONS, body_problem, header_problem, json_problem
 
     first_url = str(check.url)
     url = _parsed(first_url)
@@ -342,7 +347,7 @@ async def probe(check: HttpCheck, ctx: ProbeContext, obs: Observation) -> None:
                         else "Request URL is missing an 'http://' or 'https://' protocol.")
                 raise ProbeFailure(Reason.OTHER, f"UnsupportedProtocol: {text}")
             if url.scheme == "https" and ssl_context is None:
-                offer = _VERSIONS[check.http_version][2]
+                offer = VERSIONS[check.http_version][2]
                 ssl_context = await ctx.ssl_context(check.tls.verify, check.tls.ca_file, offer)
             exchange = await _connect(check, ctx, obs, url, ssl_context)
             try:

@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from monitor.errors import StoreError
+from monitor.private import private_database
 from monitor.result import ProbeResult
 from monitor.store.rows import COLUMNS as _COLUMNS
 from monitor.store.rows import from_row as _from_row
 from monitor.store.rows import to_row as _to_row
-from monitor.store.sqlite import _owner_only
 from monitor.store.writer import ResultSink
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ class Spool:
         self._lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            _owner_only(self.path)  # it holds results: readable by its owner only, like the store
+            private_database(self.path)  # it holds results: readable by its owner only, like the store
             self._conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None, check_same_thread=False)
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = NORMAL")  # survives a process crash; a power loss may cost

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from monitor.errors import StoreError
-from monitor.private import create_private, narrow
+from monitor.private import private_database
 from monitor.result import ProbeResult
 from monitor.rollup import Rollup
 from monitor.store import rollups
@@ -114,7 +114,7 @@ class SQLiteStore(EvidenceTables):
                 self._check_migrated(self._connection())
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                _owner_only(self.path)
+                private_database(self.path)
                 self._migrate(self._connection())
         except (sqlite3.Error, OSError) as exc:
             self.close()
@@ -374,17 +374,6 @@ def _read_only_uri(path: Path) -> str:
                          f"the file and {path.parent} is not writable; open it once with write access "
                          "(e.g. `monitor run`) to fold them in")
     return base + "?mode=ro"
-
-
-def _owner_only(path: Path) -> None:
-    """The database file (and so its -wal and -shm, which SQLite creates with its mode) readable by its owner only.
-
-    A new file is created 0600 before SQLite opens it; an older, wider one is narrowed.
-    """
-    if not create_private(path):
-        for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-            if file.exists():
-                narrow(file)
 
 
 @contextmanager
