@@ -200,6 +200,32 @@ def test_migration_006_builds_the_rollups_of_a_history_stored_before_it(postgres
         store.close()
 
 
+def test_two_writers_of_one_stream_and_quarter_hour_lose_no_count(postgres_url):
+    # A store copy or a forwarded spool beside the live prober: both fold results into the same rollup row.
+    stores = [PostgresStore(postgres_url) for _ in range(2)]
+    per_writer = 150
+    start = threading.Barrier(2)
+
+    def write(k: int) -> None:
+        start.wait()
+        for i in range(per_writer):  # one result a transaction, all in one quarter hour, never the same key
+            stores[k].add_results([ProbeResult("gqthc", "home", "http", "hanoi", T0 + k + 2 * i * 0.001, True, 0.1,
+                                               phases={"total": 0.1})])
+
+    try:
+        writers = [threading.Thread(target=write, args=(k,)) for k in range(2)]
+        for w in writers:
+            w.start()
+        for w in writers:
+            w.join(60)
+        (rollup,) = stores[0].rollups_between(T0, T0 + 900)
+        assert stores[0].count_results() == 2 * per_writer
+        assert rollup.probes == rollup.successes == 2 * per_writer  # a lost update would count fewer
+    finally:
+        for s in stores:
+            s.close()
+
+
 # --- store locations on the command line ----------------------------------------------------
 
 

@@ -215,7 +215,7 @@ class PostgresStore(PostgresEvidence):
                 raise ValueError(f"a result cannot be stored in PostgreSQL: {self._first_line(exc)}") from exc
             inserted = list(results) if len(new) == len(rows) else _new_results(results, rows, new)
             with conn.cursor() as cursor:  # the stored ones only, in this transaction (migration 006)
-                rollups.upsert(cursor, inserted, mark="%s")
+                rollups.upsert(cursor, inserted, mark="%s", lock=True)
             return inserted
 
         return self._run(f"write {len(rows)} results", write)

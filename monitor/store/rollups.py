@@ -9,6 +9,7 @@ PostgreSQL 9.5+); only the placeholder differs (``?`` for sqlite3, ``%s`` for ps
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from sys import intern
@@ -54,11 +55,26 @@ def from_row(row: Sequence[Any]) -> Rollup:
                   cert_expiry, Sketch.decode(sketch))  # integers come back as int from both databases
 
 
-def upsert(cursor: Cursor, results: Iterable[ProbeResult], mark: str = "?") -> int:
-    """Fold ``results`` (the ones just inserted) into the stored rollups; return how many rollups were written."""
+def lock_id(key: Key) -> int:
+    """A stable signed 64-bit number for a rollup's key: the advisory lock PostgreSQL writers take on it."""
+    digest = hashlib.blake2b(repr(key).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def upsert(cursor: Cursor, results: Iterable[ProbeResult], mark: str = "?", *, lock: bool = False) -> int:
+    """Fold ``results`` (the ones just inserted) into the stored rollups; return how many rollups were written.
+
+    ``lock`` (PostgreSQL): first take a transaction-level advisory lock on each rollup's key, in ascending order (so
+    two writers never deadlock), so that another writer of the same stream and quarter hour — a ``monitor store
+    copy`` or a spool being forwarded beside the live prober — waits for this transaction instead of both reading
+    the old row and one overwriting the other's counts. SQLite needs none: a write holds the whole database.
+    """
     fresh = fold(results)
     if not fresh:
         return 0
+    if lock:
+        cursor.execute(f"SELECT pg_advisory_xact_lock(k) FROM unnest({mark}::bigint[]) AS k",
+                       (sorted(lock_id(key) for key in fresh),))
     by_bucket: dict[int, list[Key]] = defaultdict(list)
     for key in fresh:
         by_bucket[key[4]].append(key)
@@ -82,14 +98,14 @@ def upsert(cursor: Cursor, results: Iterable[ProbeResult], mark: str = "?") -> i
 
 
 def read(cursor: Cursor, start: float, end: float, platform: str | None = None, mark: str = "?") -> list[Rollup]:
-    """Rollups of the buckets overlapping ``[start, end)``, by bucket."""
+    """Rollups of the buckets overlapping ``[start, end)``, by bucket then stream (one order on both databases)."""
     first = int(start // BUCKET) * BUCKET
     where = f"bucket >= {mark} AND bucket < {mark}"
     params: tuple[Any, ...] = (first, end)
     if platform is not None:
         where += f" AND platform = {mark}"
         params += (platform,)
-    cursor.execute(f"{_SELECT} WHERE {where} ORDER BY bucket", params)
+    cursor.execute(f"{_SELECT} WHERE {where} ORDER BY {', '.join(_KEY[4:] + _KEY[:4])}", params)
     return [from_row(row) for row in cursor]  # row by row: a week's rows never all held as tuples too
 
 
