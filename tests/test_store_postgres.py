@@ -3,7 +3,7 @@
 The contract tests of tests/test_store.py run on both stores; here are PostgreSQL's own facts (exact floats,
 migrations by concurrent probers, a lost or stopped server, read-only use), store locations on the command line
 (a URL is never a path, its password never shown), ``monitor store copy``, and the two-store equivalence: one
-simulated lab day gives the same report, incidents, complaint list, Grafana annotations and status page whether it
+simulated lab week gives the same report, incidents, complaint list, Grafana annotations and status page whether it
 is read from SQLite or from PostgreSQL.
 """
 
@@ -353,20 +353,20 @@ def test_store_copy_between_two_sqlite_files_moves_everything_once(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def day(tmp_path_factory, postgres) -> dict[str, str]:
-    """One simulated lab day (10-minute interval) in SQLite, with its complaints imported and its incidents and
+def week(tmp_path_factory, postgres) -> dict[str, str]:
+    """One simulated lab week (10-minute interval) in SQLite, with its complaints imported and its incidents and
     verdicts saved by ``monitor simulate``, a note on an incident; then copied into PostgreSQL, twice."""
-    directory = tmp_path_factory.mktemp("day")
-    ok(monitor("simulate", "--week", WEEK, "--days", "1", "--interval", "10m", "--dir", str(directory)))
+    directory = tmp_path_factory.mktemp("week")
+    ok(monitor("simulate", "--week", WEEK, "--interval", "10m", "--dir", str(directory)))
     sqlite = str(directory / "monitor.db")
     store = open_store(sqlite)
     try:
         incidents = store.incidents_between(0, 2e9)
-        assert incidents, "the simulated day has incidents"
+        assert incidents, "the simulated week has incidents"
         store.set_incident_note(incidents[0].id, "Đã khắc phục", T0)
     finally:
         store.close()
-    url = postgres.database("day")
+    url = postgres.database("week")
     first = json.loads(ok(monitor("store", "copy", sqlite, url, "--json")).stdout)
     second = json.loads(ok(monitor("store", "copy", sqlite, url, "--json")).stdout)
     return {"dir": str(directory), "sqlite": sqlite, "postgresql": url, "first": first, "second": second,
@@ -374,12 +374,12 @@ def day(tmp_path_factory, postgres) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_copying_into_postgresql_twice_adds_nothing_the_second_time(day):
-    first, second = day["first"], day["second"]
+def test_copying_into_postgresql_twice_adds_nothing_the_second_time(week):
+    first, second = week["first"], week["second"]
     assert first["results"] == first["new_results"] > 1000
     assert first["complaints"] == first["new_complaints"] > 10 and first["incidents"] >= 1 and first["notes"] == 1
     assert second["results"] == first["results"] and second["new_results"] == 0 and second["new_complaints"] == 0
-    sqlite, postgresql = open_store(day["sqlite"], read_only=True), open_store(day["postgresql"], read_only=True)
+    sqlite, postgresql = open_store(week["sqlite"], read_only=True), open_store(week["postgresql"], read_only=True)
     try:
         assert postgresql.count_results() == sqlite.count_results() == first["results"]
         assert postgresql.results_between(0, 2e9) == sqlite.results_between(0, 2e9)
@@ -405,8 +405,8 @@ def _report(store: str, checks: str, out: Path) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_report_incidents_complaints_and_annotations_are_the_same_on_both_stores(day, tmp_path):
-    sqlite, postgresql, checks = day["sqlite"], day["postgresql"], day["checks"]
+def test_report_incidents_complaints_and_annotations_are_the_same_on_both_stores(week, tmp_path):
+    sqlite, postgresql, checks = week["sqlite"], week["postgresql"], week["checks"]
     on_sqlite, on_postgresql = _report(sqlite, checks, tmp_path / "a"), _report(postgresql, checks, tmp_path / "b")
     assert sorted(on_sqlite) == sorted(on_postgresql) and {".md", ".html", ".docx"} <= {
         Path(name).suffix for name in on_sqlite}
@@ -433,11 +433,11 @@ def test_report_incidents_complaints_and_annotations_are_the_same_on_both_stores
 
 
 @pytest.mark.slow
-def test_a_copy_back_from_postgresql_gives_the_same_report(day, tmp_path):
+def test_a_copy_back_from_postgresql_gives_the_same_report(week, tmp_path):
     back = tmp_path / "back" / "monitor.db"
-    copied = json.loads(ok(monitor("store", "copy", day["postgresql"], str(back), "--json")).stdout)
-    assert copied["new_results"] == day["first"]["results"] and copied["notes"] == 1
-    assert _report(str(back), day["checks"], tmp_path / "a") == _report(day["sqlite"], day["checks"], tmp_path / "b")
+    copied = json.loads(ok(monitor("store", "copy", week["postgresql"], str(back), "--json")).stdout)
+    assert copied["new_results"] == week["first"]["results"] and copied["notes"] == 1
+    assert _report(str(back), week["checks"], tmp_path / "a") == _report(week["sqlite"], week["checks"], tmp_path / "b")
 
 
 def test_the_status_page_is_the_same_on_both_stores_with_a_location_only_incident(tmp_path, postgres):
