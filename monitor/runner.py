@@ -23,6 +23,12 @@ _DEADLINE_REASONS = {
 }
 
 
+# Failures a clock decides, besides the probe's own deadline: a timer that fired, perhaps late because of us. Any
+# other failure (refused, reset, a certificate, a status code, a body) is what the target did, however late we
+# read it: its own delay is not judged, and it is never unreliable on that account.
+_TIMED = frozenset({Reason.CONNECT_TIMEOUT, Reason.READ_TIMEOUT, Reason.TIMEOUT})
+
+
 async def run_check(platform: str, check: Check, ctx: ProbeContext) -> ProbeResult:
     """Probe ``check`` once within its total deadline. Never raises for a target's failure.
 
@@ -34,6 +40,7 @@ async def run_check(platform: str, check: Check, ctx: ProbeContext) -> ProbeResu
     start = ctx.clock()
     reason: Reason | None = None
     error: str | None = None
+    expired = False  # the probe's deadline decided the failure
     try:
         async with asyncio.timeout(check.timeout) as deadline:
             await PROBES[check.kind](check, ctx, obs)
@@ -42,6 +49,7 @@ async def run_check(platform: str, check: Check, ctx: ProbeContext) -> ProbeResu
     except TimeoutError:
         if not deadline.expired():
             raise
+        expired = True
         reason = _DEADLINE_REASONS.get(obs.phase or "", Reason.TIMEOUT)
         error = f"deadline of {format_duration(check.timeout)} exceeded during {obs.phase or 'probe'}"
     except Exception as exc:  # a bug or an unmapped library error: keep the prober alive
@@ -55,7 +63,8 @@ async def run_check(platform: str, check: Check, ctx: ProbeContext) -> ProbeResu
         log.info("probe failed platform=%s check=%s location=%s reason=%s error=%s",
                  platform, check.id, ctx.location, reason.value, error)
     details = dict(obs.details)
-    stalled = _own_delay(obs, ctx, phases, duration, start, failed=reason is not None)
+    timed = reason is not None and (expired or reason in _TIMED)
+    stalled = _own_delay(obs, ctx, phases, duration, start, failed=timed) if reason is None or timed else None
     if stalled is not None:
         details["stalled"] = round(stalled, 4)
     return ProbeResult(

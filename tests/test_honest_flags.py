@@ -164,6 +164,32 @@ def test_a_deadline_missed_because_of_a_stall_is_flagged_and_one_missed_by_the_t
     assert stalled.unreliable and stalled.duration - stalled.details["stalled"] < 0.15 + TOLERANCE
 
 
+def test_a_failure_the_target_decided_is_never_unreliable_however_late_it_is_read(target):
+    """The same stall that flags a success (one_long_stall, 80 ms over the answer) on a probe that fails by the
+    status the target sent: the status is a fact, not a timing; a 502 read late is still a 502."""
+    check = _check(target.port, next(_PATHS))
+    check = check.model_copy(update={"expect_status": [(204, 204)]})  # the target answers 200: a status failure
+
+    async def scenario() -> tuple[ProbeResult, ProbeResult]:
+        loop = asyncio.get_running_loop()
+        busy = LoopBusy().install(loop)
+        try:
+            ctx = ProbeContext(location="test", late=busy.late)
+            await run_check("gqthc", _check(target.port, next(_PATHS)), ctx)  # warm
+            one_long_stall(loop)
+            failed = await run_check("gqthc", check, ctx)
+            one_long_stall(loop)
+            succeeded = await run_check("gqthc", _check(target.port, next(_PATHS)), ctx)
+            return failed, succeeded
+        finally:
+            busy.uninstall()
+
+    failed, succeeded = asyncio.run(scenario())
+    assert failed.reason is Reason.HTTP_STATUS and failed.status_code == 200
+    assert not failed.unreliable and "stalled" not in failed.details
+    assert succeeded.success and succeeded.unreliable  # the stall was material to a timing
+
+
 # The measuring edge, on a real loop: what counts as the prober's own delay.
 
 def test_the_loop_waiting_for_the_network_is_not_own_delay():
