@@ -49,7 +49,7 @@ def assignments(daemon: Daemon, workers: int) -> dict[int, tuple[int, set[str]]]
                 found[int(match.group(1))] = (int(match.group(2)), set(match.group(3).strip().split(", ")))
         time.sleep(0.05)
     assert len(found) == workers, "".join(daemon.stderr)
-    return found
+    return dict(sorted(found.items()))  # by worker number, whichever logged first
 
 
 def scrape(url: str) -> str:
