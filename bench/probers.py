@@ -99,6 +99,12 @@ def run_ours(workdir: Path, url: str, ca_file: Path, rate: float, warmup: float,
         after = _scrape(port)
         run.cpu, run.window = cpu1 - cpu0, ended - began
         run.peak_rss_mb = memory_mb(daemon.pid)[1]
+    tally(run, workdir, before, after, began, ended)
+    return run
+
+
+def tally(run: Run, workdir: Path, before: dict[str, list], after: dict[str, list], began: float, ended: float) -> None:
+    """Fill ``run`` from the daemon's two scrapes around the window and its stored results inside it."""
     lag0, lag1 = _lag_buckets(before), _lag_buckets(after)
     run.lag_p99 = histogram_quantile(0.99, {le: lag1[le] - lag0.get(le, 0.0) for le in lag1})
     run.skipped = int(_skipped(after) - _skipped(before))
@@ -113,7 +119,6 @@ def run_ours(workdir: Path, url: str, ca_file: Path, rate: float, warmup: float,
         else:
             run.failures += 1
         run.unreliable += unreliable
-    return run
 
 
 _BLACKBOX_CONFIG = """\

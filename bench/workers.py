@@ -7,14 +7,13 @@ is the daemon's plus its workers'; the peak RSS of each worker is read from the 
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from pathlib import Path
 
 from bench.context import BenchContext
 from bench.daemon import checks_yaml, running
 from bench.model import Budget, Figure
-from bench.probers import INTERVAL, TIMEOUT, Run, _lag_buckets, _scrape, _skipped, histogram_quantile
+from bench.probers import INTERVAL, TIMEOUT, Run, _scrape, tally
 from bench.probing import DELAY, WARMUP, broken, errors_ms, quantile, shortfall
 from bench.procs import cpu_seconds, memory_mb
 from bench.targets import nginx_target
@@ -52,20 +51,7 @@ def run_workers(workdir: Path, url: str, ca_file: Path, rate: float, workers: in
         run.cpu, run.window = cpu1 - cpu0, ended - began
         workers_rss = [memory_mb(pid)[1] for pid in children(daemon.pid)] if workers > 1 else []
         run.peak_rss_mb = memory_mb(daemon.pid)[1]
-    lag0, lag1 = _lag_buckets(before), _lag_buckets(after)
-    run.lag_p99 = histogram_quantile(0.99, {le: lag1[le] - lag0.get(le, 0.0) for le in lag1})
-    run.skipped = int(_skipped(after) - _skipped(before))
-    with sqlite3.connect(workdir / "history.db") as db:
-        rows = db.execute("SELECT success, processing_s, unreliable FROM results WHERE started_at >= ? "
-                          "AND started_at < ?", (began, ended)).fetchall()
-    for success, processing, unreliable in rows:
-        if success and processing is not None:
-            run.processing.append(processing)
-            if not unreliable:
-                run.reliable.append(processing)
-        else:
-            run.failures += 1
-        run.unreliable += unreliable
+    tally(run, workdir, before, after, began, ended)
     return run, workers_rss
 
 

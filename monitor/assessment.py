@@ -15,16 +15,14 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-import gc
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from monitor import hotranges
 from monitor.config import Catalog, Settings
 from monitor.domain import Classification, Complaint, Evidence, Incident, IncidentPolicy, MatchPolicy
+from monitor.gcpause import no_collection
 from monitor.incidents import detect, minus, rollup_certificate_warnings, union
 from monitor.localtime import VIETNAM
 from monitor.matching import Measurements, match, measurements, needs_measurements, window
@@ -56,7 +54,7 @@ def gather(store: Store, catalog: Catalog, start: float, end: float, now: float,
     """
     lo, hi = start - LOOKBACK, min(end + LOOKAHEAD, max(now, end))  # early complaints mean incidents just before
     slow = catalog.slow_after()
-    with _no_collection():  # hundreds of thousands of objects, none in a cycle
+    with no_collection():  # hundreds of thousands of objects, none in a cycle
         rollups = store.rollups_between(lo, hi)
         edges = hotranges.partial_buckets(lo, hi, (start, end))
         edge_raw = [r for a, b in edges for r in store.results_between(a, b, details=False)]
@@ -134,18 +132,6 @@ def _platform(store: Store, platform: str, rollups: list[Rollup], edge_raw: list
 
 
 NEAR = 600.0  # seconds around an incident whose successful probes the report's incident p95 may read (its slots)
-
-
-@contextmanager
-def _no_collection() -> Iterator[None]:
-    """The cyclic garbage collector paused: it would scan every result and rollup read, again and again."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def save(store: Store, evidence: Evidence) -> None:
@@ -226,7 +212,7 @@ def weekly_report(evidence: Evidence, catalog: Catalog, settings: Settings, now:
     from monitor.report import ReportInput, build_report
     from monitor.workcalendar import is_bulletin_week
 
-    with _no_collection():
+    with no_collection():
         return build_report(ReportInput(
             start=evidence.start, end=evidence.end, platforms=catalog.platforms, results=evidence.results,
             rollups=evidence.rollups,

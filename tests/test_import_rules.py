@@ -25,7 +25,7 @@ DATA = {"monitor.domain", "monitor.result", "monitor.rollup"}
 PURE = {"monitor.incidents", "monitor.matching"}  # the pure functions (README: "a pure function")
 # What config and the store may use besides themselves and DATA: errors, owner-only files, the working calendar.
 CONFIG_MAY_IMPORT = DATA | {"monitor.errors", "monitor.workcalendar"}
-STORE_MAY_IMPORT = DATA | {"monitor.errors", "monitor.private"}
+STORE_MAY_IMPORT = DATA | {"monitor.errors", "monitor.private", "monitor.gcpause"}
 # Migration 003 scrubs the complaints already stored with today's scrub (store/rescrub.py).
 STORE_MAY_IMPORT_BECAUSE = {("monitor.store.rescrub", "monitor.complaints.scrub")}
 # None left: complaints/intake.py takes the store from its caller (monitor/assessment.py opens it).

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import os
 import re
 import sqlite3
@@ -16,6 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from monitor.errors import StoreError
+from monitor.gcpause import no_collection
 from monitor.private import private_database
 from monitor.result import ProbeResult
 from monitor.rollup import Rollup
@@ -277,7 +277,7 @@ class SQLiteStore(EvidenceTables):
         where = f"{where} AND" if where else " WHERE"
         select = _SELECT if details else _SELECT_STALLS
         sql = f"{select}{where} started_at >= ? AND started_at < ? ORDER BY started_at, id"
-        with self._errors("read results"), _no_collection():
+        with self._errors("read results"), no_collection():
             rows = self._connection().execute(sql, (*params, start, end)).fetchall()
             return [_from_row(row) for row in rows]
 
@@ -374,22 +374,6 @@ def _read_only_uri(path: Path) -> str:
                          f"the file and {path.parent} is not writable; open it once with write access "
                          "(e.g. `monitor run`) to fold them in")
     return base + "?mode=ro"
-
-
-@contextmanager
-def _no_collection() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building many objects that hold no cycles.
-
-    Millions of new results would otherwise trigger a collection every few hundred
-    allocations, each one scanning every result built so far: most of the time of a read.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _statements(script: str) -> Iterator[str]:
