@@ -215,3 +215,21 @@ def test_docx_is_a4_with_administrative_typography(report, chart):
     assert cells and all(_effective(run, p, "name") == "Times New Roman" for run, p in cells)
     (picture,) = document.inline_shapes
     assert picture.width <= Cm(21 - 3 - 1.5)
+
+
+def test_docx_table_cells_keep_markup_breaks_and_spaces_as_text():
+    docx = pytest.importorskip("docx")
+    from docx.shared import Pt
+
+    from monitor.report.word import _add_table
+
+    document = docx.Document()
+    _add_table(document, ["Nền tảng", "<b>Ghi chú</b>"], [[" a & <i>b</i>\nc", "x\ty"], ["Đ", ""]])
+    saved = io.BytesIO()
+    document.save(saved)
+    (table,) = docx.Document(io.BytesIO(saved.getvalue())).tables
+    assert [[c.text for c in row.cells] for row in table.rows] == [
+        ["Nền tảng", "<b>Ghi chú</b>"], [" a & <i>b</i>\nc", "x\ty"], ["Đ", ""]]
+    header = table.rows[0].cells[1].paragraphs[0].runs[0]
+    assert header.bold and header.font.name == "Times New Roman" and header.font.size == Pt(11)
+    assert table.style.name == "Table Grid"
