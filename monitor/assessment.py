@@ -72,10 +72,12 @@ def gather(store: Store, catalog: Catalog, start: float, end: float, now: float,
         found: list[Incident] = []
         measured: dict[str, Measurements] = {}
         results: list[ProbeResult] = []
-        for platform in sorted(set(plan) | set(at_edges) | (named & set(own))):  # one platform's raw at a time
-            found_p, measured_p, kept = _platform(store, platform, own[platform], at_edges[platform], plan, edges,
-                                                  intervals, complaints, monitored, (lo, hi, start, end, now),
-                                                  slow, policy, match_policy)
+        platforms = sorted(set(plan) | set(at_edges) | (named & set(own)))  # one platform's raw at a time
+        hot = store.results_in_ranges([(platform, plan.get(platform, [])) for platform in platforms])
+        for platform, hot_raw in zip(platforms, hot, strict=True):
+            found_p, measured_p, kept = _platform(store, platform, own[platform], at_edges[platform] + hot_raw,
+                                                  len(at_edges[platform]), plan, edges, intervals, complaints,
+                                                  monitored, (lo, hi, start, end, now), slow, policy, match_policy)
             found += found_p
             measured.update(measured_p)
             results += kept
@@ -88,21 +90,19 @@ def gather(store: Store, catalog: Catalog, start: float, end: float, now: float,
                     complaints, matches, now, rollups=period)
 
 
-def _platform(store: Store, platform: str, rollups: list[Rollup], edge_raw: list[ProbeResult],
+def _platform(store: Store, platform: str, rollups: list[Rollup], raw: list[ProbeResult], at_edges: int,
               plan: dict[str, list[tuple[float, float]]], edges: list[tuple[float, float]],
               intervals: dict[tuple[str, str, str], float], complaints: list[tuple[Complaint, Classification]],
               monitored: set[str], period: tuple[float, float, float, float, float], slow: dict[str, float],
               policy: IncidentPolicy, match_policy: MatchPolicy
               ) -> tuple[list[Incident], dict[str, Measurements], list[ProbeResult]]:
-    """One platform of :func:`gather`: its hot ranges read raw, its incidents, what its complaints' verdicts
-    measure, and the raw results the report's incident p95 needs (successful HTTP probes near its incidents)."""
+    """One platform of :func:`gather`, given its raw results at the period's edges (the first ``at_edges``) and in
+    its hot ranges: its incidents, what its complaints' verdicts measure, and the raw results the report's incident
+    p95 needs (successful HTTP probes near its incidents)."""
     lo, hi, start, end, now = period
-    raw = list(edge_raw)
-    for a, b in plan.get(platform, ()):
-        raw += store.results_between(a, b, platform, details=False)
     mine = {key: value for key, value in intervals.items() if key[0] == platform}
     facts = hotranges.facts(rollups, raw, mine, edges, slow)
-    if len(raw) - len(edge_raw) < hotranges.expected(rollups, plan.get(platform, ())):
+    if len(raw) - at_edges < hotranges.expected(rollups, plan.get(platform, ())):
         # Raw results pruned (retention_days) while the rollups stay: detection would find nothing where the
         # rollups show failures. The incidents stored for that time (the daemon saves them hourly) stand instead.
         found = [i for i in store.incidents_between(lo, hi) if i.platform == platform]

@@ -107,14 +107,29 @@ def test_results_between_is_oldest_first_and_half_open(store):
     assert [r.started_at - T0 for r in store.results_between(T0, T0 + 100, platform="gqthc")] == [15]
 
 
-def test_results_between_without_details_keeps_only_the_stalls(store):
+def test_results_between_without_details_is_the_lean_read_of_the_evidence(store):
     stalled = replace(full_success(), started_at=T0 + 1, unreliable=True,
                       details={"tls_version": "TLSv1.3", "stalled": 0.4})
-    store.add_results([full_success(), stalled])
+    failed = make_result(started_at=T0 + 2, success=False, reason=Reason.CONNECT_REFUSED, error="refused",
+                         phases={"resolve": 0.001})
+    store.add_results([full_success(), stalled, failed])
     lean = store.results_between(T0, T0 + 10, details=False)
-    assert [r.details for r in lean] == [{}, {"tls_version": "TLSv1.3", "stalled": 0.4}]
-    assert [replace(r, details={}) for r in lean] == [replace(r, details={})
-                                                      for r in store.results_between(T0, T0 + 10)]
+    assert [r.details for r in lean] == [{}, {"tls_version": "TLSv1.3", "stalled": 0.4}, {}]
+    assert [r.phases for r in lean] == [{"total": full_success().phases["total"]}] * 2 + [{}]
+    assert all(r.error is None and r.peer is None and r.status_code is None for r in lean)
+    full = store.results_between(T0, T0 + 10)
+    assert [replace(r, details={}, phases={}) for r in lean] == [
+        replace(r, details={}, phases={}, error=None, peer=None, status_code=None) for r in full]
+
+
+def test_results_in_ranges_reads_each_platform_in_turn(store):
+    store.add_results([make_result(started_at=T0 + s, platform=p) for s in range(0, 100, 10) for p in ("a", "b")])
+    ranges = [("b", [(T0 + 10, T0 + 30), (T0 + 60, T0 + 70)]), ("a", []), ("a", [(T0 + 90, T0 + 200)])]
+    read = list(store.results_in_ranges(ranges))
+    assert [[(r.platform, r.started_at - T0) for r in batch] for batch in read] == [
+        [("b", 10), ("b", 20), ("b", 60)], [], [("a", 90)]]
+    assert read[0] == [r for a, b in ranges[0][1] for r in store.results_between(a, b, "b", details=False)]
+    assert list(store.results_in_ranges([])) == []
 
 
 def test_add_results_is_all_or_nothing(store):

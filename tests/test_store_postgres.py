@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import psycopg
@@ -68,7 +69,8 @@ def test_times_and_phases_read_back_exactly(postgres_url):
     try:
         store.add_results(odd)
         assert store.recent_results() == odd
-        assert store.results_between(T0, T0 + 1, details=False) == odd  # unreliable: its details kept
+        lean = [replace(r, error=None, status_code=None, peer=None, phases={"total": r.phases["total"]}) for r in odd]
+        assert store.results_between(T0, T0 + 1, details=False) == lean  # unreliable: its details kept
     finally:
         store.close()
 

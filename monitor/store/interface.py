@@ -46,9 +46,17 @@ class Store(Protocol):
                         details: bool = True) -> list[ProbeResult]:
         """Results with ``start <= started_at < end``, oldest first (half-open, so ranges tile).
 
-        ``details=False`` may leave ``details`` empty except for unreliable results (where it holds
-        their ``stalled`` seconds): what a period's evidence needs, at less cost.
+        ``details=False`` reads only what a period's evidence needs (:data:`monitor.store.rows.LEAN_COLUMNS`), at
+        less cost: ``details`` only for unreliable results (their ``stalled`` seconds), and no error text, peer,
+        status code or phases other than ``total``.
         """
+        ...
+
+    def results_in_ranges(self, ranges: Sequence[tuple[str, Sequence[tuple[float, float]]]]
+                          ) -> Iterator[list[ProbeResult]]:
+        """For each (platform, its time ranges) in turn, that platform's results in those ranges: the lean read of
+        ``results_between(details=False)``, range after range. A store may read the next platform's while the
+        caller works on this one's."""
         ...
 
     def iter_results(self, batch: int = 5_000) -> Iterator[list[ProbeResult]]:

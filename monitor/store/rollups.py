@@ -33,6 +33,8 @@ class Cursor(Protocol):
 
     def fetchall(self) -> list[Any]: ...
 
+    def fetchmany(self, size: int, /) -> list[Any]: ...
+
     def __iter__(self) -> Any: ...
 
 
@@ -97,6 +99,9 @@ def upsert(cursor: Cursor, results: Iterable[ProbeResult], mark: str = "?", *, l
     return len(fresh)
 
 
+_PAGE = 5_000
+
+
 def read(cursor: Cursor, start: float, end: float, platform: str | None = None, mark: str = "?") -> list[Rollup]:
     """Rollups of the buckets overlapping ``[start, end)``, by bucket then stream (one order on both databases)."""
     first = int(start // BUCKET) * BUCKET
@@ -106,7 +111,10 @@ def read(cursor: Cursor, start: float, end: float, platform: str | None = None, 
         where += f" AND platform = {mark}"
         params += (platform,)
     cursor.execute(f"{_SELECT} WHERE {where} ORDER BY {', '.join(_KEY[4:] + _KEY[:4])}", params)
-    return [from_row(row) for row in cursor]  # row by row: a week's rows never all held as tuples too
+    read: list[Rollup] = []
+    while page := cursor.fetchmany(_PAGE):  # a week's rows never all held as tuples too; psycopg is slow row by row
+        read += [from_row(row) for row in page]
+    return read
 
 
 def prune(cursor: Cursor, older_than: float, mark: str = "?") -> int:

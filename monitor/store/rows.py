@@ -86,6 +86,27 @@ def from_row(row: Sequence[Any]) -> ProbeResult:
     return result
 
 
+LEAN_COLUMNS = ("platform", "check_id", "kind", "location", "started_at", "success", "reason", "duration", "total_s",
+                "cert_expiry", "unreliable", "CASE WHEN unreliable = 1 THEN details ELSE '{}' END")
+"""What a period's evidence reads of a result (:func:`from_lean_row`): no error text, peer, status or phases but
+the total, and ``details`` only where a stall is recorded (an unreliable result's ``stalled`` seconds)."""
+
+
+def from_lean_row(row: Sequence[Any]) -> ProbeResult:
+    """The result a row of :data:`LEAN_COLUMNS` holds: ``phases`` has only ``total``; no error, peer or status."""
+    (platform, check, kind, location, started_at, success, reason, duration, total, cert_expiry, unreliable,
+     details) = row
+    result = _NEW(ProbeResult)
+    _SET(result, "__dict__", {
+        "platform": platform, "check": check, "kind": kind, "location": location, "started_at": started_at,
+        "success": success == 1, "duration": duration, "reason": None if reason is None else _REASONS[reason],
+        "error": None, "phases": {} if total is None else {"total": total}, "status_code": None,
+        "cert_expiry": cert_expiry, "peer": None, "details": {} if details == "{}" else json.loads(details),
+        "unreliable": unreliable == 1,
+    })
+    return result
+
+
 def incident_row(i: Incident, now: float) -> tuple[object, ...]:
     """An incident in the order of ``INCIDENT_COLUMNS``, then ``updated_at``."""
     return (i.id, i.platform, i.kind, i.scope, i.start, i.end, json.dumps(list(i.locations)), json.dumps(i.reasons),

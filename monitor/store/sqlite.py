@@ -21,6 +21,7 @@ from monitor.result import ProbeResult
 from monitor.rollup import Rollup
 from monitor.store import rollups
 from monitor.store.rows import COLUMNS as _COLUMNS
+from monitor.store.rows import LEAN_COLUMNS, from_lean_row
 from monitor.store.rows import from_row as _from_row
 from monitor.store.rows import to_row as _to_row
 from monitor.store.sqlite_evidence import EvidenceTables
@@ -32,8 +33,7 @@ _PRUNE_CHUNK = 10_000  # rows per prune transaction, so the writer is never lock
 # skipped, so writing a batch twice stores it once.
 _INSERT = f"INSERT OR IGNORE INTO results ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM results"
-# The same columns, with details only where a stall is recorded (see results_between).
-_SELECT_STALLS = _SELECT.replace(" details,", " CASE WHEN unreliable THEN details ELSE '{}' END,")
+_SELECT_LEAN = f"SELECT {', '.join(LEAN_COLUMNS)} FROM results"  # what a period's evidence reads
 
 
 @dataclass(frozen=True)
@@ -269,17 +269,26 @@ class SQLiteStore(EvidenceTables):
                         details: bool = True) -> list[ProbeResult]:
         """Results with ``start <= started_at < end``, oldest first (half-open, so ranges tile).
 
-        ``details=False`` reads ``details`` only for unreliable results (it holds their
-        ``stalled`` seconds) and leaves it empty elsewhere: the evidence of a week needs no
-        more, and parsing millions of small JSON objects is most of the cost of reading them.
+        ``details=False`` is the lean read of :data:`monitor.store.rows.LEAN_COLUMNS`: ``details`` only for
+        unreliable results (their ``stalled`` seconds), no error text, peer, status or phases but the total.
+        The evidence of a period needs no more, and parsing millions of small JSON objects and reading
+        columns it never looks at were most of the cost of reading them.
         """
         where, params = _filters(platform=platform)
         where = f"{where} AND" if where else " WHERE"
-        select = _SELECT if details else _SELECT_STALLS
+        select, convert = (_SELECT, _from_row) if details else (_SELECT_LEAN, from_lean_row)
         sql = f"{select}{where} started_at >= ? AND started_at < ? ORDER BY started_at, id"
         with self._errors("read results"), no_collection():
             rows = self._connection().execute(sql, (*params, start, end)).fetchall()
-            return [_from_row(row) for row in rows]
+            return [convert(row) for row in rows]
+
+    def results_in_ranges(self, ranges: Sequence[tuple[str, Sequence[tuple[float, float]]]]
+                          ) -> Iterator[list[ProbeResult]]:
+        """Each platform's lean results in its ranges, in turn (see the protocol). Read here, not ahead on another
+        thread: the sqlite3 module gives up the GIL for every row it steps, so a reader thread beside a busy caller
+        made the report slower, not faster."""
+        for platform, spans in ranges:
+            yield [r for a, b in spans for r in self.results_between(a, b, platform, details=False)]
 
     def iter_results(self, batch: int = 5_000) -> Iterator[list[ProbeResult]]:
         """Every stored result, oldest first (``started_at``, then id), ``batch`` at a time.
