@@ -509,15 +509,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     from monitor import cli_assessment as ca
     from monitor.assessment import weekly_report
     from monitor.report import render_rich, write_report
+    from monitor.report.aside import chart_aside
 
     settings = _settings(args)
     catalog = _catalog(settings)
     formats = ca.parse_formats(args.format)
-    evidence, name = ca.gather_period(args, settings, catalog)
-    report = weekly_report(evidence, catalog, settings, time.time())
-    if not args.quiet:
-        render_rich(report, out)
-    written = write_report(report, args.out or settings.reports, formats, stem=f"bao-cao-{name}")
+    with chart_aside() as draw:  # matplotlib is imported, and the chart drawn, on the other core
+        evidence, name = ca.gather_period(args, settings, catalog)
+        report = weekly_report(evidence, catalog, settings, time.time())
+        chart = draw(report) if formats else None
+        if not args.quiet:
+            render_rich(report, out)
+        written = write_report(report, args.out or settings.reports, formats, stem=f"bao-cao-{name}",
+                               chart=chart() if chart else None)
     out.print("đã ghi: " + ", ".join(str(p) for p in written), markup=False)
     return EXIT_OK
 

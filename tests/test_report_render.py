@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import base64
 import io
+import os
+import signal
 import unicodedata
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -233,3 +236,21 @@ def test_docx_table_cells_keep_markup_breaks_and_spaces_as_text():
     header = table.rows[0].cells[1].paragraphs[0].runs[0]
     assert header.bold and header.font.name == "Times New Roman" and header.font.size == Pt(11)
     assert table.style.name == "Table Grid"
+
+
+def _children() -> list[int]:
+    me = os.getpid()
+    return [int(pid) for pid in Path(f"/proc/{me}/task/{me}/children").read_text().split()]
+
+
+def test_the_chart_drawn_aside_is_the_chart_and_survives_its_worker(report, chart):
+    from monitor.report.aside import chart_aside
+
+    before = set(_children())
+    with chart_aside() as draw:
+        workers = set(_children()) - before
+        assert len(workers) == 1  # forked before the history is read, importing matplotlib meanwhile
+        assert draw(report)() == chart
+        os.kill(workers.pop(), signal.SIGKILL)
+        assert draw(report)() == chart  # its worker died: drawn here instead, the same bytes
+    assert set(_children()) == before

@@ -70,7 +70,8 @@ def _add_table(word: DocxDocument, headers: Sequence[str], rows: Sequence[Sequen
 
     table = word.add_table(rows=0, cols=len(headers))
     table.style = "Table Grid"
-    widths = [f'<w:tcPr><w:tcW w:type="dxa" w:w="{column.w.twips}"/></w:tcPr>' for column in table._tbl.tblGrid.gridCol_lst]
+    widths = [f'<w:tcPr><w:tcW w:type="dxa" w:w="{column.w.twips}"/></w:tcPr>'
+              for column in table._tbl.tblGrid.gridCol_lst]
 
     def row(values: Sequence[str], bold: bool) -> str:
         cells = (f"<w:tc>{width}<w:p>{_run(value, bold)}</w:p></w:tc>"

@@ -16,8 +16,11 @@ FORMATS = ("md", "docx", "html")
 
 
 def write_report(report: Report, directory: Path, formats: Sequence[str] = ("md", "docx", "html"),
-                 stem: str = "bao-cao-2026-W23") -> list[Path]:
-    """Write ``<stem>.<format>`` for each format (plus ``<stem>.png``, Markdown's chart) and return the paths."""
+                 stem: str = "bao-cao-2026-W23", chart: bytes | None = None) -> list[Path]:
+    """Write ``<stem>.<format>`` for each format (plus ``<stem>.png``, Markdown's chart) and return the paths.
+
+    ``chart``: the report's chart, already drawn (:mod:`monitor.report.aside`); else it is drawn here.
+    """
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise ValueError(f"unknown report format(s) {', '.join(unknown)} (use {', '.join(FORMATS)})")
@@ -26,7 +29,8 @@ def write_report(report: Report, directory: Path, formats: Sequence[str] = ("md"
     written: list[Path] = []
     if not formats:
         return written
-    chart = render_chart(report)
+    if chart is None:
+        chart = render_chart(report)
 
     def put(name: str, data: bytes) -> None:
         path = directory / name
