@@ -16,6 +16,7 @@ import socket
 import subprocess
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,11 +90,13 @@ class PostgresServer:
             return False
 
 
-def start(directory: Path, listen: tuple[str, ...] = (), trust: tuple[str, ...] = ()) -> PostgresServer:
+def start(directory: Path, listen: tuple[str, ...] = (), trust: tuple[str, ...] = (),
+          settings: Mapping[str, str] | None = None) -> PostgresServer:
     """initdb a new cluster in ``directory`` and start it on a free loopback port.
 
     ``listen``: more addresses to listen on (e.g. a bridge for probers in network namespaces);
-    ``trust``: networks (CIDR) whose clients connect without a password, besides loopback.
+    ``trust``: networks (CIDR) whose clients connect without a password, besides loopback;
+    ``settings``: more ``postgresql.conf`` settings (e.g. a benchmark's ``shared_buffers``).
     """
     bin_dir = _bin_dir()
     if bin_dir is None or not (bin_dir / "initdb").exists():
@@ -121,6 +124,7 @@ def start(directory: Path, listen: tuple[str, ...] = (), trust: tuple[str, ...] 
     with open(directory / "data" / "postgresql.conf", "a", encoding="utf-8") as conf:
         # A throwaway cluster: no durability waits, small and fast.
         conf.write("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 200\n")
+        conf.writelines(f"{name} = '{value}'\n" for name, value in (settings or {}).items())
     if trust:
         with open(directory / "data" / "pg_hba.conf", "a", encoding="utf-8") as hba:
             hba.writelines(f"host all all {network} trust\n" for network in trust)
