@@ -517,11 +517,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     with chart_aside() as draw:  # matplotlib is imported, and the chart drawn, on the other core
         evidence, name = ca.gather_period(args, settings, catalog)
         report = weekly_report(evidence, catalog, settings, time.time())
-        chart = draw(report) if formats else None
+        chart = draw(report)  # formats is never empty: every format has the chart
         if not args.quiet:
             render_rich(report, out)
         written = write_report(report, args.out or settings.reports, formats, stem=f"bao-cao-{name}",
-                               chart=chart() if chart else None)
+                               chart=chart())
     out.print("đã ghi: " + ", ".join(str(p) for p in written), markup=False)
     return EXIT_OK
 

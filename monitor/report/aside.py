@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
+from functools import partial
 
 from monitor.report.chart import render_chart
 from monitor.report.model import Report
@@ -26,6 +27,15 @@ def _warm() -> None:
     """Import what drawing needs, in the worker, while the parent reads the history."""
     import matplotlib.backends.backend_agg
     import matplotlib.figure  # noqa: F401
+
+
+def _drawn(drawing: Future[bytes], report: Report) -> bytes:
+    """The worker's chart; drawn here if the worker died meanwhile."""
+    try:
+        return drawing.result()
+    except BrokenProcessPool:
+        log.info("chart drawn in this process: its worker died")
+        return render_chart(report)
 
 
 @contextmanager
@@ -41,20 +51,10 @@ def chart_aside() -> Iterator[Callable[[Report], Callable[[], bytes]]]:
 
     def start(report: Report) -> Callable[[], bytes]:
         try:
-            if pool is None:
-                raise BrokenProcessPool("no worker")
-            drawing: Future[bytes] = pool.submit(render_chart, report)
-        except BrokenProcessPool:
-            return lambda: render_chart(report)
-
-        def result() -> bytes:
-            try:
-                return drawing.result()
-            except BrokenProcessPool:
-                log.info("chart drawn in this process: its worker died")
-                return render_chart(report)
-
-        return result
+            drawing = pool.submit(render_chart, report) if pool is not None else None
+        except BrokenProcessPool:  # its worker died before
+            drawing = None
+        return partial(render_chart, report) if drawing is None else partial(_drawn, drawing, report)
 
     try:
         yield start

@@ -14,7 +14,7 @@ import logging
 import math
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
@@ -253,11 +253,14 @@ class PostgresStore(PostgresEvidence):
             return [r for a, b in spans for r in self.results_between(a, b, platform, details=False)]
 
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as reader:
-            ahead = [reader.submit(read, *item) for item in ranges[:1]]
-            for index in range(len(ranges)):
-                done = ahead.pop().result()
-                ahead += [reader.submit(read, *item) for item in ranges[index + 1:index + 2]]
-                yield done
+            ahead: Future[list[ProbeResult]] | None = None
+            for item in ranges:
+                coming = reader.submit(read, *item)  # read while the caller works on the one yielded below
+                if ahead is not None:
+                    yield ahead.result()
+                ahead = coming
+            if ahead is not None:
+                yield ahead.result()
 
     def iter_results(self, batch: int = 5_000) -> Iterator[list[ProbeResult]]:
         """Every stored result, oldest first (``started_at``, then id), ``batch`` at a time (keyset pages)."""

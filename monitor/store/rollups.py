@@ -109,10 +109,10 @@ def read(cursor: Cursor, start: float, end: float, platform: str | None = None, 
         where += f" AND platform = {mark}"
         params += (platform,)
     cursor.execute(f"{_SELECT} WHERE {where} ORDER BY {', '.join(_KEY[4:] + _KEY[:4])}", params)
-    read: list[Rollup] = []
+    found: list[Rollup] = []
     while page := cursor.fetchmany(_PAGE):  # a week's rows never all held as tuples too; psycopg is slow row by row
-        read += [from_row(row) for row in page]
-    return read
+        found += [from_row(row) for row in page]
+    return found
 
 
 def prune(cursor: Cursor, older_than: float, mark: str = "?") -> int:
