@@ -132,6 +132,21 @@ def test_results_in_ranges_reads_each_platform_in_turn(store):
     assert list(store.results_in_ranges([])) == []
 
 
+def test_hourly_counts_are_the_reliable_probes_and_successes_of_each_platform_and_hour(store):
+    from monitor.statuspage.state import HOUR, tally
+    from monitor.workcalendar import PeakHours
+
+    hour = T0 - T0 % HOUR
+    results = [make_result(started_at=hour + s, platform=p, success=s % 7 != 0, unreliable=s % 11 == 0,
+                           reason=None if s % 7 else Reason.TIMEOUT, phases={"total": 0.2} if s % 7 else {})
+               for s in range(0, 3 * int(HOUR), 120) for p in ("a", "b")]
+    store.add_results(results)
+    counts = store.hourly_counts(hour, hour + 2 * HOUR)  # the third hour is not asked for
+    expected = {key: (t.probes, t.ok) for key, t in tally(results, {}, PeakHours()).items() if key[1] < hour + 2 * HOUR}
+    assert counts == expected and len(counts) == 4
+    assert all(0 < ok < probes < 30 for probes, ok in counts.values())  # some failed, some left out as unreliable
+
+
 def test_add_results_is_all_or_nothing(store):
     store.add_results([make_result(started_at=T0)])
     with pytest.raises(ValueError):

@@ -2,12 +2,14 @@
 
 Reads are bounded so the page never weighs on probing: each recomputation reads the last ``RECENT`` seconds of
 results (for the incident detection and today's figures), the stored incidents of the listed days and their
-notes; the daily bars' older hours are read once, an hour at a time, and kept as per-platform tallies (a few
-numbers per hour), since a finished hour's results do not change.
+notes. Finished hours are read once and kept as per-platform tallies (a few numbers per hour), since a finished
+hour's results do not change: the days before today as counts summed from the rollups (one query for the first
+computation's 90 days), today's finished hours from their results (the peak-hour latency needs each one).
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Mapping
 
@@ -22,6 +24,11 @@ from monitor.workcalendar import PeakHours
 
 RECENT = 3 * HOUR  # results read at every recomputation: detection needs 20 probes of a 5-minute check
 STALE_INTERVALS = 3  # a platform whose latest result is older than 3 intervals (plus a timeout) has no current data
+
+
+def _hours(start: float, end: float) -> list[float]:
+    """The clock hours from ``start`` (an hour's start) to before ``end``."""
+    return [start + k * HOUR for k in range(max(0, math.ceil((end - start) / HOUR)))]
 
 
 class StatusSource:
@@ -60,12 +67,19 @@ class StatusSource:
         fresh_from = hour_of(now - RECENT)
         first_hour = day_of(now) - (self.days - 1) * DAY
         self._closed = {h: t for h, t in self._closed.items() if h >= first_hour}
-        hour = first_hour
-        while hour < fresh_from:  # finished at least two hours ago: read once
+        today = day_of(now)
+        earlier = [h for h in _hours(first_hour, min(today, fresh_from)) if h not in self._closed]
+        if earlier:  # the days before today need counts only: from the rollups, summed by the database
+            counts = self.store.hourly_counts(earlier[0], earlier[-1] + HOUR)
+            read: dict[float, dict[str, Tally]] = {h: {} for h in earlier}
+            for (platform, h), (probes, ok) in counts.items():
+                if h in read:  # not an hour kept from before
+                    read[h][platform] = Tally(probes, ok)
+            self._closed.update(read)
+        for hour in _hours(today, fresh_from):  # today's finished hours: results, for the peak-hour latency
             if hour not in self._closed:
                 found = self.store.results_between(hour, hour + HOUR, details=False)
                 self._closed[hour] = {p: t for (p, _), t in tally(found, self._slow_after, self.peak).items()}
-            hour += HOUR
         recent = self.store.results_between(fresh_from, now + HOUR, details=False)
         hours: dict[str, dict[float, Tally]] = defaultdict(dict)
         for h, platforms in self._closed.items():

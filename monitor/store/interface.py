@@ -69,6 +69,11 @@ class Store(Protocol):
         written with the results they sum, in the same transaction, and kept longer (``rollup_retention_days``)."""
         ...
 
+    def hourly_counts(self, start: float, end: float) -> dict[tuple[str, float], tuple[int, int]]:
+        """(reliable probes, reliable successes) per (platform, clock hour) in ``[start, end)`` (whole hours), from
+        the rollups: what the status page's daily bars need, without reading a result."""
+        ...
+
     def prune_rollups(self, older_than: float) -> int:
         """Delete rollups of buckets that ended before ``older_than``; return how many were deleted."""
         ...

@@ -291,6 +291,14 @@ class PostgresStore(PostgresEvidence):
 
         return self._run("read rollups", read)
 
+    def hourly_counts(self, start: float, end: float) -> dict[tuple[str, float], tuple[int, int]]:
+        """Reliable probes and successes per (platform, hour) in ``[start, end)``, from the rollups."""
+        def read(conn: Connection) -> dict[tuple[str, float], tuple[int, int]]:
+            with conn.cursor() as cursor:
+                return rollups.hourly(cursor, start, end, mark="%s")
+
+        return self._run("read rollups", read)
+
     def prune_rollups(self, older_than: float) -> int:
         """Delete rollups of buckets that ended before ``older_than``; return how many."""
         def prune(conn: Connection) -> int:

@@ -115,6 +115,14 @@ def read(cursor: Cursor, start: float, end: float, platform: str | None = None, 
     return found
 
 
+def hourly(cursor: Cursor, start: float, end: float, mark: str = "?") -> dict[tuple[str, float], tuple[int, int]]:
+    """(reliable probes, reliable successes) per (platform, clock hour) of the buckets in ``[start, end)`` (whole
+    hours): summed by the database, a row per platform and hour."""
+    cursor.execute(f"SELECT platform, bucket / 3600 * 3600, SUM(probes), SUM(successes) FROM rollups "
+                   f"WHERE bucket >= {mark} AND bucket < {mark} GROUP BY 1, 2", (int(start), int(end)))
+    return {(platform, float(hour)): (int(probes), int(ok)) for platform, hour, probes, ok in cursor.fetchall()}
+
+
 def prune(cursor: Cursor, older_than: float, mark: str = "?") -> int:
     """Delete rollups of buckets that ended before ``older_than``; return how many."""
     cursor.execute(f"DELETE FROM rollups WHERE bucket + {BUCKET} <= {mark}", (older_than,))

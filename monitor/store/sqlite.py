@@ -324,6 +324,11 @@ class SQLiteStore(EvidenceTables):
         with self._errors("read rollups"):
             return rollups.read(self._connection().cursor(), start, end, platform)
 
+    def hourly_counts(self, start: float, end: float) -> dict[tuple[str, float], tuple[int, int]]:
+        """Reliable probes and successes per (platform, hour) in ``[start, end)``, from the rollups."""
+        with self._errors("read rollups"):
+            return rollups.hourly(self._connection().cursor(), start, end)
+
     def prune_rollups(self, older_than: float) -> int:
         """Delete rollups of buckets that ended before ``older_than``; return how many."""
         with self._errors("prune rollups"), self._transaction() as tx:
