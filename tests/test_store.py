@@ -142,7 +142,7 @@ def test_hourly_counts_are_the_reliable_probes_and_successes_of_each_platform_an
                for s in range(0, 3 * int(HOUR), 120) for p in ("a", "b")]
     store.add_results(results)
     counts = store.hourly_counts(hour, hour + 2 * HOUR)  # the third hour is not asked for
-    expected = {key: (t.probes, t.ok) for key, t in tally(results, {}, PeakHours()).items() if key[1] < hour + 2 * HOUR}
+    expected = {key: (t.probes, t.ok) for key, t in tally(results, PeakHours()).items() if key[1] < hour + 2 * HOUR}
     assert counts == expected and len(counts) == 4
     assert all(0 < ok < probes < 30 for probes, ok in counts.values())  # some failed, some left out as unreliable
 

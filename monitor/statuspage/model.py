@@ -23,13 +23,11 @@ class Tally:
 
     probes: int = 0
     ok: int = 0
-    slow: int = 0
     peak_totals: list[float] = field(default_factory=list)  # successful HTTP totals during peak hours, seconds
 
     def add(self, other: Tally) -> None:
         self.probes += other.probes
         self.ok += other.ok
-        self.slow += other.slow
         self.peak_totals.extend(other.peak_totals)
 
 

@@ -79,13 +79,13 @@ class StatusSource:
         for hour in _hours(today, fresh_from):  # today's finished hours: results, for the peak-hour latency
             if hour not in self._closed:
                 found = self.store.results_between(hour, hour + HOUR, details=False)
-                self._closed[hour] = {p: t for (p, _), t in tally(found, self._slow_after, self.peak).items()}
+                self._closed[hour] = {p: t for (p, _), t in tally(found, self.peak).items()}
         recent = self.store.results_between(fresh_from, now + HOUR, details=False)
         hours: dict[str, dict[float, Tally]] = defaultdict(dict)
         for h, platforms in self._closed.items():
             for platform, t in platforms.items():
                 hours[platform][h] = t
-        for (platform, h), t in tally(recent, self._slow_after, self.peak).items():
+        for (platform, h), t in tally(recent, self.peak).items():
             hours[platform][h] = t
         latest: dict[str, dict[str, float]] = defaultdict(dict)
         for r in recent:

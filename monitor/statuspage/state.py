@@ -18,7 +18,6 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from monitor.config.model import Platform
 from monitor.domain import Incident
-from monitor.incidents import is_bad
 from monitor.localtime import local
 from monitor.provinces import location_name
 from monitor.result import ProbeResult
@@ -50,9 +49,8 @@ def day_of(unix_time: float) -> float:
     return moment.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
 
 
-def tally(results: Iterable[ProbeResult], slow_after: Mapping[str, float], peak: PeakHours,
-          default_slow_after: float = 2.5) -> dict[tuple[str, float], Tally]:
-    """Reliable results per (platform, hour): probes, successes, slow ones, peak-hour latencies of HTTP successes.
+def tally(results: Iterable[ProbeResult], peak: PeakHours) -> dict[tuple[str, float], Tally]:
+    """Reliable results per (platform, hour): probes, successes, peak-hour latencies of HTTP successes.
 
     Unreliable results (the prober stalled, or its own network failed) are left out: they say nothing about
     the platform's availability.
@@ -69,11 +67,8 @@ def tally(results: Iterable[ProbeResult], slow_after: Mapping[str, float], peak:
         if r.success:
             t.ok += 1
             total = r.phases.get("total")
-            if r.kind == "http" and total is not None:
-                if is_bad(r, slow_after.get(r.platform, default_slow_after)):
-                    t.slow += 1
-                if is_peak(r.started_at, peak):
-                    t.peak_totals.append(total)
+            if r.kind == "http" and total is not None and is_peak(r.started_at, peak):
+                t.peak_totals.append(total)
     return out
 
 
