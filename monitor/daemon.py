@@ -11,15 +11,15 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from typing import TypeVar
-from wsgiref.types import WSGIApplication
+from typing import TYPE_CHECKING, TypeVar
 
 from monitor.config import Catalog, Settings
 from monitor.domain import Incident
+from monitor.httploop import LoopServer
 from monitor.live import LiveIncidents
 from monitor.localtime import format_datetime
 from monitor.looplag import LoopLagMonitor
-from monitor.metrics import Metrics, serve
+from monitor.metrics import Metrics, is_status_path, metrics_app
 from monitor.ownlag import LoopBusy
 from monitor.probes import ProbeContext
 from monitor.result import ProbeResult
@@ -32,6 +32,9 @@ from monitor.store.writer import ResultSink
 from monitor.workcalendar import PeakHours
 from monitor.workers import usable_cores
 from monitor.workers.pool import WorkerPool
+
+if TYPE_CHECKING:
+    from monitor.statuspage.aside import PageProcess
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -182,7 +185,8 @@ async def run_daemon(settings: Settings, catalog: Catalog,
     monitored = [p.id for p in catalog.platforms if p.monitored]
     for platform in monitored:
         metrics.register_platform(platform)
-    server, _ = serve(metrics, settings.listen_address, settings.listen_port, _status_page(store, settings, catalog))
+    server, computing = _http_server(metrics, settings, catalog)
+    port = await server.start(settings.listen_address, settings.listen_port)
     jobs = spread((platform.id, check) for platform, check in catalog.checks())
     loop_lag = LoopLagMonitor(settings.loop_lag_threshold, observe=metrics.loop_lag.observe)
     live = LiveIncidents(catalog, settings.incidents)
@@ -209,7 +213,7 @@ async def run_daemon(settings: Settings, catalog: Catalog,
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    address = f"http://{_host(settings.listen_address)}:{server.server_port}/metrics"
+    address = f"http://{_host(settings.listen_address)}:{port}/metrics"
     if announce:
         announce(address, jobs)
     log.info("serving metrics at %s; probing %d checks from location %s", address, len(jobs), settings.location)
@@ -249,8 +253,9 @@ async def run_daemon(settings: Settings, catalog: Catalog,
                             "within %gs", SAVE_AT_EXIT)
         if relay is not None:
             await asyncio.to_thread(relay.close, settings.shutdown_grace)  # the spool stays for the next start
-        server.shutdown()
-        server.server_close()
+        server.close()
+        if computing is not None:
+            computing.close()
         _close(store, settings.shutdown_grace if relay is not None else None)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
@@ -302,17 +307,24 @@ def _close(store: Store, timeout: float | None) -> None:
         log.warning("the central store did not close within %gs; exiting without waiting for it", timeout)
 
 
-def _status_page(store: Store, settings: Settings, catalog: Catalog) -> WSGIApplication | None:
-    """The status page over the daemon's store, served beside /metrics (README "Status page"); None when switched off.
-
-    Computed on its own worker thread, at most once per ``status_page.refresh`` seconds, never on the event loop.
+def _http_server(metrics: Metrics, settings: Settings, catalog: Catalog) -> tuple[LoopServer, PageProcess | None]:
+    """``/metrics``, and the status page over the daemon's store unless switched off (README "Status page"), served
+    from the event loop: the cached page is answered on it, the rest (the exposition, a page not computed yet) on
+    the server's threads. The page is computed in a process of its own, at most once per ``status_page.refresh``.
     """
     if not settings.status_page.enabled:
-        return None
+        return LoopServer(metrics_app(metrics), inline=lambda _: False), None
     from monitor.statuspage import StatusPage, status_app
-    from monitor.statuspage.publish import source_for
+    from monitor.statuspage.aside import PageProcess
 
-    return status_app(StatusPage(source_for(store, settings, catalog).summary, settings.status_page.refresh))
+    where = settings.store
+    if location.is_url(where):
+        where = with_network_timeouts(str(location.parse(where)))
+    computing = PageProcess(where, settings, catalog)
+    computing.start()  # before the first probe: its imports never overlap probing
+    page = StatusPage(computing, settings.status_page.refresh)
+    return LoopServer(metrics_app(metrics, status_app(page)),
+                      inline=lambda environ: page.ready and is_status_path(environ["PATH_INFO"])), computing
 
 
 def _host(address: str) -> str:

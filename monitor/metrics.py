@@ -207,16 +207,21 @@ def serve(metrics: Metrics, address: str, port: int, status: WSGIApplication | N
     Prometheus allows), gzipped at level 1 when the client accepts gzip. ``/status`` and the paths under it go to
     ``status`` (the status page, monitor/statuspage/), or answer 404 without it.
     """
-    return serve_app(_app(metrics, status), address, port, "monitor-metrics")
+    return serve_app(metrics_app(metrics, status), address, port, "monitor-metrics")
 
 
 STATUS_PREFIX = "/status"
 
 
-def _app(metrics: Metrics, status: WSGIApplication | None = None) -> WSGIApplication:
+def is_status_path(path: str) -> bool:
+    """Whether a request path is the status page's (``/status`` or under it)."""
+    return path == STATUS_PREFIX or path.startswith(STATUS_PREFIX + "/")
+
+
+def metrics_app(metrics: Metrics, status: WSGIApplication | None = None) -> WSGIApplication:
+    """``/metrics`` (any path but ``/status``), and ``/status`` and the paths under it from ``status`` (404 without)."""
     def app(environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
-        path = environ.get("PATH_INFO", "")
-        if path == STATUS_PREFIX or path.startswith(STATUS_PREFIX + "/"):
+        if is_status_path(environ.get("PATH_INFO", "")):
             if status is not None:
                 return list(status(environ, start_response))
             start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "0")])

@@ -10,12 +10,13 @@ from monitor.metrics import Metrics, serve
 from monitor.result import ProbeResult, Reason
 from monitor.statuspage import StatusPage, status_app
 from monitor.statuspage import serve as serve_page
+from monitor.statuspage.app import rendering
 from monitor.statuspage.model import Summary
 from tests.servers import closed_port
 
 
 def test_the_client_sends_every_planned_request_and_counts_what_failed():
-    page = StatusPage(lambda now: Summary(now, (), (), 90, 7), refresh=3600)
+    page = StatusPage(rendering(lambda now: Summary(now, (), (), 90, 7)), refresh=3600)
     server, _ = serve_page(status_app(page), "127.0.0.1", 0)
     try:
         latencies, failed, _ = asyncio.run(load(server.server_port, rate=200, window=0.5))

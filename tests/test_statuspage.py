@@ -22,6 +22,7 @@ from monitor.localtime import VIETNAM
 from monitor.result import ProbeResult, Reason
 from monitor.statuspage import StatusPage, StatusSource, serve, status_app
 from monitor.statuspage.api import summary_dict
+from monitor.statuspage.app import rendering
 from monitor.statuspage.render import render_html
 from monitor.statuspage.state import DAY
 from monitor.store import open_store
@@ -225,7 +226,7 @@ def test_the_page_fits_the_budget_with_every_day_measured(store, catalog):
 @pytest.fixture
 def served(store, catalog):
     fill(store)
-    page = StatusPage(lambda now: source(store, catalog).summary(NOW), refresh=3600)
+    page = StatusPage(rendering(lambda now: source(store, catalog).summary(NOW)), refresh=3600)
     server, _ = serve(status_app(page), "127.0.0.1", 0)
     yield f"http://127.0.0.1:{server.server_port}", page
     server.shutdown()
@@ -264,7 +265,7 @@ def test_requests_share_one_computation_per_refresh():
         from monitor.statuspage.model import Summary
         return Summary(now, (), (), 90, 7)
 
-    page = StatusPage(compute, refresh=3600)
+    page = StatusPage(rendering(compute), refresh=3600)
     threads = [threading.Thread(target=page.current) for _ in range(20)]
     for t in threads:
         t.start()
@@ -304,7 +305,7 @@ def test_a_store_that_is_away_is_one_log_line_and_the_last_copy_is_served(caplog
             assert page._ready.wait(5)
         assert page.computations >= tried
 
-    page = StatusPage(compute, refresh=3600)
+    page = StatusPage(rendering(compute), refresh=3600)
     first = page.current()
     assert first is not None
     away.set()
@@ -317,3 +318,31 @@ def test_a_store_that_is_away_is_one_log_line_and_the_last_copy_is_served(caplog
     assert [r.levelname for r in lines] == ["WARNING", "INFO"]  # one line when it went, one when it came back
     assert lines[0].exc_info is None and "10.0.0.1:5432" in lines[0].getMessage()
     assert page.computations == 2
+
+
+def test_monitor_runs_page_is_computed_in_a_process_of_its_own_and_comes_back_when_it_dies(store, catalog, tmp_path):
+    import os
+    import signal
+
+    from monitor.config import Settings
+    from monitor.statuspage.aside import PageProcess
+
+    fill(store)
+    settings = Settings(store=tmp_path / "monitor.db")
+    expected = rendering(source(store, catalog).summary)(NOW)
+    computing = PageProcess(tmp_path / "monitor.db", settings, catalog)
+    page = StatusPage(computing, refresh=3600, clock=lambda: NOW)
+    try:
+        first = page.current()
+        assert first is not None and json.loads(first.json)["platforms"] == json.loads(expected.json)["platforms"]
+        pid = computing.pid
+        assert pid is not None and pid != os.getpid()
+        os.kill(pid, signal.SIGKILL)
+        with pytest.raises(RuntimeError, match="died"):
+            computing(NOW)
+        page._tried = -float("inf")  # due now
+        page._ready.clear()
+        assert page.current() is first and page._ready.wait(30)  # the last copy meanwhile; a new process computes
+        assert computing.pid not in (None, pid) and page.computations == 2
+    finally:
+        computing.close()

@@ -34,7 +34,6 @@ FIRST_WAIT = 60.0  # seconds a request waits for the very first computation
 class Rendered:
     """One computation, ready to send."""
 
-    summary: Summary
     html: bytes
     html_gzip: bytes
     json: bytes
@@ -45,19 +44,25 @@ class Rendered:
 def render(summary: Summary) -> Rendered:
     html, data = render_html(summary), render_json(summary)
     etag = '"' + hashlib.sha256(html + data).hexdigest()[:20] + '"'
-    return Rendered(summary, html, gzip.compress(html, 6), data, gzip.compress(data, 6), etag)
+    return Rendered(html, gzip.compress(html, 6), data, gzip.compress(data, 6), etag)
+
+
+def rendering(compute: Callable[[float], Summary]) -> Callable[[float], Rendered]:
+    """``compute`` followed by :func:`render`: what :class:`StatusPage` calls."""
+    return lambda now: render(compute(now))
 
 
 class StatusPage:
-    """The cached page: ``compute(now)`` gives a :class:`Summary`, called at most once per ``refresh`` seconds.
+    """The cached page: ``produce(now)`` gives a :class:`Rendered` copy, called at most once per ``refresh`` seconds
+    (:func:`rendering` in this process, or :class:`monitor.statuspage.aside.PageProcess` in another).
 
     One worker thread, started at the first request, does every computation (a store gives each thread its own
     connection, so a thread per refresh would leave connections behind).
     """
 
-    def __init__(self, compute: Callable[[float], Summary], refresh: float,
+    def __init__(self, produce: Callable[[float], Rendered], refresh: float,
                  clock: Callable[[], float] = time.time) -> None:
-        self._compute = compute
+        self._produce = produce
         self.refresh = refresh
         self._clock = clock
         self._lock = threading.Lock()
@@ -68,6 +73,11 @@ class StatusPage:
         self._tried = -float("inf")  # monotonic time a computation was last asked for (it may have failed)
         self.computations = 0
         self._store_away = False  # the last computation failed with a StoreError (logged once until it answers)
+
+    @property
+    def ready(self) -> bool:
+        """Whether a copy is there to serve: :meth:`current` then never waits."""
+        return self._current is not None
 
     def current(self) -> Rendered | None:
         """The latest copy (asking for a recomputation when it is stale); the first call waits for one."""
@@ -89,7 +99,7 @@ class StatusPage:
             self._wanted.wait()
             self._wanted.clear()
             try:
-                rendered = render(self._compute(self._clock()))
+                rendered = self._produce(self._clock())
             except StoreError as exc:  # the store is away (a central database down): one line when it goes
                 if not self._store_away:
                     log.warning("status page not recomputed, the last copy is served until the store answers: %s",

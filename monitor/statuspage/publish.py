@@ -12,7 +12,7 @@ from pathlib import Path
 
 from monitor.config import Catalog, Settings
 from monitor.statuspage.api import render_json
-from monitor.statuspage.app import StatusPage
+from monitor.statuspage.app import StatusPage, rendering
 from monitor.statuspage.model import Summary
 from monitor.statuspage.render import render_html
 from monitor.statuspage.source import StatusSource
@@ -57,4 +57,4 @@ def served_page(settings: Settings, catalog: Catalog, clock: Callable[[], float]
     """A cached page over the store, read-only, for ``--serve``; the caller closes the store."""
     store = open_read_only(settings)
     source = source_for(store, settings, catalog)
-    return StatusPage(source.summary, settings.status_page.refresh, clock), store
+    return StatusPage(rendering(source.summary), settings.status_page.refresh, clock), store
