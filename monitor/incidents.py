@@ -120,8 +120,10 @@ def down_spans(probes: Sequence[ProbeResult], policy: IncidentPolicy, bad: Seque
     spans: list[Span] = []
     streak_start = closing = 0.0
     first = failures = passes = 0
+    outage_bad = [0]  # outage_bad[k]: failures of confirmed outages among probes[:k] (an outage is not congestion)
     opened: float | None = None
     for i, probe in enumerate(probes):
+        outage_bad.append(outage_bad[-1])
         if opened is None:
             if probe.success:
                 failures = 0
@@ -131,10 +133,13 @@ def down_spans(probes: Sequence[ProbeResult], policy: IncidentPolicy, bad: Seque
             failures += 1
             if failures >= policy.failures_to_open:
                 lo = max(0, first - policy.window)
-                congested = (first > lo and before[first] - before[lo] >= policy.bad_share * (first - lo)) or any(
+                congestion = before[first] - before[lo] - (outage_bad[first] - outage_bad[lo])
+                congested = (first > lo and congestion >= policy.bad_share * (first - lo)) or any(
                     start <= streak_start - settled and streak_start < end for start, end in slowdowns)
                 if failures >= (policy.congested_failures if congested else policy.failures_to_open):
                     opened, passes = streak_start, 0
+                    for k in range(first, i + 1):  # the streak's failures are the outage's
+                        outage_bad[k + 1] += k - first + 1
         elif probe.success:
             if passes == 0:
                 closing = probe.started_at
@@ -144,6 +149,7 @@ def down_spans(probes: Sequence[ProbeResult], policy: IncidentPolicy, bad: Seque
                 opened, failures = None, 0
         else:
             passes = 0
+            outage_bad[-1] += 1
     if opened is not None:
         spans.append((opened, OPEN))
     return spans
