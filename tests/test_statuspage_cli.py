@@ -117,5 +117,25 @@ def test_monitor_run_serves_the_page_beside_metrics_unless_switched_off(tmp_path
             assert daemon.wait_for(r"status page at (http://\S+/status)").group(1) == f"{base}/status"
         else:
             assert page.status_code == 404 and api.status_code == 404
+        computing = page_processes(daemon.process.pid)
+        assert len(computing) == (1 if enabled == "true" else 0)  # the page is computed in a process of its own
     finally:
-        daemon.stop()
+        daemon.stop()  # SIGKILL: the page's process must not outlive it
+    deadline = time.monotonic() + 15
+    while any(Path(f"/proc/{pid}").exists() for pid in computing) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in computing)
+
+
+def page_processes(parent: int) -> list[int]:
+    """The status page's processes (spawned by multiprocessing) of ``monitor run`` at ``parent``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (proc / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == parent and b"spawn_main" in command:
+            found.append(int(proc.name))
+    return found

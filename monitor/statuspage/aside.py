@@ -1,11 +1,12 @@
 """The status page computed in a process of its own, for ``monitor run``.
 
-Computing the page reads the store and builds Python objects for seconds on its first run (every hour of the
-history) and tens of milliseconds after that. On a thread of the prober that is time the probes' event loop
-waits for the GIL, and the probes in flight are flagged unreliable (docs/performance.md, "Status page"). Here a
-spawned process, which runs only when a CPU is idle, opens the store read-only, keeps the finished hours between
-computations and sends back the rendered bytes; the prober's thread only waits on a pipe. A process that dies is
-started again at the next refresh, and the page keeps its last copy meanwhile.
+Computing the page reads the store and builds Python objects, tens to hundreds of milliseconds each time (and
+seconds on a first run over raw results, before the days before today came from the rollups). On a thread of the
+prober that is time the probes' event loop waits for the GIL, and the probes in flight are flagged unreliable
+(docs/performance.md, "Status page"). Here a spawned process, which runs only when a CPU is idle, opens the store
+read-only, keeps the finished hours between computations and sends back the rendered bytes; the prober's thread
+only waits on a pipe. A process that dies is started again at the next refresh, and the page keeps its last copy
+meanwhile; it ends when ``monitor run`` does, even killed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -26,6 +28,7 @@ from monitor.store import open_store
 
 log = logging.getLogger(__name__)
 NICENESS = 19  # where SCHED_IDLE is refused
+PARENT_CHECK = 1.0  # seconds between two looks at whether monitor run is still there
 _opened: tuple[Path | str, Settings, Catalog] | None = None  # in the page's process: what to open
 _source: StatusSource | None = None  # … once opened (a store that was away is opened at a later computation)
 
@@ -42,6 +45,14 @@ def _give_way() -> None:
 def _start(store: Path | str, settings: Settings, catalog: Catalog) -> None:
     global _opened
     _opened = (store, settings, catalog)
+    threading.Thread(target=_exit_with, args=(os.getppid(),), name="parent-watch", daemon=True).start()
+
+
+def _exit_with(parent: int) -> None:
+    """End this process once ``parent`` is gone, even killed (an idle executor process would stay forever)."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK)
+    os._exit(0)
 
 
 def _compute(now: float) -> Rendered:
