@@ -8,6 +8,7 @@ import functools
 import gc
 import logging
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -37,6 +38,10 @@ if TYPE_CHECKING:
     from monitor.statuspage.aside import PageProcess
 
 log = logging.getLogger(__name__)
+SWITCH_INTERVAL = 0.0005
+"""Seconds a helper thread (the store writer, the /metrics exposition, the status page's) may hold the GIL
+while the probes' event loop waits for it; Python's default is 5 ms, longer than the own delay a phase may
+carry (monitor/ownlag.py)."""
 T = TypeVar("T")
 PRUNE_EVERY = 3600.0  # seconds between retention prunes
 INCIDENTS_EVERY = 15.0  # seconds between recomputations of open incidents (or the shortest interval)
@@ -222,6 +227,7 @@ async def run_daemon(settings: Settings, catalog: Catalog,
     # Everything built so far lives as long as the process: out of the cyclic collector's sight, so its
     # full collections stop scanning it (35 ms with 1,000 checks, a stall inside every probe in flight).
     gc.freeze()
+    sys.setswitchinterval(SWITCH_INTERVAL)
     prober.start()
     pruner = loop.create_task(_prune_forever(store, settings.retention_days, settings.rollup_retention_days))
     every = min([INCIDENTS_EVERY, *(job.check.interval for job in jobs)])
