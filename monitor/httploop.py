@@ -162,9 +162,13 @@ class _Connection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self.paused = True
+        if self.transport is not None:
+            self.transport.pause_reading()  # nor take more requests from a client that does not read its answers
 
     def resume_writing(self) -> None:
         self.paused = False
+        if self.transport is not None and not self.busy:
+            self.transport.resume_reading()
         self._serve()
 
     def _serve(self) -> None:
@@ -202,7 +206,8 @@ class _Connection(asyncio.Protocol):
             return
         self._send(future.result(), keep)
         if not self.closing and self.transport is not None:
-            self.transport.resume_reading()
+            if not self.paused:
+                self.transport.resume_reading()
             self._serve()
 
     def _send(self, answer: Answer, keep: bool) -> None:
