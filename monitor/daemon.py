@@ -175,6 +175,10 @@ def log_changes(was: dict[IncidentKey, Incident], incidents: list[Incident]) -> 
 async def run_daemon(settings: Settings, catalog: Catalog,
                      announce: Callable[[str, list[Job]], None] | None = None) -> int:
     """Probe until SIGTERM/SIGINT; then stop scheduling, wait for probes in flight, flush, return 0."""
+    stop = asyncio.Event()  # a signal during start-up stops the daemon as soon as it has started
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
     metrics = Metrics()
     store, results_to, relay = _open_stores(settings, metrics)
     writer = ResultWriter(
@@ -214,10 +218,6 @@ async def run_daemon(settings: Settings, catalog: Catalog,
     else:
         prober = Prober(jobs, ctx, metrics, sink, max_concurrency=settings.max_concurrency, loop_lag=loop_lag,
                         self_check=self_check)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
     address = f"http://{_host(settings.listen_address)}:{port}/metrics"
     if announce:
         announce(address, jobs)

@@ -19,6 +19,7 @@ import asyncio
 import functools
 import io
 import logging
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -32,6 +33,7 @@ MAX_HEAD = 16 * 1024  # bytes: request line and headers
 IDLE = 15.0  # seconds a connection may take to send a request head (or wait between two)
 MAX_CONNECTIONS = 512
 THREADS = 4  # answering what is not inline
+BACKLOG = 100  # connections the kernel queues before we accept them (asyncio's default)
 
 Answer = tuple[str, list[tuple[str, str]], bytes]
 """(status line, headers, body) as the application gave them."""
@@ -238,7 +240,16 @@ class LoopServer:
     async def start(self, address: str, port: int) -> int:
         """Listen (IPv4 or IPv6, port 0 for any); return the bound port."""
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: _Connection(self), address, port)
+        family, kind, _, _, where = socket.getaddrinfo(address, port, type=socket.SOCK_STREAM,
+                                                       flags=socket.AI_PASSIVE)[0]
+        listening = socket.socket(family, kind)
+        try:  # bound here, so a port in use is the OS's own error (asyncio rewords it)
+            listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listening.bind(where)
+        except OSError:
+            listening.close()
+            raise
+        self._server = await loop.create_server(lambda: _Connection(self), sock=listening, backlog=BACKLOG)
         bound = self._server.sockets[0].getsockname()
         self.address = (address, int(bound[1]))
         return self.address[1]
