@@ -254,10 +254,6 @@ class LoopServer:
         self.address = (address, int(bound[1]))
         return self.address[1]
 
-    @property
-    def port(self) -> int:
-        return self.address[1]
-
     def close(self) -> None:
         """Stop listening and drop the open connections (a request on a thread finishes there, unanswered)."""
         if self._server is not None:

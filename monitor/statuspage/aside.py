@@ -11,7 +11,6 @@ meanwhile; it ends when ``monitor run`` does, even killed.
 
 from __future__ import annotations
 
-import logging
 import multiprocessing
 import os
 import threading
@@ -26,7 +25,6 @@ from monitor.statuspage.publish import source_for
 from monitor.statuspage.source import StatusSource
 from monitor.store import open_store
 
-log = logging.getLogger(__name__)
 NICENESS = 19  # where SCHED_IDLE is refused
 PARENT_CHECK = 1.0  # seconds between two looks at whether monitor run is still there
 _opened: tuple[Path | str, Settings, Catalog] | None = None  # in the page's process: what to open
@@ -93,8 +91,7 @@ class PageProcess:
         try:
             return self._pool.submit(_compute, now).result()
         except BrokenProcessPool:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+            self.close()
             raise RuntimeError("the status page's process died; it is started again at the next refresh") from None
 
     @property
