@@ -207,6 +207,26 @@ def test_tls_server_that_never_handshakes_times_out(loop_thread, pki, http_path)
     assert result.reason is Reason.READ_TIMEOUT and "during tls" in result.error
 
 
+@pytest.mark.parametrize("cut", ["reset", "close"])
+def test_a_server_that_cuts_the_handshake_short_is_a_tls_failure(loop_thread, pki, http_path, cut):
+    """Connected, then the peer resets or closes before answering the ClientHello: the connection was not
+    refused, the handshake failed."""
+    from tests.servers import start_server
+
+    async def cutter(reader, writer):
+        await reader.read(1)  # the ClientHello has begun
+        if cut == "reset":
+            writer.transport.abort()
+        else:
+            writer.close()
+
+    port = loop_thread.run(start_server(cutter)).port
+    result = probe(https_check(pki, port))
+    assert result.reason is Reason.TLS_HANDSHAKE, result.error
+    assert result.error.startswith("TLS handshake failed: ")
+    assert "connect" in result.phases and "tls" not in result.phases
+
+
 def test_hung_target_does_not_delay_other_checks(http_port, http_path):
     async def scenario():
         finished: list[str] = []

@@ -1,15 +1,18 @@
-"""httpcore's network stream over plain asyncio streams, for the HTTP probe.
+"""httpcore's network stream over a non-blocking socket, for the HTTP probe.
 
-httpcore's own backend for asyncio goes through anyio, whose TLS stream runs the
-handshake and every record through Python code, with cancel scopes and task lookups
-around each read and write: about a fifth of a probe's CPU. asyncio's streams do the
-same work with less around it. Probe deadlines are ours (``asyncio.timeout`` around the
-whole probe), so this stream takes no timeouts of its own.
+httpcore's own backend for asyncio goes through anyio, and asyncio's own TLS runs every
+record of the handshake and the exchange through its Python state machine (``sslproto``)
+and a memory BIO. Here the socket is read and written directly, and TLS is an
+``ssl.SSLSocket`` on it: OpenSSL reads and writes the socket itself, and Python only waits
+for the socket to be ready (``SSLWantReadError``/``SSLWantWriteError``) on the event loop.
+Probe deadlines are ours (``asyncio.timeout`` around the whole probe), so this stream takes
+no timeouts of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 from collections.abc import Callable
 from typing import Any
@@ -17,65 +20,128 @@ from typing import Any
 import httpcore
 from httpcore._utils import is_socket_readable  # what httpcore's own streams use for "is_readable"
 
-_FAILURES = (OSError, ssl.SSLError, asyncio.IncompleteReadError, RuntimeError)  # RuntimeError: write after close
+_FAILURES = (OSError, ssl.SSLError)  # ssl.SSLError is an OSError; named for the reader
+_WANT_READ = (ssl.SSLWantReadError, BlockingIOError, InterruptedError)
+_WANT_WRITE = (ssl.SSLWantWriteError,)
 
 
-class AsyncioStream(httpcore.AsyncNetworkStream):
-    """``wrote`` is called as each write is handed to the kernel, before waiting for the buffer to drain."""
+async def _ready(fd: int, writable: bool) -> None:
+    """Until the socket can be read (or written): the event loop watches it meanwhile."""
+    loop = asyncio.get_running_loop()
+    ready = loop.create_future()
+    (loop.add_writer if writable else loop.add_reader)(fd, _set, ready)
+    try:
+        await ready
+    finally:
+        (loop.remove_writer if writable else loop.remove_reader)(fd)
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, wrote: Callable[[], None]):
-        self._reader = reader
-        self._writer = writer
+
+def _set(ready: asyncio.Future[None]) -> None:
+    if not ready.done():
+        ready.set_result(None)
+
+
+class SocketStream(httpcore.AsyncNetworkStream):
+    """``wrote`` is called as each write has been handed to the kernel whole."""
+
+    def __init__(self, sock: socket.socket, wrote: Callable[[], None]):
+        self._sock: socket.socket = sock
         self._wrote = wrote
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        sock = self._sock
         try:
-            return await self._reader.read(max_bytes)
+            while True:
+                try:
+                    return sock.recv(max_bytes)
+                except _WANT_READ:
+                    await _ready(sock.fileno(), writable=False)
+                except _WANT_WRITE:  # a TLS renegotiation or key update may need to write first
+                    await _ready(sock.fileno(), writable=True)
         except _FAILURES as exc:
             raise httpcore.ReadError(str(exc) or type(exc).__name__) from exc
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        if not buffer:
-            return
+        sock = self._sock
+        view = memoryview(buffer)
         try:
-            self._writer.write(buffer)
-            self._wrote()
-            await self._writer.drain()
+            while view:
+                try:
+                    view = view[sock.send(view):]
+                except (BlockingIOError, InterruptedError, ssl.SSLWantWriteError):
+                    await _ready(sock.fileno(), writable=True)
+                except ssl.SSLWantReadError:
+                    await _ready(sock.fileno(), writable=False)
         except _FAILURES as exc:
             raise httpcore.WriteError(str(exc) or type(exc).__name__) from exc
+        if buffer:
+            self._wrote()
 
     async def aclose(self) -> None:
         self.abort()
 
     def abort(self) -> None:
         """Close at once: nothing is read after the response, so there is no close handshake to wait for."""
-        self._writer.transport.abort()
+        self._sock.close()
 
     async def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
                         timeout: float | None = None) -> httpcore.AsyncNetworkStream:
         try:
-            await self._writer.start_tls(ssl_context, server_hostname=server_hostname)
+            tls = ssl_context.wrap_socket(self._sock, server_hostname=server_hostname,
+                                          do_handshake_on_connect=False)
         except _FAILURES as exc:
-            self._writer.transport.abort()
+            self.abort()
             raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
+        self._sock = tls  # the plain socket object is detached: its descriptor is the TLS socket's now
+        try:
+            while True:
+                try:
+                    tls.do_handshake()
+                    break
+                except ssl.SSLWantReadError:
+                    await _ready(tls.fileno(), writable=False)
+                except ssl.SSLWantWriteError:
+                    await _ready(tls.fileno(), writable=True)
+        except ssl.SSLError as exc:
+            self.abort()
+            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
+        except OSError as exc:  # connected, then cut off mid-handshake: a failed handshake, not a refused connect
+            self.abort()
+            raise httpcore.ConnectError(str(exc)) from ssl.SSLError(exc.errno, exc.strerror or str(exc))
         return self
 
     def get_extra_info(self, info: str) -> Any:
+        sock = self._sock
         if info == "ssl_object":
-            return self._writer.get_extra_info("ssl_object")
-        if info == "client_addr":
-            return self._writer.get_extra_info("sockname")
-        if info == "server_addr":
-            return self._writer.get_extra_info("peername")
+            return sock if isinstance(sock, ssl.SSLSocket) else None
+        if info in ("client_addr", "server_addr"):
+            try:
+                return sock.getsockname() if info == "client_addr" else sock.getpeername()
+            except OSError:
+                return None
         if info == "socket":
-            return self._writer.get_extra_info("socket")
+            return sock
         if info == "is_readable":
-            sock = self._writer.get_extra_info("socket")
-            return sock is None or is_socket_readable(sock)
+            return sock.fileno() < 0 or is_socket_readable(sock)
         return None
 
 
-async def connect(ip: str, port: int, source: str | None, wrote: Callable[[], None]) -> AsyncioStream:
-    """A TCP connection (from ``source`` if given) as an httpcore stream; raises OSError."""
-    reader, writer = await asyncio.open_connection(ip, port, local_addr=(source, 0) if source else None)
-    return AsyncioStream(reader, writer, wrote)
+async def connect(ip: str, port: int, source: str | None, wrote: Callable[[], None]) -> SocketStream:
+    """A TCP connection (from ``source`` if given) as an httpcore stream; raises OSError with the words
+    ``asyncio.open_connection`` uses."""
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setblocking(False)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as asyncio's transports do
+        if source:
+            try:
+                sock.bind((source, 0))
+            except OSError as exc:
+                raise OSError(exc.errno, f"error while attempting to bind on address {(source, 0)!r}: "
+                                         f"{(exc.strerror or str(exc)).lower()}") from None
+        await loop.sock_connect(sock, (ip, port))
+    except BaseException:
+        sock.close()
+        raise
+    return SocketStream(sock, wrote)

@@ -35,7 +35,7 @@ from httpx._models import _is_known_encoding, _parse_content_type_charset
 from monitor.config.model import HttpCheck
 from monitor.errors import ProbeFailure
 from monitor.probes._net import connect_failure, earliest_expiry
-from monitor.probes._stream import AsyncioStream
+from monitor.probes._stream import SocketStream
 from monitor.probes.base import Observation, ProbeContext
 from monitor.probes.http_common import (
     USER_AGENT,
@@ -79,7 +79,7 @@ def _mapped() -> Iterator[None]:
         raise _Failed(type(exc).__name__, str(exc), Reason.OTHER) from exc
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=8192)  # a URL per check: room for a process's thousands of checks
 def _parsed(url: str) -> httpx.URL:
     return httpx.URL(url)
 
@@ -122,7 +122,7 @@ class _Response:
 class _Exchange:
     """One request and its response over one fresh connection, as httpcore's HTTP/1.1 connection does it."""
 
-    def __init__(self, stream: AsyncioStream, obs: Observation):
+    def __init__(self, stream: SocketStream, obs: Observation):
         self._stream = stream
         self._obs = obs
         self._h11 = h11.Connection(our_role=h11.CLIENT, max_incomplete_event_size=_MAX_INCOMPLETE_EVENT_SIZE)
@@ -181,7 +181,7 @@ class _H2Exchange:
     """One request over HTTP/2, by httpcore's own HTTP/2 connection on our stream, as the httpx path's pool
     runs it when the server chose ``h2``; its trace events mark the phases through the httpx path's tracer."""
 
-    def __init__(self, stream: AsyncioStream, obs: Observation, url: httpx.URL, port: int):
+    def __init__(self, stream: SocketStream, obs: Observation, url: httpx.URL, port: int):
         self._stream = stream
         self._obs = obs
         origin = httpcore.Origin(url.raw_scheme, url.raw_host, port)
@@ -262,7 +262,7 @@ async def _read(exchange: _Exchange | _H2Exchange, response: _Response, limit: i
     return b"".join(chunks)
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=8192)
 def _first_request(method: str, url: str) -> h11.Request:
     """The request httpx sends first for a check without headers of its own: its headers, in its order.
     Built once per check (h11 validates every header as it builds a request)."""
@@ -296,7 +296,7 @@ async def _connect(check: HttpCheck, ctx: ProbeContext, obs: Observation, url: h
     host = url.raw_host.decode("ascii")  # what httpcore connects to and names in SNI: IDNA, no brackets
     port = url.port or (443 if url.scheme == "https" else 80)
     stream = await Backend(obs, check, ctx.source_address).connect_tcp(host, port)
-    assert isinstance(stream, AsyncioStream)
+    assert isinstance(stream, SocketStream)
     if url.scheme != "https":
         return _Exchange(stream, obs)  # HTTP/2 only through ALPN: httpx's "auto" speaks HTTP/1.1 here
     assert ssl_context is not None
