@@ -18,12 +18,15 @@ def environment(**settings: str) -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")} | settings
 
 
-def checks_yaml(url: str, ca_file: Path, count: int, interval: float, timeout: float, per_platform: int) -> str:
-    """``count`` HTTP checks of ``url`` trusting ``ca_file``, ``per_platform`` to a platform."""
+def checks_yaml(url: str, ca_file: Path, count: int, interval: float, timeout: float, per_platform: int,
+                tagged: bool = False) -> str:
+    """``count`` HTTP checks of ``url`` trusting ``ca_file``, ``per_platform`` to a platform; ``tagged``: each
+    check's URL ends in ``?probe=<its id>``, for the target's log of how long it held each request."""
     lines = ["platforms:"]
     for p in range(-(-count // per_platform)):
         lines += [f"  - id: platform-{p:03d}", f"    name: Nền tảng {p}", "    domains: [bench.test]", "    checks:"]
-        lines += [f'      - {{id: c{i:04d}, kind: http, url: "{url}", interval: {interval:g}s, timeout: {timeout:g}s, '
+        lines += [f'      - {{id: c{i:04d}, kind: http, url: "{url}{f"?probe=c{i:04d}" if tagged else ""}", '
+                  f'interval: {interval:g}s, timeout: {timeout:g}s, '
                   f'tls: {{ca_file: "{ca_file}"}}}}'
                   for i in range(p * per_platform, min(count, (p + 1) * per_platform))]
     return "\n".join(lines) + "\n"

@@ -2,7 +2,11 @@
 
 ``/`` answers 200 "ok" at once (what a probe costs when the target costs nothing);
 ``/delay`` sends its headers after a known delay (nginx's echo module, ``echo_sleep``),
-to measure how far a prober's reported ``processing`` phase is from the truth.
+to measure how far a prober's reported ``processing`` phase is from the truth. nginx may send them
+a little late when it is busy, or a millisecond early (its timers tick in milliseconds of a cached
+clock), so each ``/delay`` request tagged ``?probe=<tag>`` is logged with how long nginx itself held
+it, from its first bytes read to its answer sent (``$request_time``, to the millisecond): that,
+not the nominal delay, is what a prober's ``processing`` phase is compared with (:func:`held`).
 The certificate comes from a throwaway CA (trustme, ECDSA P-256) for 127.0.0.1.
 """
 
@@ -28,6 +32,7 @@ class Target:
     delay: float
     ca_file: Path
     pid: int
+    stamps: Path  # one line per ``/delay`` request: its ``probe`` tag, when it ended and how long nginx held it
 
 
 _NGINX_CONF = """\
@@ -40,6 +45,7 @@ error_log {dir}/nginx-error.log warn;
 events {{ worker_connections 16384; }}
 http {{
     access_log off;
+    log_format stamp '$arg_probe $msec $request_time';
     client_body_temp_path {dir}/tmp; proxy_temp_path {dir}/tmp; fastcgi_temp_path {dir}/tmp;
     uwsgi_temp_path {dir}/tmp; scgi_temp_path {dir}/tmp;
     server {{
@@ -51,7 +57,7 @@ http {{
         keepalive_timeout 0;
         default_type text/plain;
         location = / {{ return 200 "ok\\n"; }}
-        location = /delay {{ echo_sleep {delay}; echo "ok"; }}
+        location = /delay {{ access_log {dir}/stamps.log stamp; echo_sleep {delay}; echo "ok"; }}
     }}
 }}
 """
@@ -83,6 +89,20 @@ def nginx_target(workdir: Path, delay: float = 0.05, cpu: int | None = None) -> 
     try:
         wait_listening(port, process)
         base = f"https://127.0.0.1:{port}/"
-        yield Target(base, base + "delay", delay, ca_file, process.pid)
+        yield Target(base, base + "delay", delay, ca_file, process.pid, workdir / "stamps.log")
     finally:
         stop(process)
+
+
+def held(stamps: Path) -> dict[str, list[tuple[float, float]]]:
+    """The ``/delay`` requests nginx has answered so far, by ``probe`` tag: (when each ended, unix time; how long
+    nginx held it, s), in order. nginx writes each line as the request ends (no log buffer is configured)."""
+    found: dict[str, list[tuple[float, float]]] = {}
+    try:
+        lines = stamps.read_text().splitlines()
+    except FileNotFoundError:
+        return found
+    for line in lines:
+        tag, ended, took = line.split()
+        found.setdefault(tag, []).append((float(ended), float(took)))
+    return found

@@ -34,11 +34,12 @@ def children(pid: int) -> list[int]:
         return []
 
 
-def run_workers(workdir: Path, url: str, ca_file: Path, rate: float, workers: int, window: float
-                ) -> tuple[Run, list[float]]:
+def run_workers(workdir: Path, url: str, ca_file: Path, rate: float, workers: int, window: float,
+                stamps: Path | None = None) -> tuple[Run, list[float]]:
     """The daemon with ``workers`` workers at ``rate``; the run and each worker's peak RSS (MB)."""
     workdir.mkdir(parents=True)
-    checks = checks_yaml(url, ca_file, max(1, round(rate * INTERVAL)), INTERVAL, TIMEOUT, per_platform=10_000)
+    checks = checks_yaml(url, ca_file, max(1, round(rate * INTERVAL)), INTERVAL, TIMEOUT, per_platform=10_000,
+                         tagged=stamps is not None)
     run = Run(f"ours, {workers} worker(s)", rate, window)
     with running(workdir, checks, None, MONITOR_WORKERS=str(workers)) as (daemon, port):
         time.sleep(WARMUP)
@@ -51,7 +52,7 @@ def run_workers(workdir: Path, url: str, ca_file: Path, rate: float, workers: in
         run.cpu, run.window = cpu1 - cpu0, ended - began
         workers_rss = [memory_mb(pid)[1] for pid in children(daemon.pid)] if workers > 1 else []
         run.peak_rss_mb = memory_mb(daemon.pid)[1]
-    tally(run, workdir, before, after, began, ended)
+    tally(run, workdir, before, after, began, ended, stamps)
     return run, workers_rss
 
 
@@ -69,7 +70,7 @@ def run(ctx: BenchContext) -> list[Figure]:
             broke = "did not break at the rates tried"
             for rate in QUICK_RATES if ctx.quick else RATES:
                 done, workers_rss = run_workers(ctx.workdir / f"w{workers}-{rate}", target.delay_url, target.ca_file,
-                                                rate, workers, window)
+                                                rate, workers, window, target.stamps)
                 reason = shortfall(done)
                 p99 = quantile(errors_ms(done), 0.99)
                 ctx.say(f"{workers} worker(s) at {rate:>4}/s: {done.completed} probes, error p99 "

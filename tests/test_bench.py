@@ -46,9 +46,14 @@ def target(tmp_path_factory):
 @pytest.mark.parametrize("run", [run_ours, run_blackbox], ids=["ours", "blackbox_exporter"])
 @pytest.mark.slow  # nginx and blackbox_exporter, probed for seconds
 def test_each_prober_reports_the_injected_delay_of_every_probe_in_the_window(tmp_path, target, run):
-    result = run(tmp_path / "run", target.delay_url, target.ca_file, rate=5, warmup=2.5, window=3.0, cpu=None)
+    result = run(tmp_path / "run", target.delay_url, target.ca_file, rate=5, warmup=2.5, window=3.0, cpu=None,
+                 stamps=target.stamps)
     expected = 5 * result.window
     assert expected - 2 <= result.completed <= expected + 2 and result.failures == 0
+    # Each success is matched with nginx's own record of how long it held that very request, which is the delay
+    # give or take nginx's millisecond clock; the errors are taken against it.
+    assert all(held is not None and DELAY - 0.002 <= held <= DELAY + 0.02 for held in result.held), result.held
+    assert errors_ms(result) == [(seconds - held) * 1000 for seconds, held in zip(result.processing, result.held)]
     # The delay measured: not ~0, not doubled. nginx's timers tick in milliseconds of its cached clock, so the
     # target itself may answer a millisecond or two early.
     assert all(-3 < error < 40 for error in errors_ms(result)), errors_ms(result)
