@@ -102,12 +102,9 @@ class SocketStream(httpcore.AsyncNetworkStream):
                     await _ready(tls.fileno(), writable=False)
                 except ssl.SSLWantWriteError:
                     await _ready(tls.fileno(), writable=True)
-        except ssl.SSLError as exc:
+        except _FAILURES as exc:  # a reset stays an OSError (a refused connection), a close mid-way an SSLEOFError
             self.abort()
             raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
-        except OSError as exc:  # connected, then cut off mid-handshake: a failed handshake, not a refused connect
-            self.abort()
-            raise httpcore.ConnectError(str(exc)) from ssl.SSLError(exc.errno, exc.strerror or str(exc))
         return self
 
     def get_extra_info(self, info: str) -> Any:
