@@ -111,12 +111,19 @@ def down_spans(probes: Sequence[ProbeResult], policy: IncidentPolicy, bad: Seque
     Inside congestion (at least ``bad_share`` of the ``window`` probes before the streak were slow or
     failed, by ``bad``; or one of ``slowdowns`` had been open for ``merge_degraded_probes`` intervals
     when the streak began), a streak of that length happens by chance: an outage then needs
-    ``congested_failures`` failures in a row, and what is shorter stays part of the slowdown.
+    ``congested_failures`` failures in a row, and what is shorter stays part of the slowdown. As for
+    :func:`degraded_spans`, the window never reaches back past ``merge_degraded_probes`` good probes in a
+    row: congestion that ended is no reason to doubt an outage.
     """
     settled = policy.merge_degraded_probes * interval
+    flags = list(bad) if bad is not None else [not p.success for p in probes]
     before = [0]  # before[k]: bad probes among probes[:k]
-    for flag in bad if bad is not None else (not p.success for p in probes):
+    calm_from = [0]  # calm_from[k]: where the window before probes[k] may begin (after the last calm run)
+    good_run = 0
+    for k, flag in enumerate(flags):
         before.append(before[-1] + flag)
+        good_run = 0 if flag else good_run + 1
+        calm_from.append(k - good_run + 1 if good_run >= policy.merge_degraded_probes else calm_from[-1])
     spans: list[Span] = []
     streak_start = closing = 0.0
     first = failures = passes = 0
@@ -132,7 +139,7 @@ def down_spans(probes: Sequence[ProbeResult], policy: IncidentPolicy, bad: Seque
                 streak_start, first = probe.started_at, i
             failures += 1
             if failures >= policy.failures_to_open:
-                lo = max(0, first - policy.window)
+                lo = max(0, first - policy.window, calm_from[first])
                 congestion = before[first] - before[lo] - (outage_bad[first] - outage_bad[lo])
                 congested = (first > lo and congestion >= policy.bad_share * (first - lo)) or any(
                     start <= streak_start - settled and streak_start < end for start, end in slowdowns)

@@ -52,6 +52,9 @@ def truths(draw):
 # Found by this property: an outage soon after another was taken for chance failures inside congestion (the first
 # outage's failures counted as congestion) and called degraded together with the slowness after it.
 @example((3.0, [("down", T0 + 6, T0 + 15), ("down", T0 + 21, T0 + 33), ("slow", T0 + 39, T0 + 46)], T0 + 136, 0.0))
+# And: slowness that had ended (nine good probes since) still counted as congestion around a later outage, which
+# then needed six failures in a row; its four were called degraded together with the slowness after it.
+@example((3.0, [("slow", T0 + 6, T0 + 21), ("down", T0 + 48, T0 + 60), ("slow", T0 + 66, T0 + 73)], T0 + 163, 0.0))
 def test_detection_is_true_at_every_interval(truth):
     interval, faults, end, phase = truth
     incidents = detect(probes(faults, interval, phase, end), {"stdv": SLOW_AFTER}, POLICY)
