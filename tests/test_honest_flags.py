@@ -7,6 +7,11 @@ off by the prober's own delay in reading the answer. Stalls are injected into th
 loop with callbacks that spin: many short ones that add up, short ones spread out, one long one, none.
 A result must be flagged exactly when its reported phase is off the truth by more than the rule's
 tolerance.
+
+By default the phases the server ends (``processing``, ``transfer``) end at the kernel's receive
+time of their bytes, which no stall of ours moves: those tests run both ways, with the kernel's
+times (nothing to flag, the phase is the truth) and without (``arrival_stamps=False``, as where
+the kernel cannot tell: the loop's reading and the rule).
 """
 
 from __future__ import annotations
@@ -121,11 +126,11 @@ def one_long_stall(loop: asyncio.AbstractEventLoop) -> None:
 
 
 async def _probe(target: Target, path: str, stalls: Callable[[asyncio.AbstractEventLoop], None],
-                 timeout: float = 5) -> ProbeResult:
+                 timeout: float = 5, stamps: bool = False) -> ProbeResult:
     loop = asyncio.get_running_loop()
     busy = LoopBusy().install(loop)
     try:
-        ctx = ProbeContext(location="test", late=busy.late)
+        ctx = ProbeContext(location="test", late=busy.late, arrival_stamps=stamps)
         await run_check("gqthc", _check(target.port, next(_PATHS)), ctx)  # warm: imports done, a connection made
         stalls(loop)
         return await run_check("gqthc", _check(target.port, path, timeout), ctx)
@@ -136,9 +141,12 @@ async def _probe(target: Target, path: str, stalls: Callable[[asyncio.AbstractEv
 @pytest.mark.parametrize("stalls, flagged", [
     (none, False), (short_stalls_spread_out, False), (short_stalls_adding_up, True), (one_long_stall, True),
 ])
-def test_a_result_is_flagged_exactly_when_its_phase_is_off_by_more_than_the_tolerance(target, stalls, flagged):
+@pytest.mark.parametrize("stamps", [False, True], ids=["loop's reading", "kernel's time"])
+def test_a_result_is_flagged_exactly_when_its_phase_is_off_by_more_than_the_tolerance(target, stalls, flagged,
+                                                                                       stamps):
     path = next(_PATHS)
-    result = asyncio.run(_probe(target, path, stalls))
+    result = asyncio.run(_probe(target, path, stalls, stamps=stamps))
+    flagged = flagged and not stamps  # the kernel's time is not moved by our stalls: nothing to flag
     truth = target.truth(path)
     assert result.success, result.error
     error = result.phases["processing"] - truth
@@ -150,6 +158,20 @@ def test_a_result_is_flagged_exactly_when_its_phase_is_off_by_more_than_the_tole
         assert stalled <= result.phases["total"]
     else:
         assert "stalled" not in result.details
+
+
+@pytest.mark.parametrize("stalls", [short_stalls_adding_up, one_long_stall])
+def test_with_the_kernels_time_the_servers_phases_are_the_truth_whatever_our_stalls(target, stalls):
+    """The stalls that put 15-80 ms of ours into a phase read by the loop: with the kernel's receive times the
+    phase is the server's own time, to a millisecond (the server's clock and ours are read a little apart)."""
+    path = next(_PATHS)
+    late = asyncio.run(_probe(target, next(_PATHS), stalls))
+    stamped = asyncio.run(_probe(target, path, stalls, stamps=True))
+    truth = target.truth(path)
+    assert late.phases["processing"] - DELAY > TOLERANCE  # the stall is there, and the loop reads late
+    assert abs(stamped.phases["processing"] - truth) < 0.001, (stamped.phases, truth)
+    assert stamped.success and not stamped.unreliable
+    assert stamped.phases["total"] < truth + 0.005  # nothing of the stall after the answer came is counted
 
 
 def test_a_deadline_missed_because_of_a_stall_is_flagged_and_one_missed_by_the_target_is_not(target):
@@ -174,7 +196,7 @@ def test_a_failure_the_target_decided_is_never_unreliable_however_late_it_is_rea
         loop = asyncio.get_running_loop()
         busy = LoopBusy().install(loop)
         try:
-            ctx = ProbeContext(location="test", late=busy.late)
+            ctx = ProbeContext(location="test", late=busy.late, arrival_stamps=False)
             await run_check("gqthc", _check(target.port, next(_PATHS)), ctx)  # warm
             one_long_stall(loop)
             failed = await run_check("gqthc", check, ctx)

@@ -1,12 +1,16 @@
-"""httpcore's network stream over a non-blocking socket, for the HTTP probe.
+"""httpcore's network stream over a non-blocking socket, for the HTTP probe, with the kernel's arrival times.
 
 httpcore's own backend for asyncio goes through anyio, and asyncio's own TLS runs every
-record of the handshake and the exchange through its Python state machine (``sslproto``)
-and a memory BIO. Here the socket is read and written directly, and TLS is an
-``ssl.SSLSocket`` on it: OpenSSL reads and writes the socket itself, and Python only waits
-for the socket to be ready (``SSLWantReadError``/``SSLWantWriteError``) on the event loop.
-Probe deadlines are ours (``asyncio.timeout`` around the whole probe), so this stream takes
-no timeouts of its own.
+record of the handshake and the exchange through its Python state machine (``sslproto``).
+Here the socket is read and written directly, and TLS is OpenSSL's over two memory buffers
+(``ssl.SSLObject``), fed and drained by this stream: a few C calls per network read or write.
+
+Every read takes the kernel's receive time of what it read (``SO_TIMESTAMPNS``), so the end of
+a phase the server decides (its answer's first bytes, its body's last) is when the bytes came,
+not when a busy event loop got round to them. The time taken is that of the newest segment of
+the read: never before the bytes it carries arrived, so a phase ended by it is never shortened.
+Probe deadlines are ours (``asyncio.timeout`` around the whole probe), so this stream takes no
+timeouts of its own.
 """
 
 from __future__ import annotations
@@ -14,6 +18,9 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+import struct
+import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,8 +28,11 @@ import httpcore
 from httpcore._utils import is_socket_readable  # what httpcore's own streams use for "is_readable"
 
 _FAILURES = (OSError, ssl.SSLError)  # ssl.SSLError is an OSError; named for the reader
-_WANT_READ = (ssl.SSLWantReadError, BlockingIOError, InterruptedError)
-_WANT_WRITE = (ssl.SSLWantWriteError,)
+_RAW = 64 * 1024  # bytes asked of the socket per read
+# SO_TIMESTAMPNS (= SCM_TIMESTAMPNS): Linux's, 35 on its common architectures, not named by Python 3.11's socket
+# module. Elsewhere reads are timed when the loop gets to them.
+_STAMP = getattr(socket, "SO_TIMESTAMPNS", 35 if sys.platform == "linux" else None)
+_STAMP_SPACE = socket.CMSG_SPACE(16)  # struct timespec
 
 
 async def _ready(fd: int, writable: bool) -> None:
@@ -42,40 +52,91 @@ def _set(ready: asyncio.Future[None]) -> None:
 
 
 class SocketStream(httpcore.AsyncNetworkStream):
-    """``wrote`` is called as each write has been handed to the kernel whole."""
+    """``wrote`` is called as each write has been handed to the kernel whole; ``arrived`` (when given, and the
+    socket asked for the kernel's receive times) with how many seconds ago the bytes of each read that returns
+    data came."""
 
-    def __init__(self, sock: socket.socket, wrote: Callable[[], None]):
-        self._sock: socket.socket = sock
+    def __init__(self, sock: socket.socket, wrote: Callable[[], None], arrived: Callable[[float], None] | None):
+        self._sock = sock
         self._wrote = wrote
+        self._arrived = arrived
+        self._stamp: float | None = None  # the kernel's receive time of the newest bytes read off the socket
+        self._tls: ssl.SSLObject | None = None
+        self._incoming = ssl.MemoryBIO()  # TLS bytes read off the socket, for OpenSSL
+        self._outgoing = ssl.MemoryBIO()  # TLS bytes OpenSSL wrote, for the socket
+
+    async def _recv(self, size: int) -> bytes:
+        """Bytes off the socket (b"" at its end), noting when the kernel received them."""
+        sock = self._sock
+        while True:
+            try:
+                data, ancillary, _, _ = sock.recvmsg(size, _STAMP_SPACE)
+            except (BlockingIOError, InterruptedError):
+                await _ready(sock.fileno(), writable=False)
+                continue
+            for level, kind, value in ancillary:
+                if level == socket.SOL_SOCKET and kind == _STAMP and len(value) >= 16:
+                    seconds, nanoseconds = struct.unpack("qq", value[:16])
+                    self._stamp = seconds + nanoseconds * 1e-9
+            return data
+
+    async def _send(self, data: bytes) -> None:
+        sock = self._sock
+        view = memoryview(data)
+        while view:
+            try:
+                view = view[sock.send(view):]
+            except (BlockingIOError, InterruptedError):
+                await _ready(sock.fileno(), writable=True)
+
+    async def _flush(self) -> None:
+        """What OpenSSL has written, onto the socket."""
+        if self._outgoing.pending:
+            await self._send(self._outgoing.read())
+
+    async def _feed(self) -> None:
+        """The socket's next bytes, to OpenSSL (its end as the end of its input)."""
+        data = await self._recv(_RAW)
+        if data:
+            self._incoming.write(data)
+        else:
+            self._incoming.write_eof()
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        sock = self._sock
         try:
-            while True:
-                try:
-                    return sock.recv(max_bytes)
-                except _WANT_READ:
-                    await _ready(sock.fileno(), writable=False)
-                except _WANT_WRITE:  # a TLS renegotiation or key update may need to write first
-                    await _ready(sock.fileno(), writable=True)
+            if self._tls is None:
+                data = await self._recv(max_bytes)
+            else:
+                data = await self._read_tls(max_bytes)
         except _FAILURES as exc:
             raise httpcore.ReadError(str(exc) or type(exc).__name__) from exc
+        if data and self._stamp is not None and self._arrived is not None:
+            self._arrived(max(0.0, time.time() - self._stamp))
+        return data
+
+    async def _read_tls(self, max_bytes: int) -> bytes:
+        assert self._tls is not None
+        while True:
+            try:
+                return self._tls.read(max_bytes)
+            except ssl.SSLWantReadError:
+                await self._flush()  # a post-handshake message may have asked for an answer
+                await self._feed()
+            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                return b""  # closed, with or without TLS's close_notify: the end of the data either way
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        sock = self._sock
-        view = memoryview(buffer)
+        if not buffer:
+            return
         try:
-            while view:
-                try:
-                    view = view[sock.send(view):]
-                except (BlockingIOError, InterruptedError, ssl.SSLWantWriteError):
-                    await _ready(sock.fileno(), writable=True)
-                except ssl.SSLWantReadError:
-                    await _ready(sock.fileno(), writable=False)
+            if self._tls is None:
+                await self._send(buffer)
+            else:
+                self._tls.write(buffer)
+                await self._flush()
         except _FAILURES as exc:
             raise httpcore.WriteError(str(exc) or type(exc).__name__) from exc
-        if buffer:
-            self._wrote()
+        self._wrote()
 
     async def aclose(self) -> None:
         self.abort()
@@ -87,30 +148,34 @@ class SocketStream(httpcore.AsyncNetworkStream):
     async def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
                         timeout: float | None = None) -> httpcore.AsyncNetworkStream:
         try:
-            tls = ssl_context.wrap_socket(self._sock, server_hostname=server_hostname,
-                                          do_handshake_on_connect=False)
-        except _FAILURES as exc:
-            self.abort()
-            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
-        self._sock = tls  # the plain socket object is detached: its descriptor is the TLS socket's now
-        try:
+            tls = ssl_context.wrap_bio(self._incoming, self._outgoing, server_hostname=server_hostname)
             while True:
                 try:
                     tls.do_handshake()
                     break
                 except ssl.SSLWantReadError:
-                    await _ready(tls.fileno(), writable=False)
-                except ssl.SSLWantWriteError:
-                    await _ready(tls.fileno(), writable=True)
-        except _FAILURES as exc:  # a reset stays an OSError (a refused connection), a close mid-way an SSLEOFError
+                    await self._flush()
+                    await self._feed()
+            await self._flush()  # our last handshake message
+        except _FAILURES as exc:  # a reset is an OSError (a refused connection), a close mid-way an SSLEOFError
+            self._alert()
             self.abort()
             raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
+        self._tls = tls
         return self
+
+    def _alert(self) -> None:
+        """Send the alert OpenSSL wrote for a failed handshake (a bad certificate, say), if the socket takes it."""
+        try:
+            if self._outgoing.pending:
+                self._sock.send(self._outgoing.read())
+        except OSError:
+            pass
 
     def get_extra_info(self, info: str) -> Any:
         sock = self._sock
         if info == "ssl_object":
-            return sock if isinstance(sock, ssl.SSLSocket) else None
+            return self._tls
         if info in ("client_addr", "server_addr"):
             try:
                 return sock.getsockname() if info == "client_addr" else sock.getpeername()
@@ -123,14 +188,17 @@ class SocketStream(httpcore.AsyncNetworkStream):
         return None
 
 
-async def connect(ip: str, port: int, source: str | None, wrote: Callable[[], None]) -> SocketStream:
-    """A TCP connection (from ``source`` if given) as an httpcore stream; raises OSError with the words
-    ``asyncio.open_connection`` uses."""
+async def connect(ip: str, port: int, source: str | None, wrote: Callable[[], None],
+                  arrived: Callable[[float], None] | None) -> SocketStream:
+    """A TCP connection (from ``source`` if given) as an httpcore stream, with the kernel's receive times when
+    ``arrived`` is given; raises OSError with the words ``asyncio.open_connection`` uses."""
     loop = asyncio.get_running_loop()
     sock = socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_STREAM)
     try:
         sock.setblocking(False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as asyncio's transports do
+        if _STAMP is not None and arrived is not None:
+            sock.setsockopt(socket.SOL_SOCKET, _STAMP, 1)
         if source:
             try:
                 sock.bind((source, 0))
@@ -141,4 +209,4 @@ async def connect(ip: str, port: int, source: str | None, wrote: Callable[[], No
     except BaseException:
         sock.close()
         raise
-    return SocketStream(sock, wrote)
+    return SocketStream(sock, wrote, arrived)

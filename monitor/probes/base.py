@@ -20,7 +20,8 @@ class Observation:
     A phase is recorded only when it completes; ``phase`` names the one in
     progress, so a deadline can be attributed to it. With ``late`` (see
     :meth:`monitor.ownlag.LoopBusy.late`), ``own`` holds, per completed phase, the
-    seconds of it that may be the prober's own delay in reading its end.
+    seconds of it that may be the prober's own delay in reading its end: none for
+    a phase ended by the kernel's receive time of the bytes that end it (``arrival``).
     """
 
     def __init__(self, clock: Callable[[], float], late: Callable[[float], float] | None = None):
@@ -36,6 +37,7 @@ class Observation:
         self._started: dict[str, float] = {}
         self._first_begin: float | None = None
         self.last_write: float | None = None
+        self.arrival: float | None = None
         self._last_end: float | None = None
 
     def begin(self, phase: str, at: float | None = None) -> None:
@@ -50,16 +52,26 @@ class Observation:
         """Note that bytes were just handed to the network: the request is sent as of the last such moment."""
         self.last_write = self.clock()
 
-    def end(self, phase: str) -> None:
-        """Record ``phase`` as completed now (phases repeated across redirects add up)."""
+    def arrived(self, ago: float) -> None:
+        """Note that the bytes just read reached this host ``ago`` seconds ago, by the kernel's receive time."""
+        self.arrival = self.clock() - ago
+
+    def end(self, phase: str, on_arrival: bool = False) -> float | None:
+        """Record ``phase`` as completed now (phases repeated across redirects add up); ``on_arrival``: when the
+        bytes last read arrived, if the kernel said so since the phase began, which no delay of ours makes late.
+        Returns when it ended (None if it had not begun)."""
         started = self._started.pop(phase, None)
+        ended = None
         if started is not None:
-            self._last_end = self.clock()
-            self.phases[phase] = self.phases.get(phase, 0.0) + (self._last_end - started)
+            stamped = on_arrival and self.arrival is not None and self.arrival >= started
+            ended = self.arrival if stamped and self.arrival is not None else self.clock()
+            self._last_end = ended
+            self.phases[phase] = self.phases.get(phase, 0.0) + (ended - started)
             if self.late is not None:
-                self.own[phase] = self.own.get(phase, 0.0) + self.late(started)
+                self.own[phase] = self.own.get(phase, 0.0) + (0.0 if stamped else self.late(started))
         if self.phase == phase:
             self.phase = None
+        return ended
 
     @contextmanager
     def timing(self, phase: str) -> Iterator[None]:
@@ -91,6 +103,9 @@ class ProbeContext:
     # how late a reading of ``clock`` taken now may be, counting the loop's busy time after the given reading
     # (monitor.ownlag.LoopBusy.late); None: not known, results are judged by monitor.looplag alone
     late: Callable[[float], float] | None = None
+    # end the phases the server ends (processing, transfer) at the kernel's receive time of the bytes that end
+    # them (monitor.probes._stream); False: when the event loop reads them, as where the kernel cannot tell
+    arrival_stamps: bool = True
     _ssl_contexts: dict[tuple[bool, Path | None, tuple[str, ...]], ssl.SSLContext] = field(default_factory=dict)
 
     async def ssl_context(self, verify: bool, ca_file: Path | None, alpn: tuple[str, ...] = ()) -> ssl.SSLContext:

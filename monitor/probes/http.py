@@ -141,7 +141,7 @@ async def probe(check: HttpCheck, ctx: ProbeContext, obs: Observation) -> None:
 async def probe_httpx(check: HttpCheck, ctx: ProbeContext, obs: Observation) -> None:
     """The httpx path: any check, HTTP/1.1 or HTTP/2, with headers, auth and bodies."""
     ssl_context = await ctx.ssl_context(check.tls.verify, check.tls.ca_file, VERSIONS[check.http_version][2])
-    transport = _Transport(check, ssl_context, Backend(obs, check, ctx.source_address))
+    transport = _Transport(check, ssl_context, Backend(obs, check, ctx))
     headers: dict[str, Any] = {"User-Agent": USER_AGENT}
     private: dict[str, str] = {}
     if check.headers or check.auth is not None:

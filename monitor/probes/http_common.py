@@ -20,7 +20,7 @@ from monitor import __version__
 from monitor.config.model import HttpCheck, JsonAssertion
 from monitor.probes._net import connect_failure, earliest_expiry, peer_text, pick, resolve
 from monitor.probes._stream import connect
-from monitor.probes.base import Observation
+from monitor.probes.base import Observation, ProbeContext
 
 USER_AGENT = f"party-platform-monitor/{__version__} (health check)"
 
@@ -35,6 +35,9 @@ _TRACE_STEPS: dict[tuple[str, str], tuple[str | None, str | None]] = {
 }
 
 
+# Phases the server ends: they end when the bytes that end them arrived, by the kernel's clock (monitor.probes._stream)
+_ON_ARRIVAL = frozenset({"processing", "transfer"})
+
 # http_version -> (http1, http2, the ALPN protocols offered in the TLS handshake)
 VERSIONS = {"1.1": (True, False, ("http/1.1",)), "2": (False, True, ("h2",)), "auto": (True, True, ("h2", "http/1.1"))}
 
@@ -42,12 +45,13 @@ VERSIONS = {"1.1": (True, False, ("http/1.1",)), "2": (False, True, ("h2",)), "a
 class Backend(httpcore.AsyncNetworkBackend):
     """Resolves (timed, or from the check's ``resolve`` overrides) then connects (timed)."""
 
-    def __init__(self, obs: Observation, check: HttpCheck, source: str | None):
+    def __init__(self, obs: Observation, check: HttpCheck, ctx: ProbeContext):
         self._obs = obs
         self._overrides = check.resolve
         self._prefer = check.ip_protocol
         self._fallback = check.ip_protocol_fallback
-        self._source = source
+        self._source = ctx.source_address
+        self._arrived = obs.arrived if ctx.arrival_stamps else None
 
     async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                           local_address: str | None = None, socket_options: Any = None) -> httpcore.AsyncNetworkStream:
@@ -60,7 +64,7 @@ class Backend(httpcore.AsyncNetworkBackend):
         self._obs.peer = peer_text(ip, port)
         try:
             with self._obs.timing("connect"):
-                return await connect(ip, port, self._source or local_address, self._obs.wrote)
+                return await connect(ip, port, self._source or local_address, self._obs.wrote, self._arrived)
         except OSError as exc:
             raise connect_failure(exc) from exc
 
@@ -81,10 +85,11 @@ def tracer(obs: Observation) -> Callable[[str, dict[str, Any]], Awaitable[None]]
             if ssl_object is not None:
                 obs.details["tls_version"] = ssl_object.version()
         begin, end = _TRACE_STEPS.get((step, state), (None, None))
-        if end:
-            obs.end(end)
+        ended = obs.end(end, on_arrival=end in _ON_ARRIVAL) if end else None
         if begin == "processing" and step == "send_request_body":
             obs.begin(begin, at=obs.last_write)  # the request left when its last bytes did, not when we got here
+        elif begin == "transfer":
+            obs.begin(begin, at=ended)  # when the answer's head came
         elif begin:
             obs.begin(begin)
 

@@ -162,8 +162,7 @@ class _Exchange:
             if isinstance(event, h11.Response) or (
                     isinstance(event, h11.InformationalResponse) and event.status_code == 101):
                 break
-        obs.end("processing")
-        obs.begin("transfer")
+        obs.begin("transfer", at=obs.end("processing", on_arrival=True))  # when the answer's head came
         return _Response(url, event.status_code, event.reason.decode("ascii", errors="ignore"),
                          "HTTP/" + event.http_version.decode("ascii"), event.headers.raw_items())
 
@@ -236,7 +235,7 @@ class _Body:
         if isinstance(event, h11.Data):
             return bytes(event.data)
         self.done = True  # EndOfMessage (or PAUSED): the body is complete
-        self._exchange._obs.end("transfer")
+        self._exchange._obs.end("transfer", on_arrival=True)
         raise StopAsyncIteration
 
 
@@ -295,7 +294,7 @@ async def _connect(check: HttpCheck, ctx: ProbeContext, obs: Observation, url: h
 
     host = url.raw_host.decode("ascii")  # what httpcore connects to and names in SNI: IDNA, no brackets
     port = url.port or (443 if url.scheme == "https" else 80)
-    stream = await Backend(obs, check, ctx.source_address).connect_tcp(host, port)
+    stream = await Backend(obs, check, ctx).connect_tcp(host, port)
     assert isinstance(stream, SocketStream)
     if url.scheme != "https":
         return _Exchange(stream, obs)  # HTTP/2 only through ALPN: httpx's "auto" speaks HTTP/1.1 here
