@@ -53,7 +53,8 @@ def test_each_prober_reports_the_injected_delay_of_every_probe_in_the_window(tmp
     # Each success is matched with nginx's own record of how long it held that very request, which is the delay
     # give or take nginx's millisecond clock; the errors are taken against it.
     assert all(held is not None and DELAY - 0.002 <= held <= DELAY + 0.02 for held in result.held), result.held
-    assert errors_ms(result) == [(seconds - held) * 1000 for seconds, held in zip(result.processing, result.held)]
+    pairs = zip(result.processing, result.held, strict=True)
+    assert errors_ms(result) == [(seconds - held) * 1000 for seconds, held in pairs]
     # The delay measured: not ~0, not doubled. nginx's timers tick in milliseconds of its cached clock, so the
     # target itself may answer a millisecond or two early.
     assert all(-3 < error < 40 for error in errors_ms(result)), errors_ms(result)
