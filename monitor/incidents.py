@@ -244,11 +244,13 @@ def interval_from_buckets(buckets: Buckets) -> float:
 
 def buckets_of(probes: Iterable[ProbeResult]) -> list[tuple[int, int, float, float]]:
     """The reliable probes of one stream (sorted by start) per 15-minute bucket (see :data:`Buckets`)."""
+    return buckets_of_starts(p.started_at for p in probes if not p.unreliable)
+
+
+def buckets_of_starts(starts: Iterable[float]) -> list[tuple[int, int, float, float]]:
+    """The starts of a stream's reliable probes (in order) per 15-minute bucket (see :data:`Buckets`)."""
     out: list[tuple[int, int, float, float]] = []
-    for p in probes:
-        if p.unreliable:
-            continue
-        t = p.started_at
+    for t in starts:
         b = int(t // BUCKET) * BUCKET
         if out and out[-1][0] == b:
             _, n, first, _ = out[-1]

@@ -8,6 +8,12 @@ each check, each result cut down to the fields detection reads, as a tuple. At 1
 results of the 16 hours kept before took about a gigabyte and seconds of CPU per
 recomputation. The start of an incident older than what is kept shows as the oldest kept
 probe here; ``monitor incidents`` reads the whole history from the store.
+
+Only platforms whose latest probes have not settled are computed, and of those only the streams
+that kept a bad or unreliable probe are given as results: the others, good throughout, are given as
+the facts detection takes of streams it is not given probes of (their interval and latest probe),
+as for the hot ranges of a period. With 400 checks on one platform and one of them unsettled that
+is 14 ms instead of 110 ms of CPU, every few seconds.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from collections import defaultdict, deque
 
 from monitor.config import Catalog
 from monitor.domain import Incident, IncidentPolicy
-from monitor.incidents import detect
+from monitor.incidents import StreamFacts, buckets_of_starts, detect, interval_from_buckets
 from monitor.result import PROBER_NETWORK, ProbeResult, Reason
 
 WINDOWS_KEPT = 3  # degraded windows of results kept per check and location
@@ -59,20 +65,30 @@ class LiveIncidents:
     def open(self) -> list[Incident]:
         """Incidents still open at the latest results."""
         streams = list(self._recent.items())
-        unsettled = {key[0] for key, stream in streams if not self._settled(key[0], stream)}
-        results = [_result(key, kept) for key, stream in streams if key[0] in unsettled for kept in list(stream)]
-        return [i for i in detect(results, self.slow_after, self.policy) if i.end is None]
+        needed = self.policy.successes_to_close  # good probes in a row that close every kind of incident
+        unsettled = {key[0] for key, stream in streams if not self._good(key[0], list(stream)[-needed:], needed)}
+        results: list[ProbeResult] = []
+        facts: dict[tuple[str, str, str], StreamFacts] = {}
+        for key, stream in streams:
+            platform, check, location, _ = key
+            if platform not in unsettled:
+                continue
+            kept = list(stream)
+            if self._good(platform, kept, 1):  # nothing to detect in it: what it tells is its interval and latest
+                facts[(platform, location, check)] = StreamFacts(
+                    interval_from_buckets(buckets_of_starts(started for started, *_ in kept)), kept[-1][0])
+            else:
+                results += [_result(key, one) for one in kept]
+        return [i for i in detect(results, self.slow_after, self.policy, facts=facts) if i.end is None]
 
-    def _settled(self, platform: str, stream: deque[_Kept]) -> bool:
-        """Whether the stream's latest probes close anything it had open: enough good ones in a row.
+    def _good(self, platform: str, kept: list[_Kept], needed: int) -> bool:
+        """Whether all these kept probes (at least ``needed``) succeeded, reliably and in time.
 
         Detection closes every kind of incident after ``successes_to_close`` good probes, so a
         platform whose every stream ends that way has nothing open; only the others are computed,
         which keeps this cheap while all is well.
         """
-        needed = self.policy.successes_to_close
-        threshold = self.slow_after.get(platform, 0.0)  # unknown platform: never settled, always computed
-        latest = list(stream)[-needed:]
-        return len(latest) == needed and all(
+        threshold = self.slow_after.get(platform, 0.0)  # unknown platform: never good, always computed
+        return len(kept) >= needed and all(
             success and not unreliable and (total if total is not None else duration) <= threshold
-            for _, success, duration, _, total, _, unreliable, _ in latest)
+            for _, success, duration, _, total, _, unreliable, _ in kept)

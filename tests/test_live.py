@@ -54,3 +54,15 @@ def test_only_a_few_windows_are_kept_per_check():
 def test_live_and_full_detection_agree_on_what_is_open(pattern):
     results = series(pattern)
     assert open_now(live_after(results).open()) == open_now(detect(results, SLOW, POLICY))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=".xs", min_size=1, max_size=200), st.integers(0, 3), st.integers(0, 2))
+def test_live_and_full_detection_agree_with_good_checks_beside_a_bad_one(pattern, good_checks, good_elsewhere):
+    """The checks that were good throughout are given to detection as facts, not probes: the same answer."""
+    results = series(pattern)
+    for n in range(good_checks):
+        results += series("." * len(pattern), check=f"good{n}")
+    for n in range(good_elsewhere):  # locations that saw nothing wrong count against the location share
+        results += series("." * len(pattern), location=f"loc{n}")
+    assert open_now(live_after(results).open()) == open_now(detect(results, SLOW, POLICY))
