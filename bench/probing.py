@@ -22,6 +22,7 @@ WARMUP = 3.0  # seconds before measuring: every check has run once, the interpre
 ERROR_P99_LIMITS = {50: 2.0, 200: 5.0}  # ms, from the issue
 CAPACITY_ERROR_P99 = 5.0  # ms
 CAPACITY_LAG_P99 = 0.100  # s
+CAPACITY_FLAGGED = 0.05  # share of results the prober may flag unreliable at a rate it sustains: evidence kept
 RELIABLE_ERROR = 5.0  # ms: a result marked reliable must never be further than this from the target's time
 
 
@@ -63,6 +64,8 @@ def shortfall(run: Run) -> str | None:
         return f"scheduler lag p99 {run.lag_p99 * 1000:.0f} ms"
     if p99 is None or p99 >= CAPACITY_ERROR_P99:
         return f"error p99 {p99:.1f} ms"
+    if run.unreliable > CAPACITY_FLAGGED * run.completed:
+        return f"flagged unreliable: {run.unreliable} of {run.completed} results"
     return None
 
 
