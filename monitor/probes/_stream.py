@@ -161,6 +161,9 @@ class SocketStream(httpcore.AsyncNetworkStream):
             self._alert()
             self.abort()
             raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
+        except asyncio.CancelledError:  # the probe's deadline: nobody else holds this socket yet
+            self.abort()
+            raise
         self._tls = tls
         return self
 
