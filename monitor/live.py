@@ -75,14 +75,16 @@ class LiveIncidents:
                 continue
             kept = list(stream)
             if self._good(platform, kept, 1):  # nothing to detect in it: what it tells is its interval and latest
-                facts[(platform, location, check)] = StreamFacts(
-                    interval_from_buckets(buckets_of_starts(started for started, *_ in kept)), kept[-1][0])
+                reliable = (one[0] for one in kept if not one[6])  # the interval is of reliable probes
+                facts[(platform, location, check)] = StreamFacts(interval_from_buckets(buckets_of_starts(reliable)),
+                                                                 kept[-1][0])
             else:
                 results += [_result(key, one) for one in kept]
         return [i for i in detect(results, self.slow_after, self.policy, facts=facts) if i.end is None]
 
     def _good(self, platform: str, kept: list[_Kept], needed: int) -> bool:
-        """Whether all these kept probes (at least ``needed``) succeeded, reliably and in time.
+        """Whether all these kept probes (at least ``needed``) succeeded in time: good probes to detection, even
+        one measured during a stall of ours (fast anyway, so evidence: :func:`monitor.incidents.usable`).
 
         Detection closes every kind of incident after ``successes_to_close`` good probes, so a
         platform whose every stream ends that way has nothing open; only the others are computed,
@@ -90,5 +92,5 @@ class LiveIncidents:
         """
         threshold = self.slow_after.get(platform, 0.0)  # unknown platform: never good, always computed
         return len(kept) >= needed and all(
-            success and not unreliable and (total if total is not None else duration) <= threshold
-            for _, success, duration, _, total, _, unreliable, _ in kept)
+            success and (total if total is not None else duration) <= threshold
+            for _, success, duration, _, total, _, _, _ in kept)

@@ -9,7 +9,7 @@ from monitor.config import Catalog
 from monitor.domain import IncidentPolicy
 from monitor.incidents import detect
 from monitor.live import WINDOWS_KEPT, LiveIncidents
-from tests.test_incidents import series
+from tests.test_incidents import probe, series
 
 POLICY = IncidentPolicy()
 SLOW = {"stdv": 2.5}
@@ -56,13 +56,22 @@ def test_live_and_full_detection_agree_on_what_is_open(pattern):
     assert open_now(live_after(results).open()) == open_now(detect(results, SLOW, POLICY))
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.text(alphabet=".xs", min_size=1, max_size=200), st.integers(0, 3), st.integers(0, 2))
-def test_live_and_full_detection_agree_with_good_checks_beside_a_bad_one(pattern, good_checks, good_elsewhere):
-    """The checks that were good throughout are given to detection as facts, not probes: the same answer."""
-    results = series(pattern)
+def _with_stalls(pattern: str, **kw):
+    """As :func:`series`, and ``u``: a probe measured during a stall of ours (unreliable), fast anyway; ``U``: one
+    slow by the stall."""
+    return [probe(i, {"u": ".", "U": "s"}.get(c, c), unreliable=c in "uU", **kw) for i, c in enumerate(pattern)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=".xsuU", min_size=1, max_size=200), st.integers(0, 3), st.integers(0, 2),
+       st.text(alphabet="..u", min_size=1, max_size=200))
+def test_live_and_full_detection_agree_with_good_checks_beside_a_bad_one(pattern, good_checks, good_elsewhere,
+                                                                         calm):
+    """The checks that were good throughout (some measured during our stalls, fast anyway) are given to detection
+    as facts, not probes: the same answer."""
+    results = _with_stalls(pattern)
     for n in range(good_checks):
-        results += series("." * len(pattern), check=f"good{n}")
+        results += _with_stalls(calm, check=f"good{n}")
     for n in range(good_elsewhere):  # locations that saw nothing wrong count against the location share
         results += series("." * len(pattern), location=f"loc{n}")
     assert open_now(live_after(results).open()) == open_now(detect(results, SLOW, POLICY))
