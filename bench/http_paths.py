@@ -6,6 +6,10 @@ TLS handshake per probe, as the daemon does, by ``run_check`` on each path (lean
 turns in short rounds so a busy moment of the machine falls on all of them; each round's CPU time (this
 process, all threads) is divided by its probes, and the median round is printed. ``--rate`` paces
 probes (the daemon's case: an idle CPU between probes costs more per probe), 0 runs them back to back.
+
+The ``floor`` row is what no probe in Python can go under with this stream: a fresh connection and TLS
+handshake on the probe's own stream (:mod:`monitor.probes._stream`), one fixed request written and one read
+of its answer, nothing parsed, no phases, no result.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from bench.procs import running_on, two_cpus
 from bench.targets import nginx_target
 from monitor.config.model import HttpCheck
 from monitor.probes import ProbeContext
+from monitor.probes._stream import connect
 from monitor.probes.http import lean_eligible
 from monitor.runner import run_check
 
@@ -42,9 +47,30 @@ async def _round(check: HttpCheck, ctx: ProbeContext, probes: int, rate: float) 
     return time.process_time() - began_cpu, failures
 
 
+async def _floor_round(url: str, ctx: ProbeContext, ca_file: Path, probes: int, rate: float) -> tuple[float, int]:
+    """As :func:`_round`, for the floor: connect, handshake, one request, one read, close."""
+    loop = asyncio.get_running_loop()
+    host, port = url.split("//")[1].strip("/").split(":")
+    request = f"GET / HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
+    context = await ctx.ssl_context(True, ca_file)
+    failures = 0
+    began_cpu, began = time.process_time(), loop.time()
+    for n in range(probes):
+        if rate:
+            await asyncio.sleep(max(0.0, began + n / rate - loop.time()))
+        stream = await connect(host, int(port), None, lambda: None, lambda ago: None)
+        try:
+            await stream.start_tls(context, server_hostname=host)
+            await stream.write(request)
+            failures += not (await stream.read(65536)).startswith(b"HTTP/1.1 200")
+        finally:
+            stream.abort()
+    return time.process_time() - began_cpu, failures
+
+
 async def _measure(url: str, ca_file: Path, rounds: int, probes: int, rate: float) -> dict[str, list[float]]:
     ctx = ProbeContext(location="bench")
-    per_probe: dict[str, list[float]] = {name: [] for name in PATHS}
+    per_probe: dict[str, list[float]] = {name: [] for name in (*PATHS, "floor")}
     checks = {name: HttpCheck.model_validate({"id": "c", "kind": "http", "url": url, "http_version": version,
                                               "tls": {"ca_file": str(ca_file)}, "timeout": 2, "interval": 30})
               for name, (version, _) in PATHS.items()}
@@ -52,6 +78,7 @@ async def _measure(url: str, ca_file: Path, rounds: int, probes: int, rate: floa
     for name, check in checks.items():  # warm up: imports, the SSL context, caches
         os.environ["MONITOR_HTTP_PATH"] = PATHS[name][1]
         await _round(check, ctx, 20, 0)
+    await _floor_round(url, ctx, ca_file, 20, 0)
     for _ in range(rounds):
         for name, check in checks.items():
             os.environ["MONITOR_HTTP_PATH"] = PATHS[name][1]
@@ -59,6 +86,10 @@ async def _measure(url: str, ca_file: Path, rounds: int, probes: int, rate: floa
             if failures:
                 raise SystemExit(f"{failures} of {probes} probes failed on the {name} path: is nginx serving?")
             per_probe[name].append(cpu / probes)
+        cpu, failures = await _floor_round(url, ctx, ca_file, probes, rate)
+        if failures:
+            raise SystemExit(f"{failures} of {probes} requests failed on the floor: is nginx serving?")
+        per_probe["floor"].append(cpu / probes)
     os.environ.pop("MONITOR_HTTP_PATH", None)
     return per_probe
 
@@ -80,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, values in per_probe.items():
         print(f"  {name:<10} {medians[name] * 1000:.2f} ms ({min(values) * 1000:.2f}-{max(values) * 1000:.2f})")
     print(f"  lean / httpx: auto {medians['lean auto'] / medians['httpx auto']:.2f}, "
-          f"1.1 {medians['lean 1.1'] / medians['httpx 1.1']:.2f}")
+          f"1.1 {medians['lean 1.1'] / medians['httpx 1.1']:.2f}; lean 1.1 / floor "
+          f"{medians['lean 1.1'] / medians['floor']:.2f}")
     return 0
 
 
