@@ -26,12 +26,26 @@ RATIO_BUDGET = 1.8  # two workers sustain at least this many times one worker's 
 
 
 def children(pid: int) -> list[int]:
-    """The processes ``pid`` started (its workers), from /proc."""
+    """The processes ``pid`` started (its workers, the status page's process, multiprocessing's tracker), from
+    /proc."""
     try:
         with open(f"/proc/{pid}/task/{pid}/children") as f:
             return [int(child) for child in f.read().split()]
     except FileNotFoundError:
         return []
+
+
+def workers_of(pid: int) -> list[int]:
+    """The worker processes ``pid`` started (``python -m monitor.workers``)."""
+    found = []
+    for child in children(pid):
+        try:
+            with open(f"/proc/{child}/cmdline", "rb") as f:
+                if b"monitor.workers" in f.read():
+                    found.append(child)
+        except FileNotFoundError:
+            pass
+    return found
 
 
 def run_workers(workdir: Path, url: str, ca_file: Path, rate: float, workers: int, window: float,
@@ -50,7 +64,7 @@ def run_workers(workdir: Path, url: str, ca_file: Path, rate: float, workers: in
         cpu1, ended = sum(cpu_seconds(pid) for pid in pids), time.time()
         after = _scrape(port)
         run.cpu, run.window = cpu1 - cpu0, ended - began
-        workers_rss = [memory_mb(pid)[1] for pid in children(daemon.pid)] if workers > 1 else []
+        workers_rss = [memory_mb(pid)[1] for pid in workers_of(daemon.pid)] if workers > 1 else []
         run.peak_rss_mb = memory_mb(daemon.pid)[1]
     tally(run, workdir, before, after, began, ended, stamps)
     return run, workers_rss

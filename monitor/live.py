@@ -10,10 +10,10 @@ recomputation. The start of an incident older than what is kept shows as the old
 probe here; ``monitor incidents`` reads the whole history from the store.
 
 Only platforms whose latest probes have not settled are computed, and of those only the streams
-that kept a bad or unreliable probe are given as results: the others, good throughout, are given as
-the facts detection takes of streams it is not given probes of (their interval and latest probe),
-as for the hot ranges of a period. With 400 checks on one platform and one of them unsettled that
-is 14 ms instead of 110 ms of CPU, every few seconds.
+that kept a bad probe (failed, or slow, if only by a stall of ours) are given as results: the
+others, good throughout, are given as the facts detection takes of streams it is not given probes
+of (their interval and latest probe), as for the hot ranges of a period. With 400 checks on one
+platform and one of them unsettled that is 14 ms instead of 110 ms of CPU, every few seconds.
 """
 
 from __future__ import annotations
