@@ -174,6 +174,82 @@ def test_with_the_kernels_time_the_servers_phases_are_the_truth_whatever_our_sta
     assert stamped.phases["total"] < truth + 0.005  # nothing of the stall after the answer came is counted
 
 
+_TLS_SERVER = """
+import socket, ssl, sys, time
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(sys.argv[1])
+listener = socket.socket()
+listener.bind(("127.0.0.1", 0))
+listener.listen()
+print(listener.getsockname()[1], flush=True)
+while True:
+    conn, _ = listener.accept()
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = context.wrap_bio(incoming, outgoing, server_side=True)
+    incoming.write(conn.recv(65536))  # the ClientHello
+    received = time.perf_counter()
+    time.sleep(float(sys.argv[2]))  # then the server's one flight, late
+    try:
+        tls.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    conn.sendall(outgoing.read())
+    print(received, time.perf_counter(), flush=True)  # sent: on its way
+    while True:  # our Finished, then the request
+        try:
+            tls.do_handshake()
+            request = tls.read(65536)
+            break
+        except ssl.SSLWantReadError:
+            incoming.write(conn.recv(65536))
+    tls.write(b"HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\nConnection: close\\r\\n\\r\\nok")
+    conn.sendall(outgoing.read())
+    conn.close()
+"""
+
+
+@pytest.mark.parametrize("stamps", [False, True], ids=["loop's reading", "kernel's time"])
+def test_a_handshake_is_timed_by_the_kernel_when_the_loop_stalls_over_the_servers_flight(tmp_path, stamps):
+    """The server sends its one flight 200 ms after the ClientHello, in the middle of an 80 ms stall of ours. With
+    the kernel's time the tls phase is the server's hold and OpenSSL's own work on the flight (under 10 ms);
+    read by the loop it is late by the stall, and flagged."""
+    import trustme
+
+    ca = trustme.CA()
+    chain = tmp_path / "server.pem"
+    ca.issue_cert("gqthc.dcs.vn").private_key_and_cert_chain_pem.write_to_path(str(chain))
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    server = subprocess.Popen([sys.executable, "-c", _TLS_SERVER, str(chain), str(DELAY)], stdout=subprocess.PIPE)
+    try:
+        port = int(server.stdout.readline())  # type: ignore[union-attr]
+        check = HttpCheck.model_validate({"id": "home", "kind": "http", "url": "https://gqthc.dcs.vn/", "interval": 30,
+                                          "resolve": {"gqthc.dcs.vn": f"127.0.0.1:{port}"},
+                                          "tls": {"ca_file": str(tmp_path / "ca.pem")}})
+
+        async def scenario() -> ProbeResult:
+            loop = asyncio.get_running_loop()
+            busy = LoopBusy().install(loop)
+            try:
+                one_long_stall(loop)
+                return await run_check("gqthc", check, ProbeContext(location="test", late=busy.late,
+                                                                    arrival_stamps=stamps))
+            finally:
+                busy.uninstall()
+
+        result = asyncio.run(scenario())
+        received, sent = map(float, server.stdout.readline().split())  # type: ignore[union-attr]
+    finally:
+        server.kill()
+        server.wait()
+    held = sent - received
+    assert result.success, result.error
+    if stamps:
+        assert held <= result.phases["tls"] < held + 0.010, (result.phases, held)
+        assert not result.unreliable
+    else:
+        assert result.phases["tls"] - held > TOLERANCE and result.unreliable
+
+
 def test_a_deadline_missed_because_of_a_stall_is_flagged_and_one_missed_by_the_target_is_not(target):
     """The server answers after 200 ms; the deadline is 150 ms. A 100 ms stall from 100 ms makes the deadline's
     own timer fire 50 ms late: the failure stands (the target was slow), but its duration is partly ours."""

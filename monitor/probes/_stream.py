@@ -9,6 +9,11 @@ Every read takes the kernel's receive time of what it read (``SO_TIMESTAMPNS``),
 a phase the server decides (its answer's first bytes, its body's last) is when the bytes came,
 not when a busy event loop got round to them. The time taken is that of the newest segment of
 the read: never before the bytes it carries arrived, so a phase ended by it is never shortened.
+A handshake that took one flight from the server ends when that flight arrived plus the time
+OpenSSL spent on it (every handshake step after the first: more than the steps that followed
+its arrival, so again never shorter than the truth). One where we answered a server flight
+before the last (TLS 1.2, a HelloRetryRequest) ends when the loop reads its end: our delay in
+answering would be inside it.
 Probe deadlines are ours (``asyncio.timeout`` around the whole probe), so this stream takes no
 timeouts of its own.
 """
@@ -147,15 +152,23 @@ class SocketStream(httpcore.AsyncNetworkStream):
 
     async def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
                         timeout: float | None = None) -> httpcore.AsyncNetworkStream:
+        work = 0.0  # seconds OpenSSL spent on the server's bytes
+        feeds = answers = 0  # the server's bytes fed to OpenSSL; our flights sent back before the last of them
         try:
             tls = ssl_context.wrap_bio(self._incoming, self._outgoing, server_hostname=server_hostname)
             while True:
+                began = time.perf_counter()
                 try:
                     tls.do_handshake()
                     break
                 except ssl.SSLWantReadError:
-                    await self._flush()
-                    await self._feed()
+                    pass
+                finally:
+                    work += (time.perf_counter() - began) if feeds else 0.0
+                answers += bool(feeds and self._outgoing.pending)
+                await self._flush()
+                await self._feed()
+                feeds += 1
             await self._flush()  # our last handshake message
         except _FAILURES as exc:  # a reset is an OSError (a refused connection), a close mid-way an SSLEOFError
             self._alert()
@@ -165,6 +178,8 @@ class SocketStream(httpcore.AsyncNetworkStream):
             self.abort()
             raise
         self._tls = tls
+        if not answers and self._stamp is not None and self._arrived is not None:
+            self._arrived(max(0.0, time.time() - self._stamp - work))
         return self
 
     def _alert(self) -> None:

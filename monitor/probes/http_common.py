@@ -35,8 +35,8 @@ _TRACE_STEPS: dict[tuple[str, str], tuple[str | None, str | None]] = {
 }
 
 
-# Phases the server ends: they end when the bytes that end them arrived, by the kernel's clock (monitor.probes._stream)
-_ON_ARRIVAL = frozenset({"processing", "transfer"})
+# Phases that end when the bytes that end them arrived, by the kernel's clock (monitor.probes._stream)
+_ON_ARRIVAL = frozenset({"tls", "processing", "transfer"})
 
 # http_version -> (http1, http2, the ALPN protocols offered in the TLS handshake)
 VERSIONS = {"1.1": (True, False, ("http/1.1",)), "2": (False, True, ("h2",)), "auto": (True, True, ("h2", "http/1.1"))}

@@ -305,7 +305,7 @@ async def _connect(check: HttpCheck, ctx: ProbeContext, obs: Observation, url: h
         await stream.start_tls(ssl_context, server_hostname=host)
     except httpcore.ConnectError as exc:
         raise connect_failure(exc) from exc
-    obs.end("tls")
+    obs.end("tls", on_arrival=True)
     ssl_object = stream.get_extra_info("ssl_object")
     obs.expiry(earliest_expiry(ssl_object))
     if ssl_object is not None:
