@@ -75,7 +75,7 @@ class LiveIncidents:
                 continue
             kept = list(stream)
             if self._good(platform, kept, 1):  # nothing to detect in it: what it tells is its interval and latest
-                reliable = (one[0] for one in kept if not one[6])  # the interval is of reliable probes
+                reliable = (started for started, _, _, _, _, _, unreliable, _ in kept if not unreliable)
                 facts[(platform, location, check)] = StreamFacts(interval_from_buckets(buckets_of_starts(reliable)),
                                                                  kept[-1][0])
             else:

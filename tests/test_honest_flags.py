@@ -8,8 +8,8 @@ loop with callbacks that spin: many short ones that add up, short ones spread ou
 A result must be flagged exactly when its reported phase is off the truth by more than the rule's
 tolerance.
 
-By default the phases the server ends (``processing``, ``transfer``) end at the kernel's receive
-time of their bytes, which no stall of ours moves: those tests run both ways, with the kernel's
+By default the phases the server ends (``processing``, ``transfer``, a one-flight ``tls``) end at the
+kernel's receive time of their bytes, which no stall of ours moves: those tests run both ways, with the kernel's
 times (nothing to flag, the phase is the truth) and without (``arrival_stamps=False``, as where
 the kernel cannot tell: the loop's reading and the rule).
 """
@@ -209,22 +209,18 @@ while True:
 
 
 @pytest.mark.parametrize("stamps", [False, True], ids=["loop's reading", "kernel's time"])
-def test_a_handshake_is_timed_by_the_kernel_when_the_loop_stalls_over_the_servers_flight(tmp_path, stamps):
+def test_a_handshake_is_timed_by_the_kernel_when_the_loop_stalls_over_the_servers_flight(tmp_path, pki, stamps):
     """The server sends its one flight 200 ms after the ClientHello, in the middle of an 80 ms stall of ours. With
     the kernel's time the tls phase is the server's hold and OpenSSL's own work on the flight (under 10 ms);
     read by the loop it is late by the stall, and flagged."""
-    import trustme
-
-    ca = trustme.CA()
     chain = tmp_path / "server.pem"
-    ca.issue_cert("gqthc.dcs.vn").private_key_and_cert_chain_pem.write_to_path(str(chain))
-    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    pki.good.private_key_and_cert_chain_pem.write_to_path(str(chain))
     server = subprocess.Popen([sys.executable, "-c", _TLS_SERVER, str(chain), str(DELAY)], stdout=subprocess.PIPE)
     try:
         port = int(server.stdout.readline())  # type: ignore[union-attr]
-        check = HttpCheck.model_validate({"id": "home", "kind": "http", "url": "https://gqthc.dcs.vn/", "interval": 30,
-                                          "resolve": {"gqthc.dcs.vn": f"127.0.0.1:{port}"},
-                                          "tls": {"ca_file": str(tmp_path / "ca.pem")}})
+        check = HttpCheck.model_validate({"id": "home", "kind": "http", "url": f"https://{pki.HOST}/", "interval": 30,
+                                          "resolve": {pki.HOST: f"127.0.0.1:{port}"},
+                                          "tls": {"ca_file": str(pki.ca_file)}})
 
         async def scenario() -> ProbeResult:
             loop = asyncio.get_running_loop()
