@@ -19,8 +19,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import selectors
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -244,6 +246,54 @@ def test_a_handshake_is_timed_by_the_kernel_when_the_loop_stalls_over_the_server
         assert not result.unreliable
     else:
         assert result.phases["tls"] - held > TOLERANCE and result.unreliable
+
+
+def stall_over_the_connect(loop: asyncio.AbstractEventLoop) -> None:
+    """80 ms in the loop's next turn: the probe's first wait is for its connection, which loopback completes at
+    once, so the loop notices it 80 ms late."""
+    loop.call_soon(spin, 0.08)
+
+
+@pytest.mark.parametrize("stamps", [False, True], ids=["loop's reading", "kernel's time"])
+def test_a_connection_is_timed_by_the_kernel_when_the_loop_notices_it_late(target, stamps):
+    """With the kernel's time, connect is our SYN's round trip on loopback (well under a millisecond), and the
+    result is not flagged; read by the loop it takes the stall, and is flagged."""
+    result = asyncio.run(_probe(target, next(_PATHS), stall_over_the_connect, stamps=stamps))
+    assert result.success, result.error
+    if stamps:
+        assert result.phases["connect"] < 0.001 and not result.unreliable, result.phases
+    else:
+        assert result.phases["connect"] >= 0.08 and result.unreliable, result.phases
+
+
+def test_a_syn_sent_again_is_timed_by_the_loop_with_the_wait_for_it(stamps=True):
+    """The listener's queue is full, so our SYN is dropped and sent again a second later (Linux's initial
+    retransmission timeout). The kernel's round trip would be the second SYN's alone: the connection took the
+    second, and connect says so."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)  # room for one connection not yet accepted
+    filler = socket.create_connection(listener.getsockname())
+
+    def serve() -> None:
+        time.sleep(0.3)  # after our first SYN was dropped
+        listener.accept()[0].close()  # the filler: room for ours when its SYN comes again
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+        conn.close()
+
+    server = threading.Thread(target=serve)
+    server.start()
+    try:
+        check = _check(listener.getsockname()[1], "/", timeout=5)
+        result = asyncio.run(run_check("gqthc", check, ProbeContext(location="test", arrival_stamps=stamps)))
+    finally:
+        server.join()
+        filler.close()
+        listener.close()
+    assert result.success, result.error
+    assert result.phases["connect"] >= 0.9, result.phases
 
 
 def test_a_deadline_missed_because_of_a_stall_is_flagged_and_one_missed_by_the_target_is_not(target):

@@ -5,6 +5,8 @@ record of the handshake and the exchange through its Python state machine (``ssl
 Here the socket is read and written directly, and TLS is OpenSSL's over two memory buffers
 (``ssl.SSLObject``), fed and drained by this stream: a few C calls per network read or write.
 
+A connection ends when the server's SYN-ACK came, by the kernel's measure of its round trip (``TCP_INFO``,
+when our SYN went once): the loop noticing the connection late does not lengthen it.
 Every read takes the kernel's receive time of what it read (``SO_TIMESTAMPNS``), so the end of
 a phase the server decides (its answer's first bytes, its body's last) is when the bytes came,
 not when a busy event loop got round to them. The time taken is that of the newest segment of
@@ -21,6 +23,7 @@ timeouts of its own.
 from __future__ import annotations
 
 import asyncio
+import errno
 import socket
 import ssl
 import struct
@@ -38,6 +41,11 @@ _RAW = 64 * 1024  # bytes asked of the socket per read
 # module. Elsewhere reads are timed when the loop gets to them.
 _STAMP = getattr(socket, "SO_TIMESTAMPNS", 35 if sys.platform == "linux" else None)
 _STAMP_SPACE = socket.CMSG_SPACE(16)  # struct timespec
+# struct tcp_info (linux/tcp.h): tcpi_backoff is byte 4; tcpi_rtt (the smoothed round trip, µs) at 68 and
+# tcpi_total_retrans at 100 are 32-bit. With one sample, from the SYN-ACK, the smoothed round trip is that sample.
+_TCP_INFO = socket.TCP_INFO if sys.platform == "linux" else None
+_TCP_INFO_SIZE = 104
+_WAIT = (errno.EINPROGRESS, errno.EINTR)  # connect() goes on in the background
 
 
 async def _ready(fd: int, writable: bool) -> None:
@@ -208,9 +216,9 @@ class SocketStream(httpcore.AsyncNetworkStream):
 
 async def connect(ip: str, port: int, source: str | None, wrote: Callable[[], None],
                   arrived: Callable[[float], None] | None) -> SocketStream:
-    """A TCP connection (from ``source`` if given) as an httpcore stream, with the kernel's receive times when
-    ``arrived`` is given; raises OSError with the words ``asyncio.open_connection`` uses."""
-    loop = asyncio.get_running_loop()
+    """A TCP connection (from ``source`` if given) as an httpcore stream; when ``arrived`` is given, with when the
+    SYN-ACK came and the kernel's receive times of reads. Raises OSError with the words
+    ``asyncio.open_connection`` uses."""
     sock = socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_STREAM)
     try:
         sock.setblocking(False)
@@ -223,8 +231,32 @@ async def connect(ip: str, port: int, source: str | None, wrote: Callable[[], No
             except OSError as exc:
                 raise OSError(exc.errno, f"error while attempting to bind on address {(source, 0)!r}: "
                                          f"{(exc.strerror or str(exc)).lower()}") from None
-        await loop.sock_connect(sock, (ip, port))
+        address = (ip, port)
+        sent = time.perf_counter()
+        failed = sock.connect_ex(address)  # the SYN leaves in this call
+        if failed in _WAIT:
+            await _ready(sock.fileno(), writable=True)
+            failed = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if failed:
+            raise OSError(failed, f"Connect call failed {address}")  # as asyncio words it
+        if arrived is not None and (trip := _syn_round_trip(sock)) is not None:
+            arrived(max(0.0, time.perf_counter() - sent - trip))
     except BaseException:
         sock.close()
         raise
     return SocketStream(sock, wrote, arrived)
+
+
+def _syn_round_trip(sock: socket.socket) -> float | None:
+    """Seconds from our SYN to the server's SYN-ACK, by the kernel's clock; None when it cannot tell (not Linux, or
+    the SYN was sent again: which of them was answered is not known)."""
+    if _TCP_INFO is None:
+        return None
+    try:
+        info = sock.getsockopt(socket.IPPROTO_TCP, _TCP_INFO, _TCP_INFO_SIZE)
+    except OSError:
+        return None
+    if len(info) < _TCP_INFO_SIZE or info[4] or struct.unpack_from("I", info, 100)[0]:
+        return None
+    trip: int = struct.unpack_from("I", info, 68)[0]
+    return trip / 1e6 if trip else None

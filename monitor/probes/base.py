@@ -103,9 +103,9 @@ class ProbeContext:
     # how late a reading of ``clock`` taken now may be, counting the loop's busy time after the given reading
     # (monitor.ownlag.LoopBusy.late); None: not known, results are judged by monitor.looplag alone
     late: Callable[[float], float] | None = None
-    # end tls, processing and transfer at the kernel's receive time of the bytes that end them (a handshake: of
-    # the server's one flight, plus OpenSSL's work on it; monitor.probes._stream); False: when the event loop
-    # reads them, as where the kernel cannot tell
+    # HTTP probes: end connect when the SYN-ACK came, and tls, processing and transfer at the kernel's receive time
+    # of the bytes that end them (a handshake: of the server's one flight, plus OpenSSL's work on it), by the
+    # kernel's clock (monitor.probes._stream); False: when the event loop reads them, as where the kernel cannot tell
     arrival_stamps: bool = True
     _ssl_contexts: dict[tuple[bool, Path | None, tuple[str, ...]], ssl.SSLContext] = field(default_factory=dict)
 

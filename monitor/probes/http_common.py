@@ -62,11 +62,13 @@ class Backend(httpcore.AsyncNetworkBackend):
         else:
             ip, port = await resolve(host, port, self._obs, self._prefer, self._fallback)
         self._obs.peer = peer_text(ip, port)
+        self._obs.begin("connect")
         try:
-            with self._obs.timing("connect"):
-                return await connect(ip, port, self._source or local_address, self._obs.wrote, self._arrived)
+            stream = await connect(ip, port, self._source or local_address, self._obs.wrote, self._arrived)
         except OSError as exc:
             raise connect_failure(exc) from exc
+        self._obs.end("connect", on_arrival=True)  # when the SYN-ACK came, if the kernel could tell
+        return stream
 
     async def connect_unix_socket(self, path: str, timeout: float | None = None,
                                   socket_options: Any = None) -> httpcore.AsyncNetworkStream:
