@@ -26,9 +26,10 @@ delay by more than 0.5 ms, and was 0.0 / 0.6 ms above it at the median / 90th pe
 of 500 (202 before other threads' CPU time was counted): the case not seen, above.
 
 Waiting for a concurrency slot (monitor.scheduler) happens before the probe starts its clock, so
-it is not inside any phase and is not counted here. ``processing``, ``transfer`` and a one-flight ``tls``
-end at the kernel's receive time where the kernel gives it (:mod:`monitor.probes._stream`): no delay of
-ours is in them, and none is counted (:meth:`monitor.probes.Observation.end`).
+it is not inside any phase and is not counted here. An HTTP probe's phases end by the kernel's clock where
+the kernel gives it (:mod:`monitor.probes._stream`): no delay of ours is in them, and none is counted
+(:meth:`monitor.probes.Observation.end`). Read by the loop, a handshake's own delay is also how late we read
+each flight we answered (:meth:`monitor.probes.Observation.answered`), not only its end.
 """
 
 from __future__ import annotations

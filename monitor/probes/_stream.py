@@ -11,11 +11,10 @@ Every read takes the kernel's receive time of what it read (``SO_TIMESTAMPNS``),
 a phase the server decides (its answer's first bytes, its body's last) is when the bytes came,
 not when a busy event loop got round to them. The time taken is that of the newest segment of
 the read: never before the bytes it carries arrived, so a phase ended by it is never shortened.
-A handshake that took one flight from the server ends when that flight arrived plus the time
-OpenSSL spent on it (every handshake step after the first: more than the steps that followed
-its arrival, so again never shorter than the truth). One where we answered a server flight
-before the last (TLS 1.2, a HelloRetryRequest) ends when the loop reads its end: our delay in
-answering would be inside it.
+A handshake is timed as if each of the server's bytes had been read as they came, whatever the
+number of flights (TLS 1.3's one, TLS 1.2's two, a HelloRetryRequest): OpenSSL's work, and each
+of the server's turns from when a flight of ours really left to when the answer arrived. Our
+delay in reading a flight, or in answering it, is not in it.
 Probe deadlines are ours (``asyncio.timeout`` around the whole probe), so this stream takes no
 timeouts of its own.
 """
@@ -69,10 +68,12 @@ class SocketStream(httpcore.AsyncNetworkStream):
     socket asked for the kernel's receive times) with how many seconds ago the bytes of each read that returns
     data came."""
 
-    def __init__(self, sock: socket.socket, wrote: Callable[[], None], arrived: Callable[[float], None] | None):
+    def __init__(self, sock: socket.socket, wrote: Callable[[], None], arrived: Callable[[float], None] | None,
+                 answered: Callable[[], None] | None = None):
         self._sock = sock
         self._wrote = wrote
         self._arrived = arrived
+        self._answered = answered
         self._stamp: float | None = None  # the kernel's receive time of the newest bytes read off the socket
         self._tls: ssl.SSLObject | None = None
         self._incoming = ssl.MemoryBIO()  # TLS bytes read off the socket, for OpenSSL
@@ -160,8 +161,11 @@ class SocketStream(httpcore.AsyncNetworkStream):
 
     async def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
                         timeout: float | None = None) -> httpcore.AsyncNetworkStream:
-        work = 0.0  # seconds OpenSSL spent on the server's bytes
-        feeds = answers = 0  # the server's bytes fed to OpenSSL; our flights sent back before the last of them
+        # where the handshake would be, unix time, had each of the server's bytes been read as they came: OpenSSL's
+        # work, and the server's turns, each from when a flight of ours really left to when its answer arrived
+        reached: float | None = None  # None: our first flight has not left
+        late = 0.0  # how much later than ``reached`` our last flight really left: the server's time runs from there
+        timed = self._arrived is not None  # False when the kernel did not say when some of the server's bytes came
         try:
             tls = ssl_context.wrap_bio(self._incoming, self._outgoing, server_hostname=server_hostname)
             while True:
@@ -172,11 +176,21 @@ class SocketStream(httpcore.AsyncNetworkStream):
                 except ssl.SSLWantReadError:
                     pass
                 finally:
-                    work += (time.perf_counter() - began) if feeds else 0.0
-                answers += bool(feeds and self._outgoing.pending)
-                await self._flush()
+                    if reached is not None:
+                        reached += time.perf_counter() - began
+                if self._outgoing.pending or reached is None:
+                    if reached is not None and self._answered is not None:
+                        self._answered()
+                    await self._flush()  # a flight of ours
+                    left = time.time()
+                    reached = left if reached is None else reached
+                    late = left - reached
+                self._stamp = None
                 await self._feed()
-                feeds += 1
+                if self._stamp is None:
+                    timed = False
+                else:
+                    reached = max(reached, self._stamp - late)
             await self._flush()  # our last handshake message
         except _FAILURES as exc:  # a reset is an OSError (a refused connection), a close mid-way an SSLEOFError
             self._alert()
@@ -186,8 +200,8 @@ class SocketStream(httpcore.AsyncNetworkStream):
             self.abort()
             raise
         self._tls = tls
-        if not answers and self._stamp is not None and self._arrived is not None:
-            self._arrived(max(0.0, time.time() - self._stamp - work))
+        if timed and reached is not None and self._arrived is not None:
+            self._arrived(max(0.0, time.time() - reached))
         return self
 
     def _alert(self) -> None:
@@ -215,10 +229,10 @@ class SocketStream(httpcore.AsyncNetworkStream):
 
 
 async def connect(ip: str, port: int, source: str | None, wrote: Callable[[], None],
-                  arrived: Callable[[float], None] | None) -> SocketStream:
+                  arrived: Callable[[float], None] | None, answered: Callable[[], None] | None = None) -> SocketStream:
     """A TCP connection (from ``source`` if given) as an httpcore stream; when ``arrived`` is given, with when the
-    SYN-ACK came and the kernel's receive times of reads. Raises OSError with the words
-    ``asyncio.open_connection`` uses."""
+    SYN-ACK came and the kernel's receive times of reads; ``answered`` is called as each flight of ours in a
+    handshake leaves in answer to the server's. Raises OSError with the words ``asyncio.open_connection`` uses."""
     sock = socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_STREAM)
     try:
         sock.setblocking(False)
@@ -244,7 +258,7 @@ async def connect(ip: str, port: int, source: str | None, wrote: Callable[[], No
     except BaseException:
         sock.close()
         raise
-    return SocketStream(sock, wrote, arrived)
+    return SocketStream(sock, wrote, arrived, answered)
 
 
 def _syn_round_trip(sock: socket.socket) -> float | None:

@@ -20,8 +20,9 @@ class Observation:
     A phase is recorded only when it completes; ``phase`` names the one in
     progress, so a deadline can be attributed to it. With ``late`` (see
     :meth:`monitor.ownlag.LoopBusy.late`), ``own`` holds, per completed phase, the
-    seconds of it that may be the prober's own delay in reading its end: none for
-    a phase ended by the kernel's receive time of the bytes that end it (``arrival``).
+    seconds of it that may be the prober's own delay in reading its end, and in
+    reading what it answered inside it (a handshake's flights): none for a phase
+    ended by the kernel's receive time of the bytes that end it (``arrival``).
     """
 
     def __init__(self, clock: Callable[[], float], late: Callable[[float], float] | None = None):
@@ -35,6 +36,8 @@ class Observation:
         self.peer: str | None = None
         self.details: dict[str, Any] = {}
         self._started: dict[str, float] = {}
+        self._own_so_far: dict[str, float] = {}  # per phase in progress: our delay in reading what we answered
+        self._since: dict[str, float] = {}  # per phase in progress: when we last answered the target
         self._first_begin: float | None = None
         self.last_write: float | None = None
         self.arrival: float | None = None
@@ -56,19 +59,31 @@ class Observation:
         """Note that the bytes just read reached this host ``ago`` seconds ago, by the kernel's receive time."""
         self.arrival = self.clock() - ago
 
+    def answered(self) -> None:
+        """Note that we answer, now, what the target sent inside the phase in progress (a handshake's flight): how
+        late we read it is ours, and the phase's end will not show it."""
+        phase = self.phase
+        if self.late is None or phase is None or phase not in self._started:
+            return
+        since = self._since.get(phase, self._started[phase])
+        self._own_so_far[phase] = self._own_so_far.get(phase, 0.0) + self.late(since)
+        self._since[phase] = self.clock()
+
     def end(self, phase: str, on_arrival: bool = False) -> float | None:
         """Record ``phase`` as completed now (phases repeated across redirects add up); ``on_arrival``: when the
         bytes last read arrived, if the kernel said so since the phase began, which no delay of ours makes late.
         Returns when it ended (None if it had not begun)."""
         started = self._started.pop(phase, None)
+        own_so_far, since = self._own_so_far.pop(phase, 0.0), self._since.pop(phase, started)
         ended = None
-        if started is not None:
+        if started is not None and since is not None:
             stamped = on_arrival and self.arrival is not None and self.arrival >= started
             ended = self.arrival if stamped and self.arrival is not None else self.clock()
             self._last_end = ended
             self.phases[phase] = self.phases.get(phase, 0.0) + (ended - started)
             if self.late is not None:
-                self.own[phase] = self.own.get(phase, 0.0) + (0.0 if stamped else self.late(started))
+                own = 0.0 if stamped else own_so_far + self.late(since)
+                self.own[phase] = self.own.get(phase, 0.0) + own
         if self.phase == phase:
             self.phase = None
         return ended
@@ -103,9 +118,9 @@ class ProbeContext:
     # how late a reading of ``clock`` taken now may be, counting the loop's busy time after the given reading
     # (monitor.ownlag.LoopBusy.late); None: not known, results are judged by monitor.looplag alone
     late: Callable[[float], float] | None = None
-    # HTTP probes: end connect when the SYN-ACK came, and tls, processing and transfer at the kernel's receive time
-    # of the bytes that end them (a handshake: of the server's one flight, plus OpenSSL's work on it), by the
-    # kernel's clock (monitor.probes._stream); False: when the event loop reads them, as where the kernel cannot tell
+    # HTTP probes: end connect when the SYN-ACK came, processing and transfer when the bytes that end them came,
+    # and tls as if each of the server's flights had been read as it came, by the kernel's clock
+    # (monitor.probes._stream); False: when the event loop reads them, as where the kernel cannot tell
     arrival_stamps: bool = True
     _ssl_contexts: dict[tuple[bool, Path | None, tuple[str, ...]], ssl.SSLContext] = field(default_factory=dict)
 

@@ -64,7 +64,8 @@ class Backend(httpcore.AsyncNetworkBackend):
         self._obs.peer = peer_text(ip, port)
         self._obs.begin("connect")
         try:
-            stream = await connect(ip, port, self._source or local_address, self._obs.wrote, self._arrived)
+            stream = await connect(ip, port, self._source or local_address, self._obs.wrote, self._arrived,
+                                   self._obs.answered)
         except OSError as exc:
             raise connect_failure(exc) from exc
         self._obs.end("connect", on_arrival=True)  # when the SYN-ACK came, if the kernel could tell
