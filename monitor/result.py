@@ -50,7 +50,7 @@ class ProbeResult:
     duration: float  # seconds the probe took, to success, failure or deadline (includes our own set-up)
     reason: Reason | None = None
     error: str | None = None
-    # seconds; completed phases only; "total" (first phase start -> last phase end) on success
+    # seconds; completed phases only; "total" (the phases' sum) on success
     phases: dict[str, float] = field(default_factory=dict)
     status_code: int | None = None
     cert_expiry: float | None = None  # unix time of the earliest peer certificate expiry

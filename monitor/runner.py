@@ -58,7 +58,7 @@ async def run_check(platform: str, check: Check, ctx: ProbeContext) -> ProbeResu
     duration = ctx.clock() - start
     phases = dict(obs.phases)
     if reason is None:
-        phases["total"] = obs.span() or duration
+        phases["total"] = obs.total() or duration
     else:
         log.info("probe failed platform=%s check=%s location=%s reason=%s error=%s",
                  platform, check.id, ctx.location, reason.value, error)

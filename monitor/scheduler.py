@@ -166,7 +166,10 @@ class Prober:
                 self.metrics.scheduler_lag.observe(max(0.0, now - planned_start(anchor, job.check.interval, now)))
                 began = self.self_check.now() if self.self_check is not None else 0.0
                 probe = run_check(job.platform, job.check, self.ctx)
-                result = await (self.loop_lag.watch(probe) if self.loop_lag is not None else probe)
+                # judged by its own delay inside each phase when the loop's busy time is known (ctx.late); by the
+                # stalls during its run when not
+                crude = self.loop_lag is not None and self.ctx.late is None
+                result = await (self.loop_lag.watch(probe) if crude and self.loop_lag is not None else probe)
             if self.self_check is not None:  # outside the slot: waiting for the verdict is not probing
                 result = await self.self_check.confirm(result, began)
             self.metrics.record(result)

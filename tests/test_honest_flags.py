@@ -264,12 +264,15 @@ def stall_over_the_connect(loop: asyncio.AbstractEventLoop) -> None:
 
 @pytest.mark.parametrize("stamps", [False, True], ids=["loop's reading", "kernel's time"])
 def test_a_connection_is_timed_by_the_kernel_when_the_loop_notices_it_late(target, stamps):
-    """With the kernel's time, connect is our SYN's round trip on loopback (well under a millisecond), and the
-    result is not flagged; read by the loop it takes the stall, and is flagged."""
-    result = asyncio.run(_probe(target, next(_PATHS), stall_over_the_connect, stamps=stamps))
+    """With the kernel's time, connect is our SYN's round trip on loopback (well under a millisecond), the total
+    is the server's time (the stall came between two phases: ours, not the platform's), and the result is not
+    flagged; read by the loop connect takes the stall, and is flagged."""
+    path = next(_PATHS)
+    result = asyncio.run(_probe(target, path, stall_over_the_connect, stamps=stamps))
     assert result.success, result.error
     if stamps:
         assert result.phases["connect"] < 0.001 and not result.unreliable, result.phases
+        assert result.phases["total"] < target.truth(path) + 0.005, result.phases
     else:
         assert result.phases["connect"] >= 0.08 and result.unreliable, result.phases
 

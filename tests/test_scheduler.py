@@ -216,6 +216,51 @@ def test_results_measured_during_a_prober_stall_are_marked_unreliable(loop_threa
 
 
 @pytest.mark.slow  # seconds of real scheduling
+def test_a_stall_that_ends_before_the_answer_comes_leaves_the_result_reliable_where_own_delay_is_measured(
+        loop_thread):
+    """As the daemon runs (the loop's busy time measured, the kernel's receive times): the same 0.2 s stall while
+    the platform takes 0.3 s to answer is in no phase, so the result keeps its evidence and its true time. By the
+    stalls during its run alone (the test above) it is flagged."""
+    from monitor.ownlag import LoopBusy
+    from tests.servers import start_server
+
+    prober_loop: list[asyncio.AbstractEventLoop] = []
+    requests = []
+
+    async def slow(reader, writer):
+        await reader.readuntil(b"\r\n\r\n")
+        requests.append(1)
+        if len(requests) == 1:
+            prober_loop[0].call_soon_threadsafe(time.sleep, 0.2)
+        await asyncio.sleep(0.3)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    port = loop_thread.run(start_server(slow)).port
+    results: list[ProbeResult] = []
+
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        prober_loop.append(loop)
+        busy = LoopBusy().install(loop)
+        prober = Prober(spread([("gqthc", check("home", f"http://127.0.0.1:{port}/"))]),
+                        ProbeContext(late=busy.late), Metrics(), results.append,
+                        loop_lag=LoopLagMonitor(threshold=0.05, interval=0.02))
+        prober.start()
+        try:
+            await until(lambda: len(results) >= 1, 30, "a result")
+        finally:
+            await prober.stop(grace=2)
+            busy.uninstall()
+
+    asyncio.run(scenario())
+    first = results[0]
+    assert first.success and not first.unreliable, first
+    assert 0.3 <= first.phases["processing"] < 0.31 and first.phases["total"] < 0.32, first.phases
+
+
+@pytest.mark.slow  # seconds of real scheduling
 def test_a_short_stall_in_a_long_probe_leaves_it_reliable_but_not_in_a_short_one():
     """Stalls delay timestamps by at most their length: 0.1 s in 4 s is noise, 0.2 s in 0.3 s is not."""
     from monitor.result import ProbeResult

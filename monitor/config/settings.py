@@ -91,7 +91,9 @@ class Settings(BaseSettings):
     # processes that probe for `monitor run` (None: one per usable core; 1: probes in the daemon's own process)
     workers: Annotated[int, Field(gt=0)] | None = None
     shutdown_grace: Annotated[float, Field(gt=0)] = 10.0  # seconds to wait for probes in flight on stop
-    loop_lag_threshold: Annotated[float, Field(gt=0)] = 0.05  # prober stall (s) that marks results unreliable
+    # a loop stall (s) that marks the results around it unreliable where the prober's own delay in each phase is not
+    # measured (the lab's simulated runs); `monitor run` measures it (monitor.ownlag) and judges each phase by it
+    loop_lag_threshold: Annotated[float, Field(gt=0)] = 0.05
     incidents: IncidentPolicy = IncidentPolicy()  # confirmation, hysteresis, locations (monitor.incidents)
     matching: MatchPolicy = MatchPolicy()  # how far around a complaint to look for its incident
     peak_hours: list[str] = ["07:30-11:00", "13:30-16:30"]  # giờ cao điểm, local time, working days

@@ -127,7 +127,7 @@ PEAK = {"1": ("giờ cao điểm", "orange"), "0": ("ngoài giờ cao điểm", 
 SCHEDULER_LAG = "monitor_scheduler_lag_seconds"
 LOOP_LAG = "monitor_event_loop_lag_seconds"
 LAG_WARNING, LAG_ALERT = 0.1, 1.0  # s; p99 above LAG_ALERT for 10 min is MonitorSchedulerLagHigh
-LOOP_STALL = 0.05  # s, the default loop_lag_threshold: a longer stall marks results unreliable
+LOOP_STALL = 0.05  # s: a longer stall delays every phase end the loop reads by as much
 UNRELIABLE_WARNING, UNRELIABLE_ALERT = 0.01, 0.05  # share; MonitorUnreliableResultsHigh above 5 %
 BACKLOG_WARNING, BACKLOG_ALERT = 500, 2000  # results; the writer's batch, MonitorStoreBacklog
 SPOOL_ALERT = 15 * 60  # seconds: MonitorSpoolBacklog
@@ -184,8 +184,9 @@ def probers() -> db.Dashboard:
                                 (LAG_WARNING, "orange"), (LAG_ALERT, "red")), 0, 10, 12, 8),
         (p.with_threshold_lines(p.series("Độ trễ vòng sự kiện (p50, p99) theo điểm đo", lags(LOOP_LAG), "s")
                                 .description("monitor_event_loop_lag_seconds: vòng sự kiện của bộ đo thức dậy trễ "
-                                             "bao lâu. Nét đứt: 0,05 giây, ngưỡng ngưng trệ mặc định "
-                                             "(loop_lag_threshold) làm kết quả không tin cậy."),
+                                             "bao lâu. Nét đứt: 0,05 giây: ngưng trệ dài hơn làm trễ chừng ấy mọi "
+                                             "pha do vòng sự kiện đọc; mỗi kết quả được đánh giá theo độ trễ của "
+                                             "chính bộ đo trong từng pha (monitor_unreliable_results_total)."),
                                 (LOOP_STALL, "orange")), 12, 10, 12, 8),
         (p.stacked_bars("Lượt đo bị bỏ theo điểm đo và lý do", q.skipped(), "{{location}}: {{why}}")
          .description("monitor_probes_skipped_total: overlap — lượt trước của phép đo chưa xong; missed — quá trễ "

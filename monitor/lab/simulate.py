@@ -95,7 +95,8 @@ async def drive(jobs: list[Job], start: float, end: float, epoch: float, sink: C
 
     Each probe gets a context whose source address encodes its instant and whose wall clock
     returns that instant, so results are stamped in simulated time. Results measured while
-    the loop stalled beyond ``lag_threshold`` are marked unreliable, as the daemon does.
+    the loop stalled beyond ``lag_threshold`` are marked unreliable (the daemon, measuring its own delay in
+    each phase, judges each phase by it instead).
     """
     throttle = Throttle(concurrency)
     loop_lag = LoopLagMonitor(lag_threshold, interval=0.05, observe=throttle.observe)

@@ -38,18 +38,13 @@ class Observation:
         self._started: dict[str, float] = {}
         self._own_so_far: dict[str, float] = {}  # per phase in progress: our delay in reading what we answered
         self._since: dict[str, float] = {}  # per phase in progress: when we last answered the target
-        self._first_begin: float | None = None
         self.last_write: float | None = None
         self.arrival: float | None = None
-        self._last_end: float | None = None
 
     def begin(self, phase: str, at: float | None = None) -> None:
         """Mark ``phase`` as in progress from now (or from ``at``, a reading of the same clock)."""
         self.phase = phase
-        now = self.clock() if at is None else at
-        self._started[phase] = now
-        if self._first_begin is None:
-            self._first_begin = now
+        self._started[phase] = self.clock() if at is None else at
 
     def wrote(self) -> None:
         """Note that bytes were just handed to the network: the request is sent as of the last such moment."""
@@ -79,7 +74,6 @@ class Observation:
         if started is not None and since is not None:
             stamped = on_arrival and self.arrival is not None and self.arrival >= started
             ended = self.arrival if stamped and self.arrival is not None else self.clock()
-            self._last_end = ended
             self.phases[phase] = self.phases.get(phase, 0.0) + (ended - started)
             if self.late is not None:
                 own = 0.0 if stamped else own_so_far + self.late(since)
@@ -95,11 +89,9 @@ class Observation:
         yield
         self.end(phase)
 
-    def span(self) -> float | None:
-        """From the first phase's start to the last phase's end: the target's time, without our set-up."""
-        if self._first_begin is None or self._last_end is None:
-            return None
-        return self._last_end - self._first_begin
+    def total(self) -> float | None:
+        """The completed phases' sum: the target's time, without our set-up or our work (or delay) between phases."""
+        return sum(self.phases.values()) if self.phases else None
 
     def expiry(self, unix_time: float | None) -> None:
         """Keep the earliest certificate expiry seen (redirects may cross hosts)."""
@@ -116,7 +108,8 @@ class ProbeContext:
     clock: Callable[[], float] = time.perf_counter  # for durations
     wall_clock: Callable[[], float] = time.time  # for timestamps
     # how late a reading of ``clock`` taken now may be, counting the loop's busy time after the given reading
-    # (monitor.ownlag.LoopBusy.late); None: not known, results are judged by monitor.looplag alone
+    # (monitor.ownlag.LoopBusy.late); None: not known, results are judged by the stalls during their run
+    # (monitor.looplag)
     late: Callable[[float], float] | None = None
     # HTTP probes: end connect when the SYN-ACK came, processing and transfer when the bytes that end them came,
     # and tls as if each of the server's flights had been read as it came, by the kernel's clock
