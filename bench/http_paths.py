@@ -58,7 +58,7 @@ async def _floor_round(url: str, ctx: ProbeContext, ca_file: Path, probes: int, 
     for n in range(probes):
         if rate:
             await asyncio.sleep(max(0.0, began + n / rate - loop.time()))
-        stream = await connect(host, int(port), None, lambda: None, lambda ago: None)
+        stream = await connect(host, int(port), None, lambda window: None, lambda ago: None)
         try:
             await stream.start_tls(context, server_hostname=host)
             await stream.write(request)

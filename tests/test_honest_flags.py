@@ -307,6 +307,33 @@ def test_a_syn_sent_again_is_timed_by_the_loop_with_the_wait_for_it(stamps=True)
     assert result.phases["connect"] >= 0.9, result.phases
 
 
+def test_a_request_we_cannot_place_in_time_is_flagged_not_shortened(target):
+    """Another thread of ours takes the GIL while the request's send is in the kernel (a scrape of /metrics, the
+    store's writer): we read the clock a switch interval (20 ms here) after the bytes left, and the processing
+    phase, ended by the kernel's time, would be short by as much. The send's window is our own delay in it."""
+    path = next(_PATHS)
+    stop = threading.Event()
+
+    def hog() -> None:
+        while not stop.is_set():
+            pass
+
+    switching = sys.getswitchinterval()
+    sys.setswitchinterval(0.02)
+    other = threading.Thread(target=hog)
+    try:
+        other.start()
+        result = asyncio.run(_probe(target, path, none, stamps=True))
+    finally:
+        stop.set()
+        other.join()
+        sys.setswitchinterval(switching)
+    short = target.truth(path) - result.phases["processing"]
+    assert result.success, result.error
+    assert short > TOLERANCE, (short, result.phases)  # the thread did take the GIL: the clock was read late
+    assert result.unreliable and result.details["stalled"] >= short - 0.002, (short, result.details)
+
+
 def test_a_deadline_missed_because_of_a_stall_is_flagged_and_one_missed_by_the_target_is_not(target):
     """The server answers after 200 ms; the deadline is 150 ms. A 100 ms stall from 100 ms makes the deadline's
     own timer fire 50 ms late: the failure stands (the target was slow), but its duration is partly ours."""

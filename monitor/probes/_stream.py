@@ -64,17 +64,20 @@ def _set(ready: asyncio.Future[None]) -> None:
 
 
 class SocketStream(httpcore.AsyncNetworkStream):
-    """``wrote`` is called as each write has been handed to the kernel whole; ``arrived`` (when given, and the
+    """``wrote`` is called as each write has been handed to the kernel whole, with how long before that the last
+    send to the kernel began (the bytes left inside that window: a wide one, when the process was kept from a CPU
+    meanwhile, is our uncertainty about when); ``arrived`` (when given, and the
     socket asked for the kernel's receive times) with how many seconds ago the bytes of each read that returns
     data came."""
 
-    def __init__(self, sock: socket.socket, wrote: Callable[[], None], arrived: Callable[[float], None] | None,
+    def __init__(self, sock: socket.socket, wrote: Callable[[float], None], arrived: Callable[[float], None] | None,
                  answered: Callable[[], None] | None = None):
         self._sock = sock
         self._wrote = wrote
         self._arrived = arrived
         self._answered = answered
         self._stamp: float | None = None  # the kernel's receive time of the newest bytes read off the socket
+        self._sending = 0.0  # when the last send to the kernel began (time.perf_counter)
         self._tls: ssl.SSLObject | None = None
         self._incoming = ssl.MemoryBIO()  # TLS bytes read off the socket, for OpenSSL
         self._outgoing = ssl.MemoryBIO()  # TLS bytes OpenSSL wrote, for the socket
@@ -99,6 +102,7 @@ class SocketStream(httpcore.AsyncNetworkStream):
         view = memoryview(data)
         while view:
             try:
+                self._sending = time.perf_counter()
                 view = view[sock.send(view):]
             except (BlockingIOError, InterruptedError):
                 await _ready(sock.fileno(), writable=True)
@@ -150,7 +154,7 @@ class SocketStream(httpcore.AsyncNetworkStream):
                 await self._flush()
         except _FAILURES as exc:
             raise httpcore.WriteError(str(exc) or type(exc).__name__) from exc
-        self._wrote()
+        self._wrote(time.perf_counter() - self._sending)
 
     async def aclose(self) -> None:
         self.abort()
@@ -228,7 +232,7 @@ class SocketStream(httpcore.AsyncNetworkStream):
         return None
 
 
-async def connect(ip: str, port: int, source: str | None, wrote: Callable[[], None],
+async def connect(ip: str, port: int, source: str | None, wrote: Callable[[float], None],
                   arrived: Callable[[float], None] | None, answered: Callable[[], None] | None = None) -> SocketStream:
     """A TCP connection (from ``source`` if given) as an httpcore stream; when ``arrived`` is given, with when the
     SYN-ACK came and the kernel's receive times of reads; ``answered`` is called as each flight of ours in a

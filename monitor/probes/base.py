@@ -39,16 +39,22 @@ class Observation:
         self._own_so_far: dict[str, float] = {}  # per phase in progress: our delay in reading what we answered
         self._since: dict[str, float] = {}  # per phase in progress: when we last answered the target
         self.last_write: float | None = None
+        self.write_window = 0.0  # seconds before ``last_write`` the request's last bytes may have left
+        self._unsure: dict[str, float] = {}  # per phase in progress: how much earlier it may have begun
         self.arrival: float | None = None
 
-    def begin(self, phase: str, at: float | None = None) -> None:
-        """Mark ``phase`` as in progress from now (or from ``at``, a reading of the same clock)."""
+    def begin(self, phase: str, at: float | None = None, unsure: float = 0.0) -> None:
+        """Mark ``phase`` as in progress from now (or from ``at``, a reading of the same clock, which may be up to
+        ``unsure`` seconds later than the phase's true beginning: counted as our own delay in it)."""
         self.phase = phase
         self._started[phase] = self.clock() if at is None else at
+        self._unsure[phase] = unsure
 
-    def wrote(self) -> None:
-        """Note that bytes were just handed to the network: the request is sent as of the last such moment."""
+    def wrote(self, window: float = 0.0) -> None:
+        """Note that bytes were just handed to the network, in the last ``window`` seconds: the request is sent as
+        of the last such moment."""
         self.last_write = self.clock()
+        self.write_window = window
 
     def arrived(self, ago: float) -> None:
         """Note that the bytes just read reached this host ``ago`` seconds ago, by the kernel's receive time."""
@@ -70,13 +76,14 @@ class Observation:
         Returns when it ended (None if it had not begun)."""
         started = self._started.pop(phase, None)
         own_so_far, since = self._own_so_far.pop(phase, 0.0), self._since.pop(phase, started)
+        unsure = self._unsure.pop(phase, 0.0)
         ended = None
         if started is not None and since is not None:
             stamped = on_arrival and self.arrival is not None and self.arrival >= started
             ended = self.arrival if stamped and self.arrival is not None else self.clock()
             self.phases[phase] = self.phases.get(phase, 0.0) + (ended - started)
             if self.late is not None:
-                own = 0.0 if stamped else own_so_far + self.late(since)
+                own = unsure + (0.0 if stamped else own_so_far + self.late(since))
                 self.own[phase] = self.own.get(phase, 0.0) + own
         if self.phase == phase:
             self.phase = None

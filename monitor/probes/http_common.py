@@ -90,7 +90,8 @@ def tracer(obs: Observation) -> Callable[[str, dict[str, Any]], Awaitable[None]]
         begin, end = _TRACE_STEPS.get((step, state), (None, None))
         ended = obs.end(end, on_arrival=end in _ON_ARRIVAL) if end else None
         if begin == "processing" and step == "send_request_body":
-            obs.begin(begin, at=obs.last_write)  # the request left when its last bytes did, not when we got here
+            # the request left when its last bytes did, not when we got here
+            obs.begin(begin, at=obs.last_write, unsure=obs.write_window)
         elif begin == "transfer":
             obs.begin(begin, at=ended)  # when the answer's head came
         elif begin:

@@ -154,7 +154,7 @@ class _Exchange:
         try:
             await self._send(request)
             await self._send(h11.EndOfMessage())
-            obs.begin("processing", at=obs.last_write)  # the request left when its last bytes did
+            obs.begin("processing", at=obs.last_write, unsure=obs.write_window)  # when its last bytes left
         except httpcore.WriteError:
             pass  # as httpcore: the server may have answered and closed early; read what it sent
         while True:  # past interim (1xx) responses, as httpcore
