@@ -24,7 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bench.daemon import checks_yaml, running
 from bench.procs import cpu_seconds, free_port, memory_mb, pinned, stop, wait_listening
-from bench.targets import held
+from bench.targets import Stamps
 
 INTERVAL = 2.0  # seconds between runs of each of our checks; rate × INTERVAL checks give the rate
 TIMEOUT = 1.5  # per probe, both tools
@@ -93,9 +93,9 @@ def histogram_quantile(q: float, cumulative: dict[float, float]) -> float | None
 
 
 def run_ours(workdir: Path, url: str, ca_file: Path, rate: float, warmup: float, window: float, cpu: int | None,
-             stamps: Path | None = None) -> Run:
+             stamps: Stamps | None = None) -> Run:
     """The real daemon with ``rate × INTERVAL`` checks; measured from ``warmup`` for ``window`` seconds.
-    ``stamps``: the target's log of how long it held each tagged request (:func:`bench.targets.held`)."""
+    ``stamps``: how long the target held each tagged request (:meth:`bench.targets.Stamps.held`)."""
     workdir.mkdir(parents=True)
     checks = checks_yaml(url, ca_file, max(1, round(rate * INTERVAL)), INTERVAL, TIMEOUT, per_platform=10_000,
                          tagged=stamps is not None)
@@ -123,7 +123,7 @@ def _held(stamps: list[tuple[float, float]], started: float, duration: float) ->
 
 
 def tally(run: Run, workdir: Path, before: dict[str, list], after: dict[str, list], began: float, ended: float,
-          stamps: Path | None = None) -> None:
+          stamps: Stamps | None = None) -> None:
     """Fill ``run`` from the daemon's two scrapes around the window and its stored results inside it, with how
     long the target held each request when ``stamps`` is given."""
     lag0, lag1 = _lag_buckets(before), _lag_buckets(after)
@@ -132,7 +132,7 @@ def tally(run: Run, workdir: Path, before: dict[str, list], after: dict[str, lis
     with sqlite3.connect(workdir / "history.db") as db:
         rows = db.execute("SELECT check_id, started_at, duration, success, processing_s, unreliable FROM results "
                           "WHERE started_at >= ? AND started_at < ?", (began, ended)).fetchall()
-    by_tag = held(stamps) if stamps is not None else {}
+    by_tag = stamps.held() if stamps is not None else {}
     for check_id, started, duration, success, processing, unreliable in rows:
         if success and processing is not None:
             run.success(processing, _held(by_tag.get(check_id, []), started, duration), bool(unreliable))
@@ -156,7 +156,7 @@ _SUCCESS = re.compile(rb"^probe_success (\S+)$", re.M)
 
 
 def run_blackbox(workdir: Path, url: str, ca_file: Path, rate: float, warmup: float, window: float,
-                 cpu: int | None, stamps: Path | None = None) -> Run:
+                 cpu: int | None, stamps: Stamps | None = None) -> Run:
     """blackbox_exporter driven at ``rate`` probes/s through ``/probe`` (one HTTP/1.0 request per probe);
     ``stamps`` as for :func:`run_ours`."""
     workdir.mkdir(parents=True)
@@ -177,7 +177,7 @@ def run_blackbox(workdir: Path, url: str, ca_file: Path, rate: float, warmup: fl
     return run
 
 
-async def _drive(run: Run, pid: int, port: int, url: str, warmup: float, stamps: Path | None) -> None:
+async def _drive(run: Run, pid: int, port: int, url: str, warmup: float, stamps: Stamps | None) -> None:
     """Ask for ``run.rate`` probes a second for ``warmup + window`` seconds; keep the window's answers."""
 
     def request(k: int) -> bytes:
@@ -211,7 +211,7 @@ async def _drive(run: Run, pid: int, port: int, url: str, warmup: float, stamps:
                            warmup + run.window + TIMEOUT + 30)
     cpu0, cpu1 = await cpu_marks
     run.cpu = cpu1 - cpu0
-    by_tag = held(stamps) if stamps is not None else {}
+    by_tag = stamps.held() if stamps is not None else {}
     for k, at, body in answers:
         if not measure_from <= at < measure_to:
             continue

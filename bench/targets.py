@@ -5,8 +5,10 @@
 to measure how far a prober's reported ``processing`` phase is from the truth. nginx may send them
 a little late when it is busy, or a millisecond early (its timers tick in milliseconds of a cached
 clock), so each ``/delay`` request tagged ``?probe=<tag>`` is logged with how long nginx itself held
-it, from its first bytes read to its answer sent (``$request_time``, to the millisecond): that,
-not the nominal delay, is what a prober's ``processing`` phase is compared with (:func:`held`).
+it, from its first bytes read to its answer sent (``$request_time``, to the millisecond), and its
+client port. What a prober's ``processing`` phase is compared with (:meth:`Stamps.held`) is that
+request's time on the wire, from the request's arrival to the answer's (:mod:`bench.wire`), where
+the benchmark may capture loopback packets; nginx's own time where not; never the nominal delay.
 The certificate comes from a throwaway CA (trustme, ECDSA P-256) for 127.0.0.1.
 """
 
@@ -21,6 +23,7 @@ from pathlib import Path
 import trustme
 
 from bench.procs import free_port, pinned, stop, wait_listening
+from bench.wire import Wire, captured
 
 ECHO_MODULE = Path("/usr/lib/nginx/modules/ngx_http_echo_module.so")  # Debian: libnginx-mod-http-echo
 
@@ -32,7 +35,7 @@ class Target:
     delay: float
     ca_file: Path
     pid: int
-    stamps: Path  # one line per ``/delay`` request: its ``probe`` tag, when it ended and how long nginx held it
+    stamps: Stamps  # how long the target held each tagged ``/delay`` request
 
 
 _NGINX_CONF = """\
@@ -45,7 +48,7 @@ error_log {dir}/nginx-error.log warn;
 events {{ worker_connections 16384; }}
 http {{
     access_log off;
-    log_format stamp '$arg_probe $msec $request_time';
+    log_format stamp '$arg_probe $msec $request_time $remote_port';
     client_body_temp_path {dir}/tmp; proxy_temp_path {dir}/tmp; fastcgi_temp_path {dir}/tmp;
     uwsgi_temp_path {dir}/tmp; scgi_temp_path {dir}/tmp;
     server {{
@@ -89,20 +92,31 @@ def nginx_target(workdir: Path, delay: float = 0.05, cpu: int | None = None) -> 
     try:
         wait_listening(port, process)
         base = f"https://127.0.0.1:{port}/"
-        yield Target(base, base + "delay", delay, ca_file, process.pid, workdir / "stamps.log")
+        with captured(port) as wire:
+            yield Target(base, base + "delay", delay, ca_file, process.pid, Stamps(workdir / "stamps.log", wire))
     finally:
         stop(process)
 
 
-def held(stamps: Path) -> dict[str, list[tuple[float, float]]]:
-    """The ``/delay`` requests nginx has answered so far, by ``probe`` tag: (when each ended, unix time; how long
-    nginx held it, s), in order. nginx writes each line as the request ends (no log buffer is configured)."""
-    found: dict[str, list[tuple[float, float]]] = {}
-    try:
-        lines = stamps.read_text().splitlines()
-    except FileNotFoundError:
+_WITHIN = 5.0  # s: a request nginx logged began at most this long before (probes time out long before)
+
+
+@dataclass(frozen=True)
+class Stamps:
+    log: Path  # one line per ``/delay`` request: its tag, when it ended, how long nginx held it, its client port
+    wire: Wire | None  # the packets, where they may be captured
+
+    def held(self) -> dict[str, list[tuple[float, float]]]:
+        """The ``/delay`` requests answered so far, by ``probe`` tag: (when each ended by nginx's clock, unix time;
+        how long the target held it, s: on the wire when captured, else by nginx's log), in order. nginx writes each
+        line as the request ends (no log buffer is configured)."""
+        found: dict[str, list[tuple[float, float]]] = {}
+        try:
+            lines = self.log.read_text().splitlines()
+        except FileNotFoundError:
+            return found
+        for line in lines:
+            tag, ended, took, client_port = line.split()
+            on_wire = self.wire.held(int(client_port), float(ended), _WITHIN) if self.wire is not None else None
+            found.setdefault(tag, []).append((float(ended), float(took) if on_wire is None else on_wire))
         return found
-    for line in lines:
-        tag, ended, took = line.split()
-        found.setdefault(tag, []).append((float(ended), float(took)))
-    return found

@@ -16,7 +16,7 @@ from bench.model import Budget, Figure
 from bench.probers import INTERVAL, TIMEOUT, Run, _scrape, tally
 from bench.probing import DELAY, WARMUP, broken, errors_ms, quantile, shortfall
 from bench.procs import cpu_seconds, memory_mb
-from bench.targets import nginx_target
+from bench.targets import Stamps, nginx_target
 
 RATES = (100, 200, 300, 400, 500, 600, 800, 1000, 1200)  # probes/s offered, until the run is not sustained
 QUICK_RATES = (50, 100)
@@ -49,7 +49,7 @@ def workers_of(pid: int) -> list[int]:
 
 
 def run_workers(workdir: Path, url: str, ca_file: Path, rate: float, workers: int, window: float,
-                stamps: Path | None = None) -> tuple[Run, list[float]]:
+                stamps: Stamps | None = None) -> tuple[Run, list[float]]:
     """The daemon with ``workers`` workers at ``rate``; the run and each worker's peak RSS (MB)."""
     workdir.mkdir(parents=True)
     checks = checks_yaml(url, ca_file, max(1, round(rate * INTERVAL)), INTERVAL, TIMEOUT, per_platform=10_000,
