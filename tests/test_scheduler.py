@@ -168,27 +168,33 @@ def test_overlapping_runs_are_skipped_and_counted(http_port):
         run.metrics.registry.get_sample_value("monitor_scheduler_lag_seconds_count")
 
 
-@pytest.mark.parametrize("compressed", [False, True], ids=["real-time", "compressed-clock"])
-@pytest.mark.slow  # seconds of real scheduling
-def test_results_measured_during_a_prober_stall_are_marked_unreliable(loop_thread, compressed):
-    """A loop blocked while a probe waits must not be reported as the platform's latency,
-    also when results are stamped by a simulated clock (the demo's) rather than real time."""
+def stalling_server(loop_thread, prober_loop: list[asyncio.AbstractEventLoop]) -> int:
+    """The port of a server that answers after 0.3 s and, while its first request waits, stalls the prober's loop
+    (``prober_loop[0]``, set by the test once running) for 0.2 s."""
     from tests.servers import start_server
 
-    prober_loop: list[asyncio.AbstractEventLoop] = []
     requests = []
 
     async def slow(reader, writer):
         await reader.readuntil(b"\r\n\r\n")
         requests.append(1)
-        if len(requests) == 1:  # stall the prober's loop while its first probe waits for us
+        if len(requests) == 1:
             prober_loop[0].call_soon_threadsafe(time.sleep, 0.2)
         await asyncio.sleep(0.3)
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
         await writer.drain()
         writer.close()
 
-    port = loop_thread.run(start_server(slow)).port
+    return loop_thread.run(start_server(slow)).port
+
+
+@pytest.mark.parametrize("compressed", [False, True], ids=["real-time", "compressed-clock"])
+@pytest.mark.slow  # seconds of real scheduling
+def test_results_measured_during_a_prober_stall_are_marked_unreliable(loop_thread, compressed):
+    """A loop blocked while a probe waits must not be reported as the platform's latency,
+    also when results are stamped by a simulated clock (the demo's) rather than real time."""
+    prober_loop: list[asyncio.AbstractEventLoop] = []
+    port = stalling_server(loop_thread, prober_loop)
     metrics = Metrics()
     results = []
 
@@ -222,22 +228,9 @@ def test_a_stall_that_ends_before_the_answer_comes_leaves_the_result_reliable_wh
     the platform takes 0.3 s to answer is in no phase, so the result keeps its evidence and its true time. By the
     stalls during its run alone (the test above) it is flagged."""
     from monitor.ownlag import LoopBusy
-    from tests.servers import start_server
 
     prober_loop: list[asyncio.AbstractEventLoop] = []
-    requests = []
-
-    async def slow(reader, writer):
-        await reader.readuntil(b"\r\n\r\n")
-        requests.append(1)
-        if len(requests) == 1:
-            prober_loop[0].call_soon_threadsafe(time.sleep, 0.2)
-        await asyncio.sleep(0.3)
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-        await writer.drain()
-        writer.close()
-
-    port = loop_thread.run(start_server(slow)).port
+    port = stalling_server(loop_thread, prober_loop)
     results: list[ProbeResult] = []
 
     async def scenario():
