@@ -118,6 +118,9 @@ class Prober:
         self.metrics = metrics
         self.sink = sink
         self.loop_lag = loop_lag
+        # what judges a result by the loop's stalls during its run: only where its own delay inside each phase is
+        # not measured (ctx.late), which judges it more finely
+        self._stalls = loop_lag if ctx.late is None else None
         self.clock = clock
         self.self_check = self_check  # a failed result waits for it: the platform's failure, or ours?
         self._limit = asyncio.Semaphore(max_concurrency)  # our bound; requests never queue inside httpx
@@ -166,10 +169,7 @@ class Prober:
                 self.metrics.scheduler_lag.observe(max(0.0, now - planned_start(anchor, job.check.interval, now)))
                 began = self.self_check.now() if self.self_check is not None else 0.0
                 probe = run_check(job.platform, job.check, self.ctx)
-                # judged by its own delay inside each phase when the loop's busy time is known (ctx.late); by the
-                # stalls during its run when not
-                crude = self.loop_lag is not None and self.ctx.late is None
-                result = await (self.loop_lag.watch(probe) if crude and self.loop_lag is not None else probe)
+                result = await (self._stalls.watch(probe) if self._stalls is not None else probe)
             if self.self_check is not None:  # outside the slot: waiting for the verdict is not probing
                 result = await self.self_check.confirm(result, began)
             self.metrics.record(result)
