@@ -22,8 +22,9 @@ from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterator
 
+from monitor.probes._stream import STAMP_SPACE, ask_receive_times, receive_time
+
 _ETH_P_ALL = 0x0003
-_SO_TIMESTAMPNS = 35  # Linux
 _PACKET_HOST = 0  # a packet as the receiving end got it (loopback shows each packet twice: sent, received)
 _APPLICATION_DATA = 0x17  # TLS record type
 _SLACK = 0.05  # s: how much later than nginx's logged end (a cached clock) the answer may have left
@@ -47,7 +48,9 @@ class Wire:
         except (OSError, AttributeError):  # no CAP_NET_RAW, or not Linux
             return None
         sock.bind(("lo", 0))
-        sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+        if not ask_receive_times(sock):
+            sock.close()
+            return None
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 << 20)
         sock.settimeout(0.2)
         wire = cls(sock, port)
@@ -60,16 +63,14 @@ class Wire:
         self._sock.close()
 
     def _capture(self) -> None:
-        space = socket.CMSG_SPACE(16)
         while not self._stopped.is_set():
             try:
-                frame, ancillary, _, address = self._sock.recvmsg(128, space)
+                frame, ancillary, _, address = self._sock.recvmsg(128, STAMP_SPACE)
             except TimeoutError:
                 continue
-            if address[2] != _PACKET_HOST or not ancillary:
-                continue
-            seconds, nanoseconds = struct.unpack("qq", ancillary[0][2][:16])
-            self._note(frame, seconds + nanoseconds * 1e-9)
+            when = receive_time(ancillary)
+            if address[2] == _PACKET_HOST and when is not None:
+                self._note(frame, when)
 
     def _note(self, frame: bytes, when: float) -> None:
         ip = frame[14:]  # after loopback's Ethernet header

@@ -39,12 +39,31 @@ _RAW = 64 * 1024  # bytes asked of the socket per read
 # SO_TIMESTAMPNS (= SCM_TIMESTAMPNS): Linux's, 35 on its common architectures, not named by Python 3.11's socket
 # module. Elsewhere reads are timed when the loop gets to them.
 _STAMP = getattr(socket, "SO_TIMESTAMPNS", 35 if sys.platform == "linux" else None)
-_STAMP_SPACE = socket.CMSG_SPACE(16)  # struct timespec
+STAMP_SPACE = socket.CMSG_SPACE(16)  # ancillary room for a receive time (struct timespec)
 # struct tcp_info (linux/tcp.h): tcpi_backoff is byte 4; tcpi_rtt (the smoothed round trip, µs) at 68 and
 # tcpi_total_retrans at 100 are 32-bit. With one sample, from the SYN-ACK, the smoothed round trip is that sample.
 _TCP_INFO = socket.TCP_INFO if sys.platform == "linux" else None
 _TCP_INFO_SIZE = 104
 _WAIT = (errno.EINPROGRESS, errno.EINTR)  # connect() goes on in the background
+
+
+def ask_receive_times(sock: socket.socket) -> bool:
+    """Have every read of ``sock`` come with the kernel's receive time (:func:`receive_time`); False where the
+    kernel cannot give it."""
+    if _STAMP is None:
+        return False
+    sock.setsockopt(socket.SOL_SOCKET, _STAMP, 1)
+    return True
+
+
+def receive_time(ancillary: list[tuple[int, int, bytes]]) -> float | None:
+    """The kernel's receive time (unix time) in a read's ancillary data (``recvmsg`` with :data:`STAMP_SPACE`),
+    if it is there."""
+    for level, kind, value in ancillary:
+        if level == socket.SOL_SOCKET and kind == _STAMP and len(value) >= 16:
+            seconds, nanoseconds = struct.unpack("qq", value[:16])
+            return float(seconds + nanoseconds * 1e-9)
+    return None
 
 
 async def _ready(fd: int, writable: bool) -> None:
@@ -87,14 +106,13 @@ class SocketStream(httpcore.AsyncNetworkStream):
         sock = self._sock
         while True:
             try:
-                data, ancillary, _, _ = sock.recvmsg(size, _STAMP_SPACE)
+                data, ancillary, _, _ = sock.recvmsg(size, STAMP_SPACE)
             except (BlockingIOError, InterruptedError):
                 await _ready(sock.fileno(), writable=False)
                 continue
-            for level, kind, value in ancillary:
-                if level == socket.SOL_SOCKET and kind == _STAMP and len(value) >= 16:
-                    seconds, nanoseconds = struct.unpack("qq", value[:16])
-                    self._stamp = seconds + nanoseconds * 1e-9
+            stamp = receive_time(ancillary)
+            if stamp is not None:
+                self._stamp = stamp
             return data
 
     async def _send(self, data: bytes) -> None:
@@ -241,8 +259,8 @@ async def connect(ip: str, port: int, source: str | None, wrote: Callable[[float
     try:
         sock.setblocking(False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as asyncio's transports do
-        if _STAMP is not None and arrived is not None:
-            sock.setsockopt(socket.SOL_SOCKET, _STAMP, 1)
+        if arrived is not None:
+            ask_receive_times(sock)
         if source:
             try:
                 sock.bind((source, 0))
