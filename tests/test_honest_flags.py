@@ -10,13 +10,17 @@ tolerance.
 
 By default the phases the server ends (``connect``, ``tls``, ``processing``, ``transfer``) end at the
 kernel's receive time of their bytes, which no stall of ours moves: those tests run both ways, with the kernel's
-times (nothing to flag, the phase is the truth) and without (``arrival_stamps=False``, as where
-the kernel cannot tell: the loop's reading and the rule).
+times and without (``arrival_stamps=False``, as where the kernel cannot tell: the loop's reading and the rule).
+With the kernel's times over TLS there is nothing to flag: the phase is the truth. A read that also carried later
+bytes has the newest one's time (the kernel keeps one per queue of merged segments): in plain HTTP, whose bytes
+have no bounds, a read late by a stall is flagged however exact its time; over TLS, only when it held a later
+record.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import selectors
 import socket
@@ -34,32 +38,58 @@ from monitor.ownlag import FLOOR, SHARE, LoopBusy, material, unreliable_phases
 from monitor.probes import ProbeContext
 from monitor.result import ProbeResult, Reason
 from monitor.runner import run_check
+from tests.servers import Pki
 
 DELAY = 0.2  # what the server waits before answering, s
 TOLERANCE = max(FLOOR, SHARE * DELAY)  # 10 ms: what the rule lets the prober's own delay take of it
 
 _SERVER = """
-import asyncio, sys, time
+import asyncio, socket, ssl, sys, time
+LATER = 0.03  # /later...: the body, in a write (over TLS, a record) of its own, this long after the head;
+              # /closing...: the connection closed this long after the answer (/ending...: without TLS's close_notify)
 async def answer(reader, writer):
+    raw = writer.get_extra_info("socket")
     head = await reader.readuntil(b"\\r\\n\\r\\n")
     received = time.perf_counter()
     await asyncio.sleep(float(sys.argv[1]))
-    writer.write(b"HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\nConnection: close\\r\\n\\r\\nok")
-    print(head.split()[1].decode(), received, time.perf_counter(), flush=True)  # written: on its way
+    path = head.split()[1]
+    later = path.startswith(b"/later")
+    writer.write(b"HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\nConnection: close\\r\\n\\r\\n" + b"ok"[:2 * (not later)])
+    print(path.decode(), received, time.perf_counter(), flush=True)  # written: on its way
     await writer.drain()
+    if later:
+        await asyncio.sleep(LATER)
+        writer.write(b"ok")
+        await writer.drain()
+    if path.startswith(b"/closing"):
+        await asyncio.sleep(LATER)  # then TLS's close_notify and the end
+    elif path.startswith(b"/ending"):
+        await asyncio.sleep(LATER)
+        raw.shutdown(socket.SHUT_WR)  # the end alone: a FIN
+        await reader.read()
+    else:
+        await reader.read()  # the client closes: nothing (TLS's close_notify, the end) comes after the answer
     writer.close()
 async def main():
-    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    context = None
+    if len(sys.argv) > 2:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(sys.argv[2])
+    server = await asyncio.start_server(answer, "127.0.0.1", 0, ssl=context)
     print(server.sockets[0].getsockname()[1], flush=True)
     await server.serve_forever()
 asyncio.run(main())
 """
 
 
+LATER = 0.03  # as the server's
+
+
 @dataclass
 class Target:
     port: int
     process: subprocess.Popen[bytes]
+    ca_file: str | None = None  # over TLS, for pki.HOST: the CA that issued its certificate
 
     def truth(self, path: str) -> float:
         """Seconds the server took for the request of ``path``, from reading it to having written the answer."""
@@ -72,24 +102,43 @@ class Target:
         raise AssertionError(f"the server never answered {path}")
 
 
-@pytest.fixture(scope="module")
-def target() -> Iterator[Target]:
+@contextlib.contextmanager
+def _serving(*tls: str) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     # unbuffered: what select() says is readable is all there is to read
-    process = subprocess.Popen([sys.executable, "-c", _SERVER, str(DELAY)], stdout=subprocess.PIPE, bufsize=0)
+    process = subprocess.Popen([sys.executable, "-c", _SERVER, str(DELAY), *tls], stdout=subprocess.PIPE, bufsize=0)
     try:
-        yield Target(int(process.stdout.readline()), process)  # type: ignore[union-attr]
+        yield int(process.stdout.readline()), process  # type: ignore[union-attr]
     finally:
         process.kill()
         process.wait()
 
 
+@pytest.fixture(scope="module")
+def target() -> Iterator[Target]:
+    with _serving() as (port, process):
+        yield Target(port, process)
+
+
+@pytest.fixture(scope="module")
+def tls_target(tmp_path_factory, pki) -> Iterator[Target]:
+    chain = tmp_path_factory.mktemp("tls") / "server.pem"
+    pki.good.private_key_and_cert_chain_pem.write_to_path(str(chain))
+    with _serving(str(chain)) as (port, process):
+        yield Target(port, process, str(pki.ca_file))
+
+
 _PATHS = (f"/{n}" for n in itertools.count())
 
 
-def _check(port: int, path: str, timeout: float = 5) -> HttpCheck:
-    """Plain HTTP: a TLS handshake's own work varies with the machine's load, and is judged like any phase."""
-    return HttpCheck.model_validate({"id": "home", "kind": "http", "url": f"http://127.0.0.1:{port}{path}",
-                                     "interval": 30, "timeout": timeout})
+def _check(port: int, path: str, timeout: float = 5, ca_file: str | None = None) -> HttpCheck:
+    """Plain HTTP unless a CA is given: a TLS handshake's own work varies with the machine's load, and is judged
+    like any phase."""
+    if ca_file is None:
+        return HttpCheck.model_validate({"id": "home", "kind": "http", "url": f"http://127.0.0.1:{port}{path}",
+                                         "interval": 30, "timeout": timeout})
+    return HttpCheck.model_validate({"id": "home", "kind": "http", "url": f"https://{Pki.HOST}{path}",
+                                     "resolve": {Pki.HOST: f"127.0.0.1:{port}"}, "interval": 30, "timeout": timeout,
+                                     "tls": {"ca_file": ca_file}})
 
 
 def spin(seconds: float) -> None:
@@ -133,26 +182,33 @@ async def _probe(target: Target, path: str, stalls: Callable[[asyncio.AbstractEv
     busy = LoopBusy().install(loop)
     try:
         ctx = ProbeContext(location="test", late=busy.late, arrival_stamps=stamps)
-        await run_check("gqthc", _check(target.port, next(_PATHS)), ctx)  # warm: imports done, a connection made
+        # warm: imports done, a connection made
+        await run_check("gqthc", _check(target.port, next(_PATHS), ca_file=target.ca_file), ctx)
         stalls(loop)
-        return await run_check("gqthc", _check(target.port, path, timeout), ctx)
+        return await run_check("gqthc", _check(target.port, path, timeout, target.ca_file), ctx)
     finally:
         busy.uninstall()
 
 
-@pytest.mark.parametrize("stalls, flagged", [
-    (none, False), (short_stalls_spread_out, False), (short_stalls_adding_up, True), (one_long_stall, True),
-])
-@pytest.mark.parametrize("stamps", [False, True], ids=["loop's reading", "kernel's time"])
+@pytest.mark.parametrize("stalls, flagged, stamps", [
+    pytest.param(stalls, flagged, stamps, id=f"{'kernel' if stamps else 'loop'}-{stalls.__name__}")
+    for stalls, flagged, stamps in [
+        (none, False, False), (short_stalls_spread_out, False, False), (short_stalls_adding_up, True, False),
+        (one_long_stall, True, False),
+        # with the kernel's time the flag is the read's spread, which the adding-up stalls may keep under the rule's
+        (none, False, True), (short_stalls_spread_out, False, True), (one_long_stall, True, True),
+    ]])
 def test_a_result_is_flagged_exactly_when_its_phase_is_off_by_more_than_the_tolerance(target, stalls, flagged,
                                                                                        stamps):
+    """In plain HTTP the kernel's time is exact, yet the stalls that would move the loop's reading flag it too: the
+    read they make late may also hold bytes that came later, whose time it would then be."""
     path = next(_PATHS)
     result = asyncio.run(_probe(target, path, stalls, stamps=stamps))
-    flagged = flagged and not stamps  # the kernel's time is not moved by our stalls: nothing to flag
     truth = target.truth(path)
     assert result.success, result.error
     error = result.phases["processing"] - truth
-    assert (abs(error) > TOLERANCE) is flagged, f"reported {result.phases['processing']:.4f} s against {truth:.4f} s"
+    off = abs(error) > (0.001 if stamps else TOLERANCE)
+    assert off is (flagged and not stamps), f"reported {result.phases['processing']:.4f} s against {truth:.4f} s"
     assert result.unreliable is flagged
     if flagged:  # what the reader subtracts (monitor.incidents.usable) leaves the platform's time, or less
         stalled = result.details["stalled"]
@@ -163,9 +219,11 @@ def test_a_result_is_flagged_exactly_when_its_phase_is_off_by_more_than_the_tole
 
 
 @pytest.mark.parametrize("stalls", [short_stalls_adding_up, one_long_stall])
-def test_with_the_kernels_time_the_servers_phases_are_the_truth_whatever_our_stalls(target, stalls):
+def test_with_the_kernels_time_the_servers_phases_are_the_truth_whatever_our_stalls(tls_target, stalls):
     """The stalls that put 15-80 ms of ours into a phase read by the loop: with the kernel's receive times the
-    phase is the server's own time, to a millisecond (the server's clock and ours are read a little apart)."""
+    phase is the server's own time, to a millisecond (the server's clock and ours are read a little apart): the
+    answer is one TLS record, and nothing came after it."""
+    target = tls_target
     path = next(_PATHS)
     late = asyncio.run(_probe(target, next(_PATHS), stalls))
     stamped = asyncio.run(_probe(target, path, stalls, stamps=True))
@@ -174,6 +232,30 @@ def test_with_the_kernels_time_the_servers_phases_are_the_truth_whatever_our_sta
     assert abs(stamped.phases["processing"] - truth) < 0.001, (stamped.phases, truth)
     assert stamped.success and not stamped.unreliable
     assert stamped.phases["total"] < truth + 0.005  # nothing of the stall after the answer came is counted
+
+
+@pytest.mark.parametrize("stalls, flagged", [(none, False), (one_long_stall, True)])
+@pytest.mark.parametrize("after, transfer", [("later", LATER), ("closing", 0.0), ("ending", 0.0)])
+def test_an_answer_read_late_with_what_came_after_it_is_flagged_not_lengthened_unseen(tls_target, stalls, flagged,
+                                                                                       after, transfer):
+    """The head comes in one TLS record and 30 ms later the body in another, or the answer whole and 30 ms later
+    the connection's end (close_notify and FIN, or a FIN alone), inside an 80 ms stall of ours: the read after it
+    holds both, under the later one's time (the kernel merges queued segments under the newest's), so processing
+    comes out 30 ms long. That time is not the answer's alone, and its spread back to when the loop could have
+    read it is counted ours: the result is flagged, and taking it off leaves no more than the truth. Read as it
+    comes, the head is timed exactly and not flagged."""
+    target = tls_target
+    path = f"/{after}{next(_PATHS)}"
+    result = asyncio.run(_probe(target, path, stalls, stamps=True))
+    truth = target.truth(path)
+    assert result.success, result.error
+    error = result.phases["processing"] - truth
+    assert result.unreliable is flagged, (error, result.details)
+    if flagged:
+        assert LATER - 0.005 < error < LATER + 0.005  # the kernel did give the later bytes' time
+        assert result.phases["processing"] - result.details["stalled"] <= truth + 0.001, result.details
+    else:
+        assert abs(error) < 0.001 and abs(result.phases["transfer"] - transfer) < 0.005, result.phases
 
 
 _TLS_SERVER = """

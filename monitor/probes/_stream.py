@@ -10,7 +10,10 @@ when our SYN went once): the loop noticing the connection late does not lengthen
 Every read takes the kernel's receive time of what it read (``SO_TIMESTAMPNS``), so the end of
 a phase the server decides (its answer's first bytes, its body's last) is when the bytes came,
 not when a busy event loop got round to them. The time taken is that of the newest segment of
-the read: never before the bytes it carries arrived, so a phase ended by it is never shortened.
+the read: never before the bytes it carries arrived, so a phase ended by it is never shortened. Segments
+that queue up unread are merged by the kernel under the newest's time, so a read that also carried later
+bytes (a later TLS record, the connection's end; in plain HTTP, any read) says so: its time may then be up to
+the loop's delay late.
 A handshake is timed as if each of the server's bytes had been read as they came, whatever the
 number of flights (TLS 1.3's one, TLS 1.2's two, a HelloRetryRequest): OpenSSL's work, and each
 of the server's turns from when a flight of ours really left to when the answer arrived. Our
@@ -45,6 +48,7 @@ STAMP_SPACE = socket.CMSG_SPACE(16)  # ancillary room for a receive time (struct
 _TCP_INFO = socket.TCP_INFO if sys.platform == "linux" else None
 _TCP_INFO_SIZE = 104
 _WAIT = (errno.EINPROGRESS, errno.EINTR)  # connect() goes on in the background
+Arrived = Callable[[float, bool], None]  # (seconds ago the bytes read came, whether they came alone)
 
 
 def ask_receive_times(sock: socket.socket) -> bool:
@@ -87,9 +91,10 @@ class SocketStream(httpcore.AsyncNetworkStream):
     send to the kernel began (the bytes left inside that window: a wide one, when the process was kept from a CPU
     meanwhile, is our uncertainty about when); ``arrived`` (when given, and the
     socket asked for the kernel's receive times) with how many seconds ago the bytes of each read that returns
-    data came."""
+    data came, and whether they came alone: True when nothing read off the socket with them is left for a later
+    read (TLS: no later record), so the time is theirs; always False in plain TCP, whose bytes have no bounds."""
 
-    def __init__(self, sock: socket.socket, wrote: Callable[[float], None], arrived: Callable[[float], None] | None,
+    def __init__(self, sock: socket.socket, wrote: Callable[[float], None], arrived: Arrived | None,
                  answered: Callable[[], None] | None = None):
         self._sock = sock
         self._wrote = wrote
@@ -147,8 +152,22 @@ class SocketStream(httpcore.AsyncNetworkStream):
         except _FAILURES as exc:
             raise httpcore.ReadError(str(exc) or type(exc).__name__) from exc
         if data and self._stamp is not None and self._arrived is not None:
-            self._arrived(max(0.0, time.time() - self._stamp))
+            self._arrived(max(0.0, time.time() - self._stamp), self._alone())
         return data
+
+    def _alone(self) -> bool:
+        """Whether nothing that came after the bytes just given was merged under their receive time: over TLS, no
+        later record was read with them and nothing more (bytes, or the end) waits in the socket; plain TCP's
+        bytes have no bounds to tell."""
+        if self._tls is None or self._incoming.pending:
+            return False
+        try:
+            self._sock.recv(1, socket.MSG_PEEK)
+        except (BlockingIOError, InterruptedError):
+            return True
+        except OSError:
+            pass
+        return False
 
     async def _read_tls(self, max_bytes: int) -> bytes:
         assert self._tls is not None
@@ -223,7 +242,7 @@ class SocketStream(httpcore.AsyncNetworkStream):
             raise
         self._tls = tls
         if timed and reached is not None and self._arrived is not None:
-            self._arrived(max(0.0, time.time() - reached))
+            self._arrived(max(0.0, time.time() - reached), not self._incoming.pending)
         return self
 
     def _alert(self) -> None:
@@ -250,8 +269,8 @@ class SocketStream(httpcore.AsyncNetworkStream):
         return None
 
 
-async def connect(ip: str, port: int, source: str | None, wrote: Callable[[float], None],
-                  arrived: Callable[[float], None] | None, answered: Callable[[], None] | None = None) -> SocketStream:
+async def connect(ip: str, port: int, source: str | None, wrote: Callable[[float], None], arrived: Arrived | None,
+                  answered: Callable[[], None] | None = None) -> SocketStream:
     """A TCP connection (from ``source`` if given) as an httpcore stream; when ``arrived`` is given, with when the
     SYN-ACK came and the kernel's receive times of reads; ``answered`` is called as each flight of ours in a
     handshake leaves in answer to the server's. Raises OSError with the words ``asyncio.open_connection`` uses."""
@@ -276,7 +295,7 @@ async def connect(ip: str, port: int, source: str | None, wrote: Callable[[float
         if failed:
             raise OSError(failed, f"Connect call failed {address}")  # as asyncio words it
         if arrived is not None and (trip := _syn_round_trip(sock)) is not None:
-            arrived(max(0.0, time.perf_counter() - sent - trip))
+            arrived(max(0.0, time.perf_counter() - sent - trip), True)
     except BaseException:
         sock.close()
         raise

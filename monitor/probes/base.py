@@ -42,6 +42,7 @@ class Observation:
         self.write_window = 0.0  # seconds before ``last_write`` the request's last bytes may have left
         self._unsure: dict[str, float] = {}  # per phase in progress: how much earlier it may have begun
         self.arrival: float | None = None
+        self.arrival_alone = True
 
     def begin(self, phase: str, at: float | None = None, unsure: float = 0.0) -> None:
         """Mark ``phase`` as in progress from now (or from ``at``, a reading of the same clock, which may be up to
@@ -56,9 +57,12 @@ class Observation:
         self.last_write = self.clock()
         self.write_window = window
 
-    def arrived(self, ago: float) -> None:
-        """Note that the bytes just read reached this host ``ago`` seconds ago, by the kernel's receive time."""
+    def arrived(self, ago: float, alone: bool = True) -> None:
+        """Note that the bytes just read reached this host ``ago`` seconds ago, by the kernel's receive time;
+        ``alone``: nothing that came after them was read with them (the kernel keeps one time for segments that
+        queued up unread, the newest's: with later bytes, the time may be theirs)."""
         self.arrival = self.clock() - ago
+        self.arrival_alone = alone
 
     def answered(self) -> None:
         """Note that we answer, now, what the target sent inside the phase in progress (a handshake's flight): how
@@ -73,7 +77,8 @@ class Observation:
     def end(self, phase: str, on_arrival: bool = False) -> float | None:
         """Record ``phase`` as completed now (phases repeated across redirects add up); ``on_arrival``: when the
         bytes last read arrived, if the kernel said so since the phase began, which no delay of ours makes late.
-        Returns when it ended (None if it had not begun)."""
+        When later bytes came with them, the bytes that end the phase may have come as early as the loop's busy
+        time allows: that spread is counted as our own delay. Returns when it ended (None if it had not begun)."""
         started = self._started.pop(phase, None)
         own_so_far, since = self._own_so_far.pop(phase, 0.0), self._since.pop(phase, started)
         unsure = self._unsure.pop(phase, 0.0)
@@ -83,7 +88,12 @@ class Observation:
             ended = self.arrival if stamped and self.arrival is not None else self.clock()
             self.phases[phase] = self.phases.get(phase, 0.0) + (ended - started)
             if self.late is not None:
-                own = unsure + (0.0 if stamped else own_so_far + self.late(since))
+                if not stamped:
+                    own = unsure + own_so_far + self.late(since)
+                elif self.arrival_alone:
+                    own = unsure
+                else:  # the reading of the time it came may be a later segment's, back to the loop's bound
+                    own = unsure + max(0.0, self.late(since) - (self.clock() - ended))
                 self.own[phase] = self.own.get(phase, 0.0) + own
         if self.phase == phase:
             self.phase = None
