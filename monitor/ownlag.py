@@ -28,8 +28,10 @@ of 500 (202 before other threads' CPU time was counted): the case not seen, abov
 Waiting for a concurrency slot (monitor.scheduler) happens before the probe starts its clock, so
 it is not inside any phase and is not counted here. An HTTP probe's phases end by the kernel's clock where
 the kernel gives it (:mod:`monitor.probes._stream`): no delay of ours is in them, and none is counted
-(:meth:`monitor.probes.Observation.end`). Read by the loop, a handshake's own delay is also how late we read
-each flight we answered (:meth:`monitor.probes.Observation.answered`), not only its end.
+(:meth:`monitor.probes.Observation.end`), unless the read that ended one also carried later bytes, whose time
+it may then be (the kernel merges queued segments under the newest's): back to the bound above, it is ours.
+Read by the loop, a handshake's own delay is also how late we read each flight we answered
+(:meth:`monitor.probes.Observation.answered`), not only its end.
 """
 
 from __future__ import annotations
