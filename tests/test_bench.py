@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-import os
+from pathlib import Path
 
 import pytest
 
@@ -52,6 +52,13 @@ def test_a_rate_is_sustained_only_while_the_prober_keeps_its_evidence():
     assert shortfall(run(6)) == "flagged unreliable: 6 of 100 results"
 
 
+def _may_capture() -> bool:
+    """Whether this process holds CAP_NET_RAW (bit 13 of its effective capabilities), which packet sockets need."""
+    status = Path("/proc/self/status").read_text()
+    effective = next(line.split()[1] for line in status.splitlines() if line.startswith("CapEff:"))
+    return bool(int(effective, 16) >> 13 & 1)
+
+
 @pytest.fixture(scope="module")
 def target(tmp_path_factory):
     with nginx_target(tmp_path_factory.mktemp("nginx"), DELAY) as target:
@@ -66,11 +73,11 @@ def test_each_prober_reports_the_injected_delay_of_every_probe_in_the_window(tmp
     expected = 5 * result.window
     assert expected - 2 <= result.completed <= expected + 2 and result.failures == 0
     # Each success is matched with how long the target held that very request: on the wire (the kernel's times of
-    # the request's and the answer's packets) where packets may be captured, as root here, else by nginx's own
+    # the request's and the answer's packets) where packets may be captured (CAP_NET_RAW), else by nginx's own
     # record; the delay give or take nginx's millisecond clock. The errors are taken against it.
     assert all(held is not None and DELAY - 0.002 <= held <= DELAY + 0.02 for held in result.held), result.held
     on_wire = [held for held in result.held if held is not None and abs(held * 1000 - round(held * 1000)) > 1e-6]
-    assert (target.stamps.wire is not None) == (os.geteuid() == 0)
+    assert (target.stamps.wire is not None) == _may_capture()
     assert len(on_wire) == (len(result.held) if target.stamps.wire is not None else 0), result.held
     pairs = zip(result.processing, result.held, strict=True)
     assert errors_ms(result) == [(seconds - held) * 1000 for seconds, held in pairs]
