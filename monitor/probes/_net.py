@@ -11,7 +11,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar, cast
 
 from monitor.errors import ProbeFailure
-from monitor.probes.base import Observation
+from monitor.probes._stream import SocketStream, connect
+from monitor.probes.base import Observation, ProbeContext
 from monitor.result import Reason
 
 # OpenSSL X509_V_ERR_* codes that have a reason of their own.
@@ -152,6 +153,18 @@ def _not_after(cert: Any) -> float | None:
         info = cert.get_info()
         _NOT_AFTER[der] = ssl.cert_time_to_seconds(info["notAfter"]) if "notAfter" in info else None
     return _NOT_AFTER[der]
+
+
+async def connect_timed(ip: str, port: int, source: str | None, ctx: ProbeContext, obs: Observation) -> SocketStream:
+    """A TCP connection (from ``source`` if given) on our own stream, timed as ``connect``: it ends when the
+    server's SYN-ACK came, by the kernel's clock where it can tell (:mod:`monitor.probes._stream`)."""
+    obs.begin("connect")
+    try:
+        stream = await connect(ip, port, source, obs.wrote, obs.arrived if ctx.arrival_stamps else None, obs.answered)
+    except OSError as exc:
+        raise connect_failure(exc) from exc
+    obs.end("connect", on_arrival=True)
+    return stream
 
 
 async def open_stream(ip: str, port: int, source: str | None = None) -> asyncio.StreamWriter:

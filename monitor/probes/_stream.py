@@ -1,4 +1,5 @@
-"""httpcore's network stream over a non-blocking socket, for the HTTP probe, with the kernel's arrival times.
+"""httpcore's network stream over a non-blocking socket, for the HTTP, TLS and TCP probes, with the kernel's
+arrival times.
 
 httpcore's own backend for asyncio goes through anyio, and asyncio's own TLS runs every
 record of the handshake and the exchange through its Python state machine (``sslproto``).
@@ -245,8 +246,19 @@ class SocketStream(httpcore.AsyncNetworkStream):
             self._arrived(max(0.0, time.time() - reached), not self._incoming.pending)
         return self
 
+    def goodbye(self) -> None:
+        """Close, after TLS's close_notify when TLS is up (sent if the socket takes it; the server's is not awaited)."""
+        if self._tls is not None:
+            try:
+                self._tls.unwrap()
+            except ssl.SSLError:
+                pass  # its close_notify is written; the server's has not come (SSLWantReadError), or cannot
+            self._alert()
+        self.abort()
+
     def _alert(self) -> None:
-        """Send the alert OpenSSL wrote for a failed handshake (a bad certificate, say), if the socket takes it."""
+        """Send the alert OpenSSL wrote (for a failed handshake, a bad certificate say; or close_notify), if the
+        socket takes it."""
         try:
             if self._outgoing.pending:
                 self._sock.send(self._outgoing.read())

@@ -22,7 +22,8 @@ class Observation:
     :meth:`monitor.ownlag.LoopBusy.late`), ``own`` holds, per completed phase, the
     seconds of it that may be the prober's own delay in reading its end, and in
     reading what it answered inside it (a handshake's flights): none for a phase
-    ended by the kernel's receive time of the bytes that end it (``arrival``).
+    ended by the kernel's receive time of the bytes that end it (``arrival``), unless
+    later bytes were read with them (``arrival_alone``), whose time it may be.
     """
 
     def __init__(self, clock: Callable[[], float], late: Callable[[float], float] | None = None):

@@ -18,8 +18,7 @@ import httpx
 
 from monitor import __version__
 from monitor.config.model import HttpCheck, JsonAssertion
-from monitor.probes._net import connect_failure, earliest_expiry, peer_text, pick, resolve
-from monitor.probes._stream import connect
+from monitor.probes._net import connect_timed, earliest_expiry, peer_text, pick, resolve
 from monitor.probes.base import Observation, ProbeContext
 
 USER_AGENT = f"party-platform-monitor/{__version__} (health check)"
@@ -51,7 +50,7 @@ class Backend(httpcore.AsyncNetworkBackend):
         self._prefer = check.ip_protocol
         self._fallback = check.ip_protocol_fallback
         self._source = ctx.source_address
-        self._arrived = obs.arrived if ctx.arrival_stamps else None
+        self._ctx = ctx
 
     async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                           local_address: str | None = None, socket_options: Any = None) -> httpcore.AsyncNetworkStream:
@@ -62,14 +61,7 @@ class Backend(httpcore.AsyncNetworkBackend):
         else:
             ip, port = await resolve(host, port, self._obs, self._prefer, self._fallback)
         self._obs.peer = peer_text(ip, port)
-        self._obs.begin("connect")
-        try:
-            stream = await connect(ip, port, self._source or local_address, self._obs.wrote, self._arrived,
-                                   self._obs.answered)
-        except OSError as exc:
-            raise connect_failure(exc) from exc
-        self._obs.end("connect", on_arrival=True)  # when the SYN-ACK came, if the kernel could tell
-        return stream
+        return await connect_timed(ip, port, self._source or local_address, self._ctx, self._obs)
 
     async def connect_unix_socket(self, path: str, timeout: float | None = None,
                                   socket_options: Any = None) -> httpcore.AsyncNetworkStream:

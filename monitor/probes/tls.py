@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import ssl
+import httpcore
 
 from monitor.config.model import TlsCheck
 from monitor.probes._net import (
     close_stream,
     connect_failure,
+    connect_timed,
     earliest_expiry,
     locate,
     open_stream,
     peer_text,
-    tls_failure,
 )
 from monitor.probes.base import Observation, ProbeContext
 from monitor.result import Reason
@@ -35,26 +35,26 @@ async def _unverified_expiry(ctx: ProbeContext, ip: str, port: int, name: str) -
 
 
 async def probe(check: TlsCheck, ctx: ProbeContext, obs: Observation) -> None:
-    """Connect and complete a TLS handshake; raise ProbeFailure with the certificate problem if any."""
+    """Connect and complete a TLS handshake; raise ProbeFailure with the certificate problem if any.
+
+    On our own stream, as the HTTP probe's: ``connect`` ends when the SYN-ACK came and ``tls`` as if each of the
+    server's flights had been read as it came, by the kernel's clock where it can tell."""
     name = check.server_name or check.host
     context = await ctx.ssl_context(check.tls.verify, check.tls.ca_file)
     ip, port = await locate(check.host, check.port, check.address, obs)
     obs.peer = peer_text(ip, port)
-    with obs.timing("connect"):
-        writer = await open_stream(ip, port, ctx.source_address)
-    graceful = False
+    stream = await connect_timed(ip, port, ctx.source_address, ctx, obs)
     try:
+        obs.begin("tls")
         try:
-            with obs.timing("tls"):
-                await writer.start_tls(context, server_hostname=name)
-        except ssl.SSLError as exc:
-            failure = tls_failure(exc)
+            await stream.start_tls(context, server_hostname=name)
+        except httpcore.ConnectError as exc:  # the handshake's SSLError, or the OSError of a reset, inside
+            failure = connect_failure(exc)
             if failure.reason in _CERT_REASONS:
                 obs.expiry(await _unverified_expiry(ctx, ip, port, name))
             raise failure from exc
-        except OSError as exc:
-            raise connect_failure(exc) from exc
-        ssl_object = writer.get_extra_info("ssl_object")
+        obs.end("tls", on_arrival=True)
+        ssl_object = stream.get_extra_info("ssl_object")
         obs.expiry(earliest_expiry(ssl_object))
         obs.details.update(
             tls_version=ssl_object.version(),
@@ -63,6 +63,5 @@ async def probe(check: TlsCheck, ctx: ProbeContext, obs: Observation) -> None:
         )
         if obs.cert_expiry is not None:
             obs.details["days_to_expiry"] = round((obs.cert_expiry - ctx.wall_clock()) / 86400, 2)
-        graceful = True
     finally:
-        await close_stream(writer, graceful)
+        stream.goodbye()
