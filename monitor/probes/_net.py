@@ -165,25 +165,3 @@ async def connect_timed(ip: str, port: int, source: str | None, ctx: ProbeContex
         raise connect_failure(exc) from exc
     obs.end("connect", on_arrival=True)
     return stream
-
-
-async def open_stream(ip: str, port: int, source: str | None = None) -> asyncio.StreamWriter:
-    """Open a TCP connection (from ``source`` if given); a failure becomes the matching ProbeFailure."""
-    try:
-        _, writer = await asyncio.open_connection(ip, port, local_addr=(source, 0) if source else None)
-    except OSError as exc:
-        raise connect_failure(exc) from exc
-    return writer
-
-
-async def close_stream(writer: asyncio.StreamWriter, graceful: bool = True) -> None:
-    """Close without ever outliving the probe: abort on failure, bound the polite close otherwise."""
-    if not graceful:
-        writer.transport.abort()
-        return
-    writer.close()
-    try:
-        async with asyncio.timeout(1.0):
-            await writer.wait_closed()
-    except (OSError, ssl.SSLError, TimeoutError):
-        writer.transport.abort()  # the peer may drop or stall the close; nothing to measure here

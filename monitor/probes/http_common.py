@@ -49,7 +49,6 @@ class Backend(httpcore.AsyncNetworkBackend):
         self._overrides = check.resolve
         self._prefer = check.ip_protocol
         self._fallback = check.ip_protocol_fallback
-        self._source = ctx.source_address
         self._ctx = ctx
 
     async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
@@ -61,7 +60,7 @@ class Backend(httpcore.AsyncNetworkBackend):
         else:
             ip, port = await resolve(host, port, self._obs, self._prefer, self._fallback)
         self._obs.peer = peer_text(ip, port)
-        return await connect_timed(ip, port, self._source or local_address, self._ctx, self._obs)
+        return await connect_timed(ip, port, self._ctx.source_address or local_address, self._ctx, self._obs)
 
     async def connect_unix_socket(self, path: str, timeout: float | None = None,
                                   socket_options: Any = None) -> httpcore.AsyncNetworkStream:

@@ -5,15 +5,8 @@ from __future__ import annotations
 import httpcore
 
 from monitor.config.model import TlsCheck
-from monitor.probes._net import (
-    close_stream,
-    connect_failure,
-    connect_timed,
-    earliest_expiry,
-    locate,
-    open_stream,
-    peer_text,
-)
+from monitor.probes._net import connect_failure, connect_timed, earliest_expiry, locate, peer_text
+from monitor.probes._stream import connect
 from monitor.probes.base import Observation, ProbeContext
 from monitor.result import Reason
 
@@ -24,12 +17,12 @@ async def _unverified_expiry(ctx: ProbeContext, ip: str, port: int, name: str) -
     """Handshake again without verification, only to read the expiry of a rejected certificate."""
     try:
         context = await ctx.ssl_context(verify=False, ca_file=None)
-        writer = await open_stream(ip, port, ctx.source_address)
+        stream = await connect(ip, port, ctx.source_address, wrote=lambda _: None, arrived=None)  # not timed
         try:
-            await writer.start_tls(context, server_hostname=name)
-            return earliest_expiry(writer.get_extra_info("ssl_object"), verified=False)
+            await stream.start_tls(context, server_hostname=name)
+            return earliest_expiry(stream.get_extra_info("ssl_object"), verified=False)
         finally:
-            await close_stream(writer, graceful=False)
+            stream.abort()
     except Exception:  # best effort: the failure reason is already known
         return None
 
