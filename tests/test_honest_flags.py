@@ -432,8 +432,9 @@ def test_a_syn_sent_again_is_timed_by_the_loop_with_the_wait_for_it():
 def test_a_request_we_cannot_place_in_time_is_flagged_not_shortened(target):
     """Another thread of ours takes the GIL while the request's send is in the kernel (a scrape of /metrics, the
     store's writer): we read the clock a switch interval (20 ms here) after the bytes left, and the processing
-    phase, ended by the kernel's time, would be short by as much. The send's window is our own delay in it."""
-    path = next(_PATHS)
+    phase, ended by the kernel's time, would be short by as much. The send's window is our own delay in it.
+    Whether the other thread wakes in time to take the GIL during the send is the OS scheduler's call, so the
+    probe is repeated until it did (a few tries at most); every try must be exact or flagged."""
     stop = threading.Event()
 
     def hog() -> None:
@@ -443,17 +444,22 @@ def test_a_request_we_cannot_place_in_time_is_flagged_not_shortened(target):
     switching = sys.getswitchinterval()
     sys.setswitchinterval(0.02)
     other = threading.Thread(target=hog)
+    tries: list[tuple[float, ProbeResult]] = []
     try:
         other.start()
-        result = asyncio.run(_probe(target, path, none, stamps=True))
+        while len(tries) < 10 and not any(short > TOLERANCE for short, _ in tries):
+            path = next(_PATHS)
+            result = asyncio.run(_probe(target, path, none, stamps=True))
+            tries.append((target.truth(path) - result.phases["processing"], result))
     finally:
         stop.set()
         other.join()
         sys.setswitchinterval(switching)
-    short = target.truth(path) - result.phases["processing"]
-    assert result.success, result.error
-    assert short > TOLERANCE, (short, result.phases)  # the thread did take the GIL: the clock was read late
-    assert result.unreliable and result.details["stalled"] >= short - 0.002, (short, result.details)
+    for short, result in tries:
+        assert result.success, result.error
+        if short > TOLERANCE:  # the thread did take the GIL: the clock was read late
+            assert result.unreliable and result.details["stalled"] >= short - 0.002, (short, result.details)
+    assert any(short > TOLERANCE for short, _ in tries), [short for short, _ in tries]
 
 
 def test_a_deadline_missed_because_of_a_stall_is_flagged_and_one_missed_by_the_target_is_not(target):
