@@ -151,7 +151,8 @@ def _capacity_figure(runs: dict[str, list[Run]]) -> Figure:
 
 
 def cost(ctx: BenchContext) -> list[Figure]:
-    """CPU per completed probe and peak memory of both tools against ``/`` (answers at once)."""
+    """CPU per completed probe and peak memory of both tools against ``/`` (answers at once), and CPU per probe
+    at the first rate over plain HTTP."""
     prober_cpu, target_cpu = two_cpus()
     figures = []
     with running_on(target_cpu), nginx_target(ctx.workdir, DELAY, target_cpu) as target:
@@ -168,4 +169,13 @@ def cost(ctx: BenchContext) -> list[Figure]:
                 Figure("cost", f"peak RSS at {rate}/s", "MB", ours.peak_rss_mb, peer.peak_rss_mb,
                        note=f"{max(1, round(rate * 2))} checks configured (ours)"),
             ]
+        # The same without TLS, at the first rate: what of the difference is the TLS handshake's (no budget)
+        rate, window = COST_RATES[0], 4.0 if ctx.quick else 10.0
+        ours, peer = (run(ctx.workdir / f"{run.__name__}-{rate}-plain", target.plain_url, target.ca_file, rate, WARMUP,
+                          window, prober_cpu) for run in (run_ours, run_blackbox))
+        ctx.say(f"at {rate}/s over plain HTTP: CPU per probe {ours.cpu_per_probe * 1000:.2f} ms (peer "
+                f"{peer.cpu_per_probe * 1000:.2f} ms)")
+        figures.append(Figure("cost", f"CPU per probe at {rate}/s over plain HTTP", "ms", ours.cpu_per_probe * 1000,
+                              peer.cpu_per_probe * 1000, note=f"{ours.completed} and {peer.completed} probes; "
+                              "the TLS figures less these are each tool's TLS handshake"))
     return figures

@@ -1,6 +1,7 @@
 """The target every prober in the benchmark probes: nginx over TLS on loopback, pinned to its own CPU.
 
-``/`` answers 200 "ok" at once (what a probe costs when the target costs nothing);
+``/`` answers 200 "ok" at once (what a probe costs when the target costs nothing), also over plain HTTP
+on a second port (what a probe costs without TLS: the split of a prober's cost between TLS and the rest);
 ``/delay`` sends its headers after a known delay (nginx's echo module, ``echo_sleep``),
 to measure how far a prober's reported ``processing`` phase is from the truth. nginx may send them
 a little late when it is busy, or a millisecond early (its timers tick in milliseconds of a cached
@@ -31,6 +32,7 @@ ECHO_MODULE = Path("/usr/lib/nginx/modules/ngx_http_echo_module.so")  # Debian: 
 @dataclass(frozen=True)
 class Target:
     url: str  # answers at once
+    plain_url: str  # the same over plain HTTP
     delay_url: str  # answers after ``delay`` seconds
     delay: float
     ca_file: Path
@@ -51,6 +53,11 @@ http {{
     log_format stamp '$arg_probe $msec $request_time $remote_port';
     client_body_temp_path {dir}/tmp; proxy_temp_path {dir}/tmp; fastcgi_temp_path {dir}/tmp;
     uwsgi_temp_path {dir}/tmp; scgi_temp_path {dir}/tmp;
+    server {{
+        listen 127.0.0.1:{plain_port} backlog=4096;
+        keepalive_timeout 0;
+        location = / {{ return 200 "ok\\n"; }}
+    }}
     server {{
         listen 127.0.0.1:{port} ssl backlog=4096;
         ssl_certificate {cert};
@@ -83,9 +90,10 @@ def nginx_target(workdir: Path, delay: float = 0.05, cpu: int | None = None) -> 
     workdir = workdir / "nginx"
     (workdir / "tmp").mkdir(parents=True)
     ca_file, cert, key = _pki(workdir)
-    port = free_port()
+    port, plain_port = free_port(), free_port()
     conf = workdir / "nginx.conf"
-    conf.write_text(_NGINX_CONF.format(echo=ECHO_MODULE, dir=workdir, port=port, cert=cert, key=key, delay=delay))
+    conf.write_text(_NGINX_CONF.format(echo=ECHO_MODULE, dir=workdir, port=port, plain_port=plain_port, cert=cert,
+                                       key=key, delay=delay))
     with open(workdir / "nginx.out", "w") as out:
         command = ["nginx", "-c", str(conf), "-p", str(workdir), "-e", str(workdir / "nginx-error.log")]
         process = subprocess.Popen(command, preexec_fn=pinned(cpu), stdout=out, stderr=subprocess.STDOUT)
@@ -93,7 +101,8 @@ def nginx_target(workdir: Path, delay: float = 0.05, cpu: int | None = None) -> 
         wait_listening(port, process)
         base = f"https://127.0.0.1:{port}/"
         with captured(port) as wire:
-            yield Target(base, base + "delay", delay, ca_file, process.pid, Stamps(workdir / "stamps.log", wire))
+            yield Target(base, f"http://127.0.0.1:{plain_port}/", base + "delay", delay, ca_file, process.pid,
+                         Stamps(workdir / "stamps.log", wire))
     finally:
         stop(process)
 

@@ -95,6 +95,9 @@ def test_each_prober_reports_the_injected_delay_of_every_probe_in_the_window(tmp
 
 
 @pytest.mark.slow  # nginx and blackbox_exporter, probed for seconds
-def test_the_fast_target_answers_at_once_and_the_delayed_one_after_the_delay(tmp_path, target):
+def test_the_fast_target_answers_at_once_over_tls_and_plain_http_and_the_delayed_one_after_the_delay(tmp_path, target):
     fast = run_ours(tmp_path / "fast", target.url, target.ca_file, rate=5, warmup=2.5, window=2.0, cpu=None)
     assert fast.completed and max(fast.processing) < DELAY / 2
+    plain = run_ours(tmp_path / "plain", target.plain_url, target.ca_file, rate=5, warmup=2.5, window=2.0, cpu=None)
+    assert target.plain_url.startswith("http://") and plain.processing and not plain.failures
+    assert max(plain.processing) < DELAY / 2
