@@ -46,6 +46,7 @@ from monitor.probes.http_common import (
     json_problem,
     tracer,
 )
+from monitor.probes.http_head import OTHER, Head, read_head
 from monitor.result import Reason
 
 # httpcore's own limits for an HTTP/1.1 connection (httpcore._async.http11.AsyncHTTP11Connection)
@@ -120,51 +121,99 @@ class _Response:
 
 
 class _Exchange:
-    """One request and its response over one fresh connection, as httpcore's HTTP/1.1 connection does it."""
+    """One request and its response over one fresh connection, as httpcore's HTTP/1.1 connection does it: the
+    common answer to a GET read in one pass (:mod:`monitor.probes.http_head`), any other by h11 from its first
+    byte, so every outcome is h11's."""
 
     def __init__(self, stream: SocketStream, obs: Observation):
         self._stream = stream
         self._obs = obs
-        self._h11 = h11.Connection(our_role=h11.CLIENT, max_incomplete_event_size=_MAX_INCOMPLETE_EVENT_SIZE)
+        self._h11: h11.Connection | None = None  # None while the answer is read in one pass
+        self._body = b""  # that answer's body bytes read and not yet taken
+        self._length = self._remaining = 0  # its Content-Length, and how much of it has not been taken
 
-    async def _send(self, event: h11.Event) -> None:
-        data = self._h11.send(event)
-        if data:
-            await self._stream.write(data)
+    async def _receive(self) -> bytes:
+        try:
+            return await self._stream.read(_READ_NUM_BYTES)
+        except httpcore.ReadError as exc:
+            raise _Failed("ReadError", str(exc)) from exc
 
-    async def _next(self) -> h11.Event | type[h11.PAUSED]:
+    async def _next(self, h11_connection: h11.Connection) -> h11.Event | type[h11.PAUSED]:
         while True:
             try:
-                event = self._h11.next_event()
+                event = h11_connection.next_event()
             except h11.RemoteProtocolError as exc:
                 raise _Failed("RemoteProtocolError", str(exc)) from exc
             if event is not h11.NEED_DATA:
                 return cast("h11.Event | type[h11.PAUSED]", event)
-            try:
-                data = await self._stream.read(_READ_NUM_BYTES)
-            except httpcore.ReadError as exc:
-                raise _Failed("ReadError", str(exc)) from exc
-            if data == b"" and self._h11.their_state == h11.SEND_RESPONSE:
+            data = await self._receive()
+            if data == b"" and h11_connection.their_state == h11.SEND_RESPONSE:
                 raise _Failed("RemoteProtocolError", "Server disconnected without sending a response.")
-            self._h11.receive_data(data)
+            h11_connection.receive_data(data)
 
-    async def request(self, request: h11.Request, url: httpx.URL) -> _Response:
+    async def _head(self, request: h11.Request) -> Head | None:
+        """The answer's head read in one pass, or None once h11 has been handed what came (it reads on)."""
+        data, searched = bytearray(), 0
+        while request.method == b"GET":
+            head = read_head(data, _MAX_INCOMPLETE_EVENT_SIZE, searched)
+            if isinstance(head, Head):
+                self._body = bytes(data[head.size:head.size + head.length])
+                self._length = self._remaining = head.length
+                return head
+            if head == OTHER:
+                break
+            more = await self._receive()
+            if not more:
+                raise _Failed("RemoteProtocolError", "Server disconnected without sending a response.")
+            searched = len(data)
+            data += more
+        self._h11 = h11.Connection(our_role=h11.CLIENT, max_incomplete_event_size=_MAX_INCOMPLETE_EVENT_SIZE)
+        self._h11.send(request)  # its state as if it had sent the request: the same bytes went
+        self._h11.send(h11.EndOfMessage())
+        if data:  # (nothing given would be the end of the input to h11)
+            self._h11.receive_data(bytes(data))
+        return None
+
+    async def request(self, request: h11.Request, url: httpx.URL, wire: bytes) -> _Response:
+        """Send ``wire`` (``request`` as h11 writes it) and read the answer's head."""
         obs = self._obs
         obs.begin("processing")  # a deadline while sending is a read timeout too
         try:
-            await self._send(request)
-            await self._send(h11.EndOfMessage())
+            await self._stream.write(wire)
             obs.begin("processing", at=obs.last_write, unsure=obs.write_window)  # when its last bytes left
         except httpcore.WriteError:
             pass  # as httpcore: the server may have answered and closed early; read what it sent
+        head = await self._head(request)
+        if head is not None:
+            obs.begin("transfer", at=obs.end("processing", on_arrival=True))  # when the answer's head came
+            return _Response(url, head.status_code, head.reason.decode("ascii", errors="ignore"),
+                             "HTTP/" + head.http_version.decode("ascii"), head.headers)
+        assert self._h11 is not None
         while True:  # past interim (1xx) responses, as httpcore
-            event = await self._next()
+            event = await self._next(self._h11)
             if isinstance(event, h11.Response) or (
                     isinstance(event, h11.InformationalResponse) and event.status_code == 101):
                 break
-        obs.begin("transfer", at=obs.end("processing", on_arrival=True))  # when the answer's head came
+        obs.begin("transfer", at=obs.end("processing", on_arrival=True))
         return _Response(url, event.status_code, event.reason.decode("ascii", errors="ignore"),
                          "HTTP/" + event.http_version.decode("ascii"), event.headers.raw_items())
+
+    async def chunk(self) -> bytes | None:
+        """The body's next raw bytes; None at its end."""
+        if self._h11 is not None:
+            event = await self._next(self._h11)
+            return bytes(event.data) if isinstance(event, h11.Data) else None  # else EndOfMessage (or PAUSED)
+        while not self._body:
+            if not self._remaining:
+                return None
+            more = await self._receive()
+            if not more:
+                raise _Failed("RemoteProtocolError", "peer closed connection without sending complete message body "
+                              f"(received {self._length - self._remaining} bytes, expected {self._length})")
+            self._body = more[:self._remaining]
+        chunk, self._body = self._body, b""
+        self._remaining -= len(chunk)
+        return chunk
 
     def chunks(self) -> AsyncIterator[bytes]:
         return _Body(self)
@@ -187,7 +236,7 @@ class _H2Exchange:
         self._connection = httpcore.AsyncHTTP2Connection(origin=origin, stream=stream, keepalive_expiry=0)
         self._response: httpcore.Response | None = None
 
-    async def request(self, request: h11.Request, url: httpx.URL) -> _Response:
+    async def request(self, request: h11.Request, url: httpx.URL, wire: bytes) -> _Response:
 
         target = httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path)
         sent = httpcore.Request(request.method, target, headers=request.headers.raw_items(),
@@ -229,13 +278,12 @@ class _Body:
         return self
 
     async def __anext__(self) -> bytes:
-        if self.done:
-            raise StopAsyncIteration
-        event = await self._exchange._next()
-        if isinstance(event, h11.Data):
-            return bytes(event.data)
-        self.done = True  # EndOfMessage (or PAUSED): the body is complete
-        self._exchange._obs.end("transfer", on_arrival=True)
+        if not self.done:
+            chunk = await self._exchange.chunk()
+            if chunk is not None:
+                return chunk
+            self.done = True  # the body is complete
+            self._exchange._obs.end("transfer", on_arrival=True)
         raise StopAsyncIteration
 
 
@@ -262,14 +310,21 @@ async def _read(exchange: _Exchange | _H2Exchange, response: _Response, limit: i
 
 
 @functools.lru_cache(maxsize=8192)
-def _first_request(method: str, url: str) -> h11.Request:
-    """The request httpx sends first for a check without headers of its own: its headers, in its order.
-    Built once per check (h11 validates every header as it builds a request)."""
+def _first_request(method: str, url: str) -> tuple[h11.Request, bytes]:
+    """The request httpx sends first for a check without headers of its own (its headers, in its order), and
+    its bytes. Built once per check (h11 validates every header as it builds a request)."""
 
     parsed = _parsed(url)
     headers = [(b"Host", parsed.netloc), (b"Accept", b"*/*"), (b"Accept-Encoding", ACCEPT_ENCODING.encode("ascii")),
                (b"Connection", b"keep-alive"), (b"User-Agent", USER_AGENT.encode("ascii"))]
-    return h11.Request(method=method, target=parsed.raw_path, headers=headers)
+    request = h11.Request(method=method, target=parsed.raw_path, headers=headers)
+    return request, _wire(request)
+
+
+def _wire(request: h11.Request) -> bytes:
+    """``request`` as h11 writes it, with its end (nothing, for a request without a body)."""
+    writer = h11.Connection(our_role=h11.CLIENT)
+    return (writer.send(request) or b"") + (writer.send(h11.EndOfMessage()) or b"")
 
 
 def _redirect_url(url: httpx.URL, response: _Response) -> httpx.URL:
@@ -334,7 +389,7 @@ async def probe(check: HttpCheck, ctx: ProbeContext, obs: Observation) -> None:
     url = _parsed(first_url)
     ssl_context: ssl.SSLContext | None = None
     method: str = check.method
-    request = _first_request(method, first_url)
+    request, wire = _first_request(method, first_url)
     jar: httpx.Cookies | None = None
     redirects = 0
     try:
@@ -350,7 +405,7 @@ async def probe(check: HttpCheck, ctx: ProbeContext, obs: Observation) -> None:
                 ssl_context = await ctx.ssl_context(check.tls.verify, check.tls.ca_file, offer)
             exchange = await _connect(check, ctx, obs, url, ssl_context)
             try:
-                response = await exchange.request(request, url)
+                response = await exchange.request(request, url, wire)
                 if jar is not None or "set-cookie" in response.headers:
                     jar = jar if jar is not None else httpx.Cookies()
                     _keep_cookies(jar, url, request, response)
@@ -370,6 +425,7 @@ async def probe(check: HttpCheck, ctx: ProbeContext, obs: Observation) -> None:
                 if jar:
                     headers = _cookie_headers(jar, method, next_url, headers)
                 request = h11.Request(method=method, target=next_url.raw_path, headers=headers)
+                wire = _wire(request)
                 url = next_url
                 await _read(exchange, response, None)
                 await exchange.close()
