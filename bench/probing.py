@@ -156,8 +156,8 @@ def cost(ctx: BenchContext) -> list[Figure]:
     prober_cpu, target_cpu = two_cpus()
     figures = []
     with running_on(target_cpu), nginx_target(ctx.workdir, DELAY, target_cpu) as target:
+        window = 4.0 if ctx.quick else 10.0
         for rate in COST_RATES[:1] if ctx.quick else COST_RATES:
-            window = 4.0 if ctx.quick else 10.0
             ours, peer = (run(ctx.workdir / f"{run.__name__}-{rate}", target.url, target.ca_file, rate, WARMUP,
                               window, prober_cpu) for run in (run_ours, run_blackbox))
             ctx.say(f"at {rate}/s: CPU per probe {ours.cpu_per_probe * 1000:.2f} ms (peer "
@@ -170,7 +170,7 @@ def cost(ctx: BenchContext) -> list[Figure]:
                        note=f"{max(1, round(rate * 2))} checks configured (ours)"),
             ]
         # The same without TLS, at the first rate: what of the difference is the TLS handshake's (no budget)
-        rate, window = COST_RATES[0], 4.0 if ctx.quick else 10.0
+        rate = COST_RATES[0]
         ours, peer = (run(ctx.workdir / f"{run.__name__}-{rate}-plain", target.plain_url, target.ca_file, rate, WARMUP,
                           window, prober_cpu) for run in (run_ours, run_blackbox))
         ctx.say(f"at {rate}/s over plain HTTP: CPU per probe {ours.cpu_per_probe * 1000:.2f} ms (peer "

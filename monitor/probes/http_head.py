@@ -60,10 +60,11 @@ def read_head(data: bytes | bytearray, limit: int, searched: int = 0) -> Head | 
             return OTHER
         name, value = field[1], field[2]
         lowered = name.lower()
-        if lowered == b"transfer-encoding" or (lowered == b"content-length" and (
-                length is not None or not _LENGTH.fullmatch(value))):
+        if lowered == b"transfer-encoding":
             return OTHER
         if lowered == b"content-length":
+            if length is not None or not _LENGTH.fullmatch(value):
+                return OTHER
             length = int(value)
         headers.append((name, value))
         at = field.end()

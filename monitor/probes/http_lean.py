@@ -167,9 +167,7 @@ class _Exchange:
                 raise _Failed("RemoteProtocolError", "Server disconnected without sending a response.")
             searched = len(data)
             data += more
-        self._h11 = h11.Connection(our_role=h11.CLIENT, max_incomplete_event_size=_MAX_INCOMPLETE_EVENT_SIZE)
-        self._h11.send(request)  # its state as if it had sent the request: the same bytes went
-        self._h11.send(h11.EndOfMessage())
+        self._h11 = _client(request)[0]  # in the state of having sent the request: the same bytes went
         if data:  # (nothing given would be the end of the input to h11)
             self._h11.receive_data(bytes(data))
         return None
@@ -185,18 +183,19 @@ class _Exchange:
             pass  # as httpcore: the server may have answered and closed early; read what it sent
         head = await self._head(request)
         if head is not None:
-            obs.begin("transfer", at=obs.end("processing", on_arrival=True))  # when the answer's head came
-            return _Response(url, head.status_code, head.reason.decode("ascii", errors="ignore"),
-                             "HTTP/" + head.http_version.decode("ascii"), head.headers)
-        assert self._h11 is not None
-        while True:  # past interim (1xx) responses, as httpcore
-            event = await self._next(self._h11)
-            if isinstance(event, h11.Response) or (
-                    isinstance(event, h11.InformationalResponse) and event.status_code == 101):
-                break
-        obs.begin("transfer", at=obs.end("processing", on_arrival=True))
-        return _Response(url, event.status_code, event.reason.decode("ascii", errors="ignore"),
-                         "HTTP/" + event.http_version.decode("ascii"), event.headers.raw_items())
+            status, reason, version, headers = head.status_code, head.reason, head.http_version, head.headers
+        else:
+            assert self._h11 is not None
+            while True:  # past interim (1xx) responses, as httpcore
+                event = await self._next(self._h11)
+                if isinstance(event, h11.Response) or (
+                        isinstance(event, h11.InformationalResponse) and event.status_code == 101):
+                    break
+            status, reason, version, headers = (event.status_code, event.reason, event.http_version,
+                                                event.headers.raw_items())
+        obs.begin("transfer", at=obs.end("processing", on_arrival=True))  # when the answer's head came
+        return _Response(url, status, reason.decode("ascii", errors="ignore"), "HTTP/" + version.decode("ascii"),
+                         headers)
 
     async def chunk(self) -> bytes | None:
         """The body's next raw bytes; None at its end."""
@@ -318,13 +317,14 @@ def _first_request(method: str, url: str) -> tuple[h11.Request, bytes]:
     headers = [(b"Host", parsed.netloc), (b"Accept", b"*/*"), (b"Accept-Encoding", ACCEPT_ENCODING.encode("ascii")),
                (b"Connection", b"keep-alive"), (b"User-Agent", USER_AGENT.encode("ascii"))]
     request = h11.Request(method=method, target=parsed.raw_path, headers=headers)
-    return request, _wire(request)
+    return request, _client(request)[1]
 
 
-def _wire(request: h11.Request) -> bytes:
-    """``request`` as h11 writes it, with its end (nothing, for a request without a body)."""
-    writer = h11.Connection(our_role=h11.CLIENT)
-    return (writer.send(request) or b"") + (writer.send(h11.EndOfMessage()) or b"")
+def _client(request: h11.Request) -> tuple[h11.Connection, bytes]:
+    """An h11 client connection that has sent ``request`` and its end, and the bytes it wrote (the end adds none
+    to a request without a body)."""
+    client = h11.Connection(our_role=h11.CLIENT, max_incomplete_event_size=_MAX_INCOMPLETE_EVENT_SIZE)
+    return client, (client.send(request) or b"") + (client.send(h11.EndOfMessage()) or b"")
 
 
 def _redirect_url(url: httpx.URL, response: _Response) -> httpx.URL:
@@ -425,7 +425,7 @@ async def probe(check: HttpCheck, ctx: ProbeContext, obs: Observation) -> None:
                 if jar:
                     headers = _cookie_headers(jar, method, next_url, headers)
                 request = h11.Request(method=method, target=next_url.raw_path, headers=headers)
-                wire = _wire(request)
+                wire = _client(request)[1]
                 url = next_url
                 await _read(exchange, response, None)
                 await exchange.close()
