@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
-from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEvent
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEvent, JobExecutionEvent
+from apscheduler.executors.base import BaseExecutor
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -63,6 +65,54 @@ class Accounts(Protocol):
     def skip(self, platform: str, check: str, location: str, why: str) -> None: ...
 
     def record(self, result: ProbeResult) -> None: ...
+
+
+class _LoopScheduler(AsyncIOScheduler):  # type: ignore[misc]  # APScheduler ships no types
+    """APScheduler's asyncio scheduler, whose own timer runs the due jobs where it fires.
+
+    Upstream's timer calls ``wakeup``, which may be called from any thread, so it goes through the loop's
+    self-pipe: a write, one more turn of the loop, a read, on every run of every check. The timer always fires on
+    the loop, so it needs none of that; ``wakeup`` stays as it is for everything else (adding, pausing).
+    """
+
+    def _start_timer(self, wait_seconds: float | None) -> None:
+        self._stop_timer()
+        if wait_seconds is not None:
+            self._timeout = self._eventloop.call_later(wait_seconds, self._due)
+
+    def _due(self) -> None:
+        self._stop_timer()
+        self._start_timer(self._process_jobs())
+
+
+class _TaskExecutor(BaseExecutor):  # type: ignore[misc]
+    """Runs each due run of a coroutine job as a task on the scheduler's loop, and no more.
+
+    APScheduler's asyncio executor wraps every run in a coroutine of its own that compares datetimes, checks two
+    log levels and builds an event for every run, dispatched to no one. What it decides is kept: a run later than
+    its job's misfire grace is dropped and announced (``EVENT_JOB_MISSED``), ``max_instances`` (BaseExecutor)
+    still holds, and a run that raises is logged. Every job here coalesces, so only the latest run time counts.
+    """
+
+    def start(self, scheduler: Any, alias: str) -> None:
+        super().start(scheduler, alias)
+        self._loop = scheduler._eventloop
+
+    def _do_submit_job(self, job: Any, run_times: list[dt.datetime]) -> None:
+        planned = run_times[-1]
+        if time.time() - planned.timestamp() > job.misfire_grace_time:
+            missed = JobExecutionEvent(EVENT_JOB_MISSED, job.id, job._jobstore_alias, planned)
+            self._loop.call_soon(self._run_job_success, job.id, [missed])  # after submit_job counts this instance
+            return
+        task = self._loop.create_task(job.func(*job.args, **job.kwargs))
+        task.add_done_callback(functools.partial(self._ended, job.id))
+
+    def _ended(self, job_id: str, task: asyncio.Task[None]) -> None:
+        error = None if task.cancelled() else task.exception()
+        if error is None:
+            self._run_job_success(job_id, ())
+        else:
+            self._run_job_error(job_id, error, error.__traceback__)
 
 
 def spread(pairs: Iterable[tuple[str, Check]]) -> list[Job]:
@@ -131,7 +181,7 @@ class Prober:
 
     def start(self) -> None:
         """Add one APScheduler job per check and start; must be called with the loop running."""
-        scheduler = AsyncIOScheduler(timezone=dt.UTC)
+        scheduler = _LoopScheduler(timezone=dt.UTC, executors={"default": _TaskExecutor()})
         now = self.clock()
         labels: dict[str, tuple[str, str, str]] = {}  # job id -> (platform, check, location)
         for job in self.jobs:

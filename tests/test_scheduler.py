@@ -168,6 +168,33 @@ def test_overlapping_runs_are_skipped_and_counted(http_port):
         run.metrics.registry.get_sample_value("monitor_scheduler_lag_seconds_count")
 
 
+@pytest.mark.slow  # seconds of real scheduling
+def test_a_run_later_than_its_grace_is_skipped_as_missed_and_the_next_runs_on_its_grid(http_port):
+    """The loop stalls through a planned start and 1.3 s past it, more than the grace (half the 2 s interval, at
+    least 1 s): that run is dropped and counted, not run late; the one after it runs as planned."""
+    (job,) = spread([("gqthc", check("m", f"http://127.0.0.1:{http_port}/ok", interval=2.0))])
+    stalled_past: list[float] = []  # the planned start the stall ran through
+
+    def skipped(run: Run) -> float:
+        return run.metrics.registry.get_sample_value("monitor_probes_skipped_total", {
+            "platform": "gqthc", "check": "m", "location": "hanoi", "why": "missed"}) or 0
+
+    def done(run: Run) -> bool:
+        if run.results and not stalled_past:  # one run on time first, then stall the loop (this runs on it)
+            stalled_past.append(planned_start(job.offset, 2.0, time.time()) + 2.0)
+            time.sleep(stalled_past[0] + 1.3 - time.time())
+        return bool(stalled_past) and any(r.started_at >= stalled_past[0] + 2.0 - 1e-3 for r in run.results)
+
+    run = run_until([job], done, "a run after the stall")
+    missed = stalled_past[0]
+    assert skipped(run) == 1
+    assert all(abs(t - missed) > 1e-3 for t in run.planned["m"]), run.planned  # dropped, announced as missed
+    assert not [r for r in run.results if missed - 1e-3 <= r.started_at < missed + 2.0 - 1e-3], run.results
+    after = [r for r in run.results if r.started_at >= missed + 2.0 - 1e-3]
+    assert after[0].started_at < missed + 2.0 + 0.5, after[0]  # the next run is not held up by the missed one
+    assert all(r.success for r in run.results), run.results
+
+
 def stalling_server(loop_thread, prober_loop: list[asyncio.AbstractEventLoop]) -> int:
     """The port of a server that answers after 0.3 s and, while its first request waits, stalls the prober's loop
     (``prober_loop[0]``, set by the test once running) for 0.2 s."""
