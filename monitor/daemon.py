@@ -19,7 +19,7 @@ from monitor.domain import Incident
 from monitor.httploop import LoopServer
 from monitor.live import LiveIncidents
 from monitor.localtime import format_datetime
-from monitor.looplag import LoopLagMonitor
+from monitor.looplag import HISTOGRAM_INTERVAL, LoopLagMonitor
 from monitor.metrics import Metrics, is_status_path, metrics_app
 from monitor.ownlag import LoopBusy
 from monitor.probes import ProbeContext
@@ -197,7 +197,8 @@ async def run_daemon(settings: Settings, catalog: Catalog,
     server, computing = _http_server(metrics, settings, catalog)
     port = await server.start(settings.listen_address, settings.listen_port)
     jobs = spread((platform.id, check) for platform, check in catalog.checks())
-    loop_lag = LoopLagMonitor(settings.loop_lag_threshold, observe=metrics.loop_lag.observe)
+    loop_lag = LoopLagMonitor(settings.loop_lag_threshold, interval=HISTOGRAM_INTERVAL,
+                              observe=metrics.loop_lag.observe)
     live = LiveIncidents(catalog, settings.incidents)
 
     def sink(result: ProbeResult) -> None:

@@ -24,7 +24,7 @@ import signal
 from dataclasses import dataclass
 
 from monitor.config import Settings
-from monitor.looplag import LoopLagMonitor
+from monitor.looplag import HISTOGRAM_INTERVAL, LoopLagMonitor
 from monitor.ownlag import LoopBusy
 from monitor.probes import ProbeContext
 from monitor.result import ProbeResult
@@ -134,7 +134,7 @@ async def _work(assignment: Assignment, fd: int) -> int:
     loop = asyncio.get_running_loop()
     relay = Relay(fd, loop)
     ctx = ProbeContext(location=settings.location, late=LoopBusy().install(loop).late)
-    loop_lag = LoopLagMonitor(settings.loop_lag_threshold, observe=relay.loop_lag.observe)
+    loop_lag = LoopLagMonitor(settings.loop_lag_threshold, interval=HISTOGRAM_INTERVAL, observe=relay.loop_lag.observe)
     self_check = None
     if settings.self_check is not None:
         self_check = SelfCheck(settings.self_check, ctx, on_verdict=relay.self_check)
