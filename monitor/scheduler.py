@@ -100,7 +100,7 @@ class _TaskExecutor(BaseExecutor):  # type: ignore[misc]
 
     def _do_submit_job(self, job: Any, run_times: list[dt.datetime]) -> None:
         planned = run_times[-1]
-        if time.time() - planned.timestamp() > job.misfire_grace_time:
+        if job.misfire_grace_time is not None and time.time() - planned.timestamp() > job.misfire_grace_time:
             missed = JobExecutionEvent(EVENT_JOB_MISSED, job.id, job._jobstore_alias, planned)
             self._loop.call_soon(self._run_job_success, job.id, [missed])  # after submit_job counts this instance
             return
